@@ -1,0 +1,4 @@
+//! alpaka: a declarative planner from profile + config to a running Kafka platform.
+//! See ARCHITECTURE.md for the map.
+
+pub mod engine;
