@@ -2,3 +2,4 @@
 //! See ARCHITECTURE.md for the map.
 
 pub mod engine;
+pub mod state;
