@@ -36,3 +36,20 @@ pub struct ResourceState {
     #[serde(default)]
     pub outputs: Value,
 }
+
+impl State {
+    /// Record an applied resource, sealing its secrets with the lineage; bumps the serial.
+    pub fn record(&mut self, id: ResourceId, mut rs: ResourceState) {
+        rs.attrs = rs.attrs.seal(&self.lineage);
+        rs.outputs = rs.outputs.seal(&self.lineage);
+        self.resources.insert(id, rs);
+        self.serial += 1;
+    }
+
+    /// Forget a deleted resource; bumps the serial.
+    pub fn remove(&mut self, id: &ResourceId) {
+        if self.resources.remove(id).is_some() {
+            self.serial += 1;
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! The walker: runs a plan's actions concurrently in dependency order. A node starts as soon as
+//! what it waits for is done; a failure skips its dependents while independent branches finish;
+//! state is persisted after every finished node; an interrupt starts nothing new.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::diff::FieldChange;
+use super::driver::{Driver, DriverError, Drivers, Readiness, StepCx};
+use super::graph::Graph;
+use super::node::ResourceId;
+use super::plan::{Action, Plan};
+use super::progress::{Reporter, StepEnd};
+use super::value::Value;
+use crate::state::{ResourceState, State};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Done {
+        seconds: f64,
+    },
+    Failed {
+        error: String,
+    },
+    /// Not run because something it waits for failed (or was itself skipped).
+    Skipped {
+        because: ResourceId,
+    },
+    /// Not run because of an interrupt or a state write failure.
+    NotStarted,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub id: ResourceId,
+    pub action: Action,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ApplyReport {
+    pub steps: Vec<StepReport>,
+    pub interrupted: bool,
+    /// Writing state failed: the walk stopped launching; this says why.
+    pub state_error: Option<String>,
+}
+
+impl ApplyReport {
+    pub fn succeeded(&self) -> bool {
+        !self.interrupted
+            && self.state_error.is_none()
+            && self
+                .steps
+                .iter()
+                .all(|s| matches!(s.outcome, Outcome::Done { .. }))
+    }
+}
+
+/// Where the walker writes state after each node (the backend, in production).
+pub trait StateSink: Send {
+    fn persist(&mut self, state: &State) -> Result<(), String>;
+}
+
+impl<F: FnMut(&State) -> Result<(), String> + Send> StateSink for F {
+    fn persist(&mut self, state: &State) -> Result<(), String> {
+        self(state)
+    }
+}
+
+pub struct ApplyContext<'a> {
+    pub graph: &'a Graph,
+    pub drivers: &'a Drivers,
+    pub reporter: Arc<dyn Reporter>,
+    pub parallelism: usize,
+    /// Becomes `true` on the first Ctrl-C.
+    pub interrupt: watch::Receiver<bool>,
+}
+
+/// Kinds in the plan's actions that this build cannot act on, with the ids that need them.
+pub fn missing_drivers(plan: &Plan, drivers: &Drivers) -> BTreeMap<String, Vec<ResourceId>> {
+    let mut out: BTreeMap<String, Vec<ResourceId>> = BTreeMap::new();
+    for c in plan.actions() {
+        if drivers.get(&c.kind).is_none() {
+            out.entry(c.kind.clone()).or_default().push(c.id.clone());
+        }
+    }
+    out
+}
+
+const INTERRUPT_NOTE: &str =
+    "interrupt: starting nothing new; waiting for running steps (Ctrl-C again exits at once)";
+
+struct Step {
+    id: ResourceId,
+    kind: String,
+    action: Action,
+    deps: Vec<ResourceId>,
+    fields: Vec<FieldChange>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Status {
+    Pending,
+    Running,
+    Finished,
+}
+
+pub async fn apply(
+    plan: &Plan,
+    cx: ApplyContext<'_>,
+    state: &mut State,
+    sink: &mut dyn StateSink,
+) -> ApplyReport {
+    let steps: Vec<Step> = plan
+        .actions()
+        .map(|c| Step {
+            id: c.id.clone(),
+            kind: c.kind.clone(),
+            action: c.action,
+            deps: c.deps.clone(),
+            fields: c.fields.clone(),
+        })
+        .collect();
+    let index: BTreeMap<&ResourceId, usize> =
+        steps.iter().enumerate().map(|(i, s)| (&s.id, i)).collect();
+
+    // waits[i]: steps i must wait for. Creates/updates wait for their dependencies' steps;
+    // deletes wait for the deletes of whatever depended on them.
+    let mut waits: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
+    for (i, s) in steps.iter().enumerate() {
+        for d in &s.deps {
+            let Some(&j) = index.get(d) else { continue };
+            match (s.action, steps[j].action) {
+                (Action::Delete, Action::Delete) => waits[j].push(i),
+                (Action::Delete, _) | (_, Action::Delete) => {}
+                _ => waits[i].push(j),
+            }
+        }
+    }
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
+    for (i, w) in waits.iter().enumerate() {
+        for &j in w {
+            dependents[j].push(i);
+        }
+    }
+    let mut remaining: Vec<usize> = waits.iter().map(Vec::len).collect();
+    let mut status = vec![Status::Pending; steps.len()];
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; steps.len()];
+    let mut report = ApplyReport::default();
+    let mut interrupt = cx.interrupt.clone();
+    let mut stop_launching = *interrupt.borrow();
+    report.interrupted = stop_launching;
+    let mut set: JoinSet<(usize, Result<Option<Value>, DriverError>, Duration)> = JoinSet::new();
+    let mut running = 0usize;
+
+    loop {
+        if !stop_launching && *interrupt.borrow() {
+            stop_launching = true;
+            report.interrupted = true;
+            cx.reporter.note(INTERRUPT_NOTE);
+        }
+        if !stop_launching {
+            for i in 0..steps.len() {
+                if running >= cx.parallelism.max(1) {
+                    break;
+                }
+                if status[i] != Status::Pending || remaining[i] != 0 {
+                    continue;
+                }
+                status[i] = Status::Running;
+                running += 1;
+                match launch(&steps[i], &cx, state) {
+                    Ok(fut) => {
+                        cx.reporter.started(&steps[i].id, steps[i].action);
+                        set.spawn(async move {
+                            let t = Instant::now();
+                            let r = fut.await;
+                            (i, r, t.elapsed())
+                        });
+                    }
+                    Err(e) => {
+                        // Could not even start (no driver, unknown input): fail like a step.
+                        cx.reporter.started(&steps[i].id, steps[i].action);
+                        set.spawn(async move { (i, Err(e), Duration::ZERO) });
+                    }
+                }
+            }
+        }
+        if running == 0 {
+            break;
+        }
+        let joined = tokio::select! {
+            j = set.join_next() => j,
+            changed = interrupt.changed(), if !stop_launching => {
+                if changed.is_err() || *interrupt.borrow() {
+                    stop_launching = true;
+                    report.interrupted = true;
+                    cx.reporter.note(INTERRUPT_NOTE);
+                }
+                continue;
+            }
+        };
+        let Some(joined) = joined else { break };
+        running -= 1;
+        let (i, result, elapsed) = match joined {
+            Ok(x) => x,
+            Err(e) => {
+                // A panicking driver is a bug; it must not take the walk (and state) down.
+                report
+                    .state_error
+                    .get_or_insert_with(|| format!("a step task failed: {e}"));
+                stop_launching = true;
+                continue;
+            }
+        };
+        status[i] = Status::Finished;
+        let step = &steps[i];
+        match result {
+            Ok(outputs) => {
+                record(state, cx.graph, step, outputs);
+                cx.reporter
+                    .finished(&step.id, step.action, &StepEnd::Done, elapsed);
+                outcomes[i] = Some(Outcome::Done {
+                    seconds: elapsed.as_secs_f64(),
+                });
+                if let Err(e) = sink.persist(state) {
+                    cx.reporter
+                        .note(&format!("writing state failed, starting nothing new: {e}"));
+                    report.state_error = Some(e);
+                    stop_launching = true;
+                }
+                for &d in &dependents[i] {
+                    remaining[d] -= 1;
+                }
+            }
+            Err(e) => {
+                cx.reporter.finished(
+                    &step.id,
+                    step.action,
+                    &StepEnd::Failed(e.to_string()),
+                    elapsed,
+                );
+                outcomes[i] = Some(Outcome::Failed {
+                    error: e.to_string(),
+                });
+                skip_dependents(i, &dependents, &steps, &mut status, &mut outcomes);
+            }
+        }
+    }
+
+    for (i, s) in steps.iter().enumerate() {
+        let outcome = outcomes[i].take().unwrap_or(Outcome::NotStarted);
+        report.steps.push(StepReport {
+            id: s.id.clone(),
+            action: s.action,
+            outcome,
+        });
+    }
+    report
+}
+
+fn skip_dependents(
+    failed: usize,
+    dependents: &[Vec<usize>],
+    steps: &[Step],
+    status: &mut [Status],
+    outcomes: &mut [Option<Outcome>],
+) {
+    let mut todo: Vec<(usize, usize)> = dependents[failed].iter().map(|&d| (d, failed)).collect();
+    while let Some((d, because)) = todo.pop() {
+        if status[d] != Status::Pending {
+            continue;
+        }
+        status[d] = Status::Finished;
+        outcomes[d] = Some(Outcome::Skipped {
+            because: steps[because].id.clone(),
+        });
+        todo.extend(dependents[d].iter().map(|&x| (x, d)));
+    }
+}
+
+type StepFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<Value>, DriverError>> + Send>>;
+
+/// Everything a step needs, owned, so it can run on its own task.
+fn launch(step: &Step, cx: &ApplyContext<'_>, state: &State) -> Result<StepFuture, DriverError> {
+    let driver = cx.drivers.get(&step.kind).cloned().ok_or_else(|| {
+        DriverError::new(format!(
+            "no driver for resource kind `{}` in this build",
+            step.kind
+        ))
+    })?;
+    let recorded = state.resources.get(&step.id).cloned();
+    let desired = match step.action {
+        Action::Delete => None,
+        _ => {
+            let node = cx.graph.get(&step.id).ok_or_else(|| {
+                DriverError::new(format!("`{}` is not in the current configuration", step.id))
+            })?;
+            // Dependencies are done, so their outputs are in state.
+            let v = node.desired.resolve(&|r| {
+                state
+                    .resources
+                    .get(&ResourceId::new(r.node.clone()))?
+                    .outputs
+                    .get(&r.output)
+                    .cloned()
+            });
+            let mut unknown = Vec::new();
+            v.unknowns(&mut unknown);
+            if let Some(u) = unknown.first() {
+                return Err(DriverError::new(format!(
+                    "input `{u}` is still unknown: `{}` recorded no such output",
+                    u.node
+                )));
+            }
+            Some(v)
+        }
+    };
+    let scx = StepCx::new(step.id.clone(), step.kind.clone(), cx.reporter.clone());
+    let action = step.action;
+    let fields = step.fields.clone();
+    Ok(Box::pin(async move {
+        run(driver, scx, action, desired, recorded, fields).await
+    }))
+}
+
+async fn run(
+    driver: Arc<dyn Driver>,
+    cx: StepCx,
+    action: Action,
+    desired: Option<Value>,
+    recorded: Option<ResourceState>,
+    fields: Vec<FieldChange>,
+) -> Result<Option<Value>, DriverError> {
+    let need_recorded = || {
+        recorded
+            .clone()
+            .ok_or_else(|| DriverError::new(format!("`{}` has no recorded state", cx.id)))
+    };
+    let desired = desired.unwrap_or_default();
+    let outputs = match action {
+        Action::NoOp => return Ok(None),
+        Action::Delete => {
+            driver.delete(&cx, &need_recorded()?).await?;
+            return Ok(None);
+        }
+        Action::Create => driver.create(&cx, &desired).await?,
+        Action::Update => {
+            driver
+                .update(&cx, &need_recorded()?, &desired, &fields)
+                .await?
+        }
+        Action::Replace => {
+            cx.status("destroying the old one (replacement)");
+            driver.delete(&cx, &need_recorded()?).await?;
+            cx.status("creating the replacement");
+            driver.create(&cx, &desired).await?
+        }
+    };
+    wait_ready(driver.as_ref(), &cx, &outputs).await?;
+    Ok(Some(outputs))
+}
+
+/// Poll readiness with backoff (1 s doubling to 15 s) until ready or the driver's timeout.
+async fn wait_ready(driver: &dyn Driver, cx: &StepCx, outputs: &Value) -> Result<(), DriverError> {
+    let deadline = Instant::now() + driver.ready_timeout();
+    let mut delay = Duration::from_secs(1);
+    loop {
+        match driver.ready(cx, outputs).await? {
+            Readiness::Ready => return Ok(()),
+            Readiness::Pending(what) => {
+                if Instant::now() + delay > deadline {
+                    return Err(DriverError::new(format!(
+                        "not ready after {}s: {what}",
+                        driver.ready_timeout().as_secs()
+                    ))
+                    .with_code("Timeout"));
+                }
+                cx.status(&what);
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(15));
+            }
+        }
+    }
+}
+
+fn record(state: &mut State, graph: &Graph, step: &Step, outputs: Option<Value>) {
+    match (step.action, outputs) {
+        (Action::Delete, _) => state.remove(&step.id),
+        (_, Some(outputs)) => {
+            let Some(node) = graph.get(&step.id) else {
+                return;
+            };
+            let attrs = node.desired.resolve(&|r| {
+                state
+                    .resources
+                    .get(&ResourceId::new(r.node.clone()))?
+                    .outputs
+                    .get(&r.output)
+                    .cloned()
+            });
+            state.record(
+                step.id.clone(),
+                ResourceState {
+                    kind: node.kind.clone(),
+                    deps: node.deps.clone(),
+                    attrs,
+                    outputs,
+                },
+            );
+        }
+        (_, None) => {}
+    }
+}

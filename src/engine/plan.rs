@@ -1,0 +1,387 @@
+//! A plan is data: per resource an action with before/after and the fields that differ.
+//! Computing it (refresh + diff) is here; rendering is in `render`, executing in `apply`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use tokio::sync::Semaphore;
+
+use super::diff::FieldChange;
+use super::driver::{DriverError, Drivers};
+use super::graph::{Graph, GraphError};
+use super::node::ResourceId;
+use super::value::{OutputRef, Value};
+use crate::state::State;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+    /// Delete, then create: a field that cannot change in place changed.
+    Replace,
+    Delete,
+}
+
+/// Why a change is in the plan when the config alone would not say so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// In state, but gone from the live system.
+    DeletedOutOfBand,
+    /// Live differs from what was last applied, though the config did not change.
+    Drift,
+    /// In state, no longer in the config.
+    NotInConfig,
+    /// Part of `destroy`.
+    Destroy,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub id: ResourceId,
+    pub kind: String,
+    pub action: Action,
+    /// What it waits for: for creates/updates the node's dependencies, for deletes what the
+    /// state recorded (reversed by the walker).
+    pub deps: Vec<ResourceId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldChange>,
+    /// Desired attributes (redacted), for creates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub profile: String,
+    /// State identity when planned: apply of a saved plan refuses if either moved.
+    pub lineage: Option<String>,
+    pub serial: u64,
+    pub destroy: bool,
+    #[serde(default)]
+    pub targets: Vec<ResourceId>,
+    /// Hash of the inputs (profile + config files) the plan was made from.
+    pub inputs_hash: String,
+    pub changes: Vec<Change>,
+}
+
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.action {
+                Action::NoOp => {}
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Replace => {
+                    s.add += 1;
+                    s.destroy += 1;
+                }
+                Action::Delete => s.destroy += 1,
+            }
+        }
+        s
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action != Action::NoOp)
+    }
+
+    /// Changes that do something, in plan order.
+    pub fn actions(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(|c| c.action != Action::NoOp)
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    #[error("cannot refresh {}: this build has no driver for resource kind {}", ids.join(", "), kinds.join(", "))]
+    NoDriver {
+        kinds: Vec<String>,
+        ids: Vec<String>,
+    },
+    #[error("refreshing `{id}` failed: {source}")]
+    Refresh { id: ResourceId, source: DriverError },
+}
+
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    pub profile: String,
+    pub targets: Vec<ResourceId>,
+    pub destroy: bool,
+    pub parallelism: usize,
+    pub inputs_hash: String,
+}
+
+/// Refresh what state records (concurrently, bounded), then diff against the graph.
+pub async fn plan(
+    graph: &Graph,
+    state: &State,
+    drivers: &Drivers,
+    opts: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    let salt = state.lineage.as_str();
+    let changes = if opts.destroy {
+        destroy_changes(graph, state, &opts.targets)?
+    } else {
+        let selected: Option<BTreeSet<ResourceId>> = if opts.targets.is_empty() {
+            None
+        } else {
+            Some(graph.with_dependencies(&opts.targets)?)
+        };
+        let in_scope = |id: &ResourceId| selected.as_ref().is_none_or(|s| s.contains(id));
+        let to_refresh: Vec<ResourceId> = state
+            .resources
+            .keys()
+            .filter(|id| in_scope(id))
+            .cloned()
+            .collect();
+        let live = refresh(state, drivers, &to_refresh, opts.parallelism).await?;
+
+        let mut changes = Vec::new();
+        let mut action_of: HashMap<ResourceId, Action> = HashMap::new();
+        for node in graph.topo_order() {
+            if !in_scope(&node.id) {
+                continue;
+            }
+            // Outputs of nodes left alone or changed in place are known from state; those of
+            // nodes (re)created are not known until apply.
+            let lookup = |r: &OutputRef| -> Option<Value> {
+                let id = ResourceId::new(r.node.clone());
+                match action_of.get(&id) {
+                    Some(Action::NoOp | Action::Update) => {
+                        state.resources.get(&id)?.outputs.get(&r.output).cloned()
+                    }
+                    _ => None,
+                }
+            };
+            let desired = node.desired.resolve(&lookup);
+            let (action, reason, fields) = match (state.resources.get(&node.id), live.get(&node.id))
+            {
+                (None, _) => (Action::Create, None, Vec::new()),
+                (Some(_), Some(None)) => {
+                    (Action::Create, Some(Reason::DeletedOutOfBand), Vec::new())
+                }
+                (Some(recorded), Some(Some(live_attrs))) => {
+                    let driver = drivers.get(&node.kind).ok_or_else(|| PlanError::NoDriver {
+                        kinds: vec![node.kind.clone()],
+                        ids: vec![node.id.to_string()],
+                    })?;
+                    let fields = driver.diff(live_attrs, &desired, salt);
+                    if fields.is_empty() {
+                        (Action::NoOp, None, fields)
+                    } else {
+                        let drift = recorded.attrs.same_as(&desired.seal(salt), salt);
+                        let action = if fields.iter().any(|f| f.forces_replacement) {
+                            Action::Replace
+                        } else {
+                            Action::Update
+                        };
+                        (action, drift.then_some(Reason::Drift), fields)
+                    }
+                }
+                (Some(_), None) => (Action::NoOp, None, Vec::new()), // unreachable: refreshed above
+            };
+            action_of.insert(node.id.clone(), action);
+            let after = matches!(action, Action::Create).then(|| desired.redact());
+            changes.push(Change {
+                id: node.id.clone(),
+                kind: node.kind.clone(),
+                action,
+                deps: node.deps.clone(),
+                reason,
+                fields,
+                after,
+            });
+        }
+        if selected.is_none() {
+            for (id, rs) in &state.resources {
+                if !graph.contains(id) {
+                    changes.push(Change {
+                        id: id.clone(),
+                        kind: rs.kind.clone(),
+                        action: Action::Delete,
+                        deps: rs.deps.clone(),
+                        reason: Some(Reason::NotInConfig),
+                        fields: Vec::new(),
+                        after: None,
+                    });
+                }
+            }
+        }
+        changes
+    };
+    Ok(Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        profile: opts.profile.clone(),
+        lineage: (state.serial > 0 || !state.resources.is_empty()).then(|| state.lineage.clone()),
+        serial: state.serial,
+        destroy: opts.destroy,
+        targets: opts.targets.clone(),
+        inputs_hash: opts.inputs_hash.clone(),
+        changes,
+    })
+}
+
+/// Everything state records (or the targets and what depends on them), dependents first.
+fn destroy_changes(
+    graph: &Graph,
+    state: &State,
+    targets: &[ResourceId],
+) -> Result<Vec<Change>, PlanError> {
+    let mut selected: BTreeSet<ResourceId> = if targets.is_empty() {
+        state.resources.keys().cloned().collect()
+    } else {
+        for t in targets {
+            if !state.resources.contains_key(t) && !graph.contains(t) {
+                let ids = state.resources.keys().map(ResourceId::as_str);
+                return Err(GraphError::UnknownTarget {
+                    target: t.to_string(),
+                    closest: super::graph::closest(t.as_str(), ids).map(str::to_owned),
+                }
+                .into());
+            }
+        }
+        targets
+            .iter()
+            .filter(|t| state.resources.contains_key(t))
+            .cloned()
+            .collect()
+    };
+    // Pull in dependents: something cannot outlive what it runs on.
+    loop {
+        let more: Vec<ResourceId> = state
+            .resources
+            .iter()
+            .filter(|(id, rs)| {
+                !selected.contains(*id) && rs.deps.iter().any(|d| selected.contains(d))
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        selected.extend(more);
+    }
+    let mut changes: Vec<Change> = selected
+        .into_iter()
+        .filter_map(|id| {
+            let rs = state.resources.get(&id)?;
+            Some(Change {
+                kind: rs.kind.clone(),
+                action: Action::Delete,
+                deps: rs.deps.clone(),
+                reason: Some(Reason::Destroy),
+                fields: Vec::new(),
+                after: None,
+                id,
+            })
+        })
+        .collect();
+    reverse_dependency_order(&mut changes);
+    Ok(changes)
+}
+
+/// Order deletes so a resource comes before what it depends on (stable otherwise).
+fn reverse_dependency_order(changes: &mut Vec<Change>) {
+    let ids: BTreeSet<ResourceId> = changes.iter().map(|c| c.id.clone()).collect();
+    // blockers[x] = how many selected resources depend on x and are not yet placed.
+    let mut blockers: HashMap<ResourceId, usize> = ids.iter().map(|id| (id.clone(), 0)).collect();
+    for c in changes.iter() {
+        for d in c.deps.iter().filter(|d| ids.contains(*d)) {
+            *blockers.entry(d.clone()).or_default() += 1;
+        }
+    }
+    let mut rest: Vec<Change> = std::mem::take(changes);
+    while !rest.is_empty() {
+        let (ready, blocked): (Vec<Change>, Vec<Change>) = rest
+            .into_iter()
+            .partition(|c| blockers.get(&c.id).copied().unwrap_or(0) == 0);
+        if ready.is_empty() {
+            // Recorded deps come from acyclic graphs; should they ever loop, keep the order.
+            changes.extend(blocked);
+            return;
+        }
+        for c in &ready {
+            for d in c.deps.iter().filter(|d| ids.contains(*d)) {
+                if let Some(b) = blockers.get_mut(d) {
+                    *b = b.saturating_sub(1);
+                }
+            }
+        }
+        changes.extend(ready);
+        rest = blocked;
+    }
+}
+
+async fn refresh(
+    state: &State,
+    drivers: &Drivers,
+    ids: &[ResourceId],
+    parallelism: usize,
+) -> Result<BTreeMap<ResourceId, Option<Value>>, PlanError> {
+    let missing: BTreeMap<String, Vec<String>> = ids.iter().fold(BTreeMap::new(), |mut m, id| {
+        let kind = &state.resources[id].kind;
+        if drivers.get(kind).is_none() {
+            m.entry(kind.clone())
+                .or_insert_with(Vec::new)
+                .push(id.to_string());
+        }
+        m
+    });
+    if !missing.is_empty() {
+        return Err(PlanError::NoDriver {
+            kinds: missing.keys().cloned().collect(),
+            ids: missing.into_values().flatten().collect(),
+        });
+    }
+    let sem = Arc::new(Semaphore::new(parallelism.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for id in ids {
+        let recorded = state.resources[id].clone();
+        let Some(driver) = drivers.get(&recorded.kind).cloned() else {
+            continue;
+        };
+        let sem = sem.clone();
+        let id = id.clone();
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            let r = driver.read(&id, &recorded).await;
+            (id, r)
+        });
+    }
+    let mut out = BTreeMap::new();
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok((id, Ok(live))) => {
+                out.insert(id, live);
+            }
+            Ok((id, Err(source))) => return Err(PlanError::Refresh { id, source }),
+            Err(join) => {
+                return Err(PlanError::Refresh {
+                    id: ResourceId::new("?"),
+                    source: DriverError::new(format!("refresh task failed: {join}")),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
