@@ -48,10 +48,10 @@ impl Fake {
         let fails = w.fail.lock().unwrap().contains(id);
         let mut f = w.finished.lock().unwrap();
         *f += 1;
-        if let Some((n, tx)) = &*w.interrupt_after.lock().unwrap() {
-            if *f >= *n {
-                let _ = tx.send(true);
-            }
+        if let Some((n, tx)) = &*w.interrupt_after.lock().unwrap()
+            && *f >= *n
+        {
+            let _ = tx.send(true);
         }
         if fails {
             Err(DriverError::new("boom").with_code("Injected"))
@@ -334,8 +334,8 @@ async fn kill_between_any_two_nodes_converges() {
     let p = plan::plan(&g, &state, &d, &opts(false, &[])).await.unwrap();
     let (_, saved) = run(&p, &g, &d, &mut state, 1, never()).await;
     let full: BTreeSet<ResourceId> = state.resources.keys().cloned().collect();
-    for k in 0..saved.len() {
-        let mut s = saved[k].clone();
+    for prefix in &saved {
+        let mut s = prefix.clone();
         // the live world has everything, state knows a prefix: creates must be idempotent-safe
         let p = plan::plan(&g, &s, &d, &opts(false, &[])).await.unwrap();
         let (r, _) = run(&p, &g, &d, &mut s, 4, never()).await;

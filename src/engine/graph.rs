@@ -164,10 +164,10 @@ impl Graph {
         let mut seen = BTreeSet::new();
         let mut todo: Vec<ResourceId> = targets.to_vec();
         while let Some(id) = todo.pop() {
-            if seen.insert(id.clone()) {
-                if let Some(node) = self.get(&id) {
-                    todo.extend(node.deps.iter().cloned());
-                }
+            if seen.insert(id.clone())
+                && let Some(node) = self.get(&id)
+            {
+                todo.extend(node.deps.iter().cloned());
             }
         }
         Ok(seen)

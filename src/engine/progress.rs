@@ -75,10 +75,10 @@ impl Reporter for BarReporter {
     }
 
     fn status(&self, id: &ResourceId, text: &str) {
-        if let Ok(bars) = self.bars.lock() {
-            if let Some(bar) = bars.get(id) {
-                bar.set_message(text.to_owned());
-            }
+        if let Ok(bars) = self.bars.lock()
+            && let Some(bar) = bars.get(id)
+        {
+            bar.set_message(text.to_owned());
         }
     }
 
