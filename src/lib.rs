@@ -2,4 +2,5 @@
 //! See ARCHITECTURE.md for the map.
 
 pub mod engine;
+pub mod stack;
 pub mod state;
