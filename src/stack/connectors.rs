@@ -850,3 +850,822 @@ pub fn render_connect(spec: &ConnectSpec) -> Result<Vec<RenderedConnector>, Vec<
         Err(errors)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    // ---- helpers: the config model's shape, owned, built from parsed YAML ----
+
+    struct OwnedConnect {
+        connect_type: String,
+        values: Vars,
+        groups: Vec<OwnedGroup>,
+    }
+
+    struct OwnedGroup {
+        name: String,
+        values: Vars,
+        common: Vars,
+        connectors: Vec<(String, Vars)>,
+    }
+
+    fn vars_of(v: Option<&serde_json::Value>) -> Vars {
+        v.and_then(|v| v.as_object())
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    fn str_of(v: &serde_json::Value, key: &str) -> String {
+        v.get(key)
+            .and_then(|s| s.as_str())
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    impl OwnedConnect {
+        /// One entry of `connects`; `default_type` where the entry has no `type`.
+        fn from_json(c: &serde_json::Value, default_type: &str) -> OwnedConnect {
+            let groups = c["connector_groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| OwnedGroup {
+                    name: str_of(g, "name"),
+                    values: vars_of(g.get("values")),
+                    common: vars_of(g.get("common")),
+                    connectors: g["connectors"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|k| (str_of(k, "name"), vars_of(k.get("config"))))
+                        .collect(),
+                })
+                .collect();
+            let t = c
+                .get("type")
+                .and_then(|t| t.as_str())
+                .unwrap_or(default_type);
+            OwnedConnect {
+                connect_type: t.to_string(),
+                values: vars_of(c.get("values")),
+                groups,
+            }
+        }
+
+        fn spec(&self) -> ConnectSpec<'_> {
+            ConnectSpec {
+                connect_type: &self.connect_type,
+                values: &self.values,
+                groups: self
+                    .groups
+                    .iter()
+                    .map(|g| GroupSpec {
+                        name: &g.name,
+                        values: &g.values,
+                        common: &g.common,
+                        connectors: g
+                            .connectors
+                            .iter()
+                            .map(|(name, config)| ConnectorSpec { name, config })
+                            .collect(),
+                    })
+                    .collect(),
+            }
+        }
+    }
+
+    fn yaml(text: &str) -> serde_json::Value {
+        serde_saphyr::from_str(text).unwrap()
+    }
+
+    fn vars(v: serde_json::Value) -> Vars {
+        vars_of(Some(&v))
+    }
+
+    /// One connect `t`, one group per `(group, values, common, connectors)`.
+    fn connect(t: &str, values: serde_json::Value, groups: serde_json::Value) -> OwnedConnect {
+        let mut c = json!({ "type": t, "values": values, "connector_groups": groups });
+        for g in c["connector_groups"].as_array_mut().unwrap() {
+            g.as_object_mut()
+                .unwrap()
+                .entry("connectors")
+                .or_insert(json!([]));
+        }
+        OwnedConnect::from_json(&c, t)
+    }
+
+    /// Render a single connector's config with the given variables.
+    fn one(
+        values: serde_json::Value,
+        config: serde_json::Value,
+    ) -> Result<RenderedConnector, Vec<RenderError>> {
+        let c = connect(
+            "srccon",
+            values,
+            json!([{ "name": "g", "connectors": [{ "name": "c", "config": config }] }]),
+        );
+        render_connect(&c.spec()).map(|mut v| v.remove(0))
+    }
+
+    fn messages(r: Result<RenderedConnector, Vec<RenderError>>) -> Vec<String> {
+        r.unwrap_err().iter().map(ToString::to_string).collect()
+    }
+
+    fn tpl(text: &str, v: serde_json::Value) -> Result<String, TemplateError> {
+        render_template(text, &vars(v)).map(|r| r.text)
+    }
+
+    // ---- the seed README examples ----
+
+    /// The README's srccon example ("카프카 커넥트 설정"), verbatim: it is valid YAML as written.
+    const SEED_SRCCON: &str = r#"
+kafka_connect:
+  enabled: true       # 커넥트를 사용하면 true.
+  # 커넥트 정보
+  connects:           # 이 블록아래 커넥트를 종류별로 기술 
+  - type: srccon        # 커넥트 타입 정보. 여기서는 JDBC 소스 커넥터 타입 
+    replicaCount: 1      # 커넥트 파드 수
+    # 컨테이너 정보 
+    container:                     
+      image: "haje01/kafka-srccon"   # 컨테이너 이미지 
+      tag: 0.0.5                     # 이미지 태그 
+      pullPolicy: IfNotPresent       # 이지미 풀 정책 
+    timezone: Asia/Seoul # 커넥트 파드의 타임존 
+    # 커넥트 레벨에서 공유될 변수 값 리스트 
+    values:                    
+      db_host: mysql-db-addr      # DBMS 호스트 주소
+      db_port: 3306               # DBMS 접속 포트
+      db_name: mydb               # DB 이름 
+      db_user: myuser             # DB 유저
+      db_pass: mypass             # DB 유저 암호 
+    # 커넥터 그룹 리스트 
+    connector_groups:          
+    # DB 내 로그성 테이블을 가져오기 위한 커넥터 그룹 
+    - name: mydb_log  # 커넥터 그룹 이름 
+      # 그룹내 커넥터 공통 설정
+      common:
+        connector.class: io.confluent.connect.jdbc.JdbcSourceConnector    # 커넥터 클래스 
+        tasks.max: "1"   # 커넥터 동시성 수 
+        connection.url: "jdbc:mysql://{{ .Values.db_host }}:{{ .Values.db_port }};databaseName={{ .Values.db_name }}" # 커넥터 접속 URL
+        connection.password: "{{ .Values.db_pass }}"  # DB 유저 암호
+        mode: incrementing  # 소스 커넥터의 동작 모드 
+        incrementing.column.name: id  # incrementing 동작 기준 컬럼 
+      # 커넥터별 설정 
+      connectors:
+      - name: "log1"   # 커넥터 이름. 여기서는 대상 DB 테이블 이름과 같게 하였음 
+        config:
+          topic.prefix: log1  # 카프카 토픽 접두사 
+          query: "SELECT * FROM log1"  # 데이터를 가져올 쿼리문
+      - name: "log2"
+        config:
+          topic.prefix: log2
+          query: "SELECT * FROM log2"
+    # DB 내 코드 테이블을 가져오기 위한 커넥터 그룹 
+    - name: mydb_code  # 커넥터 그룹 이름 
+      # 커넥터별 설정 
+      connectors:
+      # C_Code
+      - name: "code"
+        config:
+          connector.class: io.confluent.connect.jdbc.JdbcSourceConnector    # 커넥터 클래스 
+          tasks.max: "1"   # 커넥터 동시성 수 
+          connection.url: "jdbc:mysql://{{ .Values.db_host }}:{{ .Values.db_port }};databaseName={{ .Values.db_name }}" # 커넥터 접속 URL
+          connection.password: "{{ .Values.db_pass }}"  # DB 유저 암호
+          mode: "bulk"        # 소스 커넥터의 동작 모드 
+          topic.prefix: code  # 카프카 토픽 접두사 
+          query: |            # 데이터를 가져올 쿼리문
+            SELECT 
+              CURRENT_TIMESTAMP() AS regtime,
+              code, desc
+            FROM code
+"#;
+
+    /// The README's srccon example renders as its templates say.
+    ///
+    /// Discrepancies between this and the README's documented output (the generated `.sh`
+    /// scripts), each a README/chart error, not ours:
+    /// 1. `"name": "srccon-mydb_log-log1.sh"`: the chart kept the script's `.sh` suffix in the
+    ///    connector name; the name is `srccon-mydb_log-log1`.
+    /// 2. `connection.url` is documented as `jdbc:mysql://mysql-db-addr;databaseName=mydb`, without
+    ///    the `:3306` that the template `…{{ .Values.db_host }}:{{ .Values.db_port }}…` produces.
+    /// 3. `query` is documented as `"SELECT * FROM log1\n"` (and log2): the YAML value is a
+    ///    double-quoted scalar without a newline; the chart's shell generation added the `\n`.
+    /// 4. The `code` query is documented ending in `"FROM code\n\n"`: the literal block scalar
+    ///    (`|`, clip chomping) ends in exactly one `\n`; the second one is the chart's too.
+    /// 5. `connection.password` is printed in plaintext in the script (and the ConfigMap); here it
+    ///    is a `Value::Secret` (as is nothing else: the URL uses no secret variable).
+    ///
+    /// Not discrepancies of rendering, but of the example itself: `;databaseName=` is SQL
+    /// Server's JDBC URL syntax (MySQL's is `jdbc:mysql://host:port/db`), and `desc` is a MySQL
+    /// reserved word, so the `code` query would not run as written. The README's structure sketch
+    /// before the example also indents `connector_groups` as a sibling of the connect list item
+    /// instead of a key inside it.
+    #[test]
+    fn seed_readme_srccon_example() {
+        let doc = yaml(SEED_SRCCON);
+        let c = OwnedConnect::from_json(&doc["kafka_connect"]["connects"][0], "?");
+        let out = render_connect(&c.spec()).unwrap();
+        let names: Vec<&str> = out.iter().map(|r| r.full_name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "srccon-mydb_log-log1",
+                "srccon-mydb_log-log2",
+                "srccon-mydb_code-code"
+            ]
+        );
+        assert_eq!(
+            (
+                out[0].connect_type.as_str(),
+                out[0].group.as_str(),
+                out[0].name.as_str()
+            ),
+            ("srccon", "mydb_log", "log1")
+        );
+
+        let url = "jdbc:mysql://mysql-db-addr:3306;databaseName=mydb";
+        let class = "io.confluent.connect.jdbc.JdbcSourceConnector";
+        for (r, table) in out[..2].iter().zip(["log1", "log2"]) {
+            let expected = BTreeMap::from([
+                ("connection.password".to_string(), Value::secret("mypass")),
+                ("connection.url".to_string(), Value::str(url)),
+                ("connector.class".to_string(), Value::str(class)),
+                ("incrementing.column.name".to_string(), Value::str("id")),
+                ("mode".to_string(), Value::str("incrementing")),
+                (
+                    "query".to_string(),
+                    Value::str(format!("SELECT * FROM {table}")),
+                ),
+                ("tasks.max".to_string(), Value::str("1")),
+                ("topic.prefix".to_string(), Value::str(table)),
+            ]);
+            assert_eq!(r.config, expected, "{}", r.full_name);
+        }
+        let expected = BTreeMap::from([
+            ("connection.password".to_string(), Value::secret("mypass")),
+            ("connection.url".to_string(), Value::str(url)),
+            ("connector.class".to_string(), Value::str(class)),
+            ("mode".to_string(), Value::str("bulk")),
+            (
+                "query".to_string(),
+                Value::str("SELECT \n  CURRENT_TIMESTAMP() AS regtime,\n  code, desc\nFROM code\n"),
+            ),
+            ("tasks.max".to_string(), Value::str("1")),
+            ("topic.prefix".to_string(), Value::str("code")),
+        ]);
+        assert_eq!(out[2].config, expected);
+        assert!(
+            !format!("{out:?}").contains("mypass"),
+            "a secret leaked into Debug output"
+        );
+    }
+
+    /// The README's variables example. As printed it is not valid YAML: `A_is: {{ .Values.A }}`
+    /// is an unquoted flow mapping (here quoted, as the srccon example does), and `connects` is a
+    /// map there while everywhere else it is a list of connects without a `type` here (we give it
+    /// `example`).
+    #[test]
+    fn seed_readme_nearest_variable_wins() {
+        let doc = yaml(
+            r#"
+connects:
+  values:
+    A: 1
+  connector_groups:
+  - name: group1
+    values:
+      A: 2
+      B: 1
+    connectors:
+    - name: connector1
+      config:
+        A_is: "{{ .Values.A }}"
+        B_is: "{{ .Values.B }}"
+"#,
+        );
+        let c = OwnedConnect::from_json(&doc["connects"], "example");
+        let out = render_connect(&c.spec()).unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].full_name, "example-group1-connector1");
+        assert_eq!(
+            out[0].config,
+            BTreeMap::from([
+                ("A_is".to_string(), Value::str("2")),
+                ("B_is".to_string(), Value::str("1"))
+            ])
+        );
+    }
+
+    // ---- merging ----
+
+    #[test]
+    fn connector_config_overrides_common_and_maps_merge_deeply() {
+        let c = connect(
+            "sinkcon",
+            json!({ "db": { "host": "h0", "port": 1 }, "x": "connect" }),
+            json!([{
+                "name": "g",
+                "values": { "db": { "host": "h1" } },
+                "common": { "a": "common", "b": "common {{ .Values.x }}" },
+                "connectors": [{ "name": "c", "config": { "b": "{{ .Values.db.host }}:{{ .Values.db.port }}" } }],
+            }]),
+        );
+        let out = render_connect(&c.spec()).unwrap();
+        assert_eq!(out[0].config["a"], Value::str("common"));
+        assert_eq!(out[0].config["b"], Value::str("h1:1"));
+    }
+
+    // ---- templates ----
+
+    #[test]
+    fn plain_text_and_spacing_inside_braces() {
+        let v = json!({ "x": "X", "y": "Y" });
+        assert_eq!(
+            tpl("no braces } }} here", v.clone()).unwrap(),
+            "no braces } }} here"
+        );
+        assert_eq!(tpl("", v.clone()).unwrap(), "");
+        assert_eq!(
+            tpl("{{.Values.x}}{{   .Values.y\t}}", v.clone()).unwrap(),
+            "XY"
+        );
+        assert_eq!(tpl("a{{\n  .Values.x\n}}b", v).unwrap(), "aXb");
+    }
+
+    #[test]
+    fn trim_markers_trim_all_adjacent_whitespace() {
+        let v = json!({ "x": "X" });
+        assert_eq!(
+            tpl("a \t\n {{- .Values.x -}} \n\t b", v.clone()).unwrap(),
+            "aXb"
+        );
+        assert_eq!(tpl("a  {{- .Values.x }}  b", v.clone()).unwrap(), "aX  b");
+        assert_eq!(tpl("a  {{ .Values.x -}}  b", v.clone()).unwrap(), "a  Xb");
+        assert_eq!(tpl("a {{-   .Values.x   -}} b", v.clone()).unwrap(), "aXb");
+        assert_eq!(
+            tpl("{{ .Values.x -}}\n\n{{- .Values.x }}", v.clone()).unwrap(),
+            "XX"
+        );
+        // The marker needs a space, as in Go: `{{-x` is not a trim marker, `x-}}` not either.
+        assert!(matches!(
+            tpl("a {{-.Values.x}}", v.clone()),
+            Err(TemplateError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            tpl("{{ .Values.x-}}", v),
+            Err(TemplateError::Unsupported { .. })
+        ));
+    }
+
+    #[test]
+    fn comments_are_dropped_and_must_touch_the_delimiters() {
+        let v = json!({ "x": "X" });
+        assert_eq!(tpl("a{{/* note */}}b", v.clone()).unwrap(), "ab");
+        assert_eq!(
+            tpl(
+                "a \n{{- /* multi\nline {{ }} */ -}}\n b{{ .Values.x }}",
+                v.clone()
+            )
+            .unwrap(),
+            "abX"
+        );
+        assert_eq!(
+            tpl("a {{ /* x */ }}", v.clone()),
+            Err(TemplateError::CommentNotAtDelimiters {
+                at: Pos { line: 1, column: 3 }
+            })
+        );
+        assert!(matches!(
+            tpl("{{/* x */ .Values.x }}", v.clone()),
+            Err(TemplateError::CommentNotAtDelimiters { .. })
+        ));
+        assert_eq!(
+            tpl("line\n  {{/* x", v),
+            Err(TemplateError::UnclosedComment {
+                at: Pos { line: 2, column: 3 }
+            })
+        );
+    }
+
+    #[test]
+    fn string_literals_write_literal_braces() {
+        let v = json!({});
+        assert_eq!(
+            tpl(r#"{{ "{{" }} x {{ "}}" }}"#, v.clone()).unwrap(),
+            "{{ x }}"
+        );
+        assert_eq!(
+            tpl("{{ `{{ .Values.x }}` }}", v.clone()).unwrap(),
+            "{{ .Values.x }}"
+        );
+        assert_eq!(
+            tpl(r#"{{ "a\tb\u00e9\"" }}"#, v.clone()).unwrap(),
+            "a\tbé\""
+        );
+        assert!(matches!(
+            tpl(r#"{{ "a" "b" }}"#, v.clone()),
+            Err(TemplateError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            tpl(r#"{{ "\q" }}"#, v),
+            Err(TemplateError::Unsupported { .. })
+        ));
+    }
+
+    #[test]
+    fn nested_variables_and_used_vars() {
+        let v = vars(json!({ "a": { "b": { "c": 7 } }, "s": "str", "l": [1], "n": null }));
+        let r = render_template(
+            "{{ .Values.a.b.c }}-{{ .Values.s }}-{{ .Values.a.b.c }}",
+            &v,
+        )
+        .unwrap();
+        assert_eq!(r.text, "7-str-7");
+        assert_eq!(r.used_vars, ["a.b.c", "s"]);
+        assert_eq!(
+            render_template("{{ .Values.a.x }}", &v),
+            Err(TemplateError::Undefined {
+                var: ".Values.a.x".into(),
+                defined: vec!["b".into()],
+                suggestion: None
+            })
+        );
+        assert_eq!(
+            render_template("{{ .Values.s.x }}", &v)
+                .unwrap_err()
+                .to_string(),
+            "`.Values.s` is a string, not a map, so it has no field `x`"
+        );
+        assert_eq!(
+            render_template("{{ .Values.a.b }}", &v)
+                .unwrap_err()
+                .to_string(),
+            "variable `.Values.a.b` is a map; only strings, numbers and booleans can be used in a template"
+        );
+        assert!(matches!(
+            render_template("{{ .Values.l }}", &v),
+            Err(TemplateError::NotPrintable { kind: "a list", .. })
+        ));
+        assert!(matches!(
+            render_template("{{ .Values.n }}", &v),
+            Err(TemplateError::NotPrintable { kind: "null", .. })
+        ));
+        assert!(matches!(
+            render_template("{{ .Values }}", &v),
+            Err(TemplateError::NotPrintable { .. })
+        ));
+    }
+
+    #[test]
+    fn undefined_variable_names_everything_and_suggests() {
+        let doc = yaml(&SEED_SRCCON.replace("{{ .Values.db_host }}:", "{{ .Values.db_hots }}:"));
+        let c = OwnedConnect::from_json(&doc["kafka_connect"]["connects"][0], "?");
+        let errs: Vec<String> = render_connect(&c.spec())
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(errs.len(), 3, "{errs:#?}");
+        assert_eq!(
+            errs[0],
+            "connect srccon, group mydb_log, connector log1, key connection.url: undefined variable \
+             `.Values.db_hots` (defined: db_host, db_name, db_pass, db_port, db_user; did you mean \
+             `db_host`?)"
+        );
+        assert!(
+            errs[2].starts_with(
+                "connect srccon, group mydb_code, connector code, key connection.url:"
+            )
+        );
+
+        let none = render_template("{{ .Values.zzz }}", &Vars::new())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            none,
+            "undefined variable `.Values.zzz` (no variables are defined)"
+        );
+        let far =
+            render_template("{{ .Values.other }}", &vars(json!({ "db_host": 1 }))).unwrap_err();
+        assert_eq!(
+            far.to_string(),
+            "undefined variable `.Values.other` (defined: db_host)"
+        );
+        let case =
+            render_template("{{ .Values.DB_HOST }}", &vars(json!({ "db_host": 1 }))).unwrap_err();
+        assert!(
+            case.to_string().ends_with("did you mean `db_host`?)"),
+            "{case}"
+        );
+    }
+
+    #[test]
+    fn unsupported_actions_say_what_is_supported() {
+        let v = json!({ "x": "X" });
+        let e = tpl("a {{ .Values.x | quote }}", v.clone()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unsupported template action `{{ .Values.x | quote }}` at column 3 (after `.Values` only \
+             `.name` fields may follow: no functions, pipes or arguments); supported are \
+             `{{ .Values.name }}`, `{{ .Values.a.b }}`, trim markers `{{-` / `-}}`, comments \
+             `{{/* … */}}` and string literals like `{{ \"{{\" }}`"
+        );
+        for text in [
+            "{{ if .Values.x }}y{{ end }}",
+            "{{ upper .Values.x }}",
+            "{{ $x := 1 }}",
+            "{{ .Release.Name }}",
+            "{{ }}",
+            "{{ .Values.db-host }}",
+            "{{ .Values.1x }}",
+            "{{ include \"t\" . }}",
+        ] {
+            match tpl(text, v.clone()) {
+                Err(e @ TemplateError::Unsupported { .. }) => {
+                    assert!(e.to_string().contains("supported are"), "{e}")
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unterminated_braces() {
+        let v = json!({ "x": "X" });
+        assert_eq!(
+            tpl("abc {{ .Values.x", v.clone()),
+            Err(TemplateError::Unterminated {
+                at: Pos { line: 1, column: 5 }
+            })
+        );
+        assert_eq!(
+            tpl("{{ .Values.x }} {{", v.clone()),
+            Err(TemplateError::Unterminated {
+                at: Pos {
+                    line: 1,
+                    column: 17
+                }
+            })
+        );
+        assert_eq!(
+            tpl(r#"{{ "}}"#, v.clone()),
+            Err(TemplateError::Unterminated {
+                at: Pos { line: 1, column: 1 }
+            })
+        );
+        assert_eq!(
+            tpl("{{ .Values.x", v).unwrap_err().to_string(),
+            "unterminated `{{` at column 1: no matching `}}`"
+        );
+    }
+
+    // ---- scalars ----
+
+    #[test]
+    fn numbers_and_booleans_become_strings() {
+        let r = one(
+            json!({ "port": 3306, "ratio": 0.25, "on": false }),
+            json!({
+                "int": 3306, "neg": -7, "big": u64::MAX, "float": 1.5, "whole_float": 3.0, "million": 1e6,
+                "small": 0.0001, "tiny": 1e-5, "bool": true,
+                "tpl": "{{ .Values.port }}/{{ .Values.ratio }}/{{ .Values.on }}",
+            }),
+        )
+        .unwrap();
+        let got: BTreeMap<&str, &str> = r
+            .config
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            BTreeMap::from([
+                ("big", "18446744073709551615"),
+                ("bool", "true"),
+                ("float", "1.5"),
+                ("int", "3306"),
+                ("million", "1e+06"),
+                ("neg", "-7"),
+                ("small", "0.0001"),
+                ("tiny", "1e-05"),
+                ("tpl", "3306/0.25/false"),
+                ("whole_float", "3"),
+            ])
+        );
+    }
+
+    #[test]
+    fn floats_print_as_go_does() {
+        for (x, go) in [
+            (1.5, "1.5"),
+            (0.1, "0.1"),
+            (-2.5, "-2.5"),
+            (123456.0, "123456"),
+            (1234567.0, "1.234567e+06"),
+            (123456789.5, "1.234567895e+08"),
+            (0.0001, "0.0001"),
+            (0.00012, "0.00012"),
+            (0.00001234, "1.234e-05"),
+            (1e21, "1e+21"),
+            (1e100, "1e+100"),
+            (-1e-300, "-1e-300"),
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+        ] {
+            assert_eq!(go_float(x), go, "{x:e}");
+        }
+    }
+
+    #[test]
+    fn null_list_and_map_config_values_are_errors() {
+        let errs = messages(one(
+            json!({}),
+            json!({ "a": null, "b": { "c": 1 }, "d": [1, 2] }),
+        ));
+        assert_eq!(
+            errs,
+            [
+                "connect srccon, group g, connector c, key a: value is null; Kafka Connect config \
+                 values are strings: write \"\" for an empty string, or remove the key",
+                "connect srccon, group g, connector c, key b: value is a map; Kafka Connect config \
+                 values are flat strings (write nested settings as dotted keys, e.g. `b.sub: value`, \
+                 and lists as comma-separated strings)",
+                "connect srccon, group g, connector c, key d: value is a list; Kafka Connect config \
+                 values are flat strings (write nested settings as dotted keys, e.g. `d.sub: value`, \
+                 and lists as comma-separated strings)",
+            ]
+        );
+    }
+
+    // ---- sensitivity ----
+
+    #[test]
+    fn sensitive_keys() {
+        for k in [
+            "connection.password",
+            "ssl.truststore.PASSWORD",
+            "aws.secret.access.key",
+            "ssl.key",
+            "api.key",
+            "datadog.apikey",
+            "my_api_key",
+            "oauth.token.endpoint",
+            "gcs.credentials.json",
+            "consumer.override.sasl.jaas.config",
+        ] {
+            assert!(is_sensitive_key(k), "{k}");
+        }
+        for k in [
+            "connection.url",
+            "key.converter",
+            "topic.prefix",
+            "ssl.keystore.type",
+            "mode",
+            "keys",
+        ] {
+            assert!(!is_sensitive_key(k), "{k}");
+        }
+        for v in [
+            "db_pass",
+            "DB_PASSWORD",
+            "passwd",
+            "api_token",
+            "client_secret",
+            "db.password",
+            "aws_access_key",
+            "sa.private_key",
+        ] {
+            assert!(is_sensitive_var(v), "{v}");
+        }
+        for v in ["db_host", "db_user", "port", "primary_key", "db.name"] {
+            assert!(!is_sensitive_var(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn secrets_by_key_and_by_variable() {
+        let r = one(
+            json!({ "db_pass": "pw", "db_host": "h", "db": { "password": "pw2" }, "pin": 1234 }),
+            json!({
+                "connection.url": "jdbc:mysql://{{ .Values.db_host }}/?password={{ .Values.db_pass }}",
+                "other.url": "x://{{ .Values.db.password }}@{{ .Values.db_host }}",
+                "plain.url": "x://{{ .Values.db_host }}",
+                "ssl.key.password": 1234,
+                "some.secret": "literal",
+            }),
+        )
+        .unwrap();
+        assert_eq!(
+            r.config["connection.url"],
+            Value::secret("jdbc:mysql://h/?password=pw")
+        );
+        assert_eq!(r.config["other.url"], Value::secret("x://pw2@h"));
+        assert_eq!(r.config["plain.url"], Value::str("x://h"));
+        assert_eq!(r.config["ssl.key.password"], Value::secret("1234"));
+        assert_eq!(r.config["some.secret"], Value::secret("literal"));
+        let shown = format!("{r:?} {}", Value::Map(r.config.clone()));
+        assert!(
+            !shown.contains("pw") && !shown.contains("literal"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn errors_do_not_quote_values_of_secret_keys() {
+        let errs = messages(one(
+            json!({}),
+            json!({ "connection.password": "ab{{cd}}ef", "url": "{{cd}}" }),
+        ));
+        assert_eq!(errs.len(), 2);
+        assert!(
+            !errs[0].contains("cd") && errs[0].contains("unsupported template action at column 3"),
+            "{}",
+            errs[0]
+        );
+        assert!(errs[1].contains("`{{cd}}`"), "{}", errs[1]);
+    }
+
+    // ---- names and error collection ----
+
+    #[test]
+    fn every_error_is_reported() {
+        let c = connect(
+            "srccon",
+            json!({ "host": "h" }),
+            json!([
+                { "name": "a", "connectors": [
+                    { "name": "ok", "config": { "u": "{{ .Values.host }}" } },
+                    { "name": "bad", "config": { "u": "{{ .Values.hots }}", "v": null, "w": "{{ x" } },
+                ]},
+                { "name": "b", "common": { "c": "{{ .Values.nope }}" }, "connectors": [
+                    { "name": "one", "config": {} },
+                    { "name": "two", "config": { "c": "fixed" } },
+                ]},
+            ]),
+        );
+        let errs: Vec<String> = render_connect(&c.spec())
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            errs,
+            [
+                "connect srccon, group a, connector bad, key u: undefined variable `.Values.hots` \
+                 (defined: host; did you mean `host`?)",
+                "connect srccon, group a, connector bad, key v: value is null; Kafka Connect config \
+                 values are strings: write \"\" for an empty string, or remove the key",
+                "connect srccon, group a, connector bad, key w: unterminated `{{` at column 1: no \
+                 matching `}}`",
+                "connect srccon, group b, connector one, key c: undefined variable `.Values.nope` \
+                 (defined: host)",
+            ]
+        );
+    }
+
+    #[test]
+    fn names_must_be_unique_and_usable() {
+        let c = connect(
+            "srccon",
+            json!({}),
+            json!([
+                { "name": "a-b", "connectors": [{ "name": "c", "config": {} }] },
+                { "name": "a", "connectors": [{ "name": "b-c", "config": {} }, { "name": "x/y", "config": {} }] },
+                { "name": "", "connectors": [] },
+            ]),
+        );
+        let errs: Vec<String> = render_connect(&c.spec())
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            errs,
+            [
+                "connect srccon, group a, connector b-c: connector name `srccon-a-b-c` is already \
+                 produced by group a-b, connector c; names must be unique",
+                "connect srccon, group a, connector x/y: the connector name `x/y` contains `/` or a \
+                 control character; connector names go into the REST path `/connectors/<name>`",
+                "connect srccon: the group name is empty",
+            ]
+        );
+    }
+
+    #[test]
+    fn config_name_must_match() {
+        assert!(one(json!({}), json!({ "name": "srccon-g-c" })).is_ok());
+        let errs = messages(one(json!({}), json!({ "name": "other" })));
+        assert_eq!(
+            errs,
+            [
+                "connect srccon, group g, connector c, key name: config `name` must be the connector's \
+              name `srccon-g-c` (Kafka Connect refuses a different one); remove the key"
+            ]
+        );
+    }
+}
