@@ -1668,4 +1668,17 @@ connects:
             ]
         );
     }
+
+    proptest::proptest! {
+        /// No input panics (byte slicing near multi-byte characters, quotes, trim markers), and
+        /// text without `{{` comes out unchanged.
+        #[test]
+        fn templates_never_panic(text in "[{}\\\\/*\"`. \n\tax.Valuesé🦙-]{0,40}") {
+            let v = vars(json!({ "x": "X", "a": { "b": 1 } }));
+            let r = render_template(&text, &v);
+            if !text.contains("{{") {
+                proptest::prop_assert_eq!(r.map(|r| r.text), Ok(text.clone()));
+            }
+        }
+    }
 }
