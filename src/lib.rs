@@ -4,3 +4,6 @@
 pub mod engine;
 pub mod stack;
 pub mod state;
+pub mod cli;
+pub mod ops;
+pub mod providers;

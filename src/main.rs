@@ -1,3 +1,50 @@
-fn main() {
-    println!("alpaka");
+//! The `alpaka` binary: parse, dispatch to `ops`, turn errors into a report and an exit code.
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use alpaka::cli::{Cli, Command, StateCommand};
+use alpaka::ops::{self, Ctx, EXIT_ERROR};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ctx = Ctx::new(cli.root.clone(), cli.profile.clone(), cli.no_color);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Plan(a) => ops::plan(&ctx, a).await,
+            Command::Apply(a) => ops::apply(&ctx, a).await,
+            Command::Destroy(a) => ops::destroy(&ctx, a).await,
+            Command::Validate(a) => ops::validate(&ctx, a.json),
+            Command::Graph => ops::graph(&ctx),
+            Command::State(StateCommand::List { json }) => ops::state_list(&ctx, *json),
+            Command::State(StateCommand::Show { id, json }) => ops::state_show(&ctx, id, *json),
+            Command::ForceUnlock { lock_id } => ops::force_unlock(&ctx, lock_id),
+            Command::Schema { which } => ops::schema(*which),
+            Command::Completions { shell } => {
+                clap_complete::generate(*shell, &mut Cli::command(), "alpaka", &mut std::io::stdout());
+                Ok(ops::EXIT_OK)
+            }
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let text = e.to_string();
+            // Diagnostics already carry their own `error:` prefixes.
+            if text.starts_with("error:") || text.starts_with("warning:") {
+                eprintln!("{text}");
+            } else {
+                eprintln!("{} {text}", console::style("error:").red().bold());
+            }
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
 }

@@ -5,3 +5,47 @@
 //! from plain inputs; they never talk to a cluster, read files or print.
 
 pub mod connectors;
+pub mod catalog;
+pub mod cluster;
+pub mod platform;
+
+use thiserror::Error;
+
+use crate::engine::{Node, Value};
+use crate::model::profile::Profile;
+use crate::model::stack::{Labels, StackConfig};
+
+#[derive(Debug, Error)]
+pub enum StackError {
+    #[error("connector configuration:\n{}", .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Connectors(Vec<connectors::RenderError>),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Profile + config → every desired resource, cluster first, platform on top.
+pub fn build(profile_name: &str, profile: &Profile, config: &StackConfig) -> Result<Vec<Node>, StackError> {
+    let cluster = cluster::build(profile_name, &profile.cluster());
+    let mut nodes = cluster.nodes;
+    nodes.extend(platform::build(profile, config, &cluster.ready)?);
+    Ok(nodes)
+}
+
+pub(crate) fn strs<S: AsRef<str>>(items: &[S]) -> Value {
+    Value::List(items.iter().map(|s| Value::str(s.as_ref())).collect())
+}
+
+pub(crate) fn labels_value(l: &Labels) -> Value {
+    Value::Map(l.iter().map(|(k, v)| (k.clone(), Value::str(v))).collect())
+}
+
+pub(crate) fn release_desired(pin: &catalog::ChartPin, namespace: &str, values: Value) -> Value {
+    Value::map([
+        ("release", Value::str(pin.release)),
+        ("chart", Value::str(pin.chart)),
+        ("repo", if pin.repo.is_empty() { Value::Null } else { Value::str(pin.repo) }),
+        ("version", Value::str(pin.version)),
+        ("namespace", Value::str(namespace)),
+        ("values", values),
+    ])
+}

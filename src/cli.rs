@@ -1,0 +1,132 @@
+//! Command-line surface (clap). Only parsing lives here; each command calls one `ops` function.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "alpaka", version, about = "From nothing to a monitored, connector-fed Kafka platform on Kubernetes, and back to nothing.")]
+pub struct Cli {
+    /// Profile to use: profiles/NAME.yaml (where to deploy). Default: minikube.
+    #[arg(long, short = 'p', global = true, env = "ALPAKA_PROFILE")]
+    pub profile: Option<String>,
+
+    /// Workspace holding profiles/ and configs/ (and .alpaka/ state). Default: the current directory.
+    #[arg(long, global = true, env = "ALPAKA_ROOT", value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// No colour (also off when output is not a terminal, or NO_COLOR is set).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what apply would change, across every layer.
+    Plan(PlanArgs),
+    /// Make it so: apply a fresh plan (asks first) or a saved plan file.
+    Apply(ApplyArgs),
+    /// Tear down everything this profile's state records.
+    Destroy(DestroyArgs),
+    /// Check the profile and its config; report every error at once.
+    Validate(ValidateArgs),
+    /// Print the resource graph as Graphviz DOT.
+    Graph,
+    /// Inspect the state.
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Remove a lock whose holder is gone or hung (use the ID the refusal printed).
+    ForceUnlock {
+        /// Lock ID, as shown when a command was refused.
+        lock_id: String,
+    },
+    /// Print the JSON Schema of profiles or configs, for editors.
+    Schema {
+        #[arg(value_enum, default_value_t = SchemaWhich::Config)]
+        which: SchemaWhich,
+    },
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SchemaWhich {
+    Profile,
+    Config,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Limit to these resources and what they depend on (for destroy: and what depends on them).
+    #[arg(long = "target", value_name = "ID")]
+    pub targets: Vec<String>,
+    /// How many resources to refresh or change at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Save the plan; `alpaka apply FILE` then does exactly it (refused if state moved since).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 with no changes, 1 on error, 2 with changes.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan a destroy.
+    #[arg(long)]
+    pub destroy: bool,
+    /// Machine-readable plan on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved with `plan --out`.
+    pub plan_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Diagnostics as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Every resource the state records.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One resource's recorded attributes and outputs (secrets shown as (sensitive)).
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}

@@ -1,0 +1,204 @@
+//! plan, apply, destroy: the operations that refresh, diff and change things.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::{Ctx, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, OpsError, Workspace, open};
+use crate::cli::{ApplyArgs, DestroyArgs, PlanArgs, RunArgs};
+use crate::engine::apply::{self, ApplyContext};
+use crate::engine::plan::{self, PLAN_FORMAT_VERSION, Plan, PlanOptions};
+use crate::engine::progress::{BarReporter, LineReporter, Reporter};
+use crate::engine::{ResourceId, render};
+use crate::state::{Backend, State, StateLock};
+
+fn plan_options(ws: &Workspace, run: &RunArgs, destroy: bool) -> PlanOptions {
+    PlanOptions {
+        profile: ws.loaded.profile_name.clone(),
+        targets: run.targets.iter().map(ResourceId::new).collect(),
+        destroy,
+        parallelism: usize::from(run.parallelism),
+        inputs_hash: ws.inputs_hash.clone(),
+    }
+}
+
+fn load_state(ws: &Workspace) -> Result<State, OpsError> {
+    Ok(ws.backend.load()?.unwrap_or_else(|| State::new(ws.loaded.profile_name.clone())))
+}
+
+pub async fn plan(ctx: &Ctx, args: &PlanArgs) -> Result<u8, OpsError> {
+    let ws = open(ctx)?;
+    let state = load_state(&ws)?;
+    let p = plan::plan(&ws.graph, &state, &ws.drivers, &plan_options(&ws, &args.run, args.destroy)).await?;
+    if args.json {
+        let json = serde_json::to_string_pretty(&p).map_err(|e| OpsError::Refused(format!("encoding the plan: {e}")))?;
+        println!("{json}");
+    } else {
+        print!("{}", render::plan_text(&p));
+        warn_missing_drivers(&ws, &p);
+    }
+    if let Some(out) = &args.out {
+        save_plan(out, &p)?;
+        if !args.json {
+            println!("\nSaved the plan to {}. To perform exactly these actions: alpaka apply {}", out.display(), out.display());
+        }
+    }
+    Ok(if args.detailed_exitcode && p.has_changes() { EXIT_CHANGES } else { EXIT_OK })
+}
+
+/// Say plainly, at plan time, what this build cannot apply.
+fn warn_missing_drivers(ws: &Workspace, p: &Plan) {
+    let missing = apply::missing_drivers(p, &ws.drivers);
+    if missing.is_empty() {
+        return;
+    }
+    let kinds: Vec<String> = missing.iter().map(|(k, ids)| format!("{k} ({})", ids.len())).collect();
+    eprintln!(
+        "\n{} this build cannot apply this plan yet: no provider for {}.",
+        console::style("Note:").yellow().bold(),
+        kinds.join(", ")
+    );
+}
+
+fn save_plan(path: &Path, p: &Plan) -> Result<(), OpsError> {
+    let json = serde_json::to_vec_pretty(p).map_err(|e| OpsError::Refused(format!("encoding the plan: {e}")))?;
+    std::fs::write(path, json).map_err(|source| OpsError::Io { path: path.to_path_buf(), op: "writing", source })
+}
+
+fn read_plan(path: &Path) -> Result<Plan, OpsError> {
+    let bytes = std::fs::read(path).map_err(|source| OpsError::Io { path: path.to_path_buf(), op: "reading", source })?;
+    let p: Plan = serde_json::from_slice(&bytes).map_err(|e| {
+        OpsError::Refused(format!("{} is not a plan saved by `alpaka plan --out`: {e}", path.display()))
+    })?;
+    if p.format_version != PLAN_FORMAT_VERSION {
+        return Err(OpsError::Refused(format!(
+            "{} has plan format {}, this alpaka reads {PLAN_FORMAT_VERSION}: make a new plan",
+            path.display(),
+            p.format_version
+        )));
+    }
+    Ok(p)
+}
+
+/// A saved plan is only valid against the state and inputs it was made from.
+fn check_saved_plan(path: &Path, p: &Plan, ws: &Workspace, state: &State) -> Result<(), OpsError> {
+    let stale = |what: &str| {
+        OpsError::Refused(format!(
+            "the saved plan {} is stale: {what} since it was made. Run `alpaka plan --out {}` again and review it.",
+            path.display(),
+            path.display()
+        ))
+    };
+    if p.profile != ws.loaded.profile_name {
+        return Err(OpsError::Refused(format!(
+            "the saved plan {} is for profile `{}`, not `{}`: pass --profile {}",
+            path.display(),
+            p.profile,
+            ws.loaded.profile_name,
+            p.profile
+        )));
+    }
+    let current_lineage = (state.serial > 0 || !state.resources.is_empty()).then(|| state.lineage.clone());
+    if p.lineage != current_lineage || p.serial != state.serial {
+        return Err(stale(&format!("the state changed (serial {} then, {} now)", p.serial, state.serial)));
+    }
+    if p.inputs_hash != ws.inputs_hash {
+        return Err(stale("the profile or config files changed"));
+    }
+    Ok(())
+}
+
+pub async fn apply(ctx: &Ctx, args: &ApplyArgs) -> Result<u8, OpsError> {
+    let ws = open(ctx)?;
+    let lock = ws.backend.lock("apply")?;
+    let mut state = load_state(&ws)?;
+    let (p, saved) = match &args.plan_file {
+        Some(path) => {
+            let p = read_plan(path)?;
+            check_saved_plan(path, &p, &ws, &state)?;
+            (p, true)
+        }
+        None => (plan::plan(&ws.graph, &state, &ws.drivers, &plan_options(&ws, &args.run, false)).await?, false),
+    };
+    execute(ctx, &ws, lock, &mut state, p, !saved && !args.auto_approve, false, usize::from(args.run.parallelism)).await
+}
+
+pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> Result<u8, OpsError> {
+    let ws = open(ctx)?;
+    let lock = ws.backend.lock("destroy")?;
+    let mut state = load_state(&ws)?;
+    let p = plan::plan(&ws.graph, &state, &ws.drivers, &plan_options(&ws, &args.run, true)).await?;
+    execute(ctx, &ws, lock, &mut state, p, !args.auto_approve, true, usize::from(args.run.parallelism)).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn execute(
+    ctx: &Ctx,
+    ws: &Workspace,
+    lock: StateLock,
+    state: &mut State,
+    p: Plan,
+    ask: bool,
+    destroy: bool,
+    parallelism: usize,
+) -> Result<u8, OpsError> {
+    print!("{}", render::plan_text(&p));
+    if !p.has_changes() {
+        return Ok(EXIT_OK);
+    }
+    let missing = apply::missing_drivers(&p, &ws.drivers);
+    if !missing.is_empty() {
+        let list: Vec<String> =
+            missing.iter().map(|(k, ids)| format!("  {k}: {}", ids.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(", "))).collect();
+        return Err(OpsError::Refused(format!(
+            "nothing was changed: this build has no provider for these resource kinds:\n{}",
+            list.join("\n")
+        )));
+    }
+    if ask && !confirm(destroy)? {
+        println!("{} cancelled; nothing was changed.", if destroy { "Destroy" } else { "Apply" });
+        return Ok(EXIT_ERROR);
+    }
+
+    let (tx, rx) = watch::channel(false);
+    let signals = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = tx.send(true);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\nsecond interrupt: exiting now; state holds every step that finished.");
+                std::process::exit(130);
+            }
+        }
+    });
+    let reporter: Arc<dyn Reporter> =
+        if ctx.color && std::io::stderr().is_terminal() { Arc::new(BarReporter::new()) } else { Arc::new(LineReporter::new(std::io::stderr())) };
+    let cx = ApplyContext { graph: &ws.graph, drivers: &ws.drivers, reporter, parallelism, interrupt: rx };
+    let backend = &ws.backend;
+    let mut sink = |s: &State| backend.persist(s).map_err(|e| e.to_string());
+    let report = apply::apply(&p, cx, state, &mut sink).await;
+    signals.abort();
+    print!("{}", render::report_text(&report, destroy));
+    lock.release()?;
+    Ok(if report.succeeded() { EXIT_OK } else { EXIT_ERROR })
+}
+
+fn confirm(destroy: bool) -> Result<bool, OpsError> {
+    let what = if destroy { "destroy" } else { "apply" };
+    if !std::io::stdin().is_terminal() {
+        return Err(OpsError::Refused(format!(
+            "{what} needs confirmation and there is no terminal to ask on: review the plan above and pass --auto-approve"
+        )));
+    }
+    print!(
+        "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to {what}.\n\n  Enter a value: "
+    );
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|source| OpsError::Io { path: "<stdin>".into(), op: "reading", source })?;
+    Ok(line.trim() == "yes")
+}

@@ -1,0 +1,447 @@
+//! The cluster layer: the nodes that make (or find) the Kubernetes cluster a profile names.
+//! Returns the nodes plus the id everything in-cluster waits for.
+
+use crate::engine::{Node, Value};
+use crate::model::profile::{Cluster, Eks, NatGateway};
+
+use super::catalog;
+use super::{labels_value, strs};
+
+pub struct ClusterLayer {
+    pub nodes: Vec<Node>,
+    /// What in-cluster resources depend on: the cluster is there and can run pods.
+    pub ready: Vec<String>,
+}
+
+pub fn build(profile_name: &str, cluster: &Cluster) -> ClusterLayer {
+    match cluster {
+        Cluster::Minikube(m) => {
+            let id = format!("minikube.cluster.{profile_name}");
+            let desired = Value::map([
+                ("name", Value::str(format!("alpaka-{profile_name}"))),
+                ("cpus", Value::Int(i64::from(m.cpus))),
+                ("memory", Value::str(m.memory.as_str())),
+                ("disk_size", Value::str(m.disk_size.as_str())),
+                ("kubernetes_version", Value::str(&m.kubernetes_version)),
+                ("driver", Value::str(&m.driver)),
+                ("addons", strs(&m.addons)),
+                ("node_labels", labels_value(&m.node_labels)),
+            ]);
+            ClusterLayer { nodes: vec![Node::new(&id, "minikube.cluster", desired)], ready: vec![id] }
+        }
+        Cluster::K3d(k) => {
+            let id = format!("k3d.cluster.{profile_name}");
+            let desired = Value::map([
+                ("name", Value::str(format!("alpaka-{profile_name}"))),
+                ("servers", Value::Int(i64::from(k.servers))),
+                ("agents", Value::Int(i64::from(k.agents))),
+                ("agent_memory", Value::str(k.agent_memory.as_str())),
+                ("image", Value::str(&k.image)),
+                ("ports", Value::List(vec![Value::str(format!("{}:80@loadbalancer", k.http_port))])),
+                ("fix_dns", Value::Bool(k.fix_dns)),
+                ("agent_labels", Value::List(k.agent_labels.iter().map(labels_value).collect())),
+            ]);
+            ClusterLayer { nodes: vec![Node::new(&id, "k3d.cluster", desired)], ready: vec![id] }
+        }
+        Cluster::K3s(k) => {
+            // Never created or deleted by alpaka: the driver only checks it is reachable.
+            let id = format!("k8s.cluster.{profile_name}");
+            let desired = Value::map([
+                ("kubeconfig", Value::str(&k.kubeconfig)),
+                ("context", k.context.as_deref().map(Value::str).unwrap_or(Value::Null)),
+            ]);
+            ClusterLayer { nodes: vec![Node::new(&id, "k8s.existing-cluster", desired)], ready: vec![id] }
+        }
+        Cluster::Eks(e) => eks(profile_name, e),
+    }
+}
+
+fn tags(profile: &str, e: &Eks) -> Value {
+    let mut t: Vec<(String, Value)> = e.tags.iter().map(|(k, v)| (k.clone(), Value::str(v))).collect();
+    t.push(("alpaka.io/managed-by".into(), Value::str("alpaka")));
+    t.push(("alpaka.io/profile".into(), Value::str(profile)));
+    t.push(("alpaka.io/cluster".into(), Value::str(&e.cluster_name)));
+    Value::map(t)
+}
+
+fn with_tags(tags: &Value, extra: &[(&str, &str)]) -> Value {
+    let mut m = tags.as_map().cloned().unwrap_or_default();
+    for (k, v) in extra {
+        m.insert((*k).to_owned(), Value::str(*v));
+    }
+    Value::Map(m)
+}
+
+fn irsa_role(c: &str, name: &str, ns: &str, sa: &str, policies: Value, tags: &Value) -> Node {
+    let oidc = format!("iam.oidc.{c}");
+    Node::new(
+        format!("iam.role.{c}.{name}"),
+        "iam.role",
+        Value::map([
+            ("name", Value::str(format!("alpaka-{c}-{name}"))),
+            (
+                "trust",
+                Value::map([
+                    ("federated", Value::unknown(&oidc, "arn")),
+                    ("issuer", Value::unknown(&oidc, "issuer")),
+                    ("sub", Value::str(format!("system:serviceaccount:{ns}:{sa}"))),
+                    ("aud", Value::str("sts.amazonaws.com")),
+                ]),
+            ),
+            ("policies", policies),
+            ("tags", tags.clone()),
+        ]),
+    )
+    .after(oidc)
+}
+
+/// Split an IPv4 CIDR into `/(prefix + 4)` blocks; returns block `i`.
+fn subnet_cidr(vpc: &str, i: u32) -> Option<String> {
+    let (addr, prefix) = vpc.split_once('/')?;
+    let prefix: u32 = prefix.parse().ok()?;
+    let octets: Vec<u32> = addr.split('.').map(|o| o.parse().ok()).collect::<Option<_>>()?;
+    let base = octets.iter().fold(0u32, |a, o| (a << 8) | o);
+    let new_prefix = prefix + 4;
+    if new_prefix > 28 || i >= 16 {
+        return None;
+    }
+    let start = base + (i << (32 - new_prefix));
+    Some(format!(
+        "{}.{}.{}.{}/{new_prefix}",
+        start >> 24,
+        (start >> 16) & 255,
+        (start >> 8) & 255,
+        start & 255
+    ))
+}
+
+fn eks(profile: &str, e: &Eks) -> ClusterLayer {
+    let c = e.cluster_name.as_str();
+    let tags = tags(profile, e);
+    let cluster_tag = format!("kubernetes.io/cluster/{c}");
+    let mut nodes = Vec::new();
+    let azs: Vec<String> = (0..e.vpc.az_count).map(|i| format!("{}{}", e.region, (b'a' + i as u8) as char)).collect();
+
+    // Network: a new VPC, or the user's (never deleted: no node owns it).
+    let (vpc_id, public, private): (Value, Vec<Value>, Vec<Value>) = if let Some(x) = &e.vpc.existing {
+        (
+            Value::str(&x.vpc_id),
+            x.public_subnet_ids.iter().map(Value::str).collect(),
+            x.private_subnet_ids.iter().map(Value::str).collect(),
+        )
+    } else {
+        let cidr = e.vpc.cidr.as_ref().map(|c| c.as_str().to_owned()).unwrap_or_else(|| "10.0.0.0/16".into());
+        let vpc = format!("aws.vpc.{c}");
+        nodes.push(Node::new(
+            &vpc,
+            "aws.vpc",
+            Value::map([
+                ("cidr", Value::str(&cidr)),
+                ("tags", with_tags(&tags, &[("Name", &format!("alpaka-{c}"))])),
+            ]),
+        ));
+        let igw = format!("aws.igw.{c}");
+        nodes.push(
+            Node::new(&igw, "aws.internet-gateway", Value::map([("vpc_id", Value::unknown(&vpc, "id")), ("tags", tags.clone())]))
+                .after(&vpc),
+        );
+        let mut public = Vec::new();
+        let mut private = Vec::new();
+        for (i, az) in azs.iter().enumerate() {
+            for (kind, offset, role) in [("public", 0u32, "kubernetes.io/role/elb"), ("private", 8, "kubernetes.io/role/internal-elb")] {
+                let id = format!("aws.subnet.{c}.{kind}-{az}");
+                let block = subnet_cidr(&cidr, offset + i as u32).unwrap_or_default();
+                nodes.push(
+                    Node::new(
+                        &id,
+                        "aws.subnet",
+                        Value::map([
+                            ("vpc_id", Value::unknown(&vpc, "id")),
+                            ("cidr", Value::str(block)),
+                            ("availability_zone", Value::str(az)),
+                            ("map_public_ip_on_launch", Value::Bool(kind == "public")),
+                            ("tags", with_tags(&tags, &[(role, "1"), (&cluster_tag, "shared")])),
+                        ]),
+                    )
+                    .after(&vpc),
+                );
+                let r = Value::unknown(&id, "id");
+                if kind == "public" { public.push(r) } else { private.push(r) }
+            }
+        }
+        let public_ids: Vec<String> = azs.iter().map(|az| format!("aws.subnet.{c}.public-{az}")).collect();
+        let private_ids: Vec<String> = azs.iter().map(|az| format!("aws.subnet.{c}.private-{az}")).collect();
+        let rt_public = format!("aws.route-table.{c}.public");
+        nodes.push(
+            public_ids.iter().fold(
+                Node::new(
+                    &rt_public,
+                    "aws.route-table",
+                    Value::map([
+                        ("vpc_id", Value::unknown(&vpc, "id")),
+                        ("default_route", Value::map([("internet_gateway_id", Value::unknown(&igw, "id"))])),
+                        ("subnet_ids", Value::List(public.clone())),
+                        ("tags", tags.clone()),
+                    ]),
+                )
+                .after(&vpc)
+                .after(&igw),
+                |n, s| n.after(s),
+            ),
+        );
+        let mut private_route = Value::map([("vpc_id", Value::unknown(&vpc, "id")), ("subnet_ids", Value::List(private.clone()))]);
+        let mut private_deps: Vec<String> = private_ids.clone();
+        if e.vpc.nat_gateway == NatGateway::Single {
+            let eip = format!("aws.eip.{c}.nat");
+            let nat = format!("aws.nat-gateway.{c}");
+            nodes.push(Node::new(&eip, "aws.eip", Value::map([("tags", tags.clone())])));
+            nodes.push(
+                Node::new(
+                    &nat,
+                    "aws.nat-gateway",
+                    Value::map([
+                        ("subnet_id", Value::unknown(&public_ids[0], "id")),
+                        ("allocation_id", Value::unknown(&eip, "allocation_id")),
+                        ("tags", tags.clone()),
+                    ]),
+                )
+                .after(&public_ids[0])
+                .after(&eip)
+                .after(&igw),
+            );
+            if let Value::Map(m) = &mut private_route {
+                m.insert("default_route".into(), Value::map([("nat_gateway_id", Value::unknown(&nat, "id"))]));
+            }
+            private_deps.push(nat);
+        }
+        if let Value::Map(m) = &mut private_route {
+            m.insert("tags".into(), tags.clone());
+        }
+        nodes.push(
+            private_deps.iter().fold(
+                Node::new(format!("aws.route-table.{c}.private"), "aws.route-table", private_route).after(&vpc),
+                |n, d| n.after(d),
+            ),
+        );
+        (Value::unknown(&vpc, "id"), public, private)
+    };
+    let network_deps: Vec<String> = nodes.iter().map(|n| n.id.to_string()).filter(|id| id.starts_with("aws.subnet.") || id.starts_with("aws.route-table.")).collect();
+
+    // IAM for the control plane and the nodes.
+    let cluster_role = format!("iam.role.{c}.cluster");
+    let node_role = format!("iam.role.{c}.node");
+    nodes.push(Node::new(
+        &cluster_role,
+        "iam.role",
+        Value::map([
+            ("name", Value::str(format!("alpaka-{c}-cluster"))),
+            ("trust", Value::map([("service", Value::str("eks.amazonaws.com"))])),
+            ("policies", strs(catalog::EKS_CLUSTER_POLICIES)),
+            ("tags", tags.clone()),
+        ]),
+    ));
+    nodes.push(Node::new(
+        &node_role,
+        "iam.role",
+        Value::map([
+            ("name", Value::str(format!("alpaka-{c}-node"))),
+            ("trust", Value::map([("service", Value::str("ec2.amazonaws.com"))])),
+            ("policies", strs(catalog::EKS_NODE_POLICIES)),
+            ("tags", tags.clone()),
+        ]),
+    ));
+
+    let cluster = format!("eks.cluster.{c}");
+    let all_subnets: Vec<Value> = public.iter().chain(private.iter()).cloned().collect();
+    nodes.push(network_deps.iter().fold(
+        Node::new(
+            &cluster,
+            "eks.cluster",
+            Value::map([
+                ("name", Value::str(c)),
+                ("region", Value::str(&e.region)),
+                ("version", Value::str(&e.kubernetes_version)),
+                ("role_arn", Value::unknown(&cluster_role, "arn")),
+                ("subnet_ids", Value::List(all_subnets)),
+                ("authentication_mode", Value::str("API")),
+                ("bootstrap_cluster_creator_admin_permissions", Value::Bool(true)),
+                ("wait_timeout", Value::str(e.wait_timeout.as_str())),
+                ("tags", tags.clone()),
+            ]),
+        )
+        .after(&cluster_role),
+        |n, d| n.after(d),
+    ));
+
+    let mut ready_deps = Vec::new();
+    for g in &e.nodegroups {
+        let id = format!("eks.nodegroup.{c}.{}", g.name.as_str());
+        let taints = Value::List(
+            g.taints
+                .iter()
+                .map(|t| {
+                    Value::map([
+                        ("key", Value::str(&t.key)),
+                        ("value", t.value.as_deref().map(Value::str).unwrap_or(Value::Null)),
+                        ("effect", Value::str(format!("{:?}", t.effect))),
+                    ])
+                })
+                .collect(),
+        );
+        nodes.push(
+            Node::new(
+                &id,
+                "eks.nodegroup",
+                Value::map([
+                    ("cluster", Value::str(c)),
+                    ("name", Value::str(g.name.as_str())),
+                    ("node_role_arn", Value::unknown(&node_role, "arn")),
+                    ("subnet_ids", Value::List(private.clone())),
+                    ("instance_types", strs(&g.instance_types)),
+                    ("disk_size_gb", Value::Int(i64::from(g.disk_size_gb))),
+                    (
+                        "scaling",
+                        Value::map([
+                            ("desired", Value::Int(i64::from(g.desired))),
+                            ("min", Value::Int(i64::from(g.min))),
+                            ("max", Value::Int(i64::from(g.max))),
+                        ]),
+                    ),
+                    ("labels", labels_value(&g.labels)),
+                    ("taints", taints),
+                    ("tags", tags.clone()),
+                ]),
+            )
+            .after(&cluster)
+            .after(&node_role),
+        );
+        ready_deps.push(id);
+    }
+
+    // IRSA: the OIDC provider, then one role per service account.
+    let oidc = format!("iam.oidc.{c}");
+    nodes.push(
+        Node::new(
+            &oidc,
+            "iam.oidc-provider",
+            Value::map([
+                ("issuer", Value::unknown(&cluster, "oidc_issuer")),
+                ("client_ids", strs(&["sts.amazonaws.com"])),
+                ("tags", tags.clone()),
+            ]),
+        )
+        .after(&cluster),
+    );
+    let ebs_role = irsa_role(c, "ebs-csi", "kube-system", "ebs-csi-controller-sa", strs(&[catalog::EBS_CSI_POLICY]), &tags);
+    let ebs_role_id = ebs_role.id.to_string();
+    nodes.push(ebs_role);
+    let addon = format!("eks.addon.{c}.aws-ebs-csi-driver");
+    nodes.push(
+        ready_deps.iter().fold(
+            Node::new(
+                &addon,
+                "eks.addon",
+                Value::map([
+                    ("cluster", Value::str(c)),
+                    ("name", Value::str("aws-ebs-csi-driver")),
+                    ("service_account_role_arn", Value::unknown(&ebs_role_id, "arn")),
+                    ("tags", tags.clone()),
+                ]),
+            )
+            .after(&cluster)
+            .after(&ebs_role_id),
+            |n, d| n.after(d),
+        ),
+    );
+    let gp3 = "k8s.storageclass.gp3".to_owned();
+    nodes.push(
+        Node::new(
+            &gp3,
+            "k8s.storageclass",
+            Value::map([
+                ("name", Value::str("gp3")),
+                ("provisioner", Value::str("ebs.csi.aws.com")),
+                ("default", Value::Bool(true)),
+                ("parameters", Value::map([("type", Value::str("gp3"))])),
+                ("volume_binding_mode", Value::str("WaitForFirstConsumer")),
+            ]),
+        )
+        .after(&addon),
+    );
+
+    // AWS Load Balancer Controller: policy, IRSA role, service account, chart.
+    let lbc = catalog::AWS_LOAD_BALANCER_CONTROLLER;
+    let policy = format!("iam.policy.{c}.lb-controller");
+    nodes.push(Node::new(
+        &policy,
+        "iam.policy",
+        Value::map([
+            ("name", Value::str(format!("alpaka-{c}-AWSLoadBalancerControllerIAMPolicy"))),
+            ("document_file", Value::str(catalog::LB_CONTROLLER_POLICY_FILE)),
+            ("tags", tags.clone()),
+        ]),
+    ));
+    let lbc_role = irsa_role(
+        c,
+        "lb-controller",
+        "kube-system",
+        "aws-load-balancer-controller",
+        Value::List(vec![Value::unknown(&policy, "arn")]),
+        &tags,
+    )
+    .after(&policy);
+    let lbc_role_id = lbc_role.id.to_string();
+    nodes.push(lbc_role);
+    let sa = "k8s.serviceaccount.kube-system.aws-load-balancer-controller".to_owned();
+    nodes.push(
+        ready_deps.iter().fold(
+            Node::new(
+                &sa,
+                "k8s.serviceaccount",
+                Value::map([
+                    ("namespace", Value::str("kube-system")),
+                    ("name", Value::str("aws-load-balancer-controller")),
+                    ("annotations", Value::map([("eks.amazonaws.com/role-arn", Value::unknown(&lbc_role_id, "arn"))])),
+                ]),
+            )
+            .after(&lbc_role_id),
+            |n, d| n.after(d),
+        ),
+    );
+    let release = format!("helm.{}", lbc.release);
+    nodes.push(
+        Node::new(
+            &release,
+            "helm.release",
+            super::release_desired(
+                lbc,
+                "kube-system",
+                Value::map([
+                    ("clusterName", Value::str(c)),
+                    ("region", Value::str(&e.region)),
+                    ("vpcId", vpc_id),
+                    ("serviceAccount", Value::map([("create", Value::Bool(false)), ("name", Value::str("aws-load-balancer-controller"))])),
+                ]),
+            ),
+        )
+        .after(&sa),
+    );
+
+    // In-cluster work waits for nodes, storage and the controller that serves its ingresses.
+    ready_deps.push(gp3);
+    ready_deps.push(release);
+    ClusterLayer { nodes, ready: ready_deps }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subnet_cidr;
+
+    #[test]
+    fn subnets_split_the_vpc() {
+        assert_eq!(subnet_cidr("10.0.0.0/16", 0).as_deref(), Some("10.0.0.0/20"));
+        assert_eq!(subnet_cidr("10.0.0.0/16", 1).as_deref(), Some("10.0.16.0/20"));
+        assert_eq!(subnet_cidr("10.0.0.0/16", 8).as_deref(), Some("10.0.128.0/20"));
+        assert_eq!(subnet_cidr("10.0.0.0/28", 0), None);
+    }
+}

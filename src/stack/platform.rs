@@ -1,0 +1,518 @@
+//! The platform layer: every component of the stack as graph nodes, wired by derived service
+//! addresses (no release-name placeholders for users to get wrong).
+
+use crate::engine::{Node, Value};
+use crate::model::profile::{Distribution, Profile};
+use crate::model::stack::{KafkaMode, Labels, StackConfig, StorageType};
+use crate::model::types::Toleration;
+
+use super::catalog::{self, ChartPin};
+use super::connectors::{self, ConnectSpec, ConnectorSpec, GroupSpec};
+use super::{StackError, labels_value, release_desired, strs};
+
+/// Name of the Strimzi `Kafka` resource; Strimzi derives service names from it.
+pub const KAFKA_NAME: &str = "alpaka";
+
+/// In-cluster addresses, derived from names alpaka chooses.
+pub struct Addresses {
+    pub ns: String,
+}
+
+impl Addresses {
+    pub fn bootstrap(&self) -> String {
+        format!("{KAFKA_NAME}-kafka-bootstrap.{}.svc:9092", self.ns)
+    }
+    pub fn connect(&self, connect_type: &str) -> String {
+        format!("http://{connect_type}-connect-api.{}.svc:8083", self.ns)
+    }
+    pub fn ksqldb(&self) -> String {
+        format!("http://ksqldb.{}.svc:8088", self.ns)
+    }
+    pub fn prometheus(&self) -> String {
+        format!("http://kube-prometheus-stack-prometheus.{}.svc:9090", self.ns)
+    }
+    pub fn loki(&self) -> String {
+        format!("http://loki.{}.svc:3100", self.ns)
+    }
+}
+
+fn placement(node_selector: &Labels, tolerations: &[Toleration]) -> [(&'static str, Value); 2] {
+    [
+        ("nodeSelector", labels_value(node_selector)),
+        (
+            "tolerations",
+            Value::List(
+                tolerations
+                    .iter()
+                    .filter_map(|t| crate::engine::value::to_value(t).ok())
+                    .collect(),
+            ),
+        ),
+    ]
+}
+
+fn release(pin: &ChartPin, ns: &str, values: Value, deps: &[&str]) -> Node {
+    deps.iter()
+        .fold(Node::new(format!("helm.{}", pin.release), "helm.release", release_desired(pin, ns, values)), |n, d| {
+            n.after(*d)
+        })
+}
+
+pub fn build(profile: &Profile, cfg: &StackConfig, ready: &[String]) -> Result<Vec<Node>, StackError> {
+    let ns = profile.namespace.as_str().to_owned();
+    let addr = Addresses { ns: ns.clone() };
+    let mut nodes: Vec<Node> = Vec::new();
+
+    let namespace = format!("k8s.namespace.{ns}");
+    nodes.push(
+        ready
+            .iter()
+            .fold(Node::new(&namespace, "k8s.namespace", Value::map([("name", Value::str(&ns))])), |n, d| n.after(d)),
+    );
+
+    let monitoring = cfg.prometheus.enabled || cfg.grafana.enabled;
+    let prom_release = format!("helm.{}", catalog::KUBE_PROMETHEUS_STACK.release);
+
+    // Kafka: the Strimzi operator, node pools, the cluster.
+    let kafka_id = "kafka.cluster".to_owned();
+    if cfg.kafka.enabled {
+        let k = &cfg.kafka;
+        if k.mode == KafkaMode::Zookeeper {
+            return Err(StackError::Unsupported(
+                "kafka.mode: zookeeper (the legacy Strimzi 0.45 / Kafka 3.9 pairing) is not supported yet; use kraft".into(),
+            ));
+        }
+        let operator = format!("helm.{}", catalog::STRIMZI.release);
+        nodes.push(release(
+            &catalog::STRIMZI,
+            &ns,
+            Value::map([
+                ("watchNamespaces", strs(&[ns.as_str()])),
+                placement(&k.node_selector, &k.tolerations)[0].clone(),
+                placement(&k.node_selector, &k.tolerations)[1].clone(),
+            ]),
+            &[&namespace],
+        ));
+        let storage = match k.storage.kind {
+            StorageType::Ephemeral => Value::map([("type", Value::str("ephemeral"))]),
+            StorageType::Persistent => Value::map([
+                ("type", Value::str("persistent-claim")),
+                ("size", Value::str(k.storage.size.as_str())),
+                ("class", k.storage.storage_class.as_deref().map(Value::str).unwrap_or(Value::Null)),
+                ("deleteClaim", Value::Bool(k.storage.delete_claim)),
+            ]),
+        };
+        let pools: Vec<(&str, u32, Vec<&str>)> = if k.controllers == 0 {
+            vec![("dual", k.replica_count, vec!["controller", "broker"])]
+        } else {
+            vec![("controller", k.controllers, vec!["controller"]), ("broker", k.replica_count, vec!["broker"])]
+        };
+        let mut kafka = Node::new(
+            &kafka_id,
+            "strimzi.kafka",
+            Value::map([
+                ("name", Value::str(KAFKA_NAME)),
+                ("namespace", Value::str(&ns)),
+                ("version", Value::str(&k.version)),
+                (
+                    "listeners",
+                    Value::List(vec![Value::map([
+                        ("name", Value::str("plain")),
+                        ("port", Value::Int(9092)),
+                        ("type", Value::str("internal")),
+                        ("tls", Value::Bool(false)),
+                    ])]),
+                ),
+                (
+                    "config",
+                    Value::map([
+                        ("default.replication.factor", Value::Int(i64::from(k.default_replication_factor))),
+                        ("num.partitions", Value::Int(i64::from(k.num_partitions))),
+                        ("min.insync.replicas", Value::Int(i64::from(k.min_insync_replicas))),
+                        ("offsets.topic.replication.factor", Value::Int(i64::from(k.default_replication_factor))),
+                        ("transaction.state.log.replication.factor", Value::Int(i64::from(k.default_replication_factor))),
+                        ("transaction.state.log.min.isr", Value::Int(i64::from(k.min_insync_replicas))),
+                        ("delete.topic.enable", Value::Bool(true)),
+                    ]),
+                ),
+                ("metrics", Value::Bool(k.metrics)),
+                ("bootstrap", Value::str(addr.bootstrap())),
+            ]),
+        )
+        .after(&operator);
+        for (name, replicas, roles) in pools {
+            let id = format!("kafka.nodepool.{name}");
+            let [sel, tol] = placement(&k.node_selector, &k.tolerations);
+            nodes.push(
+                Node::new(
+                    &id,
+                    "strimzi.kafkanodepool",
+                    Value::map([
+                        ("name", Value::str(name)),
+                        ("cluster", Value::str(KAFKA_NAME)),
+                        ("replicas", Value::Int(i64::from(replicas))),
+                        ("roles", strs(&roles)),
+                        ("storage", storage.clone()),
+                        sel,
+                        tol,
+                    ]),
+                )
+                .after(&operator),
+            );
+            kafka = kafka.after(id);
+        }
+        nodes.push(kafka);
+        if k.metrics && cfg.prometheus.enabled {
+            nodes.push(
+                Node::new(
+                    "k8s.podmonitor.strimzi",
+                    "k8s.podmonitor",
+                    Value::map([
+                        ("name", Value::str("strimzi-kafka")),
+                        ("namespace", Value::str(&ns)),
+                        ("selector", Value::map([("strimzi.io/kind", Value::List(vec![Value::str("Kafka"), Value::str("KafkaConnect")]))])),
+                        ("port", Value::str("tcp-prometheus")),
+                    ]),
+                )
+                .after(&prom_release)
+                .after(&kafka_id),
+            );
+        }
+    }
+
+    // Kafka Connect: one KafkaConnect per type, one KafkaConnector per connector.
+    let mut connect_ids = Vec::new();
+    let mut connect_addrs = Vec::new();
+    if cfg.kafka_connect.enabled && cfg.kafka.enabled {
+        let mut errors = Vec::new();
+        for c in &cfg.kafka_connect.connects {
+            let t = c.kind.as_str();
+            let id = format!("kafka.connect.{t}");
+            let [sel, tol] = placement(&c.node_selector, &c.tolerations);
+            nodes.push(
+                Node::new(
+                    &id,
+                    "strimzi.kafkaconnect",
+                    Value::map([
+                        ("name", Value::str(t)),
+                        ("namespace", Value::str(&ns)),
+                        ("replicas", Value::Int(i64::from(c.replica_count))),
+                        ("image", Value::str(c.container.reference())),
+                        ("bootstrapServers", Value::str(addr.bootstrap())),
+                        ("groupId", Value::str(format!("connect-{t}"))),
+                        ("timezone", c.timezone.as_deref().map(Value::str).unwrap_or(Value::Null)),
+                        ("useConnectorResources", Value::Bool(true)),
+                        sel,
+                        tol,
+                    ]),
+                )
+                .after(&kafka_id),
+            );
+            connect_ids.push(id.clone());
+            connect_addrs.push((t.to_owned(), addr.connect(t)));
+            let spec = ConnectSpec {
+                connect_type: t,
+                values: &c.values,
+                groups: c
+                    .connector_groups
+                    .iter()
+                    .map(|g| GroupSpec {
+                        name: &g.name,
+                        values: &g.values,
+                        common: &g.common,
+                        connectors: g.connectors.iter().map(|x| ConnectorSpec { name: &x.name, config: &x.config }).collect(),
+                    })
+                    .collect(),
+            };
+            match connectors::render_connect(&spec) {
+                Ok(rendered) => {
+                    for r in rendered {
+                        nodes.push(
+                            Node::new(
+                                format!("connector.{}.{}.{}", r.connect_type, r.group, r.name),
+                                "strimzi.kafkaconnector",
+                                Value::map([
+                                    ("name", Value::str(&r.full_name)),
+                                    ("connect", Value::str(&r.connect_type)),
+                                    ("config", Value::Map(r.config)),
+                                ]),
+                            )
+                            .after(&id),
+                        );
+                    }
+                }
+                Err(e) => errors.extend(e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(StackError::Connectors(errors));
+        }
+    }
+
+    if cfg.ksqldb.enabled && cfg.kafka.enabled {
+        let q = &cfg.ksqldb;
+        let [sel, tol] = placement(&q.node_selector, &q.tolerations);
+        nodes.push(
+            Node::new(
+                "k8s.deployment.ksqldb",
+                "k8s.deployment",
+                Value::map([
+                    ("name", Value::str("ksqldb")),
+                    ("namespace", Value::str(&ns)),
+                    ("image", Value::str(q.container.reference())),
+                    ("replicas", Value::Int(i64::from(q.replica_count))),
+                    ("memory", Value::str(q.memory.as_str())),
+                    ("port", Value::Int(8088)),
+                    ("env", Value::map([("KSQL_BOOTSTRAP_SERVERS", Value::str(addr.bootstrap())), ("KSQL_LISTENERS", Value::str("http://0.0.0.0:8088"))])),
+                    sel,
+                    tol,
+                ]),
+            )
+            .after(&kafka_id),
+        );
+    }
+
+    if monitoring {
+        let p = &cfg.prometheus;
+        let g = &cfg.grafana;
+        let secret = "k8s.secret.grafana-admin".to_owned();
+        if g.enabled {
+            // The password is generated by the driver at apply and lives only in the Secret.
+            nodes.push(
+                Node::new(
+                    &secret,
+                    "k8s.secret",
+                    Value::map([
+                        ("name", Value::str("grafana-admin")),
+                        ("namespace", Value::str(&ns)),
+                        ("data", Value::map([("admin-user", Value::str(&g.admin_user))])),
+                        ("generate", strs(&["admin-password"])),
+                    ]),
+                )
+                .after(&namespace),
+            );
+        }
+        let dashboards = Value::List(
+            g.dashboards
+                .iter()
+                .map(|d| {
+                    Value::map([
+                        ("name", Value::str(&d.name)),
+                        ("gnetId", d.gnet_id.map(|x| Value::Int(i64::from(x))).unwrap_or(Value::Null)),
+                        ("revision", d.revision.map(|x| Value::Int(i64::from(x))).unwrap_or(Value::Null)),
+                        ("url", d.url.as_deref().map(Value::str).unwrap_or(Value::Null)),
+                    ])
+                })
+                .collect(),
+        );
+        let [psel, ptol] = placement(&p.node_selector, &p.tolerations);
+        let [gsel, gtol] = placement(&g.node_selector, &g.tolerations);
+        let mut datasources = vec![Value::map([("name", Value::str("Prometheus")), ("url", Value::str(addr.prometheus()))])];
+        if cfg.loki.enabled {
+            datasources.push(Value::map([("name", Value::str("Loki")), ("url", Value::str(addr.loki()))]));
+        }
+        let values = Value::map([
+            ("prometheus", Value::map([("enabled", Value::Bool(p.enabled)), ("retention", Value::str(p.retention.as_str())), psel, ptol])),
+            (
+                "grafana",
+                Value::map([
+                    ("enabled", Value::Bool(g.enabled)),
+                    ("adminSecret", Value::str("grafana-admin")),
+                    ("datasources", Value::List(datasources)),
+                    ("dashboards", dashboards),
+                    gsel,
+                    gtol,
+                ]),
+            ),
+            ("alertmanager", Value::map([("enabled", Value::Bool(false))])),
+        ]);
+        let deps: Vec<&str> = if g.enabled { vec![&namespace, &secret] } else { vec![&namespace] };
+        nodes.push(release(&catalog::KUBE_PROMETHEUS_STACK, &ns, values, &deps));
+    }
+
+    if cfg.kminion.enabled && cfg.kafka.enabled {
+        let m = &cfg.kminion;
+        let [sel, tol] = placement(&m.node_selector, &m.tolerations);
+        let values = Value::map([
+            ("brokers", strs(&[addr.bootstrap()])),
+            ("scrapeInterval", Value::str(m.scrape_interval.as_str())),
+            ("scrapeTimeout", Value::str(m.scrape_timeout.as_str())),
+            ("serviceMonitor", Value::Bool(cfg.prometheus.enabled)),
+            sel,
+            tol,
+        ]);
+        let mut deps: Vec<&str> = vec![&kafka_id];
+        if cfg.prometheus.enabled {
+            deps.push(&prom_release);
+        }
+        nodes.push(release(&catalog::KMINION, &ns, values, &deps));
+    }
+
+    if cfg.loki.enabled {
+        let l = &cfg.loki;
+        let [sel, tol] = placement(&l.node_selector, &l.tolerations);
+        nodes.push(release(
+            &catalog::LOKI,
+            &ns,
+            Value::map([("deploymentMode", Value::str("SingleBinary")), ("retentionPeriod", Value::str(l.retention_period.as_str())), sel, tol]),
+            &[&namespace],
+        ));
+        let loki_release = format!("helm.{}", catalog::LOKI.release);
+        nodes.push(release(&catalog::ALLOY, &ns, Value::map([("lokiUrl", Value::str(addr.loki()))]), &[&loki_release]));
+    }
+
+    if cfg.ui4kafka.enabled && cfg.kafka.enabled {
+        let u = &cfg.ui4kafka;
+        let [sel, tol] = placement(&u.node_selector, &u.tolerations);
+        let connects = Value::List(
+            connect_addrs.iter().map(|(t, a)| Value::map([("name", Value::str(t)), ("address", Value::str(a))])).collect(),
+        );
+        let mut cluster = vec![
+            ("name", Value::str(KAFKA_NAME)),
+            ("bootstrapServers", Value::str(addr.bootstrap())),
+            ("kafkaConnect", connects),
+        ];
+        if cfg.ksqldb.enabled {
+            cluster.push(("ksqldbServer", Value::str(addr.ksqldb())));
+        }
+        let values = Value::map([
+            ("yamlApplicationConfig", Value::map([("kafka", Value::map([("clusters", Value::List(vec![Value::map(cluster)]))]))])),
+            sel,
+            tol,
+        ]);
+        nodes.push(release(&catalog::KAFKA_UI, &ns, values, &[&kafka_id]));
+    }
+
+    if cfg.k8dashboard.enabled {
+        let d = &cfg.k8dashboard;
+        let [sel, tol] = placement(&d.node_selector, &d.tolerations);
+        nodes.push(release(
+            &catalog::HEADLAMP,
+            &ns,
+            Value::map([("clusterAdmin", Value::Bool(d.admin_access)), sel, tol]),
+            &[&namespace],
+        ));
+    }
+
+    if cfg.ingress.enabled {
+        nodes.extend(ingresses(profile, cfg, &ns));
+    }
+
+    if cfg.tool.enabled {
+        let t = &cfg.tool;
+        let [sel, tol] = placement(&t.node_selector, &t.tolerations);
+        nodes.push(
+            Node::new(
+                "k8s.deployment.tool",
+                "k8s.deployment",
+                Value::map([
+                    ("name", Value::str("alpaka-tool")),
+                    ("namespace", Value::str(&ns)),
+                    ("image", Value::str(t.container.reference())),
+                    ("replicas", Value::Int(1)),
+                    ("env", Value::map([("KAFKA_BOOTSTRAP", Value::str(addr.bootstrap()))])),
+                    sel,
+                    tol,
+                ]),
+            )
+            .after(&namespace),
+        );
+    }
+
+    if cfg.init.enabled {
+        let i = &cfg.init;
+        let [sel, tol] = placement(&i.node_selector, &i.tolerations);
+        let job = Node::new(
+            "k8s.job.init",
+            "k8s.job",
+            Value::map([
+                ("name", Value::str("alpaka-init")),
+                ("namespace", Value::str(&ns)),
+                ("image", Value::str(i.container.reference())),
+                ("files", Value::Map(i.files.iter().map(|(k, v)| (k.clone(), Value::str(v))).collect())),
+                ("commands", strs(&i.commands)),
+                sel,
+                tol,
+            ]),
+        )
+        .after(&namespace);
+        let job = if cfg.kafka.enabled { job.after(&kafka_id) } else { job };
+        nodes.push(connect_ids.iter().fold(job, |n, c| n.after(c)));
+    }
+    Ok(nodes)
+}
+
+/// Web UIs behind ingress: shared host-based ingress on local clusters, one ALB group with a
+/// listen port per service on EKS (as the original did).
+fn ingresses(profile: &Profile, cfg: &StackConfig, ns: &str) -> Vec<Node> {
+    let eks = profile.distribution == Distribution::Eks;
+    let class = cfg.ingress.class_name.clone().unwrap_or_else(|| {
+        match profile.distribution {
+            Distribution::Minikube => "nginx",
+            Distribution::K3d | Distribution::K3s => "traefik",
+            Distribution::Eks => "alb",
+        }
+        .to_owned()
+    });
+    let prom = format!("helm.{}", catalog::KUBE_PROMETHEUS_STACK.release);
+    let webs: Vec<(&str, bool, &str, u16, String, &str, u16)> = vec![
+        ("grafana", cfg.grafana.enabled, &cfg.grafana.host, cfg.grafana.port, prom.clone(), "kube-prometheus-stack-grafana", 80),
+        (
+            "prometheus",
+            cfg.prometheus.enabled,
+            &cfg.prometheus.host,
+            cfg.prometheus.port,
+            prom.clone(),
+            "kube-prometheus-stack-prometheus",
+            9090,
+        ),
+        (
+            "ui4kafka",
+            cfg.ui4kafka.enabled && cfg.kafka.enabled,
+            &cfg.ui4kafka.host,
+            cfg.ui4kafka.port,
+            format!("helm.{}", catalog::KAFKA_UI.release),
+            "kafka-ui",
+            80,
+        ),
+        (
+            "k8dashboard",
+            cfg.k8dashboard.enabled,
+            &cfg.k8dashboard.host,
+            cfg.k8dashboard.port,
+            format!("helm.{}", catalog::HEADLAMP.release),
+            "headlamp",
+            80,
+        ),
+    ];
+    webs.into_iter()
+        .filter(|w| w.1)
+        .map(|(name, _, host, port, dep, service, service_port)| {
+            let mut annotations: Vec<(String, Value)> =
+                cfg.ingress.annotations.iter().map(|(k, v)| (k.clone(), Value::str(v))).collect();
+            if eks {
+                for (k, v) in [
+                    ("alb.ingress.kubernetes.io/group.name", "alpaka".to_owned()),
+                    ("alb.ingress.kubernetes.io/scheme", "internet-facing".to_owned()),
+                    ("alb.ingress.kubernetes.io/target-type", "ip".to_owned()),
+                    ("alb.ingress.kubernetes.io/listen-ports", format!("[{{\"HTTP\": {port}}}]")),
+                ] {
+                    annotations.push((k.to_owned(), Value::str(v)));
+                }
+            }
+            Node::new(
+                format!("k8s.ingress.{name}"),
+                "k8s.ingress",
+                Value::map([
+                    ("name", Value::str(name)),
+                    ("namespace", Value::str(ns)),
+                    ("class", Value::str(&class)),
+                    ("host", if eks { Value::Null } else { Value::str(host) }),
+                    ("service", Value::map([("name", Value::str(service)), ("port", Value::Int(service_port))])),
+                    ("annotations", Value::map(annotations)),
+                ]),
+            )
+            .after(dep)
+        })
+        .collect()
+}
