@@ -18,3 +18,54 @@ pub const STRIMZI: ChartPin = ChartPin {
     repo: "",
     version: "1.2.0",
 };
+
+pub const KUBE_PROMETHEUS_STACK: ChartPin = ChartPin {
+    release: "kube-prometheus-stack",
+    chart: "kube-prometheus-stack",
+    repo: "https://prometheus-community.github.io/helm-charts",
+    version: "93.9.0",
+};
+
+pub const KMINION: ChartPin =
+    ChartPin { release: "kminion", chart: "kminion", repo: "https://charts.redpanda.com", version: "0.15.2" };
+
+/// The open-source Loki chart moved to grafana-community in March 2026; grafana's own repo now
+/// carries only enterprise maintenance releases.
+pub const LOKI: ChartPin =
+    ChartPin { release: "loki", chart: "loki", repo: "https://grafana-community.github.io/helm-charts", version: "12.0.1" };
+
+/// Log shipper (Promtail is deprecated in favour of Alloy).
+pub const ALLOY: ChartPin =
+    ChartPin { release: "alloy", chart: "alloy", repo: "https://grafana.github.io/helm-charts", version: "1.14.1" };
+
+/// kafbat, the maintained successor of provectus/kafka-ui.
+pub const KAFKA_UI: ChartPin =
+    ChartPin { release: "kafka-ui", chart: "kafka-ui", repo: "https://kafbat.github.io/helm-charts", version: "1.6.5" };
+
+/// Headlamp replaces the archived Kubernetes Dashboard.
+pub const HEADLAMP: ChartPin = ChartPin {
+    release: "headlamp",
+    chart: "headlamp",
+    repo: "https://kubernetes-sigs.github.io/headlamp/",
+    version: "0.42.0",
+};
+
+/// Ships controller v3.6.0. The chart version number is taken to follow the controller's and is
+/// still to be confirmed against the eks-charts index, with the policy file, by the EKS work.
+pub const AWS_LOAD_BALANCER_CONTROLLER: ChartPin = ChartPin {
+    release: "aws-load-balancer-controller",
+    chart: "aws-load-balancer-controller",
+    repo: "https://aws.github.io/eks-charts",
+    version: "3.6.0",
+};
+
+/// The controller's published IAM policy for the pinned version, kept in `policies/`.
+pub const LB_CONTROLLER_POLICY_FILE: &str = "policies/aws-load-balancer-controller-v3.6.0-iam-policy.json";
+
+pub const EKS_CLUSTER_POLICIES: &[&str] = &["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"];
+pub const EKS_NODE_POLICIES: &[&str] = &[
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+];
+pub const EBS_CSI_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy";

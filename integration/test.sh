@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs what the tests need, then runs every test.
+# Unit tests live beside the code; tests/ holds the binary's and the engine's behaviour;
+# integration/ holds end-to-end tests and their stand-ins.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== format and lints"
+cargo fmt --all -- --check
+cargo clippy --locked --all-targets -- -D warnings
+
+echo "== tests"
+cargo test --locked
