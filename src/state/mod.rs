@@ -139,3 +139,6 @@ pub(crate) fn random_hex(n: usize) -> String {
     }
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests;
