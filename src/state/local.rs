@@ -326,11 +326,11 @@ impl Backend for LocalBackend {
 
         let tmp = self.tmp_path("");
         write_synced(&tmp, &json)?;
-        if let Some(previous) = previous {
-            if let Err(e) = self.keep_backup(&path, &previous) {
-                let _ = fs::remove_file(&tmp);
-                return Err(e);
-            }
+        if let Some(previous) = previous
+            && let Err(e) = self.keep_backup(&path, &previous)
+        {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
         }
         if let Err(e) = fs::rename(&tmp, &path) {
             let _ = fs::remove_file(&tmp);

@@ -14,7 +14,12 @@ const CHILD_MODE: &str = "ALPAKA_STATE_TEST_CHILD";
 const CHILD_DIR: &str = "ALPAKA_STATE_TEST_DIR";
 
 fn rs(kind: &str, attrs: Value) -> ResourceState {
-    ResourceState { kind: kind.into(), deps: vec![], attrs, outputs: Value::Null }
+    ResourceState {
+        kind: kind.into(),
+        deps: vec![],
+        attrs,
+        outputs: Value::Null,
+    }
 }
 
 fn id(s: &str) -> ResourceId {
@@ -29,7 +34,10 @@ fn backend(dir: &Path, profile: &str) -> LocalBackend {
 fn new_state_is_empty_with_random_lineage() {
     let a = State::new("p");
     let b = State::new("p");
-    assert_eq!((a.serial, a.version, a.profile.as_str()), (0, STATE_VERSION, "p"));
+    assert_eq!(
+        (a.serial, a.version, a.profile.as_str()),
+        (0, STATE_VERSION, "p")
+    );
     assert_eq!(a.lineage.len(), 32);
     assert!(a.lineage.bytes().all(|c| c.is_ascii_hexdigit()));
     assert_ne!(a.lineage, b.lineage);
@@ -57,23 +65,47 @@ fn round_trip() {
     let b = backend(dir.path(), "minikube");
     assert!(b.load().unwrap().is_none());
     let mut s = State::new("minikube");
-    let mut r = rs("helm.release", Value::map([("chart", Value::str("strimzi")), ("n", Value::Int(3))]));
+    let mut r = rs(
+        "helm.release",
+        Value::map([("chart", Value::str("strimzi")), ("n", Value::Int(3))]),
+    );
     r.deps = vec![id("k8s.namespace.kafka")];
     r.outputs = Value::map([("revision", Value::Int(1))]);
     s.record(id("helm.strimzi"), r);
-    s.record(id("k8s.namespace.kafka"), rs("k8s.namespace", Value::map([("name", Value::str("kafka"))])));
+    s.record(
+        id("k8s.namespace.kafka"),
+        rs("k8s.namespace", Value::map([("name", Value::str("kafka"))])),
+    );
     b.persist(&s).unwrap();
     assert_eq!(b.load().unwrap(), Some(s.clone()));
     assert!(dir.path().join(".alpaka/minikube.state.json").is_file());
-    assert!(dir.path().join(".alpaka/.gitignore").is_file(), "state dir ignores itself");
-    assert!(!dir.path().join(".alpaka/minikube.state.json.backup").exists(), "nothing to back up yet");
-    assert!(b.describe().ends_with(".alpaka/minikube.state.json"), "{}", b.describe());
-    assert_eq!(LocalBackend::new(Path::new("."), "x").describe(), ".alpaka/x.state.json");
+    assert!(
+        dir.path().join(".alpaka/.gitignore").is_file(),
+        "state dir ignores itself"
+    );
+    assert!(
+        !dir.path()
+            .join(".alpaka/minikube.state.json.backup")
+            .exists(),
+        "nothing to back up yet"
+    );
+    assert!(
+        b.describe().ends_with(".alpaka/minikube.state.json"),
+        "{}",
+        b.describe()
+    );
+    assert_eq!(
+        LocalBackend::new(Path::new("."), "x").describe(),
+        ".alpaka/x.state.json"
+    );
     let names: Vec<String> = std::fs::read_dir(dir.path().join(".alpaka"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(!names.iter().any(|n| n.contains(".tmp")), "no temporary left: {names:?}");
+    assert!(
+        !names.iter().any(|n| n.contains(".tmp")),
+        "no temporary left: {names:?}"
+    );
 }
 
 #[test]
@@ -81,26 +113,45 @@ fn secrets_are_sealed_before_they_reach_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let b = backend(dir.path(), "p");
     let mut s = State::new("p");
-    let mut r = rs("db", Value::map([("password", Value::secret("hunter2-attr")), ("user", Value::str("me"))]));
+    let mut r = rs(
+        "db",
+        Value::map([
+            ("password", Value::secret("hunter2-attr")),
+            ("user", Value::str("me")),
+        ]),
+    );
     r.outputs = Value::map([("token", Value::List(vec![Value::secret("hunter2-output")]))]);
     s.record(id("db"), r);
     // In memory already: record sealed with the lineage.
     let rec = s.get(&id("db")).unwrap();
-    let Some(Value::Secret(Secret::Sealed(h))) = rec.attrs.get("password") else { panic!("{rec:?}") };
+    let Some(Value::Secret(Secret::Sealed(h))) = rec.attrs.get("password") else {
+        panic!("{rec:?}")
+    };
     assert_eq!(h, &Secret::hash(&s.lineage, "hunter2-attr"));
     assert!(Value::secret("hunter2-attr").same_as(rec.attrs.get("password").unwrap(), &s.lineage));
     // A caller bypassing `record`: persist seals anyway.
-    s.resources.insert(id("raw"), rs("x", Value::map([("key", Value::secret("hunter2-raw"))])));
+    s.resources.insert(
+        id("raw"),
+        rs("x", Value::map([("key", Value::secret("hunter2-raw"))])),
+    );
     s.serial += 1;
     b.persist(&s).unwrap();
     let bytes = std::fs::read(b.state_path()).unwrap();
     let text = String::from_utf8(bytes).unwrap();
-    for plain in ["hunter2-attr", "hunter2-output", "hunter2-raw", "(unsealed)"] {
+    for plain in [
+        "hunter2-attr",
+        "hunter2-output",
+        "hunter2-raw",
+        "(unsealed)",
+    ] {
         assert!(!text.contains(plain), "{plain} in {text}");
     }
     assert_eq!(text.matches("sha256:").count(), 3, "{text}");
     let back = b.load().unwrap().unwrap();
-    assert!(Value::secret("hunter2-raw").same_as(back.get(&id("raw")).unwrap().attrs.get("key").unwrap(), &s.lineage));
+    assert!(Value::secret("hunter2-raw").same_as(
+        back.get(&id("raw")).unwrap().attrs.get("key").unwrap(),
+        &s.lineage
+    ));
 }
 
 #[test]
@@ -131,10 +182,28 @@ fn newer_version_is_refused_and_kept() {
     let future = br#"{"version": 99, "serial": 7, "lineage": "x", "profile": "p", "resources": "new shape"}"#;
     std::fs::write(b.state_path(), future).unwrap();
     let err = b.load().unwrap_err();
-    assert!(matches!(err, StateError::TooNew { found: 99, supported: STATE_VERSION, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            StateError::TooNew {
+                found: 99,
+                supported: STATE_VERSION,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     let msg = err.to_string();
-    assert!(msg.contains("p.state.json") && msg.contains("version 99") && msg.contains("upgrade alpaka"), "{msg}");
-    assert!(matches!(b.persist(&State::new("p")), Err(StateError::TooNew { .. })));
+    assert!(
+        msg.contains("p.state.json")
+            && msg.contains("version 99")
+            && msg.contains("upgrade alpaka"),
+        "{msg}"
+    );
+    assert!(matches!(
+        b.persist(&State::new("p")),
+        Err(StateError::TooNew { .. })
+    ));
     assert_eq!(std::fs::read(b.state_path()).unwrap(), future);
 }
 
@@ -146,12 +215,26 @@ fn corrupt_state_is_an_error_with_location_and_never_overwritten() {
     let torn = b"{\n  \"version\": 1,\n  \"serial\": 3,\n  \"lineage\": \"ab";
     std::fs::write(b.state_path(), torn).unwrap();
     let err = b.load().unwrap_err();
-    let StateError::Parse { line, column, ref path, .. } = err else { panic!("{err:?}") };
+    let StateError::Parse {
+        line,
+        column,
+        ref path,
+        ..
+    } = err
+    else {
+        panic!("{err:?}")
+    };
     assert_eq!((line, column), (4, 16));
     assert_eq!(path, &b.state_path());
     let msg = err.to_string();
-    assert!(msg.contains(&b.state_path().display().to_string()) && msg.contains("line 4 column 16"), "{msg}");
-    assert!(msg.contains("left untouched") && msg.contains(".backup"), "{msg}");
+    assert!(
+        msg.contains(&b.state_path().display().to_string()) && msg.contains("line 4 column 16"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("left untouched") && msg.contains(".backup"),
+        "{msg}"
+    );
     // Valid JSON, not a state.
     std::fs::write(b.state_path(), b"[1, 2]").unwrap();
     assert!(matches!(b.load(), Err(StateError::Parse { .. })));
@@ -159,7 +242,11 @@ fn corrupt_state_is_an_error_with_location_and_never_overwritten() {
     let mut s = State::new("p");
     s.record(id("a"), rs("k", Value::Null));
     assert!(matches!(b.persist(&s), Err(StateError::Parse { .. })));
-    assert_eq!(std::fs::read(b.state_path()).unwrap(), torn, "never overwritten");
+    assert_eq!(
+        std::fs::read(b.state_path()).unwrap(),
+        torn,
+        "never overwritten"
+    );
 }
 
 #[test]
@@ -173,12 +260,28 @@ fn persist_refuses_other_lineage_older_serial_and_other_profile() {
     b.persist(&s).unwrap(); // same serial again: fine
     let mut other = State::new("p");
     other.serial = 10;
-    assert!(matches!(b.persist(&other), Err(StateError::LineageMismatch { .. })));
+    assert!(matches!(
+        b.persist(&other),
+        Err(StateError::LineageMismatch { .. })
+    ));
     let mut stale = s.clone();
     stale.serial = 1;
     let err = b.persist(&stale).unwrap_err();
-    assert!(matches!(err, StateError::StaleSerial { on_disk: 2, ours: 1, .. }), "{err:?}");
-    assert!(matches!(b.persist(&State::new("q")), Err(StateError::ProfileMismatch { .. })));
+    assert!(
+        matches!(
+            err,
+            StateError::StaleSerial {
+                on_disk: 2,
+                ours: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(matches!(
+        b.persist(&State::new("q")),
+        Err(StateError::ProfileMismatch { .. })
+    ));
     // A file of profile q copied to p's name.
     let q = backend(dir.path(), "q");
     q.persist(&State::new("q")).unwrap();
@@ -191,8 +294,14 @@ fn profile_names_cannot_escape_the_state_dir() {
     let dir = tempfile::tempdir().unwrap();
     for bad in ["", "../etc", "a/b", ".hidden", "a\\b", "sp ace"] {
         let b = backend(dir.path(), bad);
-        assert!(matches!(b.load(), Err(StateError::InvalidProfile { .. })), "{bad:?}");
-        assert!(matches!(b.lock("apply"), Err(StateError::InvalidProfile { .. })), "{bad:?}");
+        assert!(
+            matches!(b.load(), Err(StateError::InvalidProfile { .. })),
+            "{bad:?}"
+        );
+        assert!(
+            matches!(b.lock("apply"), Err(StateError::InvalidProfile { .. })),
+            "{bad:?}"
+        );
     }
     assert!(backend(dir.path(), "prod-eu_1.b").load().is_ok());
 }
@@ -203,11 +312,20 @@ fn second_lock_is_refused_with_holder_info() {
     let b = backend(dir.path(), "minikube");
     let held = b.lock("apply").unwrap();
     let info = held.info().clone();
-    assert_eq!((info.operation.as_str(), info.pid), ("apply", std::process::id()));
+    assert_eq!(
+        (info.operation.as_str(), info.pid),
+        ("apply", std::process::id())
+    );
     let on_disk: LockInfo = serde_json::from_slice(&std::fs::read(b.lock_path()).unwrap()).unwrap();
     assert_eq!(on_disk, info);
     let err = b.lock("destroy").unwrap_err();
-    let StateError::Locked { holder: Some(ref h), .. } = err else { panic!("{err:?}") };
+    let StateError::Locked {
+        holder: Some(ref h),
+        ..
+    } = err
+    else {
+        panic!("{err:?}")
+    };
     assert_eq!(**h, info);
     let msg = err.to_string();
     for part in [
@@ -239,12 +357,18 @@ fn different_profiles_do_not_conflict() {
 fn force_unlock_needs_the_right_id() {
     let dir = tempfile::tempdir().unwrap();
     let b = backend(dir.path(), "p");
-    assert!(matches!(b.force_unlock("nope"), Err(StateError::NotLocked { .. })));
+    assert!(matches!(
+        b.force_unlock("nope"),
+        Err(StateError::NotLocked { .. })
+    ));
     let held = b.lock("apply").unwrap();
     let real = held.info().id.clone();
     let err = b.force_unlock("deadbeef").unwrap_err();
     assert!(matches!(err, StateError::LockIdMismatch { .. }), "{err:?}");
-    assert!(err.to_string().contains(&real), "names the actual id: {err}");
+    assert!(
+        err.to_string().contains(&real),
+        "names the actual id: {err}"
+    );
     assert!(b.lock_path().exists());
     let broken = b.force_unlock(&real).unwrap();
     assert_eq!(broken.id, real);
@@ -252,7 +376,10 @@ fn force_unlock_needs_the_right_id() {
     // The next run locks, and the old guard's drop must not remove the new lock.
     let next = b.lock("apply").unwrap();
     drop(held);
-    assert_eq!(b.current_lock().unwrap().map(|i| i.id), Some(next.info().id.clone()));
+    assert_eq!(
+        b.current_lock().unwrap().map(|i| i.id),
+        Some(next.info().id.clone())
+    );
     assert!(b.lock("apply").is_err(), "still held by the new run");
 }
 
@@ -267,7 +394,10 @@ fn lock_removes_temporaries_of_crashed_writes() {
     std::fs::write(&other, b"{\"half").unwrap();
     let _l = b.lock("apply").unwrap();
     assert!(!stale.exists());
-    assert!(other.exists(), "another profile's file is not ours to clean");
+    assert!(
+        other.exists(),
+        "another profile's file is not ours to clean"
+    );
 }
 
 // ---- child processes -------------------------------------------------------------------------
@@ -276,7 +406,9 @@ fn lock_removes_temporaries_of_crashed_writes() {
 /// unless the environment selects a mode.
 #[test]
 fn child_process() {
-    let (Ok(mode), Ok(dir)) = (std::env::var(CHILD_MODE), std::env::var(CHILD_DIR)) else { return };
+    let (Ok(mode), Ok(dir)) = (std::env::var(CHILD_MODE), std::env::var(CHILD_DIR)) else {
+        return;
+    };
     let dir = Path::new(&dir);
     // Bounded, so a child whose parent died goes away by itself.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -336,7 +468,12 @@ impl Drop for ChildGuard {
 fn spawn_child(mode: &str, dir: &Path) -> (ChildGuard, BufReader<ChildStdout>) {
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new(exe)
-        .args(["--exact", "state::tests::child_process", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "state::tests::child_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_MODE, mode)
         .env(CHILD_DIR, dir)
         .stdin(Stdio::null())
@@ -352,7 +489,10 @@ fn wait_for(out: &mut BufReader<ChildStdout>, marker: &str) {
     let mut line = String::new();
     loop {
         line.clear();
-        assert!(out.read_line(&mut line).unwrap() > 0, "child exited before printing {marker}");
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "child exited before printing {marker}"
+        );
         // The test harness prints `test … ` before the child's own output, on the same line.
         if line.trim_end().ends_with(marker) {
             return;
@@ -379,19 +519,36 @@ fn kill_9_during_writes_never_tears_the_state() {
         std::thread::sleep(Duration::from_millis(jitter));
         kill9(child);
 
-        let s = b.load().unwrap_or_else(|e| panic!("round {round}: {e}")).expect("state exists");
-        assert_eq!(s.serial, s.resources.len() as u64, "round {round}: complete state");
+        let s = b
+            .load()
+            .unwrap_or_else(|e| panic!("round {round}: {e}"))
+            .expect("state exists");
+        assert_eq!(
+            s.serial,
+            s.resources.len() as u64,
+            "round {round}: complete state"
+        );
         for (i, (rid, r)) in s.resources.iter().enumerate() {
             assert_eq!(rid.as_str(), format!("r{i:06}"));
             assert_eq!(r.attrs.get("n"), Some(&Value::Int(i as i64)));
-            assert_eq!(r.attrs.get("payload").and_then(Value::as_str).map(str::len), Some(i * 37));
-            assert!(matches!(r.attrs.get("password"), Some(Value::Secret(Secret::Sealed(_)))));
+            assert_eq!(
+                r.attrs.get("payload").and_then(Value::as_str).map(str::len),
+                Some(i * 37)
+            );
+            assert!(matches!(
+                r.attrs.get("password"),
+                Some(Value::Secret(Secret::Sealed(_)))
+            ));
         }
         assert!(s.serial >= last_serial, "round {round}: serial went back");
         last_serial = s.serial;
         if b.backup_path().exists() {
-            let backup: State = serde_json::from_slice(&std::fs::read(b.backup_path()).unwrap()).unwrap();
-            assert!(backup.serial <= s.serial && backup.serial + 1 >= s.serial, "round {round}");
+            let backup: State =
+                serde_json::from_slice(&std::fs::read(b.backup_path()).unwrap()).unwrap();
+            assert!(
+                backup.serial <= s.serial && backup.serial + 1 >= s.serial,
+                "round {round}"
+            );
         }
     }
     assert!(last_serial > 0);
@@ -399,7 +556,13 @@ fn kill_9_during_writes_never_tears_the_state() {
     drop(b.lock("apply").unwrap());
     let tmp = std::fs::read_dir(b.dir())
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".tmp."))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".tmp.")
+        })
         .count();
     assert_eq!(tmp, 0);
 }
@@ -413,12 +576,24 @@ fn lock_of_a_killed_holder_does_not_block() {
     wait_for(&mut out, "LOCKED");
     let pid = child.id();
     let err = b.lock("apply").unwrap_err();
-    let StateError::Locked { holder: Some(h), .. } = err else { panic!("{err:?}") };
+    let StateError::Locked {
+        holder: Some(h), ..
+    } = err
+    else {
+        panic!("{err:?}")
+    };
     assert_eq!(h.pid, pid);
     assert_eq!(b.current_lock().unwrap().map(|i| i.pid), Some(pid));
     kill9(child);
-    assert!(b.lock_path().exists(), "the killed holder could not remove its file");
-    assert_eq!(b.current_lock().unwrap(), None, "but it is no lock any more");
+    assert!(
+        b.lock_path().exists(),
+        "the killed holder could not remove its file"
+    );
+    assert_eq!(
+        b.current_lock().unwrap(),
+        None,
+        "but it is no lock any more"
+    );
     let l = b.lock("apply").unwrap();
     assert_eq!(l.info().pid, std::process::id());
 }
@@ -432,11 +607,53 @@ fn without_advisory_locks_force_unlock_clears_a_dead_holder() {
     wait_for(&mut out, "LOCKED");
     kill9(child);
     let err = b.lock("apply").unwrap_err();
-    let StateError::Locked { holder: Some(h), .. } = err else { panic!("{err:?}") };
-    assert!(matches!(b.force_unlock("wrong"), Err(StateError::LockIdMismatch { .. })));
+    let StateError::Locked {
+        holder: Some(h), ..
+    } = err
+    else {
+        panic!("{err:?}")
+    };
+    assert!(matches!(
+        b.force_unlock("wrong"),
+        Err(StateError::LockIdMismatch { .. })
+    ));
     b.force_unlock(&h.id).unwrap();
     let l = b.lock("apply").unwrap();
     assert!(b.lock("apply").is_err());
     drop(l);
     assert!(!b.lock_path().exists());
+}
+
+/// Not an assertion, a measurement: `cargo test --lib persist_timing -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn persist_timing() {
+    let dir = tempfile::tempdir_in(".").unwrap();
+    let b = backend(dir.path(), "bench");
+    let mut s = State::new("bench");
+    for n in [10usize, 100, 1000] {
+        while s.resources.len() < n {
+            let i = s.resources.len();
+            let attrs = Value::map([
+                ("chart", Value::str("strimzi-kafka-operator")),
+                ("values", Value::str("x".repeat(500))),
+                ("password", Value::secret(format!("pw{i}"))),
+            ]);
+            s.record(id(&format!("r{i:06}")), rs("helm.release", attrs));
+        }
+        let rounds = 50;
+        let t = Instant::now();
+        for _ in 0..rounds {
+            s.serial += 1;
+            b.persist(&s).unwrap();
+        }
+        let per = t.elapsed() / rounds;
+        let size = std::fs::metadata(b.state_path()).unwrap().len();
+        let t = Instant::now();
+        b.load().unwrap();
+        eprintln!(
+            "{n} resources, {size} bytes: persist {per:?}, load {:?}",
+            t.elapsed()
+        );
+    }
 }
