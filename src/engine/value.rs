@@ -357,10 +357,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
             if let Some(Value::Str(h)) = m.get(SENSITIVE_KEY) {
                 return Ok(Value::Secret(Secret::Sealed(h.clone())));
             }
-            if let Some(Value::Str(r)) = m.get(UNKNOWN_KEY) {
-                if let Some((node, output)) = r.split_once('#') {
-                    return Ok(Value::unknown(node, output));
-                }
+            if let Some(Value::Str(r)) = m.get(UNKNOWN_KEY)
+                && let Some((node, output)) = r.split_once('#')
+            {
+                return Ok(Value::unknown(node, output));
             }
         }
         Ok(Value::Map(m))
