@@ -383,6 +383,42 @@ fn force_unlock_needs_the_right_id() {
     assert!(b.lock("apply").is_err(), "still held by the new run");
 }
 
+/// Locks taken and released concurrently (each release unlinks the file, the race that matters):
+/// never two holders at once.
+#[test]
+fn concurrent_lockers_exclude_each_other() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let inside = Arc::new(AtomicBool::new(false));
+    let taken = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let (root, inside, taken) = (dir.path().to_path_buf(), inside.clone(), taken.clone());
+            std::thread::spawn(move || {
+                let b = backend(&root, "p");
+                for _ in 0..300 {
+                    match b.lock("apply") {
+                        Ok(l) => {
+                            assert!(!inside.swap(true, Ordering::SeqCst), "two holders at once");
+                            taken.fetch_add(1, Ordering::SeqCst);
+                            std::thread::yield_now();
+                            inside.store(false, Ordering::SeqCst);
+                            l.release().unwrap();
+                        }
+                        Err(StateError::Locked { .. }) => {}
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(taken.load(Ordering::SeqCst) > 0);
+}
+
 #[test]
 fn lock_removes_temporaries_of_crashed_writes() {
     let dir = tempfile::tempdir().unwrap();
