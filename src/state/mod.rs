@@ -1,7 +1,14 @@
 //! What alpaka has made: the state model, and the backend that persists and locks it.
 //!
 //! Architecture invariant: state never holds a plaintext secret. Every attribute tree is sealed
-//! (`Value::seal`) with the state's lineage as salt before it is recorded.
+//! (`Value::seal`) with the state's lineage as salt before it is recorded: [`State::record`]
+//! seals, and [`Backend::persist`] seals again whatever reached `resources` another way.
+//!
+//! A run goes: `let _lock = backend.lock("apply")?;` (refused with the holder's name, pid, host
+//! and a `force-unlock` hint if another run holds it), `backend.load()?` or [`State::new`], then
+//! per finished node `state.record(id, rs)` / `state.remove(&id)` and `backend.persist(&state)?`
+//! (atomic: temp + fsync + rename + directory fsync; previous kept as `.backup`). The lock is
+//! released and its file removed when the guard drops.
 
 use std::collections::BTreeMap;
 use std::io::Read;
