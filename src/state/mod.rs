@@ -1,13 +1,30 @@
 //! What alpaka has made: the state model, and the backend that persists and locks it.
 //!
 //! Architecture invariant: state never holds a plaintext secret. Every attribute tree is sealed
-//! (`Value::seal`) with the state's lineage as salt before it is recorded.
+//! (`Value::seal`) with the state's lineage as salt before it is recorded: [`State::record`]
+//! seals, and [`Backend::persist`] seals again whatever reached `resources` another way.
+//!
+//! A run goes: `let _lock = backend.lock("apply")?;` (refused with the holder's name, pid, host
+//! and a `force-unlock` hint if another run holds it), `backend.load()?` or [`State::new`], then
+//! per finished node `state.record(id, rs)` / `state.remove(&id)` and `backend.persist(&state)?`
+//! (atomic: temp + fsync + rename + directory fsync; previous kept as `.backup`). The lock is
+//! released and its file removed when the guard drops.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::engine::{ResourceId, Value};
+
+mod error;
+mod local;
+mod lock;
+
+pub use error::StateError;
+pub use local::{Backend, LocalBackend};
+pub use lock::{LockInfo, LockRelease, StateLock};
 
 /// Bumped when the on-disk shape changes; older files are migrated on load, newer refused.
 pub const STATE_VERSION: u32 = 1;
@@ -38,18 +55,97 @@ pub struct ResourceState {
 }
 
 impl State {
-    /// Record an applied resource, sealing its secrets with the lineage; bumps the serial.
-    pub fn record(&mut self, id: ResourceId, mut rs: ResourceState) {
-        rs.attrs = rs.attrs.seal(&self.lineage);
-        rs.outputs = rs.outputs.seal(&self.lineage);
-        self.resources.insert(id, rs);
+    /// A fresh, empty state: serial 0 and a new random lineage.
+    pub fn new(profile: impl Into<String>) -> Self {
+        State {
+            version: STATE_VERSION,
+            serial: 0,
+            lineage: random_hex(16),
+            profile: profile.into(),
+            resources: BTreeMap::new(),
+        }
+    }
+
+    /// Record an applied resource. Its `attrs` and `outputs` are sealed with the lineage here, so
+    /// no caller can put a plaintext secret into state. Bumps the serial.
+    pub fn record(&mut self, id: ResourceId, resource: ResourceState) {
+        let sealed = resource.sealed(&self.lineage);
+        self.resources.insert(id, sealed);
         self.serial += 1;
     }
 
-    /// Forget a deleted resource; bumps the serial.
-    pub fn remove(&mut self, id: &ResourceId) {
-        if self.resources.remove(id).is_some() {
+    /// Forget a resource (destroyed). Bumps the serial when something was removed.
+    pub fn remove(&mut self, id: &ResourceId) -> Option<ResourceState> {
+        let removed = self.resources.remove(id);
+        if removed.is_some() {
             self.serial += 1;
+        }
+        removed
+    }
+
+    pub fn get(&self, id: &ResourceId) -> Option<&ResourceState> {
+        self.resources.get(id)
+    }
+
+    /// A copy in the form that is written: current format version, every secret sealed (also
+    /// those inserted into `resources` directly, bypassing [`State::record`]).
+    pub fn sealed(&self) -> State {
+        State {
+            version: STATE_VERSION,
+            serial: self.serial,
+            lineage: self.lineage.clone(),
+            profile: self.profile.clone(),
+            resources: self
+                .resources
+                .iter()
+                .map(|(id, r)| (id.clone(), r.sealed(&self.lineage)))
+                .collect(),
         }
     }
 }
+
+impl ResourceState {
+    /// The same resource with every plaintext secret replaced by its hash under `salt`.
+    pub fn sealed(&self, salt: &str) -> ResourceState {
+        ResourceState {
+            kind: self.kind.clone(),
+            deps: self.deps.clone(),
+            attrs: self.attrs.seal(salt),
+            outputs: self.outputs.seal(salt),
+        }
+    }
+}
+
+/// `n` random bytes as lowercase hex, from `/dev/urandom`. Where that is unavailable (not a
+/// Unix), falls back to a hash of time, pid and a counter: unique, not secret, which is all a
+/// lineage or lock id needs (the lineage salts secret hashes against rainbow tables, nothing more).
+pub(crate) fn random_hex(n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    let from_os = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut buf));
+    if from_os.is_err() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let mut filled = 0;
+        while filled < n {
+            let mut h = Sha256::new();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            h.update(now.to_le_bytes());
+            h.update(std::process::id().to_le_bytes());
+            h.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+            h.update((&buf as *const Vec<u8> as usize).to_le_bytes());
+            for b in h.finalize() {
+                if filled < n {
+                    buf[filled] = b;
+                    filled += 1;
+                }
+            }
+        }
+    }
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests;
