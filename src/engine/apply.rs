@@ -394,7 +394,9 @@ async fn wait_ready(driver: &dyn Driver, cx: &StepCx, outputs: &Value) -> Result
 
 fn record(state: &mut State, graph: &Graph, step: &Step, outputs: Option<Value>) {
     match (step.action, outputs) {
-        (Action::Delete, _) => state.remove(&step.id),
+        (Action::Delete, _) => {
+            state.remove(&step.id);
+        }
         (_, Some(outputs)) => {
             let Some(node) = graph.get(&step.id) else {
                 return;
