@@ -1,5 +1,8 @@
 //! alpaka: a declarative planner from profile + config to a running Kafka platform.
 //! See ARCHITECTURE.md for the map.
 
+pub mod config;
+pub mod diag;
 pub mod engine;
+pub mod model;
 pub mod state;
