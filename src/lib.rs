@@ -1,9 +1,12 @@
 //! alpaka: a declarative planner from profile + config to a running Kafka platform.
 //! See ARCHITECTURE.md for the map.
 
-pub mod engine;
-pub mod stack;
-pub mod state;
 pub mod cli;
+pub mod config;
+pub mod diag;
+pub mod engine;
+pub mod model;
 pub mod ops;
 pub mod providers;
+pub mod stack;
+pub mod state;

@@ -1,0 +1,437 @@
+//! Checks the schema cannot express: relations between values, duplicates within one file,
+//! node selectors no node carries, blocks for the wrong distribution.
+//!
+//! Each check locates its finding in the tree of the file that set the offending value.
+
+use std::collections::BTreeMap;
+
+use super::schema::DocPath;
+use super::suggest;
+use super::yaml::{Kind, Node};
+use crate::diag::Diagnostic;
+use crate::model::{Distribution, KafkaMode, Labels, Profile, StackConfig};
+
+/// Origin file name of values that come from the built-in defaults.
+pub const DEFAULTS_FILE: &str = "<defaults>";
+
+/// Label keys the kubelet or the distribution sets itself; we cannot know their values.
+const WELL_KNOWN_LABEL_PREFIXES: &[&str] = &[
+    "kubernetes.io/",
+    "node.kubernetes.io/",
+    "topology.kubernetes.io/",
+    "beta.kubernetes.io/",
+    "node-role.kubernetes.io/",
+    "eks.amazonaws.com/",
+    "k3s.io/",
+    "minikube.k8s.io/",
+];
+
+fn at<'a>(node: &'a Node, keys: &[&str]) -> Option<&'a Node> {
+    keys.iter().try_fold(node, |n, k| n.get(k))
+}
+
+fn is_default(n: &Node) -> bool {
+    n.origin.file.as_os_str() == DEFAULTS_FILE
+}
+
+fn diag_at(n: &Node, path: &str, message: impl Into<String>) -> Diagnostic {
+    Diagnostic::error(
+        n.origin.file.to_path_buf(),
+        n.origin.line,
+        n.origin.column,
+        path,
+        message,
+    )
+}
+
+/// Duplicate names inside one file's tree (before merging, which would fold them together).
+/// `prefix` is where the stack config sits in the file (`overrides` in a profile).
+pub fn duplicates(tree: &Node, prefix: &DocPath) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let connects_path = prefix.key("kafka_connect").key("connects");
+    if let Some(connects) = at(tree, &["kafka_connect", "connects"]) {
+        dup_items(
+            connects.as_seq(),
+            "type",
+            "connect type",
+            &connects_path,
+            &mut out,
+        );
+        for (i, c) in connects.as_seq().iter().enumerate() {
+            let cpath = connects_path.item(i, c);
+            let Some(groups) = c.get("connector_groups") else {
+                continue;
+            };
+            let gpath = cpath.key("connector_groups");
+            dup_items(groups.as_seq(), "name", "connector group", &gpath, &mut out);
+            for (j, g) in groups.as_seq().iter().enumerate() {
+                if let Some(conns) = g.get("connectors") {
+                    dup_items(
+                        conns.as_seq(),
+                        "name",
+                        "connector",
+                        &gpath.item(j, g).key("connectors"),
+                        &mut out,
+                    );
+                }
+            }
+        }
+    }
+    if let Some(ds) = at(tree, &["grafana", "dashboards"]) {
+        dup_items(
+            ds.as_seq(),
+            "name",
+            "dashboard",
+            &prefix.key("grafana").key("dashboards"),
+            &mut out,
+        );
+    }
+    out
+}
+
+fn dup_items(items: &[Node], key: &str, what: &str, path: &DocPath, out: &mut Vec<Diagnostic>) {
+    let mut seen: BTreeMap<&str, &Node> = BTreeMap::new();
+    for (i, item) in items.iter().enumerate() {
+        let Some(name_node) = item.get(key) else {
+            continue;
+        };
+        let Some(name) = name_node.as_str() else {
+            continue;
+        };
+        match seen.get(name) {
+            Some(first) => out.push(
+                diag_at(
+                    name_node,
+                    &path.item(i, item).to_string(),
+                    format!(
+                        "duplicate {what} `{name}` (first defined at line {})",
+                        first.origin.line
+                    ),
+                )
+                .with_hint(format!(
+                    "merge the two entries, or rename one: {what}s are matched by `{key}`"
+                )),
+            ),
+            None => {
+                seen.insert(name, name_node);
+            }
+        }
+    }
+}
+
+/// Relations inside the profile, on its own tree.
+pub fn profile_checks(profile: &Profile, tree: &Node) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for d in Distribution::ALL {
+        if d != profile.distribution
+            && let Some((key, _)) = tree.entry(d.key())
+        {
+            out.push(
+                Diagnostic::error(
+                    key.origin.file.to_path_buf(),
+                    key.origin.line,
+                    key.origin.column,
+                    d.key(),
+                    format!(
+                        "`{d}` block does not match `distribution: {}`",
+                        profile.distribution
+                    ),
+                )
+                .with_expected(format!("only a `{}` block", profile.distribution))
+                .with_hint(format!(
+                    "remove the `{d}` block, or set `distribution: {d}`"
+                )),
+            );
+        }
+    }
+    if let (Some(k3d), Some(labels)) = (&profile.k3d, at(tree, &["k3d", "agentLabels"]))
+        && k3d.agent_labels.len() > k3d.agents as usize
+    {
+        out.push(
+            diag_at(
+                labels,
+                "k3d.agentLabels",
+                format!(
+                    "{} label maps for {} agents",
+                    k3d.agent_labels.len(),
+                    k3d.agents
+                ),
+            )
+            .with_expected(format!("at most {} (one per agent)", k3d.agents)),
+        );
+    }
+    if let (Some(eks), Some(eks_tree)) = (&profile.eks, tree.get("eks")) {
+        if eks.vpc.cidr.is_some()
+            && eks.vpc.existing.is_some()
+            && let Some(cidr) = at(eks_tree, &["vpc", "cidr"])
+        {
+            out.push(
+                diag_at(cidr, "eks.vpc.cidr", "`cidr` and `existing` are mutually exclusive")
+                    .with_hint("give `cidr` (and azCount, natGateway) for a new VPC, or `existing` to reuse one"),
+            );
+        }
+        let groups_tree = eks_tree
+            .get("nodegroups")
+            .map(Node::as_seq)
+            .unwrap_or_default();
+        let gpath = DocPath::root().key("eks").key("nodegroups");
+        dup_items(groups_tree, "name", "nodegroup", &gpath, &mut out);
+        for (i, (g, gt)) in eks.nodegroups.iter().zip(groups_tree).enumerate() {
+            let p = gpath.item(i, gt);
+            let loc = |k: &str| gt.get(k).unwrap_or(gt);
+            if g.min > g.max {
+                out.push(
+                    diag_at(
+                        loc("min"),
+                        &p.key("min").to_string(),
+                        format!("min {} is larger than max {}", g.min, g.max),
+                    )
+                    .with_expected("min <= desired <= max"),
+                );
+            } else if g.desired < g.min || g.desired > g.max {
+                out.push(
+                    diag_at(
+                        loc("desired"),
+                        &p.key("desired").to_string(),
+                        format!(
+                            "desired {} is outside min {} .. max {}",
+                            g.desired, g.min, g.max
+                        ),
+                    )
+                    .with_expected("min <= desired <= max"),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Relations in the merged stack config, and between it and the profile.
+pub fn stack_checks(
+    profile: &Profile,
+    profile_name: &str,
+    config: &StackConfig,
+    tree: &Node,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let fallback = tree;
+    let loc = |keys: &[&str]| at(tree, keys).unwrap_or(fallback);
+    // Point at whichever of two related values the user set (the later one when both).
+    let pick = |a: &'static [&'static str], b: &'static [&'static str]| -> (&Node, String) {
+        let (na, nb) = (loc(a), loc(b));
+        if is_default(na) && !is_default(nb) {
+            (nb, b.join("."))
+        } else {
+            (na, a.join("."))
+        }
+    };
+
+    let k = &config.kafka;
+    if k.default_replication_factor > k.replica_count {
+        let (n, p) = pick(
+            &["kafka", "defaultReplicationFactor"],
+            &["kafka", "replicaCount"],
+        );
+        out.push(
+            diag_at(
+                n,
+                &p,
+                format!(
+                    "defaultReplicationFactor {} is larger than the number of brokers (replicaCount {})",
+                    k.default_replication_factor, k.replica_count
+                ),
+            )
+            .with_expected(format!("defaultReplicationFactor <= replicaCount ({})", k.replica_count))
+            .with_hint("raise kafka.replicaCount or lower kafka.defaultReplicationFactor"),
+        );
+    }
+    if k.min_insync_replicas > k.default_replication_factor {
+        let (n, p) = pick(
+            &["kafka", "minInsyncReplicas"],
+            &["kafka", "defaultReplicationFactor"],
+        );
+        out.push(
+            diag_at(
+                n,
+                &p,
+                format!(
+                    "minInsyncReplicas {} is larger than defaultReplicationFactor {}: no write could succeed",
+                    k.min_insync_replicas, k.default_replication_factor
+                ),
+            )
+            .with_expected(format!("minInsyncReplicas <= defaultReplicationFactor ({})", k.default_replication_factor)),
+        );
+    }
+    if k.mode == KafkaMode::Zookeeper {
+        let major: u32 = k
+            .version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0);
+        if major >= 4 {
+            let (n, p) = pick(&["kafka", "mode"], &["kafka", "version"]);
+            out.push(
+                diag_at(n, &p, format!("Kafka {} has no ZooKeeper mode", k.version))
+                    .with_expected("mode: kraft, or a Kafka version below 4.0")
+                    .with_hint("ZooKeeper support was removed in Kafka 4.0; use `mode: kraft`"),
+            );
+        } else {
+            let n = loc(&["kafka", "mode"]);
+            out.push(Diagnostic {
+                severity: crate::diag::Severity::Warning,
+                ..diag_at(
+                    n,
+                    "kafka.mode",
+                    "ZooKeeper mode is legacy and unsupported from Kafka 4.0",
+                )
+            });
+        }
+    }
+    let km = &config.kminion;
+    if km.scrape_timeout.as_std() > km.scrape_interval.as_std() {
+        let (n, p) = pick(
+            &["kminion", "scrapeTimeout"],
+            &["kminion", "scrapeInterval"],
+        );
+        out.push(
+            diag_at(
+                n,
+                &p,
+                format!(
+                    "scrapeTimeout {} is longer than scrapeInterval {}",
+                    km.scrape_timeout, km.scrape_interval
+                ),
+            )
+            .with_expected("scrapeTimeout <= scrapeInterval"),
+        );
+    }
+    let s3 = &config.test.s3sink;
+    if s3.enabled && s3.bucket.as_deref().is_none_or(str::is_empty) {
+        out.push(
+            diag_at(loc(&["test", "s3sink", "enabled"]), "test.s3sink.enabled", "s3sink is enabled but has no bucket")
+                .with_expected("test.s3sink.bucket")
+                .with_hint("the test deletes everything under s3://<bucket>/<prefix>: name a bucket meant for it"),
+        );
+    }
+    if let Some(nodes) = profile.node_labels() {
+        let c = config;
+        let blocks: [(&str, bool, &Labels); 11] = [
+            ("kafka", c.kafka.enabled, &c.kafka.node_selector),
+            ("ksqldb", c.ksqldb.enabled, &c.ksqldb.node_selector),
+            ("ui4kafka", c.ui4kafka.enabled, &c.ui4kafka.node_selector),
+            (
+                "k8dashboard",
+                c.k8dashboard.enabled,
+                &c.k8dashboard.node_selector,
+            ),
+            (
+                "prometheus",
+                c.prometheus.enabled,
+                &c.prometheus.node_selector,
+            ),
+            ("grafana", c.grafana.enabled, &c.grafana.node_selector),
+            ("loki", c.loki.enabled, &c.loki.node_selector),
+            ("kminion", c.kminion.enabled, &c.kminion.node_selector),
+            ("tool", c.tool.enabled, &c.tool.node_selector),
+            ("init", c.init.enabled, &c.init.node_selector),
+            ("test", c.test.enabled, &c.test.node_selector),
+        ];
+        for (name, enabled, sel) in blocks {
+            if enabled {
+                let sel_tree = at(tree, &[name, "nodeSelector"]);
+                check_selector(
+                    sel,
+                    sel_tree.unwrap_or(fallback),
+                    name,
+                    &nodes,
+                    profile_name,
+                    &mut out,
+                );
+            }
+        }
+        if c.kafka_connect.enabled {
+            let items = at(tree, &["kafka_connect", "connects"])
+                .map(Node::as_seq)
+                .unwrap_or_default();
+            for (connect, item) in c.kafka_connect.connects.iter().zip(items) {
+                let path = DocPath::root()
+                    .key("kafka_connect")
+                    .key("connects")
+                    .item(0, item)
+                    .to_string();
+                let sel_tree = item.get("nodeSelector").unwrap_or(item);
+                check_selector(
+                    &connect.node_selector,
+                    sel_tree,
+                    &path,
+                    &nodes,
+                    profile_name,
+                    &mut out,
+                );
+            }
+        }
+    }
+    out
+}
+
+fn check_selector(
+    sel: &Labels,
+    sel_tree: &Node,
+    block: &str,
+    nodes: &[Labels],
+    profile_name: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let wanted: Vec<(&String, &String)> = sel
+        .iter()
+        .filter(|(k, _)| !WELL_KNOWN_LABEL_PREFIXES.iter().any(|p| k.starts_with(p)))
+        .collect();
+    if wanted.is_empty()
+        || nodes
+            .iter()
+            .any(|n| wanted.iter().all(|(k, v)| n.get(*k) == Some(*v)))
+    {
+        return;
+    }
+    // Point at the first label no node carries, else at the selector.
+    let bad = wanted
+        .iter()
+        .find(|(k, v)| !nodes.iter().any(|n| n.get(*k) == Some(*v)))
+        .or(wanted.first())
+        .map(|(k, v)| (k.as_str(), v.as_str()));
+    let (node, shown) = match bad {
+        Some((k, v)) => (sel_tree.get(k).unwrap_or(sel_tree), format!("{k}={v}")),
+        None => (sel_tree, String::new()),
+    };
+    let node_sets: Vec<String> = nodes
+        .iter()
+        .map(|n| {
+            let kv: Vec<String> = n.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("{{{}}}", kv.join(", "))
+        })
+        .collect();
+    let all_labels: Vec<String> = nodes
+        .iter()
+        .flat_map(|n| n.iter().map(|(k, v)| format!("{k}={v}")))
+        .collect();
+    let mut d = diag_at(
+        node,
+        &format!("{block}.nodeSelector"),
+        format!("no node of profile `{profile_name}` carries the label {shown}: the pods would never be scheduled"),
+    )
+    .with_expected(format!("labels of one node: {}", node_sets.join(" ")));
+    if let Some(best) = suggest::closest(&shown, all_labels.iter().map(String::as_str)) {
+        d = d.with_hint(format!("did you mean `{best}`?"));
+    } else {
+        d = d.with_hint(
+            "label the nodes in the profile (nodeLabels / agentLabels / nodegroups[].labels)",
+        );
+    }
+    out.push(d);
+}
+
+/// True when the tree is a mapping (documents must be).
+pub fn is_map(n: &Node) -> bool {
+    matches!(n.kind, Kind::Map(_))
+}

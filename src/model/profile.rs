@@ -1,0 +1,315 @@
+//! The profile (`profiles/<name>.yaml`): *where* the stack runs — distribution, cluster shape,
+//! namespace — and which stack config to use, with optional overrides on top of it.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::stack::{Labels, StackConfig};
+use super::types::{Cidr, DnsLabel, Duration, Size, TaintEffect};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Distribution {
+    Minikube,
+    K3d,
+    /// An existing cluster reached through a kubeconfig.
+    K3s,
+    Eks,
+}
+
+impl Distribution {
+    pub const ALL: [Distribution; 4] = [
+        Distribution::Minikube,
+        Distribution::K3d,
+        Distribution::K3s,
+        Distribution::Eks,
+    ];
+
+    /// The profile key of this distribution's block.
+    pub fn key(self) -> &'static str {
+        match self {
+            Distribution::Minikube => "minikube",
+            Distribution::K3d => "k3d",
+            Distribution::K3s => "k3s",
+            Distribution::Eks => "eks",
+        }
+    }
+}
+
+impl std::fmt::Display for Distribution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub distribution: Distribution,
+    /// Stack config: a name under `configs/` or a path relative to the workspace root.
+    #[serde(default = "default_config")]
+    pub config: String,
+    #[serde(default = "default_namespace")]
+    pub namespace: DnsLabel,
+    /// Same shape as a stack config, merged on top of it (kept raw; already applied to
+    /// [`crate::config::Loaded::config`]).
+    #[serde(default)]
+    #[schemars(with = "StackConfig")]
+    pub overrides: BTreeMap<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minikube: Option<Minikube>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k3d: Option<K3d>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k3s: Option<K3s>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eks: Option<Eks>,
+}
+
+impl Profile {
+    /// The block for the profile's distribution, defaults filled in when it was omitted.
+    pub fn cluster(&self) -> Cluster {
+        match self.distribution {
+            Distribution::Minikube => Cluster::Minikube(self.minikube.clone().unwrap_or_default()),
+            Distribution::K3d => Cluster::K3d(self.k3d.clone().unwrap_or_default()),
+            Distribution::K3s => Cluster::K3s(self.k3s.clone().unwrap_or_default()),
+            Distribution::Eks => Cluster::Eks(self.eks.clone().unwrap_or_default()),
+        }
+    }
+
+    /// Label sets of the nodes this profile's cluster will have; `None` when unknown
+    /// (an existing k3s cluster that did not declare its node labels).
+    pub fn node_labels(&self) -> Option<Vec<Labels>> {
+        match self.cluster() {
+            Cluster::Minikube(m) => Some(vec![m.node_labels]),
+            Cluster::K3d(k) => {
+                // Servers carry no custom labels; agent i carries agentLabels[i].
+                let mut nodes: Vec<Labels> = (0..k.servers).map(|_| Labels::new()).collect();
+                for i in 0..k.agents as usize {
+                    nodes.push(k.agent_labels.get(i).cloned().unwrap_or_default());
+                }
+                Some(nodes)
+            }
+            Cluster::K3s(k) if k.node_labels.is_empty() => None,
+            Cluster::K3s(k) => Some(k.node_labels),
+            Cluster::Eks(e) => Some(e.nodegroups.into_iter().map(|g| g.labels).collect()),
+        }
+    }
+}
+
+/// The resolved distribution block.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cluster {
+    Minikube(Minikube),
+    K3d(K3d),
+    K3s(K3s),
+    Eks(Eks),
+}
+
+fn default_config() -> String {
+    "default".into()
+}
+
+fn default_namespace() -> DnsLabel {
+    DnsLabel::known("alpaka")
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct Minikube {
+    #[schemars(range(min = 1))]
+    pub cpus: u32,
+    pub memory: Size,
+    pub disk_size: Size,
+    pub kubernetes_version: String,
+    pub driver: String,
+    pub addons: Vec<String>,
+    pub node_labels: Labels,
+}
+
+impl Default for Minikube {
+    fn default() -> Self {
+        Minikube {
+            cpus: 4,
+            memory: Size::known("10g"),
+            disk_size: Size::known("40g"),
+            kubernetes_version: "v1.34.0".into(),
+            driver: "docker".into(),
+            addons: vec!["ingress".into(), "metrics-server".into()],
+            node_labels: Labels::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct K3d {
+    #[schemars(range(min = 1))]
+    pub servers: u32,
+    pub agents: u32,
+    pub agent_memory: Size,
+    pub image: String,
+    #[schemars(range(min = 1))]
+    pub http_port: u16,
+    /// `K3D_FIX_DNS=1`.
+    pub fix_dns: bool,
+    /// One label map per agent, in agent order.
+    pub agent_labels: Vec<Labels>,
+}
+
+impl Default for K3d {
+    fn default() -> Self {
+        K3d {
+            servers: 1,
+            agents: 2,
+            agent_memory: Size::known("8g"),
+            image: "rancher/k3s:v1.34.1-k3s1".into(),
+            http_port: 80,
+            fix_dns: true,
+            agent_labels: Vec::new(),
+        }
+    }
+}
+
+/// An existing cluster (k3s or any other) reached through a kubeconfig.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct K3s {
+    pub kubeconfig: String,
+    /// Kubeconfig context; unset = the current context.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// Label sets the cluster's nodes carry; empty = unknown (node selectors not checked).
+    pub node_labels: Vec<Labels>,
+}
+
+impl Default for K3s {
+    fn default() -> Self {
+        K3s {
+            kubeconfig: "~/.kube/config".into(),
+            context: None,
+            node_labels: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct Eks {
+    pub cluster_name: String,
+    pub region: String,
+    pub kubernetes_version: String,
+    pub vpc: Vpc,
+    pub nodegroups: Vec<Nodegroup>,
+    pub wait_timeout: Duration,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Default for Eks {
+    fn default() -> Self {
+        Eks {
+            cluster_name: "alpaka".into(),
+            region: "ap-northeast-2".into(),
+            kubernetes_version: "1.34".into(),
+            vpc: Vpc::default(),
+            nodegroups: vec![Nodegroup::default()],
+            wait_timeout: Duration::known("30m"),
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum NatGateway {
+    #[default]
+    Single,
+    None,
+}
+
+/// A VPC to create (`cidr`, `azCount`, `natGateway`) or an `existing` one (not both).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct Vpc {
+    /// Unset: 10.0.0.0/16 for a created VPC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cidr: Option<Cidr>,
+    #[schemars(range(min = 1, max = 6))]
+    pub az_count: u32,
+    pub nat_gateway: NatGateway,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing: Option<ExistingVpc>,
+}
+
+impl Vpc {
+    pub fn effective_cidr(&self) -> Cidr {
+        self.cidr
+            .clone()
+            .unwrap_or_else(|| Cidr::known("10.0.0.0/16"))
+    }
+}
+
+impl Default for Vpc {
+    fn default() -> Self {
+        Vpc {
+            cidr: None,
+            az_count: 2,
+            nat_gateway: NatGateway::Single,
+            existing: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExistingVpc {
+    pub vpc_id: String,
+    #[serde(default)]
+    pub public_subnet_ids: Vec<String>,
+    #[schemars(length(min = 1))]
+    pub private_subnet_ids: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct Nodegroup {
+    pub name: DnsLabel,
+    #[schemars(length(min = 1))]
+    pub instance_types: Vec<String>,
+    #[schemars(range(min = 1))]
+    pub disk_size_gb: u32,
+    pub desired: u32,
+    pub min: u32,
+    #[schemars(range(min = 1))]
+    pub max: u32,
+    pub labels: Labels,
+    pub taints: Vec<Taint>,
+}
+
+impl Default for Nodegroup {
+    fn default() -> Self {
+        Nodegroup {
+            name: DnsLabel::known("default"),
+            instance_types: vec!["m5.xlarge".into()],
+            disk_size_gb: 100,
+            desired: 1,
+            min: 1,
+            max: 4,
+            labels: Labels::new(),
+            taints: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Taint {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    pub effect: TaintEffect,
+}

@@ -1,0 +1,509 @@
+//! The stack config (`configs/<name>.yaml`): *what* runs — Kafka, Connect, ksqlDB, UIs, monitoring.
+//!
+//! Key names follow the original Helm chart where they existed (`replicaCount`, `nodeSelector`,
+//! `connector_groups`, `retention_period`); new keys are camelCase. `StackConfig::default()` is a
+//! complete working stack, so an empty file is valid.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::types::{Container, DnsLabel, Duration, Size, Toleration};
+
+/// Free-form values (connector configs, template variables, ingress annotations).
+pub type FreeMap = BTreeMap<String, serde_json::Value>;
+/// Kubernetes labels / node selectors.
+pub type Labels = BTreeMap<String, String>;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct StackConfig {
+    pub kafka: Kafka,
+    pub kafka_connect: KafkaConnect,
+    pub ksqldb: Ksqldb,
+    pub ui4kafka: WebUi,
+    pub k8dashboard: K8Dashboard,
+    pub prometheus: Prometheus,
+    pub grafana: Grafana,
+    pub loki: Loki,
+    pub kminion: Kminion,
+    pub ingress: Ingress,
+    pub tool: Tool,
+    pub init: Init,
+    pub test: Test,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageType {
+    #[default]
+    Persistent,
+    Ephemeral,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum KafkaMode {
+    #[default]
+    Kraft,
+    Zookeeper,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct Storage {
+    #[serde(rename = "type")]
+    pub kind: StorageType,
+    pub size: Size,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+    pub delete_claim: bool,
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Storage {
+            kind: StorageType::Persistent,
+            size: Size::known("10Gi"),
+            storage_class: None,
+            delete_claim: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct Kafka {
+    pub enabled: bool,
+    pub version: String,
+    /// Number of brokers.
+    #[schemars(range(min = 1))]
+    pub replica_count: u32,
+    /// KRaft controller replicas in their own pool; 0 = combined broker+controller nodes.
+    pub controllers: u32,
+    #[schemars(range(min = 1))]
+    pub default_replication_factor: u32,
+    #[schemars(range(min = 1))]
+    pub num_partitions: u32,
+    #[schemars(range(min = 1))]
+    pub min_insync_replicas: u32,
+    pub storage: Storage,
+    pub metrics: bool,
+    pub mode: KafkaMode,
+    pub node_selector: Labels,
+    pub tolerations: Vec<Toleration>,
+}
+
+impl Default for Kafka {
+    fn default() -> Self {
+        Kafka {
+            enabled: true,
+            version: "4.3.1".into(),
+            replica_count: 1,
+            controllers: 1,
+            default_replication_factor: 1,
+            num_partitions: 8,
+            min_insync_replicas: 1,
+            storage: Storage::default(),
+            metrics: true,
+            mode: KafkaMode::Kraft,
+            node_selector: Labels::new(),
+            tolerations: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConnect {
+    pub enabled: bool,
+    /// One Connect cluster per entry, merged across files by `type`.
+    pub connects: Vec<Connect>,
+}
+
+impl Default for KafkaConnect {
+    fn default() -> Self {
+        KafkaConnect {
+            enabled: true,
+            connects: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Connect {
+    /// Connect type, e.g. `srccon`; part of resource names.
+    #[serde(rename = "type")]
+    pub kind: DnsLabel,
+    #[serde(default = "one")]
+    #[schemars(range(min = 0))]
+    pub replica_count: u32,
+    #[serde(default)]
+    pub container: Container,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Template variables shared by all connector groups of this connect.
+    #[serde(default)]
+    pub values: FreeMap,
+    #[serde(default)]
+    pub node_selector: Labels,
+    #[serde(default)]
+    pub tolerations: Vec<Toleration>,
+    #[serde(default, rename = "connector_groups")]
+    pub connector_groups: Vec<ConnectorGroup>,
+    /// In an upper layer: drop the entry of this `type` from the layers below.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub remove: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorGroup {
+    pub name: String,
+    /// Template variables; override the connect's `values`.
+    #[serde(default)]
+    pub values: FreeMap,
+    /// Config shared by the group's connectors; a connector's `config` overrides it.
+    #[serde(default)]
+    pub common: FreeMap,
+    #[serde(default)]
+    pub connectors: Vec<Connector>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub remove: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Connector {
+    pub name: String,
+    #[serde(default)]
+    pub config: FreeMap,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub remove: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct Ksqldb {
+    pub enabled: bool,
+    #[schemars(range(min = 0))]
+    pub replica_count: u32,
+    pub container: Container,
+    /// 2Gi OOMed in the original chart.
+    pub memory: Size,
+    pub node_selector: Labels,
+    pub tolerations: Vec<Toleration>,
+}
+
+impl Default for Ksqldb {
+    fn default() -> Self {
+        Ksqldb {
+            enabled: true,
+            replica_count: 1,
+            container: Container::new("confluentinc/ksqldb-server", "0.29.0"),
+            memory: Size::known("4Gi"),
+            node_selector: Labels::new(),
+            tolerations: Vec::new(),
+        }
+    }
+}
+
+/// UI for Apache Kafka.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct WebUi {
+    pub enabled: bool,
+    pub host: String,
+    #[schemars(range(min = 1))]
+    pub port: u16,
+    pub node_selector: Labels,
+    pub tolerations: Vec<Toleration>,
+}
+
+impl Default for WebUi {
+    fn default() -> Self {
+        WebUi {
+            enabled: true,
+            host: "ui4kafka.alpaka.wai".into(),
+            port: 8080,
+            node_selector: Labels::new(),
+            tolerations: Vec::new(),
+        }
+    }
+}
+
+/// Kubernetes dashboard.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct K8Dashboard {
+    pub enabled: bool,
+    pub host: String,
+    #[schemars(range(min = 1))]
+    pub port: u16,
+    /// Grant the dashboard's service account cluster-admin (dev clusters only).
+    pub admin_access: bool,
+    pub node_selector: Labels,
+    pub tolerations: Vec<Toleration>,
+}
+
+impl Default for K8Dashboard {
+    fn default() -> Self {
+        K8Dashboard {
+            enabled: true,
+            host: "k8dashboard.alpaka.wai".into(),
+            port: 8443,
+            admin_access: false,
+            node_selector: Labels::new(),
+            tolerations: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct Prometheus {
+    pub enabled: bool,
+    pub host: String,
+    #[schemars(range(min = 1))]
+    pub port: u16,
+    pub retention: Duration,
+    pub node_selector: Labels,
+    pub tolerations: Vec<Toleration>,
+}
+
+impl Default for Prometheus {
+    fn default() -> Self {
+        Prometheus {
+            enabled: true,
+            host: "prometheus.alpaka.wai".into(),
+            port: 9090,
+            retention: Duration::known("10d"),
+            node_selector: Labels::new(),
+            tolerations: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Dashboard {
+    pub name: String,
+    /// grafana.com dashboard id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gnet_id: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub remove: bool,
+}
+
+impl Dashboard {
+    fn gnet(name: &str, id: u32) -> Self {
+        Dashboard {
+            name: name.into(),
+            gnet_id: Some(id),
+            revision: None,
+            url: None,
+            remove: false,
+        }
+    }
+
+    fn url(name: &str, url: &str) -> Self {
+        Dashboard {
+            name: name.into(),
+            gnet_id: None,
+            revision: None,
+            url: Some(url.into()),
+            remove: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct Grafana {
+    pub enabled: bool,
+    pub host: String,
+    #[schemars(range(min = 1))]
+    pub port: u16,
+    pub admin_user: String,
+    /// Merged across files by `name`.
+    pub dashboards: Vec<Dashboard>,
+    pub node_selector: Labels,
+    pub tolerations: Vec<Toleration>,
+}
+
+const STRIMZI_DASHBOARDS: &str = "https://raw.githubusercontent.com/strimzi/strimzi-kafka-operator/main/packaging/examples/metrics/grafana-dashboards";
+
+impl Default for Grafana {
+    fn default() -> Self {
+        Grafana {
+            enabled: true,
+            host: "grafana.alpaka.wai".into(),
+            port: 3000,
+            admin_user: "admin".into(),
+            dashboards: vec![
+                Dashboard::gnet("kminion-cluster", 14012),
+                Dashboard::gnet("kminion-topic", 14013),
+                Dashboard::gnet("kminion-groups", 14014),
+                Dashboard::url(
+                    "strimzi-kafka",
+                    &format!("{STRIMZI_DASHBOARDS}/strimzi-kafka.json"),
+                ),
+                Dashboard::url(
+                    "strimzi-kraft",
+                    &format!("{STRIMZI_DASHBOARDS}/strimzi-kraft.json"),
+                ),
+                Dashboard::url(
+                    "strimzi-connect",
+                    &format!("{STRIMZI_DASHBOARDS}/strimzi-kafka-connect.json"),
+                ),
+            ],
+            node_selector: Labels::new(),
+            tolerations: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct Loki {
+    pub enabled: bool,
+    #[serde(rename = "retention_period")]
+    pub retention_period: Duration,
+    pub node_selector: Labels,
+    pub tolerations: Vec<Toleration>,
+}
+
+impl Default for Loki {
+    fn default() -> Self {
+        Loki {
+            enabled: false,
+            retention_period: Duration::known("72h"),
+            node_selector: Labels::new(),
+            tolerations: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct Kminion {
+    pub enabled: bool,
+    pub scrape_interval: Duration,
+    pub scrape_timeout: Duration,
+    pub node_selector: Labels,
+    pub tolerations: Vec<Toleration>,
+}
+
+impl Default for Kminion {
+    fn default() -> Self {
+        Kminion {
+            enabled: true,
+            scrape_interval: Duration::known("10s"),
+            scrape_timeout: Duration::known("5s"),
+            node_selector: Labels::new(),
+            tolerations: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct Ingress {
+    pub enabled: bool,
+    /// Ingress class; when unset it is derived from the distribution.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class_name: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Default for Ingress {
+    fn default() -> Self {
+        Ingress {
+            enabled: true,
+            class_name: None,
+            annotations: BTreeMap::new(),
+        }
+    }
+}
+
+/// The tool pod (kcat, kafka CLI, curl, …) users exec into.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct Tool {
+    pub enabled: bool,
+    pub container: Container,
+    pub node_selector: Labels,
+    pub tolerations: Vec<Toleration>,
+}
+
+impl Default for Tool {
+    fn default() -> Self {
+        Tool {
+            enabled: true,
+            container: Container::new("ghcr.io/alpaka/tool", "0.1.0"),
+            node_selector: Labels::new(),
+            tolerations: Vec::new(),
+        }
+    }
+}
+
+/// A job run after each apply: `files` are mounted executable, `commands` run in order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct Init {
+    pub enabled: bool,
+    pub container: Container,
+    pub files: BTreeMap<String, String>,
+    pub commands: Vec<String>,
+    pub node_selector: Labels,
+    pub tolerations: Vec<Toleration>,
+}
+
+impl Default for Init {
+    fn default() -> Self {
+        Init {
+            enabled: false,
+            container: Tool::default().container,
+            files: BTreeMap::new(),
+            commands: Vec::new(),
+            node_selector: Labels::new(),
+            tolerations: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct S3Sink {
+    pub enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+}
+
+/// The installation self-test job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct Test {
+    pub enabled: bool,
+    pub node_selector: Labels,
+    pub tolerations: Vec<Toleration>,
+    pub s3sink: S3Sink,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
