@@ -48,10 +48,17 @@ impl Driver for Sleep {
         tokio::time::sleep(self.0).await;
         // Every output anyone may reference.
         Ok(Value::map(
-            ["id", "arn", "oidc_issuer", "issuer", "allocation_id"].map(|k| (k, Value::str(format!("{}-{k}", cx.id)))),
+            ["id", "arn", "oidc_issuer", "issuer", "allocation_id"]
+                .map(|k| (k, Value::str(format!("{}-{k}", cx.id)))),
         ))
     }
-    async fn update(&self, _: &StepCx, _: &ResourceState, _: &Value, _: &[FieldChange]) -> Result<Value, DriverError> {
+    async fn update(
+        &self,
+        _: &StepCx,
+        _: &ResourceState,
+        _: &Value,
+        _: &[FieldChange],
+    ) -> Result<Value, DriverError> {
         Ok(Value::Null)
     }
     async fn delete(&self, _: &StepCx, _: &ResourceState) -> Result<(), DriverError> {
@@ -101,9 +108,14 @@ fn main() {
     };
     let mut drivers = Drivers::new();
     for n in graph.nodes() {
-        drivers.register(n.kind.clone(), Arc::new(Sleep(Duration::from_secs_f64(latency(&n.kind) * SCALE))));
+        drivers.register(
+            n.kind.clone(),
+            Arc::new(Sleep(Duration::from_secs_f64(latency(&n.kind) * SCALE))),
+        );
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build();
     let Ok(runtime) = runtime else {
         eprintln!("no runtime");
         std::process::exit(1);
@@ -120,12 +132,20 @@ fn main() {
                 parallelism: 10,
                 inputs_hash: String::new(),
             };
-            let p = plan::plan(&graph, &state, &drivers, &opts).await.unwrap_or_else(|e| {
-                eprintln!("{e}");
-                std::process::exit(1)
-            });
+            let p = plan::plan(&graph, &state, &drivers, &opts)
+                .await
+                .unwrap_or_else(|e| {
+                    eprintln!("{e}");
+                    std::process::exit(1)
+                });
             let (_tx, rx) = tokio::sync::watch::channel(false);
-            let cx = ApplyContext { graph: &graph, drivers: &drivers, reporter: Arc::new(Quiet), parallelism: 10, interrupt: rx };
+            let cx = ApplyContext {
+                graph: &graph,
+                drivers: &drivers,
+                reporter: Arc::new(Quiet),
+                parallelism: 10,
+                interrupt: rx,
+            };
             let mut sink = |_: &State| -> Result<(), String> { Ok(()) };
             let t = Instant::now();
             let report = apply::apply(&p, cx, &mut state, &mut sink).await;
@@ -170,6 +190,8 @@ fn main() {
             times.len()
         );
     } else {
-        println!("alpaka plan wall time: build the release binary first (cargo build --release), then re-run");
+        println!(
+            "alpaka plan wall time: build the release binary first (cargo build --release), then re-run"
+        );
     }
 }

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "alpaka", version, about = "From nothing to a monitored, connector-fed Kafka platform on Kubernetes, and back to nothing.")]
+#[command(
+    name = "alpaka",
+    version,
+    about = "From nothing to a monitored, connector-fed Kafka platform on Kubernetes, and back to nothing."
+)]
 pub struct Cli {
     /// Profile to use: profiles/NAME.yaml (where to deploy). Default: minikube.
     #[arg(long, short = 'p', global = true, env = "ALPAKA_PROFILE")]

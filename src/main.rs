@@ -10,7 +10,10 @@ use alpaka::ops::{self, Ctx, EXIT_ERROR};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let ctx = Ctx::new(cli.root.clone(), cli.profile.clone(), cli.no_color);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: starting the async runtime: {e}");
@@ -29,7 +32,12 @@ fn main() -> ExitCode {
             Command::ForceUnlock { lock_id } => ops::force_unlock(&ctx, lock_id),
             Command::Schema { which } => ops::schema(*which),
             Command::Completions { shell } => {
-                clap_complete::generate(*shell, &mut Cli::command(), "alpaka", &mut std::io::stdout());
+                clap_complete::generate(
+                    *shell,
+                    &mut Cli::command(),
+                    "alpaka",
+                    &mut std::io::stdout(),
+                );
                 Ok(ops::EXIT_OK)
             }
         }

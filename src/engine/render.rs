@@ -120,6 +120,8 @@ fn flatten(path: &mut Vec<String>, v: &Value, out: &mut Vec<(String, String)>) {
                 path.pop();
             }
         }
+        // Unset optional fields say nothing on a create.
+        Value::Null => {}
         other => out.push((display_path(path), other.to_string())),
     }
 }

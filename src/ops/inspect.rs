@@ -13,7 +13,10 @@ pub fn validate(ctx: &Ctx, json_out: bool) -> Result<u8, OpsError> {
     match open(ctx) {
         Ok(ws) => {
             if json_out {
-                println!("{}", json!({"valid": true, "profile": ws.loaded.profile_name, "resources": ws.graph.nodes().len()}));
+                println!(
+                    "{}",
+                    json!({"valid": true, "profile": ws.loaded.profile_name, "resources": ws.graph.nodes().len()})
+                );
             } else {
                 println!(
                     "Profile `{}` and config {} are valid: {} resources.",
@@ -54,15 +57,29 @@ pub fn state_list(ctx: &Ctx, json_out: bool) -> Result<u8, OpsError> {
     let b = backend(ctx);
     let Some(state) = b.load()? else {
         if json_out {
-            println!("{}", json!({"profile": ctx.profile, "serial": 0, "resources": []}));
+            println!(
+                "{}",
+                json!({"profile": ctx.profile, "serial": 0, "resources": []})
+            );
         } else {
-            eprintln!("No state for profile `{}` ({}): nothing has been applied.", ctx.profile, b.describe());
+            eprintln!(
+                "No state for profile `{}` ({}): nothing has been applied.",
+                ctx.profile,
+                b.describe()
+            );
         }
         return Ok(EXIT_OK);
     };
     if json_out {
-        let items: Vec<_> = state.resources.iter().map(|(id, r)| json!({"id": id, "kind": r.kind})).collect();
-        println!("{}", json!({"profile": state.profile, "serial": state.serial, "resources": items}));
+        let items: Vec<_> = state
+            .resources
+            .iter()
+            .map(|(id, r)| json!({"id": id, "kind": r.kind}))
+            .collect();
+        println!(
+            "{}",
+            json!({"profile": state.profile, "serial": state.serial, "resources": items})
+        );
     } else {
         for (id, r) in &state.resources {
             println!("{id}\t{}", r.kind);
@@ -73,22 +90,37 @@ pub fn state_list(ctx: &Ctx, json_out: bool) -> Result<u8, OpsError> {
 
 pub fn state_show(ctx: &Ctx, id: &str, json_out: bool) -> Result<u8, OpsError> {
     let b = backend(ctx);
-    let state = b.load()?.unwrap_or_else(|| crate::state::State::new(ctx.profile.clone()));
+    let state = b
+        .load()?
+        .unwrap_or_else(|| crate::state::State::new(ctx.profile.clone()));
     let Some(r) = state.resources.get(&ResourceId::new(id)) else {
         let hint = closest(id, state.resources.keys().map(ResourceId::as_str))
             .map(|c| format!(" (did you mean `{c}`?)"))
             .unwrap_or_default();
-        return Err(OpsError::Refused(format!("`{id}` is not in the state of profile `{}`{hint}", ctx.profile)));
+        return Err(OpsError::Refused(format!(
+            "`{id}` is not in the state of profile `{}`{hint}",
+            ctx.profile
+        )));
     };
     // Redacted: a sealed hash is still not for screens.
     let attrs = r.attrs.redact();
     let outputs = r.outputs.redact();
     if json_out {
-        println!("{}", json!({"id": id, "kind": r.kind, "deps": r.deps, "attrs": attrs, "outputs": outputs}));
+        println!(
+            "{}",
+            json!({"id": id, "kind": r.kind, "deps": r.deps, "attrs": attrs, "outputs": outputs})
+        );
     } else {
         println!("# {id} ({})", r.kind);
         if !r.deps.is_empty() {
-            println!("depends on: {}", r.deps.iter().map(ResourceId::as_str).collect::<Vec<_>>().join(", "));
+            println!(
+                "depends on: {}",
+                r.deps
+                    .iter()
+                    .map(ResourceId::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
         for (title, v) in [("attributes", &attrs), ("outputs", &outputs)] {
             if let Some(m) = v.as_map().filter(|m| !m.is_empty()) {

@@ -2,8 +2,8 @@
 //! config loader, the stack, the engine and the state backend, and returns an exit code.
 //! The CLI (`cli.rs`, `main.rs`) only parses and calls these.
 
-mod run;
 mod inspect;
+mod run;
 
 pub use inspect::{force_unlock, graph, schema, state_list, state_show, validate};
 pub use run::{apply, destroy, plan};
@@ -37,7 +37,8 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(root: Option<PathBuf>, profile: Option<String>, no_color: bool) -> Ctx {
-        let color = !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+        let color =
+            !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
         console::set_colors_enabled(color);
         console::set_colors_enabled_stderr(color && std::io::stderr().is_terminal());
         Ctx {
@@ -57,7 +58,11 @@ pub enum OpsError {
     Stack(StackError),
     State(StateError),
     Plan(crate::engine::plan::PlanError),
-    Io { path: PathBuf, op: &'static str, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        op: &'static str,
+        source: std::io::Error,
+    },
     /// The operation refused to go on; the text says why and what to do.
     Refused(String),
 }
@@ -111,7 +116,8 @@ pub fn open(ctx: &Ctx) -> Result<Workspace, OpsError> {
     for w in &loaded.warnings {
         eprintln!("{w}");
     }
-    let nodes = stack::build(&loaded.profile_name, &loaded.profile, &loaded.config).map_err(OpsError::Stack)?;
+    let nodes = stack::build(&loaded.profile_name, &loaded.profile, &loaded.config)
+        .map_err(OpsError::Stack)?;
     let graph = Graph::new(nodes)?;
     let inputs_hash = hash_inputs(&[&loaded.profile_path, &loaded.config_path])?;
     Ok(Workspace {
@@ -127,7 +133,11 @@ fn hash_inputs(paths: &[&Path]) -> Result<String, OpsError> {
     let mut h = Sha256::new();
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
     for p in paths {
-        let bytes = std::fs::read(p).map_err(|source| OpsError::Io { path: p.to_path_buf(), op: "reading", source })?;
+        let bytes = std::fs::read(p).map_err(|source| OpsError::Io {
+            path: p.to_path_buf(),
+            op: "reading",
+            source,
+        })?;
         h.update((bytes.len() as u64).to_le_bytes());
         h.update(&bytes);
     }

@@ -25,15 +25,25 @@ fn plan_options(ws: &Workspace, run: &RunArgs, destroy: bool) -> PlanOptions {
 }
 
 fn load_state(ws: &Workspace) -> Result<State, OpsError> {
-    Ok(ws.backend.load()?.unwrap_or_else(|| State::new(ws.loaded.profile_name.clone())))
+    Ok(ws
+        .backend
+        .load()?
+        .unwrap_or_else(|| State::new(ws.loaded.profile_name.clone())))
 }
 
 pub async fn plan(ctx: &Ctx, args: &PlanArgs) -> Result<u8, OpsError> {
     let ws = open(ctx)?;
     let state = load_state(&ws)?;
-    let p = plan::plan(&ws.graph, &state, &ws.drivers, &plan_options(&ws, &args.run, args.destroy)).await?;
+    let p = plan::plan(
+        &ws.graph,
+        &state,
+        &ws.drivers,
+        &plan_options(&ws, &args.run, args.destroy),
+    )
+    .await?;
     if args.json {
-        let json = serde_json::to_string_pretty(&p).map_err(|e| OpsError::Refused(format!("encoding the plan: {e}")))?;
+        let json = serde_json::to_string_pretty(&p)
+            .map_err(|e| OpsError::Refused(format!("encoding the plan: {e}")))?;
         println!("{json}");
     } else {
         print!("{}", render::plan_text(&p));
@@ -42,10 +52,18 @@ pub async fn plan(ctx: &Ctx, args: &PlanArgs) -> Result<u8, OpsError> {
     if let Some(out) = &args.out {
         save_plan(out, &p)?;
         if !args.json {
-            println!("\nSaved the plan to {}. To perform exactly these actions: alpaka apply {}", out.display(), out.display());
+            println!(
+                "\nSaved the plan to {}. To perform exactly these actions: alpaka apply {}",
+                out.display(),
+                out.display()
+            );
         }
     }
-    Ok(if args.detailed_exitcode && p.has_changes() { EXIT_CHANGES } else { EXIT_OK })
+    Ok(if args.detailed_exitcode && p.has_changes() {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    })
 }
 
 /// Say plainly, at plan time, what this build cannot apply.
@@ -54,7 +72,10 @@ fn warn_missing_drivers(ws: &Workspace, p: &Plan) {
     if missing.is_empty() {
         return;
     }
-    let kinds: Vec<String> = missing.iter().map(|(k, ids)| format!("{k} ({})", ids.len())).collect();
+    let kinds: Vec<String> = missing
+        .iter()
+        .map(|(k, ids)| format!("{k} ({})", ids.len()))
+        .collect();
     eprintln!(
         "\n{} this build cannot apply this plan yet: no provider for {}.",
         console::style("Note:").yellow().bold(),
@@ -63,14 +84,26 @@ fn warn_missing_drivers(ws: &Workspace, p: &Plan) {
 }
 
 fn save_plan(path: &Path, p: &Plan) -> Result<(), OpsError> {
-    let json = serde_json::to_vec_pretty(p).map_err(|e| OpsError::Refused(format!("encoding the plan: {e}")))?;
-    std::fs::write(path, json).map_err(|source| OpsError::Io { path: path.to_path_buf(), op: "writing", source })
+    let json = serde_json::to_vec_pretty(p)
+        .map_err(|e| OpsError::Refused(format!("encoding the plan: {e}")))?;
+    std::fs::write(path, json).map_err(|source| OpsError::Io {
+        path: path.to_path_buf(),
+        op: "writing",
+        source,
+    })
 }
 
 fn read_plan(path: &Path) -> Result<Plan, OpsError> {
-    let bytes = std::fs::read(path).map_err(|source| OpsError::Io { path: path.to_path_buf(), op: "reading", source })?;
+    let bytes = std::fs::read(path).map_err(|source| OpsError::Io {
+        path: path.to_path_buf(),
+        op: "reading",
+        source,
+    })?;
     let p: Plan = serde_json::from_slice(&bytes).map_err(|e| {
-        OpsError::Refused(format!("{} is not a plan saved by `alpaka plan --out`: {e}", path.display()))
+        OpsError::Refused(format!(
+            "{} is not a plan saved by `alpaka plan --out`: {e}",
+            path.display()
+        ))
     })?;
     if p.format_version != PLAN_FORMAT_VERSION {
         return Err(OpsError::Refused(format!(
@@ -100,9 +133,13 @@ fn check_saved_plan(path: &Path, p: &Plan, ws: &Workspace, state: &State) -> Res
             p.profile
         )));
     }
-    let current_lineage = (state.serial > 0 || !state.resources.is_empty()).then(|| state.lineage.clone());
+    let current_lineage =
+        (state.serial > 0 || !state.resources.is_empty()).then(|| state.lineage.clone());
     if p.lineage != current_lineage || p.serial != state.serial {
-        return Err(stale(&format!("the state changed (serial {} then, {} now)", p.serial, state.serial)));
+        return Err(stale(&format!(
+            "the state changed (serial {} then, {} now)",
+            p.serial, state.serial
+        )));
     }
     if p.inputs_hash != ws.inputs_hash {
         return Err(stale("the profile or config files changed"));
@@ -120,17 +157,52 @@ pub async fn apply(ctx: &Ctx, args: &ApplyArgs) -> Result<u8, OpsError> {
             check_saved_plan(path, &p, &ws, &state)?;
             (p, true)
         }
-        None => (plan::plan(&ws.graph, &state, &ws.drivers, &plan_options(&ws, &args.run, false)).await?, false),
+        None => (
+            plan::plan(
+                &ws.graph,
+                &state,
+                &ws.drivers,
+                &plan_options(&ws, &args.run, false),
+            )
+            .await?,
+            false,
+        ),
     };
-    execute(ctx, &ws, lock, &mut state, p, !saved && !args.auto_approve, false, usize::from(args.run.parallelism)).await
+    execute(
+        ctx,
+        &ws,
+        lock,
+        &mut state,
+        p,
+        !saved && !args.auto_approve,
+        false,
+        usize::from(args.run.parallelism),
+    )
+    .await
 }
 
 pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> Result<u8, OpsError> {
     let ws = open(ctx)?;
     let lock = ws.backend.lock("destroy")?;
     let mut state = load_state(&ws)?;
-    let p = plan::plan(&ws.graph, &state, &ws.drivers, &plan_options(&ws, &args.run, true)).await?;
-    execute(ctx, &ws, lock, &mut state, p, !args.auto_approve, true, usize::from(args.run.parallelism)).await
+    let p = plan::plan(
+        &ws.graph,
+        &state,
+        &ws.drivers,
+        &plan_options(&ws, &args.run, true),
+    )
+    .await?;
+    execute(
+        ctx,
+        &ws,
+        lock,
+        &mut state,
+        p,
+        !args.auto_approve,
+        true,
+        usize::from(args.run.parallelism),
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -150,15 +222,28 @@ async fn execute(
     }
     let missing = apply::missing_drivers(&p, &ws.drivers);
     if !missing.is_empty() {
-        let list: Vec<String> =
-            missing.iter().map(|(k, ids)| format!("  {k}: {}", ids.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(", "))).collect();
+        let list: Vec<String> = missing
+            .iter()
+            .map(|(k, ids)| {
+                format!(
+                    "  {k}: {}",
+                    ids.iter()
+                        .map(|i| i.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .collect();
         return Err(OpsError::Refused(format!(
             "nothing was changed: this build has no provider for these resource kinds:\n{}",
             list.join("\n")
         )));
     }
     if ask && !confirm(destroy)? {
-        println!("{} cancelled; nothing was changed.", if destroy { "Destroy" } else { "Apply" });
+        println!(
+            "{} cancelled; nothing was changed.",
+            if destroy { "Destroy" } else { "Apply" }
+        );
         return Ok(EXIT_ERROR);
     }
 
@@ -172,16 +257,29 @@ async fn execute(
             }
         }
     });
-    let reporter: Arc<dyn Reporter> =
-        if ctx.color && std::io::stderr().is_terminal() { Arc::new(BarReporter::new()) } else { Arc::new(LineReporter::new(std::io::stderr())) };
-    let cx = ApplyContext { graph: &ws.graph, drivers: &ws.drivers, reporter, parallelism, interrupt: rx };
+    let reporter: Arc<dyn Reporter> = if ctx.color && std::io::stderr().is_terminal() {
+        Arc::new(BarReporter::new())
+    } else {
+        Arc::new(LineReporter::new(std::io::stderr()))
+    };
+    let cx = ApplyContext {
+        graph: &ws.graph,
+        drivers: &ws.drivers,
+        reporter,
+        parallelism,
+        interrupt: rx,
+    };
     let backend = &ws.backend;
     let mut sink = |s: &State| backend.persist(s).map_err(|e| e.to_string());
     let report = apply::apply(&p, cx, state, &mut sink).await;
     signals.abort();
     print!("{}", render::report_text(&report, destroy));
     lock.release()?;
-    Ok(if report.succeeded() { EXIT_OK } else { EXIT_ERROR })
+    Ok(if report.succeeded() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    })
 }
 
 fn confirm(destroy: bool) -> Result<bool, OpsError> {
@@ -199,6 +297,10 @@ fn confirm(destroy: bool) -> Result<bool, OpsError> {
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|source| OpsError::Io { path: "<stdin>".into(), op: "reading", source })?;
+        .map_err(|source| OpsError::Io {
+            path: "<stdin>".into(),
+            op: "reading",
+            source,
+        })?;
     Ok(line.trim() == "yes")
 }

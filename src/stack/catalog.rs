@@ -26,21 +26,37 @@ pub const KUBE_PROMETHEUS_STACK: ChartPin = ChartPin {
     version: "93.9.0",
 };
 
-pub const KMINION: ChartPin =
-    ChartPin { release: "kminion", chart: "kminion", repo: "https://charts.redpanda.com", version: "0.15.2" };
+pub const KMINION: ChartPin = ChartPin {
+    release: "kminion",
+    chart: "kminion",
+    repo: "https://charts.redpanda.com",
+    version: "0.15.2",
+};
 
 /// The open-source Loki chart moved to grafana-community in March 2026; grafana's own repo now
 /// carries only enterprise maintenance releases.
-pub const LOKI: ChartPin =
-    ChartPin { release: "loki", chart: "loki", repo: "https://grafana-community.github.io/helm-charts", version: "12.0.1" };
+pub const LOKI: ChartPin = ChartPin {
+    release: "loki",
+    chart: "loki",
+    repo: "https://grafana-community.github.io/helm-charts",
+    version: "12.0.1",
+};
 
 /// Log shipper (Promtail is deprecated in favour of Alloy).
-pub const ALLOY: ChartPin =
-    ChartPin { release: "alloy", chart: "alloy", repo: "https://grafana.github.io/helm-charts", version: "1.14.1" };
+pub const ALLOY: ChartPin = ChartPin {
+    release: "alloy",
+    chart: "alloy",
+    repo: "https://grafana.github.io/helm-charts",
+    version: "1.14.1",
+};
 
 /// kafbat, the maintained successor of provectus/kafka-ui.
-pub const KAFKA_UI: ChartPin =
-    ChartPin { release: "kafka-ui", chart: "kafka-ui", repo: "https://kafbat.github.io/helm-charts", version: "1.6.5" };
+pub const KAFKA_UI: ChartPin = ChartPin {
+    release: "kafka-ui",
+    chart: "kafka-ui",
+    repo: "https://kafbat.github.io/helm-charts",
+    version: "1.6.5",
+};
 
 /// Headlamp replaces the archived Kubernetes Dashboard.
 pub const HEADLAMP: ChartPin = ChartPin {
@@ -60,7 +76,8 @@ pub const AWS_LOAD_BALANCER_CONTROLLER: ChartPin = ChartPin {
 };
 
 /// The controller's published IAM policy for the pinned version, kept in `policies/`.
-pub const LB_CONTROLLER_POLICY_FILE: &str = "policies/aws-load-balancer-controller-v3.6.0-iam-policy.json";
+pub const LB_CONTROLLER_POLICY_FILE: &str =
+    "policies/aws-load-balancer-controller-v3.6.0-iam-policy.json";
 
 pub const EKS_CLUSTER_POLICIES: &[&str] = &["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"];
 pub const EKS_NODE_POLICIES: &[&str] = &[

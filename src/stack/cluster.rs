@@ -27,7 +27,10 @@ pub fn build(profile_name: &str, cluster: &Cluster) -> ClusterLayer {
                 ("addons", strs(&m.addons)),
                 ("node_labels", labels_value(&m.node_labels)),
             ]);
-            ClusterLayer { nodes: vec![Node::new(&id, "minikube.cluster", desired)], ready: vec![id] }
+            ClusterLayer {
+                nodes: vec![Node::new(&id, "minikube.cluster", desired)],
+                ready: vec![id],
+            }
         }
         Cluster::K3d(k) => {
             let id = format!("k3d.cluster.{profile_name}");
@@ -37,27 +40,46 @@ pub fn build(profile_name: &str, cluster: &Cluster) -> ClusterLayer {
                 ("agents", Value::Int(i64::from(k.agents))),
                 ("agent_memory", Value::str(k.agent_memory.as_str())),
                 ("image", Value::str(&k.image)),
-                ("ports", Value::List(vec![Value::str(format!("{}:80@loadbalancer", k.http_port))])),
+                (
+                    "ports",
+                    Value::List(vec![Value::str(format!("{}:80@loadbalancer", k.http_port))]),
+                ),
                 ("fix_dns", Value::Bool(k.fix_dns)),
-                ("agent_labels", Value::List(k.agent_labels.iter().map(labels_value).collect())),
+                (
+                    "agent_labels",
+                    Value::List(k.agent_labels.iter().map(labels_value).collect()),
+                ),
             ]);
-            ClusterLayer { nodes: vec![Node::new(&id, "k3d.cluster", desired)], ready: vec![id] }
+            ClusterLayer {
+                nodes: vec![Node::new(&id, "k3d.cluster", desired)],
+                ready: vec![id],
+            }
         }
         Cluster::K3s(k) => {
             // Never created or deleted by alpaka: the driver only checks it is reachable.
             let id = format!("k8s.cluster.{profile_name}");
             let desired = Value::map([
                 ("kubeconfig", Value::str(&k.kubeconfig)),
-                ("context", k.context.as_deref().map(Value::str).unwrap_or(Value::Null)),
+                (
+                    "context",
+                    k.context.as_deref().map(Value::str).unwrap_or(Value::Null),
+                ),
             ]);
-            ClusterLayer { nodes: vec![Node::new(&id, "k8s.existing-cluster", desired)], ready: vec![id] }
+            ClusterLayer {
+                nodes: vec![Node::new(&id, "k8s.existing-cluster", desired)],
+                ready: vec![id],
+            }
         }
         Cluster::Eks(e) => eks(profile_name, e),
     }
 }
 
 fn tags(profile: &str, e: &Eks) -> Value {
-    let mut t: Vec<(String, Value)> = e.tags.iter().map(|(k, v)| (k.clone(), Value::str(v))).collect();
+    let mut t: Vec<(String, Value)> = e
+        .tags
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::str(v)))
+        .collect();
     t.push(("alpaka.io/managed-by".into(), Value::str("alpaka")));
     t.push(("alpaka.io/profile".into(), Value::str(profile)));
     t.push(("alpaka.io/cluster".into(), Value::str(&e.cluster_name)));
@@ -84,7 +106,10 @@ fn irsa_role(c: &str, name: &str, ns: &str, sa: &str, policies: Value, tags: &Va
                 Value::map([
                     ("federated", Value::unknown(&oidc, "arn")),
                     ("issuer", Value::unknown(&oidc, "issuer")),
-                    ("sub", Value::str(format!("system:serviceaccount:{ns}:{sa}"))),
+                    (
+                        "sub",
+                        Value::str(format!("system:serviceaccount:{ns}:{sa}")),
+                    ),
                     ("aud", Value::str("sts.amazonaws.com")),
                 ]),
             ),
@@ -99,7 +124,10 @@ fn irsa_role(c: &str, name: &str, ns: &str, sa: &str, policies: Value, tags: &Va
 fn subnet_cidr(vpc: &str, i: u32) -> Option<String> {
     let (addr, prefix) = vpc.split_once('/')?;
     let prefix: u32 = prefix.parse().ok()?;
-    let octets: Vec<u32> = addr.split('.').map(|o| o.parse().ok()).collect::<Option<_>>()?;
+    let octets: Vec<u32> = addr
+        .split('.')
+        .map(|o| o.parse().ok())
+        .collect::<Option<_>>()?;
     let base = octets.iter().fold(0u32, |a, o| (a << 8) | o);
     let new_prefix = prefix + 4;
     if new_prefix > 28 || i >= 16 {
@@ -120,112 +148,168 @@ fn eks(profile: &str, e: &Eks) -> ClusterLayer {
     let tags = tags(profile, e);
     let cluster_tag = format!("kubernetes.io/cluster/{c}");
     let mut nodes = Vec::new();
-    let azs: Vec<String> = (0..e.vpc.az_count).map(|i| format!("{}{}", e.region, (b'a' + i as u8) as char)).collect();
+    let azs: Vec<String> = (0..e.vpc.az_count)
+        .map(|i| format!("{}{}", e.region, (b'a' + i as u8) as char))
+        .collect();
 
     // Network: a new VPC, or the user's (never deleted: no node owns it).
-    let (vpc_id, public, private): (Value, Vec<Value>, Vec<Value>) = if let Some(x) = &e.vpc.existing {
-        (
-            Value::str(&x.vpc_id),
-            x.public_subnet_ids.iter().map(Value::str).collect(),
-            x.private_subnet_ids.iter().map(Value::str).collect(),
-        )
-    } else {
-        let cidr = e.vpc.cidr.as_ref().map(|c| c.as_str().to_owned()).unwrap_or_else(|| "10.0.0.0/16".into());
-        let vpc = format!("aws.vpc.{c}");
-        nodes.push(Node::new(
-            &vpc,
-            "aws.vpc",
-            Value::map([
-                ("cidr", Value::str(&cidr)),
-                ("tags", with_tags(&tags, &[("Name", &format!("alpaka-{c}"))])),
-            ]),
-        ));
-        let igw = format!("aws.igw.{c}");
-        nodes.push(
-            Node::new(&igw, "aws.internet-gateway", Value::map([("vpc_id", Value::unknown(&vpc, "id")), ("tags", tags.clone())]))
-                .after(&vpc),
-        );
-        let mut public = Vec::new();
-        let mut private = Vec::new();
-        for (i, az) in azs.iter().enumerate() {
-            for (kind, offset, role) in [("public", 0u32, "kubernetes.io/role/elb"), ("private", 8, "kubernetes.io/role/internal-elb")] {
-                let id = format!("aws.subnet.{c}.{kind}-{az}");
-                let block = subnet_cidr(&cidr, offset + i as u32).unwrap_or_default();
-                nodes.push(
-                    Node::new(
-                        &id,
-                        "aws.subnet",
-                        Value::map([
-                            ("vpc_id", Value::unknown(&vpc, "id")),
-                            ("cidr", Value::str(block)),
-                            ("availability_zone", Value::str(az)),
-                            ("map_public_ip_on_launch", Value::Bool(kind == "public")),
-                            ("tags", with_tags(&tags, &[(role, "1"), (&cluster_tag, "shared")])),
-                        ]),
-                    )
-                    .after(&vpc),
-                );
-                let r = Value::unknown(&id, "id");
-                if kind == "public" { public.push(r) } else { private.push(r) }
-            }
-        }
-        let public_ids: Vec<String> = azs.iter().map(|az| format!("aws.subnet.{c}.public-{az}")).collect();
-        let private_ids: Vec<String> = azs.iter().map(|az| format!("aws.subnet.{c}.private-{az}")).collect();
-        let rt_public = format!("aws.route-table.{c}.public");
-        nodes.push(
-            public_ids.iter().fold(
-                Node::new(
-                    &rt_public,
-                    "aws.route-table",
-                    Value::map([
-                        ("vpc_id", Value::unknown(&vpc, "id")),
-                        ("default_route", Value::map([("internet_gateway_id", Value::unknown(&igw, "id"))])),
-                        ("subnet_ids", Value::List(public.clone())),
-                        ("tags", tags.clone()),
-                    ]),
-                )
-                .after(&vpc)
-                .after(&igw),
-                |n, s| n.after(s),
-            ),
-        );
-        let mut private_route = Value::map([("vpc_id", Value::unknown(&vpc, "id")), ("subnet_ids", Value::List(private.clone()))]);
-        let mut private_deps: Vec<String> = private_ids.clone();
-        if e.vpc.nat_gateway == NatGateway::Single {
-            let eip = format!("aws.eip.{c}.nat");
-            let nat = format!("aws.nat-gateway.{c}");
-            nodes.push(Node::new(&eip, "aws.eip", Value::map([("tags", tags.clone())])));
+    let (vpc_id, public, private): (Value, Vec<Value>, Vec<Value>) =
+        if let Some(x) = &e.vpc.existing {
+            (
+                Value::str(&x.vpc_id),
+                x.public_subnet_ids.iter().map(Value::str).collect(),
+                x.private_subnet_ids.iter().map(Value::str).collect(),
+            )
+        } else {
+            let cidr = e
+                .vpc
+                .cidr
+                .as_ref()
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_else(|| "10.0.0.0/16".into());
+            let vpc = format!("aws.vpc.{c}");
+            nodes.push(Node::new(
+                &vpc,
+                "aws.vpc",
+                Value::map([
+                    ("cidr", Value::str(&cidr)),
+                    (
+                        "tags",
+                        with_tags(&tags, &[("Name", &format!("alpaka-{c}"))]),
+                    ),
+                ]),
+            ));
+            let igw = format!("aws.igw.{c}");
             nodes.push(
                 Node::new(
-                    &nat,
-                    "aws.nat-gateway",
+                    &igw,
+                    "aws.internet-gateway",
                     Value::map([
-                        ("subnet_id", Value::unknown(&public_ids[0], "id")),
-                        ("allocation_id", Value::unknown(&eip, "allocation_id")),
+                        ("vpc_id", Value::unknown(&vpc, "id")),
                         ("tags", tags.clone()),
                     ]),
                 )
-                .after(&public_ids[0])
-                .after(&eip)
-                .after(&igw),
+                .after(&vpc),
             );
-            if let Value::Map(m) = &mut private_route {
-                m.insert("default_route".into(), Value::map([("nat_gateway_id", Value::unknown(&nat, "id"))]));
+            let mut public = Vec::new();
+            let mut private = Vec::new();
+            for (i, az) in azs.iter().enumerate() {
+                for (kind, offset, role) in [
+                    ("public", 0u32, "kubernetes.io/role/elb"),
+                    ("private", 8, "kubernetes.io/role/internal-elb"),
+                ] {
+                    let id = format!("aws.subnet.{c}.{kind}-{az}");
+                    let block = subnet_cidr(&cidr, offset + i as u32).unwrap_or_default();
+                    nodes.push(
+                        Node::new(
+                            &id,
+                            "aws.subnet",
+                            Value::map([
+                                ("vpc_id", Value::unknown(&vpc, "id")),
+                                ("cidr", Value::str(block)),
+                                ("availability_zone", Value::str(az)),
+                                ("map_public_ip_on_launch", Value::Bool(kind == "public")),
+                                (
+                                    "tags",
+                                    with_tags(&tags, &[(role, "1"), (&cluster_tag, "shared")]),
+                                ),
+                            ]),
+                        )
+                        .after(&vpc),
+                    );
+                    let r = Value::unknown(&id, "id");
+                    if kind == "public" {
+                        public.push(r)
+                    } else {
+                        private.push(r)
+                    }
+                }
             }
-            private_deps.push(nat);
-        }
-        if let Value::Map(m) = &mut private_route {
-            m.insert("tags".into(), tags.clone());
-        }
-        nodes.push(
-            private_deps.iter().fold(
-                Node::new(format!("aws.route-table.{c}.private"), "aws.route-table", private_route).after(&vpc),
-                |n, d| n.after(d),
-            ),
-        );
-        (Value::unknown(&vpc, "id"), public, private)
-    };
-    let network_deps: Vec<String> = nodes.iter().map(|n| n.id.to_string()).filter(|id| id.starts_with("aws.subnet.") || id.starts_with("aws.route-table.")).collect();
+            let public_ids: Vec<String> = azs
+                .iter()
+                .map(|az| format!("aws.subnet.{c}.public-{az}"))
+                .collect();
+            let private_ids: Vec<String> = azs
+                .iter()
+                .map(|az| format!("aws.subnet.{c}.private-{az}"))
+                .collect();
+            let rt_public = format!("aws.route-table.{c}.public");
+            nodes.push(
+                public_ids.iter().fold(
+                    Node::new(
+                        &rt_public,
+                        "aws.route-table",
+                        Value::map([
+                            ("vpc_id", Value::unknown(&vpc, "id")),
+                            (
+                                "default_route",
+                                Value::map([("internet_gateway_id", Value::unknown(&igw, "id"))]),
+                            ),
+                            ("subnet_ids", Value::List(public.clone())),
+                            ("tags", tags.clone()),
+                        ]),
+                    )
+                    .after(&vpc)
+                    .after(&igw),
+                    |n, s| n.after(s),
+                ),
+            );
+            let mut private_route = Value::map([
+                ("vpc_id", Value::unknown(&vpc, "id")),
+                ("subnet_ids", Value::List(private.clone())),
+            ]);
+            let mut private_deps: Vec<String> = private_ids.clone();
+            if e.vpc.nat_gateway == NatGateway::Single {
+                let eip = format!("aws.eip.{c}.nat");
+                let nat = format!("aws.nat-gateway.{c}");
+                nodes.push(Node::new(
+                    &eip,
+                    "aws.eip",
+                    Value::map([("tags", tags.clone())]),
+                ));
+                nodes.push(
+                    Node::new(
+                        &nat,
+                        "aws.nat-gateway",
+                        Value::map([
+                            ("subnet_id", Value::unknown(&public_ids[0], "id")),
+                            ("allocation_id", Value::unknown(&eip, "allocation_id")),
+                            ("tags", tags.clone()),
+                        ]),
+                    )
+                    .after(&public_ids[0])
+                    .after(&eip)
+                    .after(&igw),
+                );
+                if let Value::Map(m) = &mut private_route {
+                    m.insert(
+                        "default_route".into(),
+                        Value::map([("nat_gateway_id", Value::unknown(&nat, "id"))]),
+                    );
+                }
+                private_deps.push(nat);
+            }
+            if let Value::Map(m) = &mut private_route {
+                m.insert("tags".into(), tags.clone());
+            }
+            nodes.push(
+                private_deps.iter().fold(
+                    Node::new(
+                        format!("aws.route-table.{c}.private"),
+                        "aws.route-table",
+                        private_route,
+                    )
+                    .after(&vpc),
+                    |n, d| n.after(d),
+                ),
+            );
+            (Value::unknown(&vpc, "id"), public, private)
+        };
+    let network_deps: Vec<String> = nodes
+        .iter()
+        .map(|n| n.id.to_string())
+        .filter(|id| id.starts_with("aws.subnet.") || id.starts_with("aws.route-table."))
+        .collect();
 
     // IAM for the control plane and the nodes.
     let cluster_role = format!("iam.role.{c}.cluster");
@@ -235,7 +319,10 @@ fn eks(profile: &str, e: &Eks) -> ClusterLayer {
         "iam.role",
         Value::map([
             ("name", Value::str(format!("alpaka-{c}-cluster"))),
-            ("trust", Value::map([("service", Value::str("eks.amazonaws.com"))])),
+            (
+                "trust",
+                Value::map([("service", Value::str("eks.amazonaws.com"))]),
+            ),
             ("policies", strs(catalog::EKS_CLUSTER_POLICIES)),
             ("tags", tags.clone()),
         ]),
@@ -245,7 +332,10 @@ fn eks(profile: &str, e: &Eks) -> ClusterLayer {
         "iam.role",
         Value::map([
             ("name", Value::str(format!("alpaka-{c}-node"))),
-            ("trust", Value::map([("service", Value::str("ec2.amazonaws.com"))])),
+            (
+                "trust",
+                Value::map([("service", Value::str("ec2.amazonaws.com"))]),
+            ),
             ("policies", strs(catalog::EKS_NODE_POLICIES)),
             ("tags", tags.clone()),
         ]),
@@ -253,25 +343,30 @@ fn eks(profile: &str, e: &Eks) -> ClusterLayer {
 
     let cluster = format!("eks.cluster.{c}");
     let all_subnets: Vec<Value> = public.iter().chain(private.iter()).cloned().collect();
-    nodes.push(network_deps.iter().fold(
-        Node::new(
-            &cluster,
-            "eks.cluster",
-            Value::map([
-                ("name", Value::str(c)),
-                ("region", Value::str(&e.region)),
-                ("version", Value::str(&e.kubernetes_version)),
-                ("role_arn", Value::unknown(&cluster_role, "arn")),
-                ("subnet_ids", Value::List(all_subnets)),
-                ("authentication_mode", Value::str("API")),
-                ("bootstrap_cluster_creator_admin_permissions", Value::Bool(true)),
-                ("wait_timeout", Value::str(e.wait_timeout.as_str())),
-                ("tags", tags.clone()),
-            ]),
-        )
-        .after(&cluster_role),
-        |n, d| n.after(d),
-    ));
+    nodes.push(
+        network_deps.iter().fold(
+            Node::new(
+                &cluster,
+                "eks.cluster",
+                Value::map([
+                    ("name", Value::str(c)),
+                    ("region", Value::str(&e.region)),
+                    ("version", Value::str(&e.kubernetes_version)),
+                    ("role_arn", Value::unknown(&cluster_role, "arn")),
+                    ("subnet_ids", Value::List(all_subnets)),
+                    ("authentication_mode", Value::str("API")),
+                    (
+                        "bootstrap_cluster_creator_admin_permissions",
+                        Value::Bool(true),
+                    ),
+                    ("wait_timeout", Value::str(e.wait_timeout.as_str())),
+                    ("tags", tags.clone()),
+                ]),
+            )
+            .after(&cluster_role),
+            |n, d| n.after(d),
+        ),
+    );
 
     let mut ready_deps = Vec::new();
     for g in &e.nodegroups {
@@ -282,7 +377,10 @@ fn eks(profile: &str, e: &Eks) -> ClusterLayer {
                 .map(|t| {
                     Value::map([
                         ("key", Value::str(&t.key)),
-                        ("value", t.value.as_deref().map(Value::str).unwrap_or(Value::Null)),
+                        (
+                            "value",
+                            t.value.as_deref().map(Value::str).unwrap_or(Value::Null),
+                        ),
                         ("effect", Value::str(format!("{:?}", t.effect))),
                     ])
                 })
@@ -332,7 +430,14 @@ fn eks(profile: &str, e: &Eks) -> ClusterLayer {
         )
         .after(&cluster),
     );
-    let ebs_role = irsa_role(c, "ebs-csi", "kube-system", "ebs-csi-controller-sa", strs(&[catalog::EBS_CSI_POLICY]), &tags);
+    let ebs_role = irsa_role(
+        c,
+        "ebs-csi",
+        "kube-system",
+        "ebs-csi-controller-sa",
+        strs(&[catalog::EBS_CSI_POLICY]),
+        &tags,
+    );
     let ebs_role_id = ebs_role.id.to_string();
     nodes.push(ebs_role);
     let addon = format!("eks.addon.{c}.aws-ebs-csi-driver");
@@ -344,7 +449,10 @@ fn eks(profile: &str, e: &Eks) -> ClusterLayer {
                 Value::map([
                     ("cluster", Value::str(c)),
                     ("name", Value::str("aws-ebs-csi-driver")),
-                    ("service_account_role_arn", Value::unknown(&ebs_role_id, "arn")),
+                    (
+                        "service_account_role_arn",
+                        Value::unknown(&ebs_role_id, "arn"),
+                    ),
                     ("tags", tags.clone()),
                 ]),
             )
@@ -376,8 +484,14 @@ fn eks(profile: &str, e: &Eks) -> ClusterLayer {
         &policy,
         "iam.policy",
         Value::map([
-            ("name", Value::str(format!("alpaka-{c}-AWSLoadBalancerControllerIAMPolicy"))),
-            ("document_file", Value::str(catalog::LB_CONTROLLER_POLICY_FILE)),
+            (
+                "name",
+                Value::str(format!("alpaka-{c}-AWSLoadBalancerControllerIAMPolicy")),
+            ),
+            (
+                "document_file",
+                Value::str(catalog::LB_CONTROLLER_POLICY_FILE),
+            ),
             ("tags", tags.clone()),
         ]),
     ));
@@ -401,7 +515,13 @@ fn eks(profile: &str, e: &Eks) -> ClusterLayer {
                 Value::map([
                     ("namespace", Value::str("kube-system")),
                     ("name", Value::str("aws-load-balancer-controller")),
-                    ("annotations", Value::map([("eks.amazonaws.com/role-arn", Value::unknown(&lbc_role_id, "arn"))])),
+                    (
+                        "annotations",
+                        Value::map([(
+                            "eks.amazonaws.com/role-arn",
+                            Value::unknown(&lbc_role_id, "arn"),
+                        )]),
+                    ),
                 ]),
             )
             .after(&lbc_role_id),
@@ -414,13 +534,19 @@ fn eks(profile: &str, e: &Eks) -> ClusterLayer {
             &release,
             "helm.release",
             super::release_desired(
-                lbc,
+                &lbc,
                 "kube-system",
                 Value::map([
                     ("clusterName", Value::str(c)),
                     ("region", Value::str(&e.region)),
                     ("vpcId", vpc_id),
-                    ("serviceAccount", Value::map([("create", Value::Bool(false)), ("name", Value::str("aws-load-balancer-controller"))])),
+                    (
+                        "serviceAccount",
+                        Value::map([
+                            ("create", Value::Bool(false)),
+                            ("name", Value::str("aws-load-balancer-controller")),
+                        ]),
+                    ),
                 ]),
             ),
         )
@@ -430,7 +556,10 @@ fn eks(profile: &str, e: &Eks) -> ClusterLayer {
     // In-cluster work waits for nodes, storage and the controller that serves its ingresses.
     ready_deps.push(gp3);
     ready_deps.push(release);
-    ClusterLayer { nodes, ready: ready_deps }
+    ClusterLayer {
+        nodes,
+        ready: ready_deps,
+    }
 }
 
 #[cfg(test)]
@@ -439,9 +568,18 @@ mod tests {
 
     #[test]
     fn subnets_split_the_vpc() {
-        assert_eq!(subnet_cidr("10.0.0.0/16", 0).as_deref(), Some("10.0.0.0/20"));
-        assert_eq!(subnet_cidr("10.0.0.0/16", 1).as_deref(), Some("10.0.16.0/20"));
-        assert_eq!(subnet_cidr("10.0.0.0/16", 8).as_deref(), Some("10.0.128.0/20"));
+        assert_eq!(
+            subnet_cidr("10.0.0.0/16", 0).as_deref(),
+            Some("10.0.0.0/20")
+        );
+        assert_eq!(
+            subnet_cidr("10.0.0.0/16", 1).as_deref(),
+            Some("10.0.16.0/20")
+        );
+        assert_eq!(
+            subnet_cidr("10.0.0.0/16", 8).as_deref(),
+            Some("10.0.128.0/20")
+        );
         assert_eq!(subnet_cidr("10.0.0.0/28", 0), None);
     }
 }

@@ -4,9 +4,9 @@
 //! Architecture invariant: modules here are pure. They compute desired resources and values
 //! from plain inputs; they never talk to a cluster, read files or print.
 
-pub mod connectors;
 pub mod catalog;
 pub mod cluster;
+pub mod connectors;
 pub mod platform;
 
 use thiserror::Error;
@@ -24,7 +24,11 @@ pub enum StackError {
 }
 
 /// Profile + config → every desired resource, cluster first, platform on top.
-pub fn build(profile_name: &str, profile: &Profile, config: &StackConfig) -> Result<Vec<Node>, StackError> {
+pub fn build(
+    profile_name: &str,
+    profile: &Profile,
+    config: &StackConfig,
+) -> Result<Vec<Node>, StackError> {
     let cluster = cluster::build(profile_name, &profile.cluster());
     let mut nodes = cluster.nodes;
     nodes.extend(platform::build(profile, config, &cluster.ready)?);
@@ -43,7 +47,14 @@ pub(crate) fn release_desired(pin: &catalog::ChartPin, namespace: &str, values: 
     Value::map([
         ("release", Value::str(pin.release)),
         ("chart", Value::str(pin.chart)),
-        ("repo", if pin.repo.is_empty() { Value::Null } else { Value::str(pin.repo) }),
+        (
+            "repo",
+            if pin.repo.is_empty() {
+                Value::Null
+            } else {
+                Value::str(pin.repo)
+            },
+        ),
         ("version", Value::str(pin.version)),
         ("namespace", Value::str(namespace)),
         ("values", values),

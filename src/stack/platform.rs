@@ -29,7 +29,10 @@ impl Addresses {
         format!("http://ksqldb.{}.svc:8088", self.ns)
     }
     pub fn prometheus(&self) -> String {
-        format!("http://kube-prometheus-stack-prometheus.{}.svc:9090", self.ns)
+        format!(
+            "http://kube-prometheus-stack-prometheus.{}.svc:9090",
+            self.ns
+        )
     }
     pub fn loki(&self) -> String {
         format!("http://loki.{}.svc:3100", self.ns)
@@ -52,23 +55,34 @@ fn placement(node_selector: &Labels, tolerations: &[Toleration]) -> [(&'static s
 }
 
 fn release(pin: &ChartPin, ns: &str, values: Value, deps: &[&str]) -> Node {
-    deps.iter()
-        .fold(Node::new(format!("helm.{}", pin.release), "helm.release", release_desired(pin, ns, values)), |n, d| {
-            n.after(*d)
-        })
+    deps.iter().fold(
+        Node::new(
+            format!("helm.{}", pin.release),
+            "helm.release",
+            release_desired(pin, ns, values),
+        ),
+        |n, d| n.after(*d),
+    )
 }
 
-pub fn build(profile: &Profile, cfg: &StackConfig, ready: &[String]) -> Result<Vec<Node>, StackError> {
+pub fn build(
+    profile: &Profile,
+    cfg: &StackConfig,
+    ready: &[String],
+) -> Result<Vec<Node>, StackError> {
     let ns = profile.namespace.as_str().to_owned();
     let addr = Addresses { ns: ns.clone() };
     let mut nodes: Vec<Node> = Vec::new();
 
     let namespace = format!("k8s.namespace.{ns}");
-    nodes.push(
-        ready
-            .iter()
-            .fold(Node::new(&namespace, "k8s.namespace", Value::map([("name", Value::str(&ns))])), |n, d| n.after(d)),
-    );
+    nodes.push(ready.iter().fold(
+        Node::new(
+            &namespace,
+            "k8s.namespace",
+            Value::map([("name", Value::str(&ns))]),
+        ),
+        |n, d| n.after(d),
+    ));
 
     let monitoring = cfg.prometheus.enabled || cfg.grafana.enabled;
     let prom_release = format!("helm.{}", catalog::KUBE_PROMETHEUS_STACK.release);
@@ -98,14 +112,24 @@ pub fn build(profile: &Profile, cfg: &StackConfig, ready: &[String]) -> Result<V
             StorageType::Persistent => Value::map([
                 ("type", Value::str("persistent-claim")),
                 ("size", Value::str(k.storage.size.as_str())),
-                ("class", k.storage.storage_class.as_deref().map(Value::str).unwrap_or(Value::Null)),
+                (
+                    "class",
+                    k.storage
+                        .storage_class
+                        .as_deref()
+                        .map(Value::str)
+                        .unwrap_or(Value::Null),
+                ),
                 ("deleteClaim", Value::Bool(k.storage.delete_claim)),
             ]),
         };
         let pools: Vec<(&str, u32, Vec<&str>)> = if k.controllers == 0 {
             vec![("dual", k.replica_count, vec!["controller", "broker"])]
         } else {
-            vec![("controller", k.controllers, vec!["controller"]), ("broker", k.replica_count, vec!["broker"])]
+            vec![
+                ("controller", k.controllers, vec!["controller"]),
+                ("broker", k.replica_count, vec!["broker"]),
+            ]
         };
         let mut kafka = Node::new(
             &kafka_id,
@@ -126,12 +150,27 @@ pub fn build(profile: &Profile, cfg: &StackConfig, ready: &[String]) -> Result<V
                 (
                     "config",
                     Value::map([
-                        ("default.replication.factor", Value::Int(i64::from(k.default_replication_factor))),
+                        (
+                            "default.replication.factor",
+                            Value::Int(i64::from(k.default_replication_factor)),
+                        ),
                         ("num.partitions", Value::Int(i64::from(k.num_partitions))),
-                        ("min.insync.replicas", Value::Int(i64::from(k.min_insync_replicas))),
-                        ("offsets.topic.replication.factor", Value::Int(i64::from(k.default_replication_factor))),
-                        ("transaction.state.log.replication.factor", Value::Int(i64::from(k.default_replication_factor))),
-                        ("transaction.state.log.min.isr", Value::Int(i64::from(k.min_insync_replicas))),
+                        (
+                            "min.insync.replicas",
+                            Value::Int(i64::from(k.min_insync_replicas)),
+                        ),
+                        (
+                            "offsets.topic.replication.factor",
+                            Value::Int(i64::from(k.default_replication_factor)),
+                        ),
+                        (
+                            "transaction.state.log.replication.factor",
+                            Value::Int(i64::from(k.default_replication_factor)),
+                        ),
+                        (
+                            "transaction.state.log.min.isr",
+                            Value::Int(i64::from(k.min_insync_replicas)),
+                        ),
                         ("delete.topic.enable", Value::Bool(true)),
                     ]),
                 ),
@@ -170,7 +209,13 @@ pub fn build(profile: &Profile, cfg: &StackConfig, ready: &[String]) -> Result<V
                     Value::map([
                         ("name", Value::str("strimzi-kafka")),
                         ("namespace", Value::str(&ns)),
-                        ("selector", Value::map([("strimzi.io/kind", Value::List(vec![Value::str("Kafka"), Value::str("KafkaConnect")]))])),
+                        (
+                            "selector",
+                            Value::map([(
+                                "strimzi.io/kind",
+                                Value::List(vec![Value::str("Kafka"), Value::str("KafkaConnect")]),
+                            )]),
+                        ),
                         ("port", Value::str("tcp-prometheus")),
                     ]),
                 )
@@ -200,7 +245,10 @@ pub fn build(profile: &Profile, cfg: &StackConfig, ready: &[String]) -> Result<V
                         ("image", Value::str(c.container.reference())),
                         ("bootstrapServers", Value::str(addr.bootstrap())),
                         ("groupId", Value::str(format!("connect-{t}"))),
-                        ("timezone", c.timezone.as_deref().map(Value::str).unwrap_or(Value::Null)),
+                        (
+                            "timezone",
+                            c.timezone.as_deref().map(Value::str).unwrap_or(Value::Null),
+                        ),
                         ("useConnectorResources", Value::Bool(true)),
                         sel,
                         tol,
@@ -220,7 +268,14 @@ pub fn build(profile: &Profile, cfg: &StackConfig, ready: &[String]) -> Result<V
                         name: &g.name,
                         values: &g.values,
                         common: &g.common,
-                        connectors: g.connectors.iter().map(|x| ConnectorSpec { name: &x.name, config: &x.config }).collect(),
+                        connectors: g
+                            .connectors
+                            .iter()
+                            .map(|x| ConnectorSpec {
+                                name: &x.name,
+                                config: &x.config,
+                            })
+                            .collect(),
                     })
                     .collect(),
             };
@@ -263,7 +318,13 @@ pub fn build(profile: &Profile, cfg: &StackConfig, ready: &[String]) -> Result<V
                     ("replicas", Value::Int(i64::from(q.replica_count))),
                     ("memory", Value::str(q.memory.as_str())),
                     ("port", Value::Int(8088)),
-                    ("env", Value::map([("KSQL_BOOTSTRAP_SERVERS", Value::str(addr.bootstrap())), ("KSQL_LISTENERS", Value::str("http://0.0.0.0:8088"))])),
+                    (
+                        "env",
+                        Value::map([
+                            ("KSQL_BOOTSTRAP_SERVERS", Value::str(addr.bootstrap())),
+                            ("KSQL_LISTENERS", Value::str("http://0.0.0.0:8088")),
+                        ]),
+                    ),
                     sel,
                     tol,
                 ]),
@@ -285,7 +346,10 @@ pub fn build(profile: &Profile, cfg: &StackConfig, ready: &[String]) -> Result<V
                     Value::map([
                         ("name", Value::str("grafana-admin")),
                         ("namespace", Value::str(&ns)),
-                        ("data", Value::map([("admin-user", Value::str(&g.admin_user))])),
+                        (
+                            "data",
+                            Value::map([("admin-user", Value::str(&g.admin_user))]),
+                        ),
                         ("generate", strs(&["admin-password"])),
                     ]),
                 )
@@ -298,21 +362,48 @@ pub fn build(profile: &Profile, cfg: &StackConfig, ready: &[String]) -> Result<V
                 .map(|d| {
                     Value::map([
                         ("name", Value::str(&d.name)),
-                        ("gnetId", d.gnet_id.map(|x| Value::Int(i64::from(x))).unwrap_or(Value::Null)),
-                        ("revision", d.revision.map(|x| Value::Int(i64::from(x))).unwrap_or(Value::Null)),
-                        ("url", d.url.as_deref().map(Value::str).unwrap_or(Value::Null)),
+                        (
+                            "gnetId",
+                            d.gnet_id
+                                .map(|x| Value::Int(i64::from(x)))
+                                .unwrap_or(Value::Null),
+                        ),
+                        (
+                            "revision",
+                            d.revision
+                                .map(|x| Value::Int(i64::from(x)))
+                                .unwrap_or(Value::Null),
+                        ),
+                        (
+                            "url",
+                            d.url.as_deref().map(Value::str).unwrap_or(Value::Null),
+                        ),
                     ])
                 })
                 .collect(),
         );
         let [psel, ptol] = placement(&p.node_selector, &p.tolerations);
         let [gsel, gtol] = placement(&g.node_selector, &g.tolerations);
-        let mut datasources = vec![Value::map([("name", Value::str("Prometheus")), ("url", Value::str(addr.prometheus()))])];
+        let mut datasources = vec![Value::map([
+            ("name", Value::str("Prometheus")),
+            ("url", Value::str(addr.prometheus())),
+        ])];
         if cfg.loki.enabled {
-            datasources.push(Value::map([("name", Value::str("Loki")), ("url", Value::str(addr.loki()))]));
+            datasources.push(Value::map([
+                ("name", Value::str("Loki")),
+                ("url", Value::str(addr.loki())),
+            ]));
         }
         let values = Value::map([
-            ("prometheus", Value::map([("enabled", Value::Bool(p.enabled)), ("retention", Value::str(p.retention.as_str())), psel, ptol])),
+            (
+                "prometheus",
+                Value::map([
+                    ("enabled", Value::Bool(p.enabled)),
+                    ("retention", Value::str(p.retention.as_str())),
+                    psel,
+                    ptol,
+                ]),
+            ),
             (
                 "grafana",
                 Value::map([
@@ -324,9 +415,16 @@ pub fn build(profile: &Profile, cfg: &StackConfig, ready: &[String]) -> Result<V
                     gtol,
                 ]),
             ),
-            ("alertmanager", Value::map([("enabled", Value::Bool(false))])),
+            (
+                "alertmanager",
+                Value::map([("enabled", Value::Bool(false))]),
+            ),
         ]);
-        let deps: Vec<&str> = if g.enabled { vec![&namespace, &secret] } else { vec![&namespace] };
+        let deps: Vec<&str> = if g.enabled {
+            vec![&namespace, &secret]
+        } else {
+            vec![&namespace]
+        };
         nodes.push(release(&catalog::KUBE_PROMETHEUS_STACK, &ns, values, &deps));
     }
 
@@ -354,18 +452,31 @@ pub fn build(profile: &Profile, cfg: &StackConfig, ready: &[String]) -> Result<V
         nodes.push(release(
             &catalog::LOKI,
             &ns,
-            Value::map([("deploymentMode", Value::str("SingleBinary")), ("retentionPeriod", Value::str(l.retention_period.as_str())), sel, tol]),
+            Value::map([
+                ("deploymentMode", Value::str("SingleBinary")),
+                ("retentionPeriod", Value::str(l.retention_period.as_str())),
+                sel,
+                tol,
+            ]),
             &[&namespace],
         ));
         let loki_release = format!("helm.{}", catalog::LOKI.release);
-        nodes.push(release(&catalog::ALLOY, &ns, Value::map([("lokiUrl", Value::str(addr.loki()))]), &[&loki_release]));
+        nodes.push(release(
+            &catalog::ALLOY,
+            &ns,
+            Value::map([("lokiUrl", Value::str(addr.loki()))]),
+            &[&loki_release],
+        ));
     }
 
     if cfg.ui4kafka.enabled && cfg.kafka.enabled {
         let u = &cfg.ui4kafka;
         let [sel, tol] = placement(&u.node_selector, &u.tolerations);
         let connects = Value::List(
-            connect_addrs.iter().map(|(t, a)| Value::map([("name", Value::str(t)), ("address", Value::str(a))])).collect(),
+            connect_addrs
+                .iter()
+                .map(|(t, a)| Value::map([("name", Value::str(t)), ("address", Value::str(a))]))
+                .collect(),
         );
         let mut cluster = vec![
             ("name", Value::str(KAFKA_NAME)),
@@ -376,7 +487,13 @@ pub fn build(profile: &Profile, cfg: &StackConfig, ready: &[String]) -> Result<V
             cluster.push(("ksqldbServer", Value::str(addr.ksqldb())));
         }
         let values = Value::map([
-            ("yamlApplicationConfig", Value::map([("kafka", Value::map([("clusters", Value::List(vec![Value::map(cluster)]))]))])),
+            (
+                "yamlApplicationConfig",
+                Value::map([(
+                    "kafka",
+                    Value::map([("clusters", Value::List(vec![Value::map(cluster)]))]),
+                )]),
+            ),
             sel,
             tol,
         ]);
@@ -410,7 +527,10 @@ pub fn build(profile: &Profile, cfg: &StackConfig, ready: &[String]) -> Result<V
                     ("namespace", Value::str(&ns)),
                     ("image", Value::str(t.container.reference())),
                     ("replicas", Value::Int(1)),
-                    ("env", Value::map([("KAFKA_BOOTSTRAP", Value::str(addr.bootstrap()))])),
+                    (
+                        "env",
+                        Value::map([("KAFKA_BOOTSTRAP", Value::str(addr.bootstrap()))]),
+                    ),
                     sel,
                     tol,
                 ]),
@@ -429,14 +549,26 @@ pub fn build(profile: &Profile, cfg: &StackConfig, ready: &[String]) -> Result<V
                 ("name", Value::str("alpaka-init")),
                 ("namespace", Value::str(&ns)),
                 ("image", Value::str(i.container.reference())),
-                ("files", Value::Map(i.files.iter().map(|(k, v)| (k.clone(), Value::str(v))).collect())),
+                (
+                    "files",
+                    Value::Map(
+                        i.files
+                            .iter()
+                            .map(|(k, v)| (k.clone(), Value::str(v)))
+                            .collect(),
+                    ),
+                ),
                 ("commands", strs(&i.commands)),
                 sel,
                 tol,
             ]),
         )
         .after(&namespace);
-        let job = if cfg.kafka.enabled { job.after(&kafka_id) } else { job };
+        let job = if cfg.kafka.enabled {
+            job.after(&kafka_id)
+        } else {
+            job
+        };
         nodes.push(connect_ids.iter().fold(job, |n, c| n.after(c)));
     }
     Ok(nodes)
@@ -456,7 +588,15 @@ fn ingresses(profile: &Profile, cfg: &StackConfig, ns: &str) -> Vec<Node> {
     });
     let prom = format!("helm.{}", catalog::KUBE_PROMETHEUS_STACK.release);
     let webs: Vec<(&str, bool, &str, u16, String, &str, u16)> = vec![
-        ("grafana", cfg.grafana.enabled, &cfg.grafana.host, cfg.grafana.port, prom.clone(), "kube-prometheus-stack-grafana", 80),
+        (
+            "grafana",
+            cfg.grafana.enabled,
+            &cfg.grafana.host,
+            cfg.grafana.port,
+            prom.clone(),
+            "kube-prometheus-stack-grafana",
+            80,
+        ),
         (
             "prometheus",
             cfg.prometheus.enabled,
@@ -488,14 +628,24 @@ fn ingresses(profile: &Profile, cfg: &StackConfig, ns: &str) -> Vec<Node> {
     webs.into_iter()
         .filter(|w| w.1)
         .map(|(name, _, host, port, dep, service, service_port)| {
-            let mut annotations: Vec<(String, Value)> =
-                cfg.ingress.annotations.iter().map(|(k, v)| (k.clone(), Value::str(v))).collect();
+            let mut annotations: Vec<(String, Value)> = cfg
+                .ingress
+                .annotations
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::str(v)))
+                .collect();
             if eks {
                 for (k, v) in [
                     ("alb.ingress.kubernetes.io/group.name", "alpaka".to_owned()),
-                    ("alb.ingress.kubernetes.io/scheme", "internet-facing".to_owned()),
+                    (
+                        "alb.ingress.kubernetes.io/scheme",
+                        "internet-facing".to_owned(),
+                    ),
                     ("alb.ingress.kubernetes.io/target-type", "ip".to_owned()),
-                    ("alb.ingress.kubernetes.io/listen-ports", format!("[{{\"HTTP\": {port}}}]")),
+                    (
+                        "alb.ingress.kubernetes.io/listen-ports",
+                        format!("[{{\"HTTP\": {port}}}]"),
+                    ),
                 ] {
                     annotations.push((k.to_owned(), Value::str(v)));
                 }
@@ -508,7 +658,13 @@ fn ingresses(profile: &Profile, cfg: &StackConfig, ns: &str) -> Vec<Node> {
                     ("namespace", Value::str(ns)),
                     ("class", Value::str(&class)),
                     ("host", if eks { Value::Null } else { Value::str(host) }),
-                    ("service", Value::map([("name", Value::str(service)), ("port", Value::Int(service_port))])),
+                    (
+                        "service",
+                        Value::map([
+                            ("name", Value::str(service)),
+                            ("port", Value::Int(i64::from(service_port))),
+                        ]),
+                    ),
                     ("annotations", Value::map(annotations)),
                 ]),
             )

@@ -1,0 +1,292 @@
+//! The binary's behaviour, as a user meets it: plan output per shipped profile (snapshots),
+//! exit codes, saved plans, locks, refusals. Each test runs in a temp copy of the workspace so
+//! no state of the developer's leaks in.
+
+use std::path::{Path, PathBuf};
+
+use alpaka::state::{Backend, LocalBackend};
+use assert_cmd::Command;
+use predicates::prelude::*;
+use tempfile::TempDir;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh workspace with the shipped profiles/ and configs/.
+fn workspace() -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["profiles", "configs", "policies"] {
+        let from = repo().join(sub);
+        if !from.exists() {
+            continue;
+        }
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for e in std::fs::read_dir(&from).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), dir.path().join(sub).join(e.file_name())).unwrap();
+        }
+    }
+    dir
+}
+
+fn alpaka(root: &Path) -> Command {
+    let mut c = Command::cargo_bin("alpaka").unwrap();
+    c.env("ALPAKA_ROOT", root).env_remove("ALPAKA_PROFILE").env("NO_COLOR", "1").current_dir(root);
+    c
+}
+
+fn shipped_profiles() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(repo().join("profiles"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".yaml").map(str::to_owned))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn plan_output_per_shipped_profile() {
+    let ws = workspace();
+    let profiles = shipped_profiles();
+    assert!(profiles.len() >= 5, "{profiles:?}");
+    for p in profiles {
+        let out = alpaka(ws.path()).args(["plan", "--profile", &p]).output().unwrap();
+        assert!(out.status.success(), "{p}: {}", String::from_utf8_lossy(&out.stderr));
+        let text = format!(
+            "--- stdout\n{}--- stderr\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!text.contains("mypass"), "a connector password leaked into {p}'s plan");
+        insta::assert_snapshot!(format!("plan_{p}"), text);
+    }
+}
+
+#[test]
+fn default_profile_is_minikube_and_plan_writes_nothing() {
+    let ws = workspace();
+    alpaka(ws.path())
+        .arg("plan")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("minikube.cluster.minikube will be created"));
+    assert!(!ws.path().join(".alpaka").join("minikube.state.json").exists());
+}
+
+#[test]
+fn detailed_exitcode() {
+    let ws = workspace();
+    alpaka(ws.path()).args(["plan", "--detailed-exitcode"]).assert().code(2);
+    // nothing recorded, so a destroy plan has nothing to do
+    alpaka(ws.path())
+        .args(["plan", "--destroy", "--detailed-exitcode"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("No changes."));
+    alpaka(ws.path()).args(["plan", "--profile", "nope", "--detailed-exitcode"]).assert().code(1);
+}
+
+#[test]
+fn json_plan_is_machine_readable_and_redacted() {
+    let ws = workspace();
+    let out = alpaka(ws.path()).args(["plan", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["profile"], "minikube");
+    let changes = v["changes"].as_array().unwrap();
+    assert!(changes.iter().any(|c| c["id"] == "connector.srccon.mydb_log.log1" && c["action"] == "create"));
+    let raw = String::from_utf8_lossy(&out.stdout);
+    assert!(!raw.contains("mypass") && raw.contains("(sensitive)"));
+}
+
+#[test]
+fn targets_pull_in_dependencies_and_unknown_targets_suggest() {
+    let ws = workspace();
+    let out = alpaka(ws.path()).args(["plan", "--json", "--target", "kafka.cluster"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = v["changes"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "minikube.cluster.minikube",
+            "k8s.namespace.alpaka",
+            "helm.strimzi-kafka-operator",
+            "kafka.nodepool.controller",
+            "kafka.nodepool.broker",
+            "kafka.cluster"
+        ]
+    );
+    alpaka(ws.path())
+        .args(["plan", "--target", "kafka.clustr"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("did you mean `kafka.cluster`?"));
+}
+
+#[test]
+fn apply_refuses_before_changing_anything_when_a_provider_is_missing() {
+    let ws = workspace();
+    alpaka(ws.path())
+        .args(["apply", "--auto-approve"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("nothing was changed: this build has no provider"))
+        .stderr(predicate::str::contains("minikube.cluster: minikube.cluster.minikube"));
+    assert!(!ws.path().join(".alpaka/minikube.state.json").exists());
+    // and the lock was released
+    assert!(LocalBackend::new(ws.path(), "minikube").current_lock().unwrap().is_none());
+}
+
+#[test]
+fn a_second_apply_on_the_same_profile_is_refused_with_the_holder() {
+    let ws = workspace();
+    let backend = LocalBackend::new(ws.path(), "minikube");
+    let held = backend.lock("apply").unwrap();
+    let id = held.info().id.clone();
+    alpaka(ws.path())
+        .args(["apply", "--auto-approve"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::is_match(format!(r"pid:\s+{}", std::process::id())).unwrap())
+        .stderr(predicate::str::contains(format!("alpaka force-unlock {id} --profile minikube")));
+    alpaka(ws.path()).args(["destroy", "--auto-approve"]).assert().code(1).stderr(predicate::str::contains("lock"));
+    // another profile is not blocked by it
+    alpaka(ws.path()).args(["plan", "--profile", "k3d"]).assert().success();
+    alpaka(ws.path()).args(["force-unlock", "not-the-id"]).assert().code(1);
+    drop(held);
+}
+
+#[test]
+fn saved_plan_is_refused_when_inputs_changed() {
+    let ws = workspace();
+    let planfile = ws.path().join("tfplan.json");
+    alpaka(ws.path()).args(["plan", "--out"]).arg(&planfile).assert().success();
+    let cfg = ws.path().join("configs/default.yaml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("{text}\n# edited\n")).unwrap();
+    alpaka(ws.path())
+        .arg("apply")
+        .arg(&planfile)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is stale: the profile or config files changed"));
+    alpaka(ws.path())
+        .args(["apply", "--profile", "k3d"])
+        .arg(&planfile)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is for profile `minikube`"));
+    std::fs::write(ws.path().join("garbage.json"), "{}").unwrap();
+    alpaka(ws.path())
+        .args(["apply", "garbage.json"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is not a plan saved by `alpaka plan --out`"));
+}
+
+#[test]
+fn saved_plan_is_refused_when_state_moved() {
+    let ws = workspace();
+    let planfile = ws.path().join("p.json");
+    alpaka(ws.path()).args(["plan", "--out"]).arg(&planfile).assert().success();
+    // someone else applied in between: the state now exists with a serial
+    let backend = LocalBackend::new(ws.path(), "minikube");
+    let mut state = alpaka::state::State::new("minikube");
+    state.record(
+        alpaka::engine::ResourceId::new("k8s.namespace.alpaka"),
+        alpaka::state::ResourceState {
+            kind: "k8s.namespace".into(),
+            deps: vec![],
+            attrs: alpaka::engine::Value::map([("name", alpaka::engine::Value::str("alpaka"))]),
+            outputs: alpaka::engine::Value::Null,
+        },
+    );
+    backend.persist(&state).unwrap();
+    alpaka(ws.path())
+        .arg("apply")
+        .arg(&planfile)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is stale: the state changed"));
+}
+
+#[test]
+fn destroy_with_state_of_unknown_kind_says_what_is_missing() {
+    let ws = workspace();
+    let backend = LocalBackend::new(ws.path(), "minikube");
+    let mut state = alpaka::state::State::new("minikube");
+    state.record(
+        alpaka::engine::ResourceId::new("k8s.namespace.alpaka"),
+        alpaka::state::ResourceState {
+            kind: "k8s.namespace".into(),
+            deps: vec![],
+            attrs: alpaka::engine::Value::map([("name", alpaka::engine::Value::str("alpaka"))]),
+            outputs: alpaka::engine::Value::Null,
+        },
+    );
+    backend.persist(&state).unwrap();
+    alpaka(ws.path())
+        .args(["plan", "--destroy"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("- k8s.namespace.alpaka"))
+        .stdout(predicate::str::contains("0 to add, 0 to change, 1 to destroy"));
+    // refresh needs the driver the state names
+    alpaka(ws.path())
+        .arg("plan")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no driver for resource kind k8s.namespace"));
+    alpaka(ws.path())
+        .args(["state", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("k8s.namespace.alpaka\tk8s.namespace"));
+    alpaka(ws.path())
+        .args(["state", "show", "k8s.namespace.alpak"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("did you mean `k8s.namespace.alpaka`?"));
+    alpaka(ws.path())
+        .args(["state", "show", "k8s.namespace.alpaka", "--json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"kind\":\"k8s.namespace\""));
+}
+
+#[test]
+fn validate_graph_schema_completions() {
+    let ws = workspace();
+    alpaka(ws.path()).args(["validate", "--profile", "eks-prod"]).assert().success();
+    alpaka(ws.path())
+        .args(["graph", "--profile", "eks-prod"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"eks.nodegroup.prod.xlarge\" -> \"eks.cluster.prod\";"));
+    let out = alpaka(ws.path()).args(["schema", "profile"]).output().unwrap();
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(schema["properties"]["distribution"].is_object(), "{schema}");
+    alpaka(ws.path()).args(["completions", "bash"]).assert().success().stdout(predicate::str::contains("alpaka"));
+}
+
+#[test]
+fn invalid_config_reports_every_error_with_location() {
+    let ws = workspace();
+    std::fs::write(
+        ws.path().join("configs/default.yaml"),
+        "kafka:\n  replicaCnt: 3\n  numPartitions: -1\nksqldb:\n  enabled: maybe\n",
+    )
+    .unwrap();
+    let out = alpaka(ws.path()).args(["validate"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("configs/default.yaml:2:3"), "{err}");
+    assert!(err.contains("did you mean `replicaCount`?"), "{err}");
+    assert!(err.contains("configs/default.yaml:3:"), "{err}");
+    assert!(err.contains("configs/default.yaml:5:"), "{err}");
+    let out = alpaka(ws.path()).args(["validate", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert!(v["diagnostics"].as_array().unwrap().len() >= 3);
+}
