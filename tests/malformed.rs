@@ -2,7 +2,7 @@
 //! diagnostics its `expect` file lists.
 //!
 //! `expect` format: a first line `profile: <name>`, then one line per expected diagnostic,
-//! `<file>:<line>:<column> | <substring of the printed diagnostic>` (`\\n` for a line break). Set `ALPAKA_DUMP=1` to
+//! `<file>:<line>:<column> | <substring of the printed diagnostic>` (`\n` for a line break). Set `ALPAKA_DUMP=1` to
 //! print what each case actually reports.
 
 use std::path::{Path, PathBuf};
@@ -18,7 +18,10 @@ fn parse_expect(path: &Path) -> Expect {
     let text = std::fs::read_to_string(path).expect("expect file");
     let mut profile = String::from("p");
     let mut lines = Vec::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+    for line in text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    {
         if let Some(p) = line.strip_prefix("profile:") {
             profile = p.trim().to_owned();
         } else if let Some((loc, sub)) = line.split_once(" | ") {
@@ -52,7 +55,11 @@ fn every_malformed_case_reports_located_errors() {
     let dump = std::env::var_os("ALPAKA_DUMP").is_some();
     let mut failures = Vec::new();
     for case in cases() {
-        let name = case.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_owned();
+        let name = case
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("?")
+            .to_owned();
         let expect = parse_expect(&case.join("expect"));
         let result = config::load(&case, &expect.profile);
         let diags = match result {
@@ -70,9 +77,13 @@ fn every_malformed_case_reports_located_errors() {
             failures.push(format!("{name}: expect file lists no diagnostics"));
         }
         for (loc, sub) in &expect.lines {
-            let hit = diags.iter().any(|d| &d.location() == loc && d.to_string().contains(sub.as_str()));
+            let hit = diags
+                .iter()
+                .any(|d| &d.location() == loc && d.to_string().contains(sub.as_str()));
             if !hit {
-                failures.push(format!("{name}: no diagnostic at {loc} containing {sub:?}; got:\n{diags}"));
+                failures.push(format!(
+                    "{name}: no diagnostic at {loc} containing {sub:?}; got:\n{diags}"
+                ));
             }
         }
     }

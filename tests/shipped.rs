@@ -13,12 +13,19 @@ fn root() -> &'static Path {
 fn every_shipped_profile_loads_cleanly() {
     let names = config::available_profiles(root());
     for expected in ["minikube", "k3d", "k3s", "eks-prod", "eks-dev"] {
-        assert!(names.iter().any(|n| n == expected), "missing profile {expected}: {names:?}");
+        assert!(
+            names.iter().any(|n| n == expected),
+            "missing profile {expected}: {names:?}"
+        );
     }
     assert!(names.iter().any(|n| n == DEFAULT_PROFILE));
     for name in &names {
         match config::load(root(), name) {
-            Ok(l) => assert!(l.warnings.is_empty(), "{name}: warnings:\n{}", alpaka::diag::Diagnostics(l.warnings)),
+            Ok(l) => assert!(
+                l.warnings.is_empty(),
+                "{name}: warnings:\n{}",
+                alpaka::diag::Diagnostics(l.warnings)
+            ),
             Err(e) => panic!("profile {name} failed:\n{e}"),
         }
     }
@@ -31,22 +38,54 @@ fn shipped_profiles_have_expected_shape() {
     assert_eq!(mk.config.kafka.num_partitions, 8);
     let srccon = &mk.config.kafka_connect.connects[0];
     assert_eq!(srccon.kind.as_str(), "srccon");
-    let groups: Vec<&str> = srccon.connector_groups.iter().map(|g| g.name.as_str()).collect();
+    let groups: Vec<&str> = srccon
+        .connector_groups
+        .iter()
+        .map(|g| g.name.as_str())
+        .collect();
     assert_eq!(groups, ["mydb_log", "mydb_code"]);
     assert_eq!(mk.config.grafana.dashboards.len(), 6);
     assert!(mk.config_path.ends_with("configs/default.yaml"));
 
     let k3d = config::load(root(), "k3d").expect("k3d loads");
     let srccon = &k3d.config.kafka_connect.connects[0];
-    assert_eq!(srccon.node_selector.get("alpaka/node-type").map(String::as_str), Some("worker"));
-    assert_eq!(srccon.connector_groups.len(), 2, "overrides merge into the connect by type");
-    assert_eq!(k3d.config.grafana.node_selector.get("alpaka/node-type").map(String::as_str), Some("infra"));
+    assert_eq!(
+        srccon
+            .node_selector
+            .get("alpaka/node-type")
+            .map(String::as_str),
+        Some("worker")
+    );
+    assert_eq!(
+        srccon.connector_groups.len(),
+        2,
+        "overrides merge into the connect by type"
+    );
+    assert_eq!(
+        k3d.config
+            .grafana
+            .node_selector
+            .get("alpaka/node-type")
+            .map(String::as_str),
+        Some("infra")
+    );
 
     let prod = config::load(root(), "eks-prod").expect("eks-prod loads");
-    let Cluster::Eks(eks) = prod.profile.cluster() else { panic!("not eks") };
+    let Cluster::Eks(eks) = prod.profile.cluster() else {
+        panic!("not eks")
+    };
     assert_eq!(eks.cluster_name, "prod");
     let ng = &eks.nodegroups[0];
-    assert_eq!((ng.name.as_str(), ng.disk_size_gb, ng.desired, ng.min, ng.max), ("xlarge", 100, 1, 1, 4));
+    assert_eq!(
+        (
+            ng.name.as_str(),
+            ng.disk_size_gb,
+            ng.desired,
+            ng.min,
+            ng.max
+        ),
+        ("xlarge", 100, 1, 1, 4)
+    );
     assert_eq!(prod.config.kafka.storage.size.as_str(), "50Gi");
 }
 
@@ -55,7 +94,11 @@ fn empty_config_is_a_full_stack() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(dir.path().join("profiles")).expect("mkdir");
     std::fs::create_dir_all(dir.path().join("configs")).expect("mkdir");
-    std::fs::write(dir.path().join("profiles/p.yaml"), "distribution: minikube\n").expect("write");
+    std::fs::write(
+        dir.path().join("profiles/p.yaml"),
+        "distribution: minikube\n",
+    )
+    .expect("write");
     std::fs::write(dir.path().join("configs/default.yaml"), "").expect("write");
     let l = config::load(dir.path(), "p").expect("loads");
     assert_eq!(l.config, alpaka::model::StackConfig::default());

@@ -132,16 +132,18 @@ impl Node {
 ///
 /// An empty document is an empty mapping. Syntax errors, duplicate keys, non-scalar keys and
 /// budget breaches (alias bombs, deep nesting) become one error diagnostic.
-pub fn parse(file: &Arc<Path>, text: &str) -> Result<Node, Diagnostic> {
-    let err = |line: u32, column: u32, message: String, hint: Option<String>| Diagnostic {
-        severity: Severity::Error,
-        file: file.to_path_buf(),
-        line,
-        column,
-        path: String::new(),
-        message,
-        expected: None,
-        hint,
+pub fn parse(file: &Arc<Path>, text: &str) -> Result<Node, Box<Diagnostic>> {
+    let err = |line: u32, column: u32, message: String, hint: Option<String>| {
+        Box::new(Diagnostic {
+            severity: Severity::Error,
+            file: file.to_path_buf(),
+            line,
+            column,
+            path: String::new(),
+            message,
+            expected: None,
+            hint,
+        })
     };
     if text.len() > MAX_FILE_BYTES {
         return Err(err(
@@ -208,7 +210,10 @@ fn clean_message(e: &serde_saphyr::Error) -> String {
     };
     let msg = trimmed.trim().trim_end_matches(':').trim();
     if let Some(rest) = msg.strip_prefix("duplicate mapping key: ") {
-        let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
         return format!("invalid YAML: duplicate key `{key}`");
     }
     if let Some(detail) = msg.strip_prefix("budget breached: ") {
