@@ -108,27 +108,16 @@ fn shown(root: &Path, path: &Path) -> Arc<Path> {
     Arc::from(path.strip_prefix(root).unwrap_or(path))
 }
 
-fn read_tree(path: &Path, file: &Arc<Path>) -> Result<Node, Diagnostic> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Diagnostic::error(
-            file.to_path_buf(),
-            1,
-            1,
-            "",
-            format!("cannot read file: {e}"),
-        )
-    })?;
+fn read_tree(path: &Path, file: &Arc<Path>) -> Result<Node, Box<Diagnostic>> {
+    let fail = |message: String| Box::new(Diagnostic::error(file.to_path_buf(), 1, 1, "", message));
+    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read file: {e}")))?;
     if bytes.len() > yaml::MAX_FILE_BYTES {
-        return Err(Diagnostic::error(
-            file.to_path_buf(),
-            1,
-            1,
-            "",
-            format!("file is larger than {} bytes", yaml::MAX_FILE_BYTES),
-        ));
+        return Err(fail(format!(
+            "file is larger than {} bytes",
+            yaml::MAX_FILE_BYTES
+        )));
     }
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Diagnostic::error(file.to_path_buf(), 1, 1, "", "file is not valid UTF-8"))?;
+    let text = String::from_utf8(bytes).map_err(|_| fail("file is not valid UTF-8".into()))?;
     yaml::parse(file, &text)
 }
 
@@ -162,17 +151,18 @@ fn not_found(
     d
 }
 
-fn to_typed<T: serde::de::DeserializeOwned>(tree: &Node) -> Result<T, Diagnostic> {
+fn to_typed<T: serde::de::DeserializeOwned>(tree: &Node) -> Result<T, Box<Diagnostic>> {
     let mut t = tree.clone();
     merge::drop_nulls(&mut t);
     serde_json::from_value(t.to_json()).map_err(|e| {
-        Diagnostic::error(
-            tree.origin.file.to_path_buf(),
-            tree.origin.line,
-            tree.origin.column,
+        let o = &tree.origin;
+        Box::new(Diagnostic::error(
+            o.file.to_path_buf(),
+            o.line,
+            o.column,
             "",
             format!("invalid: {e}"),
-        )
+        ))
     })
 }
 
@@ -186,7 +176,7 @@ pub fn load(root: &Path, profile: &str) -> Result<Loaded, Diagnostics> {
         let available = available_profiles(root);
         return Err(not_found(&pfile, None, "profile", profile, &available).into());
     }
-    let ptree = read_tree(&profile_path, &pfile).map_err(Diagnostics::from)?;
+    let ptree = read_tree(&profile_path, &pfile).map_err(|d| Diagnostics::from(*d))?;
 
     let profile_schema = json_schema(SchemaKind::Profile);
     diags.extend(Validator::new(&profile_schema).validate_document(&ptree));
@@ -208,7 +198,7 @@ pub fn load(root: &Path, profile: &str) -> Result<Loaded, Diagnostics> {
                 diags.extend(semantic::duplicates(&tree, &DocPath::root()));
                 ctree = Some(tree);
             }
-            Err(d) => diags.push(d),
+            Err(d) => diags.push(*d),
         }
     } else {
         let available = available_configs(root);
@@ -253,8 +243,8 @@ pub fn load(root: &Path, profile: &str) -> Result<Loaded, Diagnostics> {
     let (typed_profile, typed_config) = match (typed_profile, typed_config) {
         (Ok(p), Ok(c)) => (p, c),
         (p, c) => {
-            diags.extend(p.err());
-            diags.extend(c.err());
+            diags.extend(p.err().map(|d| *d));
+            diags.extend(c.err().map(|d| *d));
             diags.sort();
             return Err(diags);
         }

@@ -17,7 +17,8 @@ pub fn distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// The candidate closest to `word`, if close enough to be a plausible typo.
+/// The candidate closest to `word`, if close enough to be a plausible typo. A long shared
+/// prefix counts in favour (`replicas` → `replicaCount`).
 pub fn closest<'a, I>(word: &str, candidates: I) -> Option<&'a str>
 where
     I: IntoIterator<Item = &'a str>,
@@ -25,12 +26,20 @@ where
     let limit = (word.chars().count() / 3).max(2);
     candidates
         .into_iter()
-        .map(|c| (distance(word, c), c))
-        .filter(|(d, c)| {
-            *d <= limit || c.to_lowercase().contains(&word.to_lowercase()) && word.len() >= 3
+        .filter_map(|c| {
+            let d = distance(word, c);
+            let prefix = common_prefix(word, c);
+            (d <= limit || prefix >= 5).then_some((d as isize - prefix as isize, c))
         })
-        .min_by_key(|(d, _)| *d)
+        .min_by_key(|(score, _)| *score)
         .map(|(_, c)| c)
+}
+
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.chars()
+        .zip(b.chars())
+        .take_while(|(x, y)| x.eq_ignore_ascii_case(y))
+        .count()
 }
 
 #[cfg(test)]
@@ -51,5 +60,7 @@ mod tests {
         assert_eq!(closest("replicaCnt", keys), Some("replicaCount"));
         assert_eq!(closest("versoin", keys), Some("version"));
         assert_eq!(closest("zzzzzz", keys), None);
+        let kafka = ["minInsyncReplicas", "replicaCount"];
+        assert_eq!(closest("replicas", kafka), Some("replicaCount"));
     }
 }

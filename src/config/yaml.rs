@@ -132,16 +132,18 @@ impl Node {
 ///
 /// An empty document is an empty mapping. Syntax errors, duplicate keys, non-scalar keys and
 /// budget breaches (alias bombs, deep nesting) become one error diagnostic.
-pub fn parse(file: &Arc<Path>, text: &str) -> Result<Node, Diagnostic> {
-    let err = |line: u32, column: u32, message: String, hint: Option<String>| Diagnostic {
-        severity: Severity::Error,
-        file: file.to_path_buf(),
-        line,
-        column,
-        path: String::new(),
-        message,
-        expected: None,
-        hint,
+pub fn parse(file: &Arc<Path>, text: &str) -> Result<Node, Box<Diagnostic>> {
+    let err = |line: u32, column: u32, message: String, hint: Option<String>| {
+        Box::new(Diagnostic {
+            severity: Severity::Error,
+            file: file.to_path_buf(),
+            line,
+            column,
+            path: String::new(),
+            message,
+            expected: None,
+            hint,
+        })
     };
     if text.len() > MAX_FILE_BYTES {
         return Err(err(
@@ -197,15 +199,28 @@ fn clamp(v: u64) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
 }
 
-/// The parser's message without the trailing location it appends (we print our own).
+/// The parser's message without the location it appends (we print our own), in our words
+/// where the parser's are about its API rather than the user's file.
 fn clean_message(e: &serde_saphyr::Error) -> String {
     let full = e.to_string();
     let first = full.lines().next().unwrap_or("").trim();
-    let trimmed = match first.rfind(" at line ") {
+    let trimmed = match first.find(" at line ") {
         Some(i) => &first[..i],
         None => first,
     };
     let msg = trimmed.trim().trim_end_matches(':').trim();
+    if let Some(rest) = msg.strip_prefix("duplicate mapping key: ") {
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
+        return format!("invalid YAML: duplicate key `{key}`");
+    }
+    if let Some(detail) = msg.strip_prefix("budget breached: ") {
+        return format!(
+            "YAML exceeds the loader's limits (alias expansion, node count or nesting depth): {detail}"
+        );
+    }
     if msg.is_empty() {
         "invalid YAML".into()
     } else {

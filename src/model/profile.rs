@@ -14,7 +14,7 @@ use super::types::{Cidr, DnsLabel, Duration, Size, TaintEffect};
 pub enum Distribution {
     Minikube,
     K3d,
-    /// An existing cluster reached through a kubeconfig.
+    // An existing cluster reached through a kubeconfig (a doc comment would change the schema shape).
     K3s,
     Eks,
 }
