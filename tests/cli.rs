@@ -32,14 +32,23 @@ fn workspace() -> TempDir {
 
 fn alpaka(root: &Path) -> Command {
     let mut c = Command::cargo_bin("alpaka").unwrap();
-    c.env("ALPAKA_ROOT", root).env_remove("ALPAKA_PROFILE").env("NO_COLOR", "1").current_dir(root);
+    c.env("ALPAKA_ROOT", root)
+        .env_remove("ALPAKA_PROFILE")
+        .env("NO_COLOR", "1")
+        .current_dir(root);
     c
 }
 
 fn shipped_profiles() -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(repo().join("profiles"))
         .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".yaml").map(str::to_owned))
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .to_str()?
+                .strip_suffix(".yaml")
+                .map(str::to_owned)
+        })
         .collect();
     v.sort();
     v
@@ -51,14 +60,24 @@ fn plan_output_per_shipped_profile() {
     let profiles = shipped_profiles();
     assert!(profiles.len() >= 5, "{profiles:?}");
     for p in profiles {
-        let out = alpaka(ws.path()).args(["plan", "--profile", &p]).output().unwrap();
-        assert!(out.status.success(), "{p}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = alpaka(ws.path())
+            .args(["plan", "--profile", &p])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{p}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = format!(
             "--- stdout\n{}--- stderr\n{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(!text.contains("mypass"), "a connector password leaked into {p}'s plan");
+        assert!(
+            !text.contains("mypass"),
+            "a connector password leaked into {p}'s plan"
+        );
         insta::assert_snapshot!(format!("plan_{p}"), text);
     }
 }
@@ -70,21 +89,34 @@ fn default_profile_is_minikube_and_plan_writes_nothing() {
         .arg("plan")
         .assert()
         .success()
-        .stdout(predicate::str::contains("minikube.cluster.minikube will be created"));
-    assert!(!ws.path().join(".alpaka").join("minikube.state.json").exists());
+        .stdout(predicate::str::contains(
+            "minikube.cluster.minikube will be created",
+        ));
+    assert!(
+        !ws.path()
+            .join(".alpaka")
+            .join("minikube.state.json")
+            .exists()
+    );
 }
 
 #[test]
 fn detailed_exitcode() {
     let ws = workspace();
-    alpaka(ws.path()).args(["plan", "--detailed-exitcode"]).assert().code(2);
+    alpaka(ws.path())
+        .args(["plan", "--detailed-exitcode"])
+        .assert()
+        .code(2);
     // nothing recorded, so a destroy plan has nothing to do
     alpaka(ws.path())
         .args(["plan", "--destroy", "--detailed-exitcode"])
         .assert()
         .code(0)
         .stdout(predicate::str::contains("No changes."));
-    alpaka(ws.path()).args(["plan", "--profile", "nope", "--detailed-exitcode"]).assert().code(1);
+    alpaka(ws.path())
+        .args(["plan", "--profile", "nope", "--detailed-exitcode"])
+        .assert()
+        .code(1);
 }
 
 #[test]
@@ -95,7 +127,11 @@ fn json_plan_is_machine_readable_and_redacted() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["profile"], "minikube");
     let changes = v["changes"].as_array().unwrap();
-    assert!(changes.iter().any(|c| c["id"] == "connector.srccon.mydb_log.log1" && c["action"] == "create"));
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["id"] == "connector.srccon.mydb_log.log1" && c["action"] == "create")
+    );
     let raw = String::from_utf8_lossy(&out.stdout);
     assert!(!raw.contains("mypass") && raw.contains("(sensitive)"));
 }
@@ -103,9 +139,17 @@ fn json_plan_is_machine_readable_and_redacted() {
 #[test]
 fn targets_pull_in_dependencies_and_unknown_targets_suggest() {
     let ws = workspace();
-    let out = alpaka(ws.path()).args(["plan", "--json", "--target", "kafka.cluster"]).output().unwrap();
+    let out = alpaka(ws.path())
+        .args(["plan", "--json", "--target", "kafka.cluster"])
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let ids: Vec<&str> = v["changes"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     assert_eq!(
         ids,
         [
@@ -131,11 +175,20 @@ fn apply_refuses_before_changing_anything_when_a_provider_is_missing() {
         .args(["apply", "--auto-approve"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("nothing was changed: this build has no provider"))
-        .stderr(predicate::str::contains("minikube.cluster: minikube.cluster.minikube"));
+        .stderr(predicate::str::contains(
+            "nothing was changed: this build has no provider",
+        ))
+        .stderr(predicate::str::contains(
+            "minikube.cluster: minikube.cluster.minikube",
+        ));
     assert!(!ws.path().join(".alpaka/minikube.state.json").exists());
     // and the lock was released
-    assert!(LocalBackend::new(ws.path(), "minikube").current_lock().unwrap().is_none());
+    assert!(
+        LocalBackend::new(ws.path(), "minikube")
+            .current_lock()
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
@@ -149,11 +202,23 @@ fn a_second_apply_on_the_same_profile_is_refused_with_the_holder() {
         .assert()
         .code(1)
         .stderr(predicate::str::is_match(format!(r"pid:\s+{}", std::process::id())).unwrap())
-        .stderr(predicate::str::contains(format!("alpaka force-unlock {id} --profile minikube")));
-    alpaka(ws.path()).args(["destroy", "--auto-approve"]).assert().code(1).stderr(predicate::str::contains("lock"));
+        .stderr(predicate::str::contains(format!(
+            "alpaka force-unlock {id} --profile minikube"
+        )));
+    alpaka(ws.path())
+        .args(["destroy", "--auto-approve"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("lock"));
     // another profile is not blocked by it
-    alpaka(ws.path()).args(["plan", "--profile", "k3d"]).assert().success();
-    alpaka(ws.path()).args(["force-unlock", "not-the-id"]).assert().code(1);
+    alpaka(ws.path())
+        .args(["plan", "--profile", "k3d"])
+        .assert()
+        .success();
+    alpaka(ws.path())
+        .args(["force-unlock", "not-the-id"])
+        .assert()
+        .code(1);
     drop(held);
 }
 
@@ -161,7 +226,11 @@ fn a_second_apply_on_the_same_profile_is_refused_with_the_holder() {
 fn saved_plan_is_refused_when_inputs_changed() {
     let ws = workspace();
     let planfile = ws.path().join("tfplan.json");
-    alpaka(ws.path()).args(["plan", "--out"]).arg(&planfile).assert().success();
+    alpaka(ws.path())
+        .args(["plan", "--out"])
+        .arg(&planfile)
+        .assert()
+        .success();
     let cfg = ws.path().join("configs/default.yaml");
     let text = std::fs::read_to_string(&cfg).unwrap();
     std::fs::write(&cfg, format!("{text}\n# edited\n")).unwrap();
@@ -170,7 +239,9 @@ fn saved_plan_is_refused_when_inputs_changed() {
         .arg(&planfile)
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("is stale: the profile or config files changed"));
+        .stderr(predicate::str::contains(
+            "is stale: the profile or config files changed",
+        ));
     alpaka(ws.path())
         .args(["apply", "--profile", "k3d"])
         .arg(&planfile)
@@ -182,14 +253,20 @@ fn saved_plan_is_refused_when_inputs_changed() {
         .args(["apply", "garbage.json"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("is not a plan saved by `alpaka plan --out`"));
+        .stderr(predicate::str::contains(
+            "is not a plan saved by `alpaka plan --out`",
+        ));
 }
 
 #[test]
 fn saved_plan_is_refused_when_state_moved() {
     let ws = workspace();
     let planfile = ws.path().join("p.json");
-    alpaka(ws.path()).args(["plan", "--out"]).arg(&planfile).assert().success();
+    alpaka(ws.path())
+        .args(["plan", "--out"])
+        .arg(&planfile)
+        .assert()
+        .success();
     // someone else applied in between: the state now exists with a serial
     let backend = LocalBackend::new(ws.path(), "minikube");
     let mut state = alpaka::state::State::new("minikube");
@@ -231,23 +308,31 @@ fn destroy_with_state_of_unknown_kind_says_what_is_missing() {
         .assert()
         .success()
         .stdout(predicate::str::contains("- k8s.namespace.alpaka"))
-        .stdout(predicate::str::contains("0 to add, 0 to change, 1 to destroy"));
+        .stdout(predicate::str::contains(
+            "0 to add, 0 to change, 1 to destroy",
+        ));
     // refresh needs the driver the state names
     alpaka(ws.path())
         .arg("plan")
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("no driver for resource kind k8s.namespace"));
+        .stderr(predicate::str::contains(
+            "no driver for resource kind k8s.namespace",
+        ));
     alpaka(ws.path())
         .args(["state", "list"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("k8s.namespace.alpaka\tk8s.namespace"));
+        .stdout(predicate::str::contains(
+            "k8s.namespace.alpaka\tk8s.namespace",
+        ));
     alpaka(ws.path())
         .args(["state", "show", "k8s.namespace.alpak"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("did you mean `k8s.namespace.alpaka`?"));
+        .stderr(predicate::str::contains(
+            "did you mean `k8s.namespace.alpaka`?",
+        ));
     alpaka(ws.path())
         .args(["state", "show", "k8s.namespace.alpaka", "--json"])
         .assert()
@@ -258,16 +343,28 @@ fn destroy_with_state_of_unknown_kind_says_what_is_missing() {
 #[test]
 fn validate_graph_schema_completions() {
     let ws = workspace();
-    alpaka(ws.path()).args(["validate", "--profile", "eks-prod"]).assert().success();
+    alpaka(ws.path())
+        .args(["validate", "--profile", "eks-prod"])
+        .assert()
+        .success();
     alpaka(ws.path())
         .args(["graph", "--profile", "eks-prod"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("\"eks.nodegroup.prod.xlarge\" -> \"eks.cluster.prod\";"));
-    let out = alpaka(ws.path()).args(["schema", "profile"]).output().unwrap();
+        .stdout(predicate::str::contains(
+            "\"eks.nodegroup.prod.xlarge\" -> \"eks.cluster.prod\";",
+        ));
+    let out = alpaka(ws.path())
+        .args(["schema", "profile"])
+        .output()
+        .unwrap();
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(schema["properties"]["distribution"].is_object(), "{schema}");
-    alpaka(ws.path()).args(["completions", "bash"]).assert().success().stdout(predicate::str::contains("alpaka"));
+    alpaka(ws.path())
+        .args(["completions", "bash"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("alpaka"));
 }
 
 #[test]
@@ -285,7 +382,10 @@ fn invalid_config_reports_every_error_with_location() {
     assert!(err.contains("did you mean `replicaCount`?"), "{err}");
     assert!(err.contains("configs/default.yaml:3:"), "{err}");
     assert!(err.contains("configs/default.yaml:5:"), "{err}");
-    let out = alpaka(ws.path()).args(["validate", "--json"]).output().unwrap();
+    let out = alpaka(ws.path())
+        .args(["validate", "--json"])
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], false);
     assert!(v["diagnostics"].as_array().unwrap().len() >= 3);

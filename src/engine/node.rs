@@ -45,7 +45,12 @@ pub struct Node {
 
 impl Node {
     pub fn new(id: impl Into<String>, kind: impl Into<String>, desired: Value) -> Self {
-        Node { id: ResourceId(id.into()), kind: kind.into(), deps: Vec::new(), desired }
+        Node {
+            id: ResourceId(id.into()),
+            kind: kind.into(),
+            deps: Vec::new(),
+            desired,
+        }
     }
 
     pub fn after(mut self, dep: impl Into<String>) -> Self {

@@ -119,7 +119,10 @@ impl Value {
     }
 
     pub fn unknown(node: impl Into<String>, output: impl Into<String>) -> Value {
-        Value::Unknown(OutputRef { node: node.into(), output: output.into() })
+        Value::Unknown(OutputRef {
+            node: node.into(),
+            output: output.into(),
+        })
     }
 
     pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
@@ -173,7 +176,11 @@ impl Value {
         match self {
             Value::Secret(s) => Value::Secret(f(s)),
             Value::List(l) => Value::List(l.iter().map(|v| v.map_secrets(f)).collect()),
-            Value::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), v.map_secrets(f))).collect()),
+            Value::Map(m) => Value::Map(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.map_secrets(f)))
+                    .collect(),
+            ),
             other => other.clone(),
         }
     }
@@ -193,7 +200,11 @@ impl Value {
         match self {
             Value::Unknown(r) => lookup(r).unwrap_or_else(|| self.clone()),
             Value::List(l) => Value::List(l.iter().map(|v| v.resolve(lookup)).collect()),
-            Value::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), v.resolve(lookup))).collect()),
+            Value::Map(m) => Value::Map(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.resolve(lookup)))
+                    .collect(),
+            ),
             other => other.clone(),
         }
     }
@@ -213,9 +224,13 @@ impl Value {
             }
             (Value::Map(a), Value::Map(b)) => {
                 a.len() == b.len()
-                    && a.iter().zip(b).all(|((ka, va), (kb, vb))| ka == kb && va.same_as(vb, salt))
+                    && a.iter()
+                        .zip(b)
+                        .all(|((ka, va), (kb, vb))| ka == kb && va.same_as(vb, salt))
             }
-            (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => (*a as f64) == *b,
+            (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => {
+                (*a as f64) == *b
+            }
             (a, b) => a == b,
         }
     }
@@ -320,7 +335,9 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Int(i))
     }
     fn visit_u64<E: de::Error>(self, u: u64) -> Result<Value, E> {
-        i64::try_from(u).map(Value::Int).or(Ok(Value::Float(u as f64)))
+        i64::try_from(u)
+            .map(Value::Int)
+            .or(Ok(Value::Float(u as f64)))
     }
     fn visit_f64<E>(self, x: f64) -> Result<Value, E> {
         Ok(Value::Float(x))
@@ -370,13 +387,22 @@ mod tests {
 
     #[test]
     fn secrets_never_serialize_in_plaintext() {
-        let v = Value::map([("password", Value::secret("hunter2")), ("user", Value::str("me"))]);
+        let v = Value::map([
+            ("password", Value::secret("hunter2")),
+            ("user", Value::str("me")),
+        ]);
         let raw = serde_json::to_string(&v).unwrap();
         assert!(!raw.contains("hunter2"), "{raw}");
         let sealed = serde_json::to_string(&v.seal("salt")).unwrap();
-        assert!(!sealed.contains("hunter2") && sealed.contains("sha256:"), "{sealed}");
+        assert!(
+            !sealed.contains("hunter2") && sealed.contains("sha256:"),
+            "{sealed}"
+        );
         assert_eq!(format!("{v}"), r#"{password = (sensitive), user = "me"}"#);
-        assert_eq!(format!("{:?}", Secret::Plain("hunter2".into())), "(sensitive)");
+        assert_eq!(
+            format!("{:?}", Secret::Plain("hunter2".into())),
+            "(sensitive)"
+        );
     }
 
     #[test]
