@@ -10,3 +10,4 @@ pub mod ops;
 pub mod providers;
 pub mod stack;
 pub mod state;
+pub mod suggest;

@@ -8,7 +8,6 @@
 pub mod merge;
 pub mod schema;
 pub mod semantic;
-pub mod suggest;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -145,7 +144,7 @@ fn not_found(
     } else {
         d.with_expected(format!("one of {}", available.join(", ")))
     };
-    if let Some(best) = suggest::closest(name, available.iter().map(String::as_str)) {
+    if let Some(best) = crate::suggest::closest(name, available.iter().map(String::as_str)) {
         d = d.with_hint(format!("did you mean `{best}`?"));
     }
     d

@@ -7,10 +7,10 @@
 
 use serde_json::Value as J;
 
-use super::suggest;
 use super::yaml::{Kind, Node};
 use crate::diag::Diagnostic;
 use crate::model::types::check_format;
+use crate::suggest;
 
 /// Keys that moved out of the stack config; an unknown-key error for them carries this hint.
 const MOVED_KEYS: &[(&str, &str)] = &[(

@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 
 use super::schema::DocPath;
-use super::suggest;
 use super::yaml::{Kind, Node};
 use crate::diag::Diagnostic;
 use crate::model::{Distribution, KafkaMode, Labels, Profile, StackConfig};
+use crate::suggest;
 
 /// Origin file name of values that come from the built-in defaults.
 pub const DEFAULTS_FILE: &str = "<defaults>";

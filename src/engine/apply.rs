@@ -305,14 +305,7 @@ fn launch(step: &Step, cx: &ApplyContext<'_>, state: &State) -> Result<StepFutur
                 DriverError::new(format!("`{}` is not in the current configuration", step.id))
             })?;
             // Dependencies are done, so their outputs are in state.
-            let v = node.desired.resolve(&|r| {
-                state
-                    .resources
-                    .get(&ResourceId::new(r.node.clone()))?
-                    .outputs
-                    .get(&r.output)
-                    .cloned()
-            });
+            let v = resolve_from_state(&node.desired, state);
             let mut unknown = Vec::new();
             v.unknowns(&mut unknown);
             if let Some(u) = unknown.first() {
@@ -392,6 +385,18 @@ async fn wait_ready(driver: &dyn Driver, cx: &StepCx, outputs: &Value) -> Result
     }
 }
 
+/// Fill in outputs of finished dependencies, which state holds.
+fn resolve_from_state(v: &Value, state: &State) -> Value {
+    v.resolve(&|r| {
+        state
+            .resources
+            .get(&ResourceId::new(r.node.clone()))?
+            .outputs
+            .get(&r.output)
+            .cloned()
+    })
+}
+
 fn record(state: &mut State, graph: &Graph, step: &Step, outputs: Option<Value>) {
     match (step.action, outputs) {
         (Action::Delete, _) => {
@@ -401,14 +406,7 @@ fn record(state: &mut State, graph: &Graph, step: &Step, outputs: Option<Value>)
             let Some(node) = graph.get(&step.id) else {
                 return;
             };
-            let attrs = node.desired.resolve(&|r| {
-                state
-                    .resources
-                    .get(&ResourceId::new(r.node.clone()))?
-                    .outputs
-                    .get(&r.output)
-                    .cloned()
-            });
+            let attrs = resolve_from_state(&node.desired, state);
             state.record(
                 step.id.clone(),
                 ResourceState {

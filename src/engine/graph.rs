@@ -179,7 +179,7 @@ impl Graph {
                 let ids = self.nodes.iter().map(|n| n.id.as_str());
                 return Err(GraphError::UnknownTarget {
                     target: t.to_string(),
-                    closest: closest(t.as_str(), ids).map(str::to_owned),
+                    closest: crate::suggest::closest(t.as_str(), ids).map(str::to_owned),
                 });
             }
         }
@@ -200,30 +200,6 @@ impl Graph {
         s.push_str("}\n");
         s
     }
-}
-
-/// Closest candidate by edit distance, if it is close enough to be a plausible typo.
-pub fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .map(|c| (levenshtein(word, c), c))
-        .filter(|(d, c)| *d <= (word.len().max(c.len()) / 3).max(2))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-pub fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

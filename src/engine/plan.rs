@@ -255,7 +255,7 @@ fn destroy_changes(
                 let ids = state.resources.keys().map(ResourceId::as_str);
                 return Err(GraphError::UnknownTarget {
                     target: t.to_string(),
-                    closest: super::graph::closest(t.as_str(), ids).map(str::to_owned),
+                    closest: crate::suggest::closest(t.as_str(), ids).map(str::to_owned),
                 }
                 .into());
             }

@@ -6,8 +6,8 @@ use super::{Ctx, EXIT_ERROR, EXIT_OK, OpsError, open};
 use crate::cli::SchemaWhich;
 use crate::config::{self, SchemaKind};
 use crate::engine::ResourceId;
-use crate::engine::graph::closest;
 use crate::state::{Backend, LocalBackend};
+use crate::suggest::closest;
 
 pub fn validate(ctx: &Ctx, json_out: bool) -> Result<u8, OpsError> {
     match open(ctx) {

@@ -502,45 +502,7 @@ fn undefined<'k>(path: &[&str], keys: impl Iterator<Item = &'k String>) -> Templ
 
 /// The closest defined name, if close enough to be a plausible typo.
 fn did_you_mean(missing: &str, defined: &[String]) -> Option<String> {
-    let lower = missing.to_lowercase();
-    if let Some(same) = defined.iter().find(|d| d.to_lowercase() == lower) {
-        return Some(same.clone());
-    }
-    let len = missing.chars().count();
-    let max = (len / 3).max(1);
-    defined
-        .iter()
-        .map(|d| (edit_distance(&lower, &d.to_lowercase()), d))
-        .filter(|(dist, _)| *dist <= max && *dist < len)
-        .min_by_key(|(dist, _)| *dist)
-        .map(|(_, d)| d.clone())
-}
-
-/// Optimal string alignment distance: insertions, deletions, substitutions and transpositions
-/// of neighbours each cost 1.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = best;
-        }
-    }
-    d[a.len()][b.len()]
+    crate::suggest::closest(missing, defined.iter().map(String::as_str)).map(str::to_owned)
 }
 
 /// A Go string literal: backquoted raw, or double-quoted with Go's escapes.

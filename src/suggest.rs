@@ -1,20 +1,31 @@
-//! "Did you mean" suggestions: the closest candidate by edit distance.
+//! "Did you mean" suggestions, one implementation for every message that offers one
+//! (config keys, profile names, resource ids, template variables).
 
-/// Levenshtein distance, by chars, case-insensitive (a case slip is the most common typo).
+/// Optimal string alignment distance, case-insensitive: insertions, deletions, substitutions
+/// and transpositions of neighbours each cost 1 (`db_hots` is one slip from `db_host`).
 pub fn distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.to_lowercase().chars().collect();
     let b: Vec<char> = b.to_lowercase().chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// The candidate closest to `word`, if close enough to be a plausible typo. A long shared
@@ -29,7 +40,9 @@ where
         .filter_map(|c| {
             let d = distance(word, c);
             let prefix = common_prefix(word, c);
-            (d <= limit || prefix >= 5).then_some((d as isize - prefix as isize, c))
+            // Replacing every letter is not a typo (`x` is no slip of `b`).
+            ((d <= limit || prefix >= 5) && d < word.chars().count())
+                .then_some((d as isize - prefix as isize, c))
         })
         .min_by_key(|(score, _)| *score)
         .map(|(_, c)| c)
