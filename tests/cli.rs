@@ -390,3 +390,22 @@ fn invalid_config_reports_every_error_with_location() {
     assert_eq!(v["valid"], false);
     assert!(v["diagnostics"].as_array().unwrap().len() >= 3);
 }
+
+#[test]
+fn apply_and_destroy_without_a_terminal_need_auto_approve() {
+    let ws = workspace();
+    alpaka(ws.path())
+        .arg("apply")
+        .write_stdin("yes\n")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("Plan: 22 to add"))
+        .stderr(predicate::str::contains("no terminal to ask on"))
+        .stderr(predicate::str::contains("--auto-approve"));
+    // nothing recorded, so destroy has nothing to do and asks nothing
+    alpaka(ws.path())
+        .arg("destroy")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("No changes."));
+}

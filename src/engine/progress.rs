@@ -162,3 +162,45 @@ pub fn timestamp(t: SystemTime) -> String {
         % 86_400;
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_lines_are_timestamped_and_say_what_happened() {
+        let r = LineReporter::new(Vec::new());
+        let id = ResourceId::new("eks.cluster.prod");
+        r.started(&id, Action::Create);
+        r.status(&id, "CREATING");
+        r.finished(
+            &id,
+            Action::Create,
+            &StepEnd::Done,
+            Duration::from_millis(1500),
+        );
+        r.finished(
+            &id,
+            Action::Delete,
+            &StepEnd::Failed("boom".into()),
+            Duration::from_secs(2),
+        );
+        let out = String::from_utf8(r.out.into_inner().unwrap()).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.len() > 11 && l.as_bytes()[0] == b'[' && &l[9..11] == "] "),
+            "{out}"
+        );
+        assert!(lines[0].ends_with("eks.cluster.prod: creating…"));
+        assert!(lines[1].ends_with("eks.cluster.prod: CREATING"));
+        assert!(lines[2].ends_with("eks.cluster.prod: created after 1.5s"));
+        assert!(lines[3].ends_with("eks.cluster.prod: failed after 2.0s: boom"));
+        assert_eq!(
+            timestamp(UNIX_EPOCH + Duration::from_secs(3 * 3600 + 4 * 60 + 5)),
+            "03:04:05"
+        );
+    }
+}

@@ -220,6 +220,12 @@ async fn execute(
     if !p.has_changes() {
         return Ok(EXIT_OK);
     }
+    if ask && !std::io::stdin().is_terminal() {
+        let what = if destroy { "destroy" } else { "apply" };
+        return Err(OpsError::Refused(format!(
+            "{what} needs confirmation and there is no terminal to ask on: review the plan above and pass --auto-approve"
+        )));
+    }
     let missing = apply::missing_drivers(&p, &ws.drivers);
     if !missing.is_empty() {
         let list: Vec<String> = missing
@@ -284,11 +290,6 @@ async fn execute(
 
 fn confirm(destroy: bool) -> Result<bool, OpsError> {
     let what = if destroy { "destroy" } else { "apply" };
-    if !std::io::stdin().is_terminal() {
-        return Err(OpsError::Refused(format!(
-            "{what} needs confirmation and there is no terminal to ask on: review the plan above and pass --auto-approve"
-        )));
-    }
     print!(
         "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to {what}.\n\n  Enter a value: "
     );
