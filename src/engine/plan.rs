@@ -185,7 +185,15 @@ pub async fn plan(
                         kinds: vec![node.kind.clone()],
                         ids: vec![node.id.to_string()],
                     })?;
-                    let fields = driver.diff(live_attrs, &desired, salt);
+                    let fields: Vec<FieldChange> = driver
+                        .diff(live_attrs, &desired, salt)
+                        .into_iter()
+                        .map(|f| FieldChange {
+                            before: f.before.map(|v| v.redact()),
+                            after: f.after.map(|v| v.redact()),
+                            ..f
+                        })
+                        .collect();
                     if fields.is_empty() {
                         (Action::NoOp, None, fields)
                     } else {
@@ -232,13 +240,19 @@ pub async fn plan(
     Ok(Plan {
         format_version: PLAN_FORMAT_VERSION,
         profile: opts.profile.clone(),
-        lineage: (state.serial > 0 || !state.resources.is_empty()).then(|| state.lineage.clone()),
+        lineage: persisted_lineage(state),
         serial: state.serial,
         destroy: opts.destroy,
         targets: opts.targets.clone(),
         inputs_hash: opts.inputs_hash.clone(),
         changes,
     })
+}
+
+/// The state's lineage once it has been written; a state never written has no identity yet, so
+/// a plan made before the first apply matches any fresh state.
+pub fn persisted_lineage(state: &State) -> Option<String> {
+    (state.serial > 0 || !state.resources.is_empty()).then(|| state.lineage.clone())
 }
 
 /// Everything state records (or the targets and what depends on them), dependents first.

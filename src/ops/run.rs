@@ -133,9 +133,7 @@ fn check_saved_plan(path: &Path, p: &Plan, ws: &Workspace, state: &State) -> Res
             p.profile
         )));
     }
-    let current_lineage =
-        (state.serial > 0 || !state.resources.is_empty()).then(|| state.lineage.clone());
-    if p.lineage != current_lineage || p.serial != state.serial {
+    if p.lineage != plan::persisted_lineage(state) || p.serial != state.serial {
         return Err(stale(&format!(
             "the state changed (serial {} then, {} now)",
             p.serial, state.serial
