@@ -39,6 +39,21 @@ fn alpaka(root: &Path) -> Command {
     c
 }
 
+/// A state recording one namespace, as if an earlier apply had made it.
+fn seed_state(root: &Path) {
+    let mut state = alpaka::state::State::new("minikube");
+    state.record(
+        alpaka::engine::ResourceId::new("k8s.namespace.alpaka"),
+        alpaka::state::ResourceState {
+            kind: "k8s.namespace".into(),
+            deps: vec![],
+            attrs: alpaka::engine::Value::map([("name", alpaka::engine::Value::str("alpaka"))]),
+            outputs: alpaka::engine::Value::Null,
+        },
+    );
+    LocalBackend::new(root, "minikube").persist(&state).unwrap();
+}
+
 fn shipped_profiles() -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(repo().join("profiles"))
         .unwrap()
@@ -268,18 +283,7 @@ fn saved_plan_is_refused_when_state_moved() {
         .assert()
         .success();
     // someone else applied in between: the state now exists with a serial
-    let backend = LocalBackend::new(ws.path(), "minikube");
-    let mut state = alpaka::state::State::new("minikube");
-    state.record(
-        alpaka::engine::ResourceId::new("k8s.namespace.alpaka"),
-        alpaka::state::ResourceState {
-            kind: "k8s.namespace".into(),
-            deps: vec![],
-            attrs: alpaka::engine::Value::map([("name", alpaka::engine::Value::str("alpaka"))]),
-            outputs: alpaka::engine::Value::Null,
-        },
-    );
-    backend.persist(&state).unwrap();
+    seed_state(ws.path());
     alpaka(ws.path())
         .arg("apply")
         .arg(&planfile)
@@ -291,18 +295,7 @@ fn saved_plan_is_refused_when_state_moved() {
 #[test]
 fn destroy_with_state_of_unknown_kind_says_what_is_missing() {
     let ws = workspace();
-    let backend = LocalBackend::new(ws.path(), "minikube");
-    let mut state = alpaka::state::State::new("minikube");
-    state.record(
-        alpaka::engine::ResourceId::new("k8s.namespace.alpaka"),
-        alpaka::state::ResourceState {
-            kind: "k8s.namespace".into(),
-            deps: vec![],
-            attrs: alpaka::engine::Value::map([("name", alpaka::engine::Value::str("alpaka"))]),
-            outputs: alpaka::engine::Value::Null,
-        },
-    );
-    backend.persist(&state).unwrap();
+    seed_state(ws.path());
     alpaka(ws.path())
         .args(["plan", "--destroy"])
         .assert()

@@ -186,6 +186,16 @@ fn never() -> watch::Receiver<bool> {
     rx
 }
 
+/// Plan against `state`, apply it, and check a second plan has nothing left to do.
+async fn converge(g: &Graph, d: &Drivers, state: &mut State, parallelism: usize) -> ApplyReport {
+    let p = plan::plan(g, state, d, &opts(false, &[])).await.unwrap();
+    let (r, _) = run(&p, g, d, state, parallelism, never()).await;
+    assert!(r.succeeded(), "{r:?}");
+    let again = plan::plan(g, state, d, &opts(false, &[])).await.unwrap();
+    assert!(!again.has_changes(), "{again:?}");
+    r
+}
+
 fn pos(log: &[(String, String)], ev: &str, id: &str) -> usize {
     log.iter()
         .position(|(e, i)| e == ev && i == id)
@@ -316,14 +326,7 @@ async fn interrupted_apply_then_reapply_converges() {
         .await
         .unwrap();
     assert_eq!(p2.summary().add, 3, "{p2:?}");
-    let (r2, _) = run(&p2, &g, &d, &mut reloaded, 10, never()).await;
-    assert!(r2.succeeded());
-    assert!(
-        !plan::plan(&g, &reloaded, &d, &opts(false, &[]))
-            .await
-            .unwrap()
-            .has_changes()
-    );
+    converge(&g, &d, &mut reloaded, 10).await;
 }
 
 #[tokio::test]
@@ -335,18 +338,10 @@ async fn kill_between_any_two_nodes_converges() {
     let (_, saved) = run(&p, &g, &d, &mut state, 1, never()).await;
     let full: BTreeSet<ResourceId> = state.resources.keys().cloned().collect();
     for prefix in &saved {
-        let mut s = prefix.clone();
         // the live world has everything, state knows a prefix: creates must be idempotent-safe
-        let p = plan::plan(&g, &s, &d, &opts(false, &[])).await.unwrap();
-        let (r, _) = run(&p, &g, &d, &mut s, 4, never()).await;
-        assert!(r.succeeded());
+        let mut s = prefix.clone();
+        converge(&g, &d, &mut s, 4).await;
         assert_eq!(s.resources.keys().cloned().collect::<BTreeSet<_>>(), full);
-        assert!(
-            !plan::plan(&g, &s, &d, &opts(false, &[]))
-                .await
-                .unwrap()
-                .has_changes()
-        );
     }
 }
 
