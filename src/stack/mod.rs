@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod cluster;
 pub mod connectors;
 pub mod platform;
+pub mod strimzi;
 
 use thiserror::Error;
 

@@ -8,7 +8,13 @@ use crate::model::types::Toleration;
 
 use super::catalog::{self, ChartPin};
 use super::connectors::{self, ConnectSpec, ConnectorSpec, GroupSpec};
-use super::{StackError, labels_value, release_desired, strs};
+use super::{StackError, labels_value, release_desired, strimzi, strs};
+
+/// A typed manifest as the engine's attribute tree.
+fn manifest_value<T: serde::Serialize>(m: &T) -> Result<Value, StackError> {
+    crate::engine::value::to_value(m)
+        .map_err(|e| StackError::Unsupported(format!("encoding a manifest: {e}")))
+}
 
 /// Name of the Strimzi `Kafka` resource; Strimzi derives service names from it.
 pub const KAFKA_NAME: &str = "alpaka";
@@ -86,7 +92,6 @@ pub fn build(
 
     let monitoring = cfg.prometheus.enabled || cfg.grafana.enabled;
     let prom_release = format!("helm.{}", catalog::KUBE_PROMETHEUS_STACK.release);
-
     // Kafka: the Strimzi operator, node pools, the cluster.
     let kafka_id = "kafka.cluster".to_owned();
     if cfg.kafka.enabled {
@@ -97,31 +102,20 @@ pub fn build(
             ));
         }
         let operator = format!("helm.{}", catalog::STRIMZI.release);
+        let [sel, tol] = placement(&k.node_selector, &k.tolerations);
         nodes.push(release(
             &catalog::STRIMZI,
             &ns,
-            Value::map([
-                ("watchNamespaces", strs(&[ns.as_str()])),
-                placement(&k.node_selector, &k.tolerations)[0].clone(),
-                placement(&k.node_selector, &k.tolerations)[1].clone(),
-            ]),
+            Value::map([("watchNamespaces", strs(&[ns.as_str()])), sel, tol]),
             &[&namespace],
         ));
         let storage = match k.storage.kind {
-            StorageType::Ephemeral => Value::map([("type", Value::str("ephemeral"))]),
-            StorageType::Persistent => Value::map([
-                ("type", Value::str("persistent-claim")),
-                ("size", Value::str(k.storage.size.as_str())),
-                (
-                    "class",
-                    k.storage
-                        .storage_class
-                        .as_deref()
-                        .map(Value::str)
-                        .unwrap_or(Value::Null),
-                ),
-                ("deleteClaim", Value::Bool(k.storage.delete_claim)),
-            ]),
+            StorageType::Ephemeral => strimzi::Storage::Ephemeral {},
+            StorageType::Persistent => strimzi::Storage::PersistentClaim {
+                size: k.storage.size.as_str().to_owned(),
+                class: k.storage.storage_class.clone(),
+                delete_claim: k.storage.delete_claim,
+            },
         };
         let pools: Vec<(&str, u32, Vec<&str>)> = if k.controllers == 0 {
             vec![("dual", k.replica_count, vec!["controller", "broker"])]
@@ -131,72 +125,30 @@ pub fn build(
                 ("broker", k.replica_count, vec!["broker"]),
             ]
         };
-        let mut kafka = Node::new(
-            &kafka_id,
-            "strimzi.kafka",
-            Value::map([
-                ("name", Value::str(KAFKA_NAME)),
-                ("namespace", Value::str(&ns)),
-                ("version", Value::str(&k.version)),
-                (
-                    "listeners",
-                    Value::List(vec![Value::map([
-                        ("name", Value::str("plain")),
-                        ("port", Value::Int(9092)),
-                        ("type", Value::str("internal")),
-                        ("tls", Value::Bool(false)),
-                    ])]),
-                ),
-                (
-                    "config",
-                    Value::map([
-                        (
-                            "default.replication.factor",
-                            Value::Int(i64::from(k.default_replication_factor)),
-                        ),
-                        ("num.partitions", Value::Int(i64::from(k.num_partitions))),
-                        (
-                            "min.insync.replicas",
-                            Value::Int(i64::from(k.min_insync_replicas)),
-                        ),
-                        (
-                            "offsets.topic.replication.factor",
-                            Value::Int(i64::from(k.default_replication_factor)),
-                        ),
-                        (
-                            "transaction.state.log.replication.factor",
-                            Value::Int(i64::from(k.default_replication_factor)),
-                        ),
-                        (
-                            "transaction.state.log.min.isr",
-                            Value::Int(i64::from(k.min_insync_replicas)),
-                        ),
-                        ("delete.topic.enable", Value::Bool(true)),
-                    ]),
-                ),
-                ("metrics", Value::Bool(k.metrics)),
-                ("bootstrap", Value::str(addr.bootstrap())),
-            ]),
-        )
-        .after(&operator);
+        let manifest = strimzi::kafka(&strimzi::KafkaInput {
+            name: KAFKA_NAME,
+            namespace: &ns,
+            version: &k.version,
+            replication_factor: k.default_replication_factor,
+            partitions: k.num_partitions,
+            min_insync_replicas: k.min_insync_replicas,
+            metrics: k.metrics,
+        });
+        let mut kafka =
+            Node::new(&kafka_id, "strimzi.kafka", manifest_value(&manifest)?).after(&operator);
         for (name, replicas, roles) in pools {
             let id = format!("kafka.nodepool.{name}");
-            let [sel, tol] = placement(&k.node_selector, &k.tolerations);
+            let pool = strimzi::node_pool(
+                name,
+                KAFKA_NAME,
+                &ns,
+                replicas,
+                &roles,
+                storage.clone(),
+                strimzi::template(&k.node_selector, &k.tolerations),
+            );
             nodes.push(
-                Node::new(
-                    &id,
-                    "strimzi.kafkanodepool",
-                    Value::map([
-                        ("name", Value::str(name)),
-                        ("cluster", Value::str(KAFKA_NAME)),
-                        ("replicas", Value::Int(i64::from(replicas))),
-                        ("roles", strs(&roles)),
-                        ("storage", storage.clone()),
-                        sel,
-                        tol,
-                    ]),
-                )
-                .after(&operator),
+                Node::new(&id, "strimzi.kafkanodepool", manifest_value(&pool)?).after(&operator),
             );
             kafka = kafka.after(id);
         }
@@ -225,7 +177,8 @@ pub fn build(
         }
     }
 
-    // Kafka Connect: one KafkaConnect per type, one KafkaConnector per connector.
+    // Kafka Connect: one KafkaConnect per type, one KafkaConnector per connector; secret config
+    // values live in one Secret per type and reach connectors through the config provider.
     let mut connect_ids = Vec::new();
     let mut connect_addrs = Vec::new();
     if cfg.kafka_connect.enabled && cfg.kafka.enabled {
@@ -233,28 +186,20 @@ pub fn build(
         for c in &cfg.kafka_connect.connects {
             let t = c.kind.as_str();
             let id = format!("kafka.connect.{t}");
-            let [sel, tol] = placement(&c.node_selector, &c.tolerations);
+            let manifest = strimzi::connect(strimzi::ConnectInput {
+                name: t,
+                namespace: &ns,
+                cluster: KAFKA_NAME,
+                replicas: c.replica_count,
+                image: c.container.reference(),
+                bootstrap: addr.bootstrap(),
+                replication_factor: cfg.kafka.default_replication_factor,
+                metrics: cfg.kafka.metrics,
+                template: strimzi::template(&c.node_selector, &c.tolerations),
+                timezone: c.timezone.clone(),
+            });
             nodes.push(
-                Node::new(
-                    &id,
-                    "strimzi.kafkaconnect",
-                    Value::map([
-                        ("name", Value::str(t)),
-                        ("namespace", Value::str(&ns)),
-                        ("replicas", Value::Int(i64::from(c.replica_count))),
-                        ("image", Value::str(c.container.reference())),
-                        ("bootstrapServers", Value::str(addr.bootstrap())),
-                        ("groupId", Value::str(format!("connect-{t}"))),
-                        (
-                            "timezone",
-                            c.timezone.as_deref().map(Value::str).unwrap_or(Value::Null),
-                        ),
-                        ("useConnectorResources", Value::Bool(true)),
-                        sel,
-                        tol,
-                    ]),
-                )
-                .after(&kafka_id),
+                Node::new(&id, "strimzi.kafkaconnect", manifest_value(&manifest)?).after(&kafka_id),
             );
             connect_ids.push(id.clone());
             connect_addrs.push((t.to_owned(), addr.connect(t)));
@@ -279,25 +224,80 @@ pub fn build(
                     })
                     .collect(),
             };
-            match connectors::render_connect(&spec) {
-                Ok(rendered) => {
-                    for r in rendered {
-                        nodes.push(
-                            Node::new(
-                                format!("connector.{}.{}.{}", r.connect_type, r.group, r.name),
-                                "strimzi.kafkaconnector",
-                                Value::map([
-                                    ("name", Value::str(&r.full_name)),
-                                    ("connect", Value::str(&r.connect_type)),
-                                    ("config", Value::Map(r.config)),
-                                ]),
-                            )
-                            .after(&id),
-                        );
+            let rendered = match connectors::render_connect(&spec) {
+                Ok(r) => r,
+                Err(e) => {
+                    errors.extend(e);
+                    continue;
+                }
+            };
+            let secret_name = format!("alpaka-connect-{t}");
+            let secret_id = format!("k8s.secret.{secret_name}");
+            let mut secret_data = std::collections::BTreeMap::new();
+            let mut connector_nodes = Vec::new();
+            for r in rendered {
+                let mut config = std::collections::BTreeMap::new();
+                let mut class = String::new();
+                let mut tasks_max = None;
+                for (key, v) in r.config {
+                    let text = match v {
+                        Value::Secret(s) => {
+                            let secret_key = format!("{}.{key}", r.full_name);
+                            let reference = format!("${{secrets:{ns}/{secret_name}:{secret_key}}}");
+                            secret_data.insert(secret_key, Value::Secret(s));
+                            reference
+                        }
+                        Value::Str(s) => s,
+                        other => other.to_string(),
+                    };
+                    match key.as_str() {
+                        "connector.class" => class = text,
+                        "tasks.max" => match text.parse::<u32>() {
+                            Ok(n) => tasks_max = Some(n),
+                            Err(_) => {
+                                config.insert(key, text);
+                            }
+                        },
+                        _ => {
+                            config.insert(key, text);
+                        }
                     }
                 }
-                Err(e) => errors.extend(e),
+                if class.is_empty() {
+                    return Err(StackError::Unsupported(format!(
+                        "connector {} (connect {t}, group {}): `connector.class` is missing from its config and its group's common",
+                        r.full_name, r.group
+                    )));
+                }
+                let manifest = strimzi::connector(&r.full_name, &ns, t, class, tasks_max, config);
+                connector_nodes.push(
+                    Node::new(
+                        format!("connector.{}.{}.{}", r.connect_type, r.group, r.name),
+                        "strimzi.kafkaconnector",
+                        manifest_value(&manifest)?,
+                    )
+                    .after(&id),
+                );
             }
+            if !secret_data.is_empty() {
+                nodes.push(
+                    Node::new(
+                        &secret_id,
+                        "k8s.secret",
+                        Value::map([
+                            ("name", Value::str(&secret_name)),
+                            ("namespace", Value::str(&ns)),
+                            ("data", Value::Map(secret_data)),
+                        ]),
+                    )
+                    .after(&namespace),
+                );
+                connector_nodes = connector_nodes
+                    .into_iter()
+                    .map(|n| n.after(&secret_id))
+                    .collect();
+            }
+            nodes.extend(connector_nodes);
         }
         if !errors.is_empty() {
             return Err(StackError::Connectors(errors));

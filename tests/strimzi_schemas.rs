@@ -1,0 +1,216 @@
+//! Every Strimzi resource alpaka generates, for every shipped profile, validates against the
+//! Strimzi 1.2.0 CRD schemas (`../shared/reference/strimzi-1.2.0/crds`). Unknown fields are
+//! errors here: a structural schema would make the API server prune them silently.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value as Json;
+
+fn crd_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/strimzi-1.2.0/crds")
+}
+
+/// kind → openAPIV3Schema of the served `v1` version.
+fn schemas() -> BTreeMap<String, Json> {
+    let mut out = BTreeMap::new();
+    for e in std::fs::read_dir(crd_dir()).expect("the Strimzi CRDs are in ../shared") {
+        let path = e.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let crd: Json = serde_saphyr::from_str(&text).unwrap();
+        let kind = crd["spec"]["names"]["kind"].as_str().unwrap().to_owned();
+        let v1 = crd["spec"]["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "v1")
+            .unwrap();
+        out.insert(kind, v1["schema"]["openAPIV3Schema"].clone());
+    }
+    out
+}
+
+/// The subset of OpenAPI v3 structural schemas the Strimzi CRDs use.
+fn validate(schema: &Json, v: &Json, path: &str, errors: &mut Vec<String>) {
+    if schema.get("x-kubernetes-preserve-unknown-fields") == Some(&Json::Bool(true))
+        && schema.get("properties").is_none()
+    {
+        return;
+    }
+    if schema.get("x-kubernetes-int-or-string") == Some(&Json::Bool(true)) {
+        if !(v.is_string() || v.is_i64() || v.is_u64()) {
+            errors.push(format!("{path}: expected int or string, got {v}"));
+        }
+        return;
+    }
+    if let Some(t) = schema.get("type").and_then(Json::as_str) {
+        let ok = match t {
+            "object" => v.is_object(),
+            "array" => v.is_array(),
+            "string" => v.is_string(),
+            "integer" => v.is_i64() || v.is_u64(),
+            "number" => v.is_number(),
+            "boolean" => v.is_boolean(),
+            _ => true,
+        };
+        if !ok {
+            errors.push(format!("{path}: expected {t}, got {v}"));
+            return;
+        }
+    }
+    if let Some(allowed) = schema.get("enum").and_then(Json::as_array)
+        && !allowed.contains(v)
+    {
+        errors.push(format!("{path}: {v} is not one of {allowed:?}"));
+    }
+    if let (Some(p), Some(s)) = (schema.get("pattern").and_then(Json::as_str), v.as_str())
+        && !regex::Regex::new(p).unwrap().is_match(s)
+    {
+        errors.push(format!("{path}: {s:?} does not match {p}"));
+    }
+    if let (Some(min), Some(n)) = (schema.get("minimum").and_then(Json::as_f64), v.as_f64())
+        && n < min
+    {
+        errors.push(format!("{path}: {n} < minimum {min}"));
+    }
+    if let (Some(min), Some(a)) = (schema.get("minItems").and_then(Json::as_u64), v.as_array())
+        && (a.len() as u64) < min
+    {
+        errors.push(format!("{path}: fewer than {min} items"));
+    }
+    if let (Some(items), Some(a)) = (schema.get("items"), v.as_array()) {
+        for (i, x) in a.iter().enumerate() {
+            validate(items, x, &format!("{path}[{i}]"), errors);
+        }
+    }
+    if let Some(obj) = v.as_object() {
+        let props = schema.get("properties").and_then(Json::as_object);
+        for req in schema
+            .get("required")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(r) = req.as_str()
+                && !obj.contains_key(r)
+            {
+                errors.push(format!("{path}: missing required `{r}`"));
+            }
+        }
+        for (k, x) in obj {
+            let sub = format!("{path}.{k}");
+            match (
+                props.and_then(|p| p.get(k)),
+                schema.get("additionalProperties"),
+            ) {
+                (Some(s), _) => validate(s, x, &sub, errors),
+                (None, Some(Json::Object(s))) => {
+                    validate(&Json::Object(s.clone()), x, &sub, errors)
+                }
+                (None, Some(Json::Bool(true))) => {}
+                _ if schema.get("x-kubernetes-preserve-unknown-fields")
+                    == Some(&Json::Bool(true)) => {}
+                // metadata is `type: object` with no properties: the API server's own schema.
+                _ if props.is_none() && path == "$.metadata" => {}
+                _ => errors.push(format!(
+                    "{sub}: unknown field (the API server would prune it)"
+                )),
+            }
+        }
+    }
+}
+
+fn generated(profile: &str) -> Vec<(String, Json)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let loaded = alpaka::config::load(root, profile).unwrap();
+    let nodes =
+        alpaka::stack::build(&loaded.profile_name, &loaded.profile, &loaded.config).unwrap();
+    nodes
+        .into_iter()
+        .filter(|n| n.kind.starts_with("strimzi."))
+        .map(|n| (n.id.to_string(), serde_json::to_value(&n.desired).unwrap()))
+        .collect()
+}
+
+#[test]
+fn generated_strimzi_resources_validate_against_the_crds() {
+    let schemas = schemas();
+    let mut checked = BTreeMap::<String, usize>::new();
+    for profile in ["minikube", "k3d", "k3s", "eks-prod", "eks-dev"] {
+        for (id, manifest) in generated(profile) {
+            let kind = manifest["kind"].as_str().unwrap().to_owned();
+            assert_eq!(manifest["apiVersion"], "kafka.strimzi.io/v1", "{id}");
+            let schema = schemas
+                .get(&kind)
+                .unwrap_or_else(|| panic!("no CRD for {kind}"));
+            let mut errors = Vec::new();
+            validate(schema, &manifest, "$", &mut errors);
+            assert!(
+                errors.is_empty(),
+                "{profile} {id} ({kind}):\n{}",
+                errors.join("\n")
+            );
+            assert!(
+                !manifest.to_string().contains("mypass"),
+                "{id} carries a plaintext secret"
+            );
+            *checked.entry(kind).or_default() += 1;
+        }
+    }
+    for kind in ["Kafka", "KafkaNodePool", "KafkaConnect", "KafkaConnector"] {
+        assert!(
+            checked.get(kind).copied().unwrap_or(0) > 0,
+            "no {kind} generated: {checked:?}"
+        );
+    }
+}
+
+#[test]
+fn the_validator_catches_what_the_api_server_would_reject_or_prune() {
+    let schemas = schemas();
+    let mut bad = generated("minikube")
+        .into_iter()
+        .find(|(id, _)| id == "kafka.cluster")
+        .unwrap()
+        .1;
+    bad["spec"]["kafka"]["listeners"][0]["name"] = "Not_Valid!".into();
+    bad["spec"]["kafka"]["replicaz"] = 3.into();
+    bad["spec"]["entityOperator"] = "yes".into();
+    let mut errors = Vec::new();
+    validate(&schemas["Kafka"], &bad, "$", &mut errors);
+    let text = errors.join("\n");
+    assert!(text.contains("$.spec.kafka.listeners[0].name"), "{text}");
+    assert!(
+        text.contains("$.spec.kafka.replicaz: unknown field"),
+        "{text}"
+    );
+    assert!(
+        text.contains("$.spec.entityOperator: expected object"),
+        "{text}"
+    );
+}
+
+#[test]
+fn connector_secrets_are_config_provider_references() {
+    let all = generated("minikube");
+    let log1 = &all
+        .iter()
+        .find(|(id, _)| id == "connector.srccon.mydb_log.log1")
+        .unwrap()
+        .1;
+    assert_eq!(log1["metadata"]["name"], "srccon-mydb_log-log1");
+    assert_eq!(log1["metadata"]["labels"]["strimzi.io/cluster"], "srccon");
+    assert_eq!(
+        log1["spec"]["class"],
+        "io.confluent.connect.jdbc.JdbcSourceConnector"
+    );
+    assert_eq!(log1["spec"]["tasksMax"], 1);
+    assert_eq!(
+        log1["spec"]["config"]["connection.password"],
+        "${secrets:alpaka/alpaka-connect-srccon:srccon-mydb_log-log1.connection.password}"
+    );
+    assert_eq!(
+        log1["spec"]["config"]["connection.url"],
+        "jdbc:mysql://mysql-db-addr:3306;databaseName=mydb"
+    );
+}
