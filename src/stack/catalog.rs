@@ -86,3 +86,70 @@ pub const EKS_NODE_POLICIES: &[&str] = &[
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
 ];
 pub const EBS_CSI_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy";
+
+/// Values paths alpaka may set on each release: every one confirmed against the chart's
+/// documented values (`docs/chart-versions.md` lists where). A path ending in `.*` is a subtree
+/// the chart passes through as free-form config. A misspelt key does nothing in helm, silently:
+/// the tests hold every generated values path to this list.
+pub fn verified_values(release: &str) -> &'static [&'static str] {
+    match release {
+        "strimzi-kafka-operator" => &["watchNamespaces", "nodeSelector.*", "tolerations"],
+        "kube-prometheus-stack" => &[
+            "prometheus.enabled",
+            "prometheus.prometheusSpec.retention",
+            "prometheus.prometheusSpec.podMonitorSelectorNilUsesHelmValues",
+            "prometheus.prometheusSpec.serviceMonitorSelectorNilUsesHelmValues",
+            "prometheus.prometheusSpec.nodeSelector.*",
+            "prometheus.prometheusSpec.tolerations",
+            "grafana.enabled",
+            "grafana.admin.existingSecret",
+            "grafana.admin.userKey",
+            "grafana.admin.passwordKey",
+            "grafana.dashboardProviders.*",
+            "grafana.dashboards.*",
+            "grafana.additionalDataSources",
+            "grafana.nodeSelector.*",
+            "grafana.tolerations",
+            "alertmanager.enabled",
+        ],
+        "kminion" => &[
+            "kminion.config.*",
+            "serviceMonitor.create",
+            "serviceMonitor.interval",
+            "serviceMonitor.scrapeTimeout",
+            "nodeSelector.*",
+            "tolerations",
+        ],
+        "loki" => &[
+            "deploymentMode",
+            "loki.auth_enabled",
+            "loki.commonConfig.replication_factor",
+            "loki.storage.type",
+            "loki.schemaConfig.*",
+            "loki.limits_config.*",
+            "loki.compactor.*",
+            "singleBinary.replicas",
+            "singleBinary.nodeSelector.*",
+            "singleBinary.tolerations",
+            "write.replicas",
+            "read.replicas",
+            "backend.replicas",
+        ],
+        "alloy" => &["alloy.configMap.content"],
+        "kafka-ui" => &["yamlApplicationConfig.*", "nodeSelector.*", "tolerations"],
+        "headlamp" => &[
+            "clusterRoleBinding.create",
+            "config.inCluster",
+            "nodeSelector.*",
+            "tolerations",
+        ],
+        "aws-load-balancer-controller" => &[
+            "clusterName",
+            "region",
+            "vpcId",
+            "serviceAccount.create",
+            "serviceAccount.name",
+        ],
+        _ => &[],
+    }
+}

@@ -356,65 +356,97 @@ pub fn build(
                 .after(&namespace),
             );
         }
-        let dashboards = Value::List(
+        // grafana.dashboards.<provider>.<name>: fetched from grafana.com by id, or from a URL.
+        let dashboards = Value::Map(
             g.dashboards
                 .iter()
                 .map(|d| {
-                    Value::map([
-                        ("name", Value::str(&d.name)),
-                        (
-                            "gnetId",
-                            d.gnet_id
-                                .map(|x| Value::Int(i64::from(x)))
-                                .unwrap_or(Value::Null),
-                        ),
-                        (
-                            "revision",
-                            d.revision
-                                .map(|x| Value::Int(i64::from(x)))
-                                .unwrap_or(Value::Null),
-                        ),
-                        (
-                            "url",
-                            d.url.as_deref().map(Value::str).unwrap_or(Value::Null),
-                        ),
-                    ])
+                    let mut m = vec![("datasource", Value::str("Prometheus"))];
+                    if let Some(id) = d.gnet_id {
+                        m.push(("gnetId", Value::Int(i64::from(id))));
+                        m.push(("revision", Value::Int(i64::from(d.revision.unwrap_or(1)))));
+                    }
+                    if let Some(url) = &d.url {
+                        m.push(("url", Value::str(url)));
+                    }
+                    (d.name.clone(), Value::map(m))
                 })
                 .collect(),
         );
         let [psel, ptol] = placement(&p.node_selector, &p.tolerations);
         let [gsel, gtol] = placement(&g.node_selector, &g.tolerations);
-        let mut datasources = vec![Value::map([
-            ("name", Value::str("Prometheus")),
-            ("url", Value::str(addr.prometheus())),
-        ])];
+        let mut grafana = vec![
+            ("enabled", Value::Bool(g.enabled)),
+            (
+                "admin",
+                Value::map([
+                    ("existingSecret", Value::str("grafana-admin")),
+                    ("userKey", Value::str("admin-user")),
+                    ("passwordKey", Value::str("admin-password")),
+                ]),
+            ),
+            (
+                "dashboardProviders",
+                Value::map([(
+                    "dashboardproviders.yaml",
+                    Value::map([
+                        ("apiVersion", Value::Int(1)),
+                        (
+                            "providers",
+                            Value::List(vec![Value::map([
+                                ("name", Value::str("alpaka")),
+                                ("folder", Value::str("Kafka")),
+                                ("type", Value::str("file")),
+                                (
+                                    "options",
+                                    Value::map([(
+                                        "path",
+                                        Value::str("/var/lib/grafana/dashboards/alpaka"),
+                                    )]),
+                                ),
+                            ])]),
+                        ),
+                    ]),
+                )]),
+            ),
+            ("dashboards", Value::map([("alpaka", dashboards)])),
+            gsel,
+            gtol,
+        ];
         if cfg.loki.enabled {
-            datasources.push(Value::map([
-                ("name", Value::str("Loki")),
-                ("url", Value::str(addr.loki())),
-            ]));
+            grafana.push((
+                "additionalDataSources",
+                Value::List(vec![Value::map([
+                    ("name", Value::str("Loki")),
+                    ("type", Value::str("loki")),
+                    ("access", Value::str("proxy")),
+                    ("url", Value::str(addr.loki())),
+                ])]),
+            ));
         }
         let values = Value::map([
             (
                 "prometheus",
                 Value::map([
                     ("enabled", Value::Bool(p.enabled)),
-                    ("retention", Value::str(p.retention.as_str())),
-                    psel,
-                    ptol,
+                    (
+                        "prometheusSpec",
+                        Value::map([
+                            ("retention", Value::str(p.retention.as_str())),
+                            // Select PodMonitors/ServiceMonitors without the release label too
+                            // (Strimzi's, KMinion's).
+                            ("podMonitorSelectorNilUsesHelmValues", Value::Bool(false)),
+                            (
+                                "serviceMonitorSelectorNilUsesHelmValues",
+                                Value::Bool(false),
+                            ),
+                            psel,
+                            ptol,
+                        ]),
+                    ),
                 ]),
             ),
-            (
-                "grafana",
-                Value::map([
-                    ("enabled", Value::Bool(g.enabled)),
-                    ("adminSecret", Value::str("grafana-admin")),
-                    ("datasources", Value::List(datasources)),
-                    ("dashboards", dashboards),
-                    gsel,
-                    gtol,
-                ]),
-            ),
+            ("grafana", Value::map(grafana)),
             (
                 "alertmanager",
                 Value::map([("enabled", Value::Bool(false))]),
@@ -432,10 +464,24 @@ pub fn build(
         let m = &cfg.kminion;
         let [sel, tol] = placement(&m.node_selector, &m.tolerations);
         let values = Value::map([
-            ("brokers", strs(&[addr.bootstrap()])),
-            ("scrapeInterval", Value::str(m.scrape_interval.as_str())),
-            ("scrapeTimeout", Value::str(m.scrape_timeout.as_str())),
-            ("serviceMonitor", Value::Bool(cfg.prometheus.enabled)),
+            (
+                "kminion",
+                Value::map([(
+                    "config",
+                    Value::map([(
+                        "kafka",
+                        Value::map([("brokers", strs(&[addr.bootstrap()]))]),
+                    )]),
+                )]),
+            ),
+            (
+                "serviceMonitor",
+                Value::map([
+                    ("create", Value::Bool(cfg.prometheus.enabled)),
+                    ("interval", Value::str(m.scrape_interval.as_str())),
+                    ("scrapeTimeout", Value::str(m.scrape_timeout.as_str())),
+                ]),
+            ),
             sel,
             tol,
         ]);
@@ -449,22 +495,76 @@ pub fn build(
     if cfg.loki.enabled {
         let l = &cfg.loki;
         let [sel, tol] = placement(&l.node_selector, &l.tolerations);
-        nodes.push(release(
-            &catalog::LOKI,
-            &ns,
-            Value::map([
-                ("deploymentMode", Value::str("SingleBinary")),
-                ("retentionPeriod", Value::str(l.retention_period.as_str())),
-                sel,
-                tol,
-            ]),
-            &[&namespace],
-        ));
+        let off = || Value::map([("replicas", Value::Int(0))]);
+        let values = Value::map([
+            ("deploymentMode", Value::str("SingleBinary")),
+            (
+                "loki",
+                Value::map([
+                    ("auth_enabled", Value::Bool(false)),
+                    (
+                        "commonConfig",
+                        Value::map([("replication_factor", Value::Int(1))]),
+                    ),
+                    ("storage", Value::map([("type", Value::str("filesystem"))])),
+                    (
+                        "schemaConfig",
+                        Value::map([(
+                            "configs",
+                            Value::List(vec![Value::map([
+                                ("from", Value::str("2024-04-01")),
+                                ("store", Value::str("tsdb")),
+                                ("object_store", Value::str("filesystem")),
+                                ("schema", Value::str("v13")),
+                                (
+                                    "index",
+                                    Value::map([
+                                        ("prefix", Value::str("index_")),
+                                        ("period", Value::str("24h")),
+                                    ]),
+                                ),
+                            ])]),
+                        )]),
+                    ),
+                    (
+                        "limits_config",
+                        Value::map([("retention_period", Value::str(l.retention_period.as_str()))]),
+                    ),
+                    (
+                        "compactor",
+                        Value::map([
+                            ("retention_enabled", Value::Bool(true)),
+                            ("delete_request_store", Value::str("filesystem")),
+                        ]),
+                    ),
+                ]),
+            ),
+            (
+                "singleBinary",
+                Value::map([("replicas", Value::Int(1)), sel, tol]),
+            ),
+            ("write", off()),
+            ("read", off()),
+            ("backend", off()),
+        ]);
+        nodes.push(release(&catalog::LOKI, &ns, values, &[&namespace]));
         let loki_release = format!("helm.{}", catalog::LOKI.release);
+        let alloy_config = format!(
+            "discovery.kubernetes \"pods\" {{\n  role = \"pod\"\n}}\n\n\
+             loki.source.kubernetes \"pods\" {{\n  targets    = discovery.kubernetes.pods.targets\n  forward_to = [loki.write.default.receiver]\n}}\n\n\
+             loki.write \"default\" {{\n  endpoint {{\n    url = \"{}/loki/api/v1/push\"\n  }}\n}}\n",
+            addr.loki()
+        );
         nodes.push(release(
             &catalog::ALLOY,
             &ns,
-            Value::map([("lokiUrl", Value::str(addr.loki()))]),
+            Value::map([(
+                "alloy",
+                Value::map([(
+                    "configMap",
+                    Value::map([("content", Value::str(alloy_config))]),
+                )]),
+            )]),
             &[&loki_release],
         ));
     }
@@ -506,7 +606,16 @@ pub fn build(
         nodes.push(release(
             &catalog::HEADLAMP,
             &ns,
-            Value::map([("clusterAdmin", Value::Bool(d.admin_access)), sel, tol]),
+            Value::map([
+                // cluster-admin for the dashboard is an explicit opt-in, never the default.
+                (
+                    "clusterRoleBinding",
+                    Value::map([("create", Value::Bool(d.admin_access))]),
+                ),
+                ("config", Value::map([("inCluster", Value::Bool(true))])),
+                sel,
+                tol,
+            ]),
             &[&namespace],
         ));
     }
