@@ -39,6 +39,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the resource graph as Graphviz DOT.
     Graph,
+    /// How to reach what this profile deploys: addresses, UIs, passwords, the tool pod, ksql.
+    Notes,
     /// Inspect the state.
     #[command(subcommand)]
     State(StateCommand),

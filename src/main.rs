@@ -27,6 +27,7 @@ fn main() -> ExitCode {
             Command::Destroy(a) => ops::destroy(&ctx, a).await,
             Command::Validate(a) => ops::validate(&ctx, a.json),
             Command::Graph => ops::graph(&ctx),
+            Command::Notes => ops::notes(&ctx),
             Command::State(StateCommand::List { json }) => ops::state_list(&ctx, *json),
             Command::State(StateCommand::Show { id, json }) => ops::state_show(&ctx, id, *json),
             Command::ForceUnlock { lock_id } => ops::force_unlock(&ctx, lock_id),

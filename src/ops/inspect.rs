@@ -43,6 +43,19 @@ pub fn validate(ctx: &Ctx, json_out: bool) -> Result<u8, OpsError> {
     }
 }
 
+pub fn notes(ctx: &Ctx) -> Result<u8, OpsError> {
+    let ws = open(ctx)?;
+    print!(
+        "{}",
+        crate::stack::notes::render(
+            &ws.loaded.profile_name,
+            &ws.loaded.profile,
+            &ws.loaded.config
+        )
+    );
+    Ok(EXIT_OK)
+}
+
 pub fn graph(ctx: &Ctx) -> Result<u8, OpsError> {
     let ws = open(ctx)?;
     print!("{}", ws.graph.to_dot());

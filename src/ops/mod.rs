@@ -5,7 +5,7 @@
 mod inspect;
 mod run;
 
-pub use inspect::{force_unlock, graph, schema, state_list, state_show, validate};
+pub use inspect::{force_unlock, graph, notes, schema, state_list, state_show, validate};
 pub use run::{apply, destroy, plan};
 
 use std::fmt;

@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod cluster;
 pub mod connectors;
+pub mod notes;
 pub mod platform;
 pub mod strimzi;
 

@@ -1,0 +1,173 @@
+//! `alpaka notes`: what the original chart printed after install, but true for this profile —
+//! addresses are derived the same way the stack derives them, commands name the exact context.
+
+use std::fmt::Write as _;
+
+use crate::model::profile::{Cluster, Distribution, Profile};
+use crate::model::stack::StackConfig;
+
+use super::platform::Addresses;
+
+/// The kube context alpaka uses for a profile: explicit, never "whatever is current".
+pub fn kube_context(profile_name: &str, profile: &Profile) -> String {
+    match profile.cluster() {
+        Cluster::Minikube(_) => format!("alpaka-{profile_name}"),
+        Cluster::K3d(_) => format!("k3d-alpaka-{profile_name}"),
+        Cluster::K3s(k) => k.context.unwrap_or_else(|| "default".into()),
+        Cluster::Eks(e) => format!("alpaka-{}", e.cluster_name),
+    }
+}
+
+pub fn render(profile_name: &str, profile: &Profile, cfg: &StackConfig) -> String {
+    let ns = profile.namespace.as_str();
+    let addr = Addresses { ns: ns.to_owned() };
+    let ctx = kube_context(profile_name, profile);
+    let kubectl = format!("kubectl --context {ctx} -n {ns}");
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# alpaka: profile `{profile_name}` ({}, namespace {ns})\n",
+        profile.distribution
+    );
+    let _ = writeln!(s, "Pods:\n  {kubectl} get pods\n");
+
+    if cfg.kafka.enabled {
+        let _ = writeln!(
+            s,
+            "Kafka bootstrap (inside the cluster):\n  {}\n",
+            addr.bootstrap()
+        );
+        if cfg.kafka_connect.enabled && !cfg.kafka_connect.connects.is_empty() {
+            let _ = writeln!(s, "Kafka Connect REST:");
+            for c in &cfg.kafka_connect.connects {
+                let _ = writeln!(
+                    s,
+                    "  {:<10} {}",
+                    c.kind.as_str(),
+                    addr.connect(c.kind.as_str())
+                );
+            }
+            let _ = writeln!(s, "  connector status: {kubectl} get kafkaconnectors\n");
+        }
+        if cfg.ksqldb.enabled {
+            let _ = writeln!(
+                s,
+                "ksqlDB:\n  {}\n  CLI: {kubectl} exec -it deploy/ksqldb -- ksql http://localhost:8088\n",
+                addr.ksqldb()
+            );
+        }
+    }
+    if cfg.tool.enabled {
+        let _ = writeln!(
+            s,
+            "Tool pod (kcat, jq, python, dns utils):\n  {kubectl} exec -it deploy/alpaka-tool -- bash\n"
+        );
+    }
+
+    let webs: Vec<(&str, bool, &str, u16)> = vec![
+        (
+            "Grafana",
+            cfg.grafana.enabled,
+            &cfg.grafana.host,
+            cfg.grafana.port,
+        ),
+        (
+            "Prometheus",
+            cfg.prometheus.enabled,
+            &cfg.prometheus.host,
+            cfg.prometheus.port,
+        ),
+        (
+            "UI for Kafka",
+            cfg.ui4kafka.enabled && cfg.kafka.enabled,
+            &cfg.ui4kafka.host,
+            cfg.ui4kafka.port,
+        ),
+        (
+            "Headlamp",
+            cfg.k8dashboard.enabled,
+            &cfg.k8dashboard.host,
+            cfg.k8dashboard.port,
+        ),
+    ];
+    let webs: Vec<_> = webs.into_iter().filter(|w| w.1).collect();
+    if cfg.ingress.enabled && !webs.is_empty() {
+        let _ = writeln!(s, "Web UIs:");
+        if profile.distribution == Distribution::Eks {
+            for (name, _, _, port) in &webs {
+                let _ = writeln!(s, "  {name:<13} http://<ALB address>:{port}");
+            }
+            let _ = writeln!(
+                s,
+                "  ALB address: {kubectl} get ingress -o jsonpath='{{.items[0].status.loadBalancer.ingress[0].hostname}}'\n"
+            );
+        } else {
+            for (name, _, host, _) in &webs {
+                let _ = writeln!(s, "  {name:<13} http://{host}");
+            }
+            let hosts: Vec<&str> = webs.iter().map(|w| w.2).collect();
+            let ip = match profile.distribution {
+                Distribution::Minikube => format!("$(minikube -p alpaka-{profile_name} ip)"),
+                Distribution::K3d => "127.0.0.1".to_owned(),
+                _ => "<ingress address>".to_owned(),
+            };
+            let _ = writeln!(s, "  add to /etc/hosts:  {ip}  {}", hosts.join(" "));
+            if profile.distribution == Distribution::Minikube {
+                let _ = writeln!(
+                    s,
+                    "  (on WSL, run `minikube -p alpaka-{profile_name} tunnel` and use 127.0.0.1)"
+                );
+            }
+            s.push('\n');
+        }
+    }
+
+    if cfg.grafana.enabled {
+        let _ = writeln!(
+            s,
+            "Passwords (generated, kept only in Secrets):\n  Grafana admin ({}): {kubectl} get secret grafana-admin -o jsonpath='{{.data.admin-password}}' | base64 -d",
+            cfg.grafana.admin_user
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn notes(profile: &str) -> String {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let l = crate::config::load(root, profile).unwrap();
+        render(&l.profile_name, &l.profile, &l.config)
+    }
+
+    #[test]
+    fn local_notes_name_the_context_hosts_and_commands() {
+        let n = notes("k3d");
+        assert!(
+            n.contains(
+                "kubectl --context k3d-alpaka-k3d -n alpaka exec -it deploy/alpaka-tool -- bash"
+            ),
+            "{n}"
+        );
+        assert!(n.contains("alpaka-kafka-bootstrap.alpaka.svc:9092"), "{n}");
+        assert!(
+            n.contains("srccon     http://srccon-connect-api.alpaka.svc:8083"),
+            "{n}"
+        );
+        assert!(n.contains("127.0.0.1  grafana.alpaka.wai prometheus.alpaka.wai ui4kafka.alpaka.wai k8dashboard.alpaka.wai"), "{n}");
+        assert!(n.contains("get secret grafana-admin"), "{n}");
+        assert!(notes("minikube").contains("$(minikube -p alpaka-minikube ip)"));
+    }
+
+    #[test]
+    fn eks_notes_use_listen_ports() {
+        let n = notes("eks-prod");
+        assert!(n.contains("Grafana       http://<ALB address>:3000"), "{n}");
+        assert!(n.contains("Headlamp      http://<ALB address>:8443"), "{n}");
+        assert!(n.contains("--context alpaka-prod"), "{n}");
+    }
+}
