@@ -278,6 +278,10 @@ async fn execute(
     let report = apply::apply(&p, cx, state, &mut sink).await;
     signals.abort();
     print!("{}", render::report_text(&report, destroy));
+    if report.succeeded() && !destroy {
+        let l = &ws.loaded;
+        print!("\n{}", crate::stack::notes::render(&l.profile_name, &l.profile, &l.config));
+    }
     lock.release()?;
     Ok(if report.succeeded() {
         EXIT_OK
