@@ -39,6 +39,9 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the resource graph as Graphviz DOT.
     Graph,
+    /// Check what the profile needs on this machine (tools and versions, docker, memory,
+    /// cluster or AWS access), one line per check with the fix.
+    Doctor,
     /// Inspect the state.
     #[command(subcommand)]
     State(StateCommand),

@@ -7,10 +7,14 @@
 //! state needs no driver), and `apply` refuses before changing anything, naming the kinds it
 //! cannot act on. The AWS, local-cluster, Kubernetes and helm providers register here.
 
+pub mod local;
+
 use crate::engine::Drivers;
 use crate::model::profile::Profile;
 
 /// The drivers a profile's apply can use.
 pub fn drivers(_profile: &Profile) -> Drivers {
-    Drivers::new()
+    let mut d = Drivers::new();
+    local::register(&mut d);
+    d
 }
