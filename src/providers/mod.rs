@@ -3,9 +3,9 @@
 //! Architecture invariant: a provider knows its own API (AWS, a local cluster CLI, the Kubernetes
 //! API, helm) and nothing of the stack; the engine reaches it only through `engine::Driver`.
 //!
-//! This build registers none yet: planning works for every profile (a plan against an empty
-//! state needs no driver), and `apply` refuses before changing anything, naming the kinds it
-//! cannot act on. The AWS, local-cluster, Kubernetes and helm providers register here.
+//! Registered: the local and existing clusters (`local`). Planning works for every profile (a
+//! plan against an empty state needs no driver), and `apply` refuses before changing anything,
+//! naming the kinds it cannot act on. The AWS, Kubernetes and helm providers register here too.
 
 pub mod local;
 
