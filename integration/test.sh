@@ -5,6 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The local-cluster tests run recording fakes and a Kubernetes API stand-in written in python3
+# (standard library only).
+command -v python3 >/dev/null || { echo "python3 is needed by integration/fakes and integration/standins" >&2; exit 1; }
+
 echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings

@@ -41,6 +41,9 @@ pub enum Command {
     Graph,
     /// How to reach what this profile deploys: addresses, UIs, passwords, the tool pod, ksql.
     Notes,
+    /// Check what the profile needs on this machine (tools and versions, docker, memory,
+    /// cluster or AWS access), one line per check with the fix.
+    Doctor,
     /// Inspect the state.
     #[command(subcommand)]
     State(StateCommand),

@@ -8,6 +8,9 @@ use alpaka::cli::{Cli, Command, StateCommand};
 use alpaka::ops::{self, Ctx, EXIT_ERROR};
 
 fn main() -> ExitCode {
+    // kube and the AWS SDK both bring rustls; name the process-wide crypto provider once.
+    // An error means one is installed already, which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let ctx = Ctx::new(cli.root.clone(), cli.profile.clone(), cli.no_color);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -28,6 +31,7 @@ fn main() -> ExitCode {
             Command::Validate(a) => ops::validate(&ctx, a.json),
             Command::Graph => ops::graph(&ctx),
             Command::Notes => ops::notes(&ctx),
+            Command::Doctor => ops::doctor(&ctx).await,
             Command::State(StateCommand::List { json }) => ops::state_list(&ctx, *json),
             Command::State(StateCommand::Show { id, json }) => ops::state_show(&ctx, id, *json),
             Command::ForceUnlock { lock_id } => ops::force_unlock(&ctx, lock_id),

@@ -66,6 +66,9 @@ impl Driver for Fake {
     fn force_new(&self) -> &[&'static str] {
         &["zone"]
     }
+    fn replace_warning(&self) -> Option<&'static str> {
+        Some("replacing wipes its data")
+    }
     async fn read(
         &self,
         id: &ResourceId,
@@ -379,6 +382,17 @@ async fn drift_and_out_of_band_deletion_show_in_plan() {
     assert!(text.contains("was deleted outside alpaka"), "{text}");
     assert!(text.contains("size = 9 -> 1"), "{text}");
     assert!(text.contains("# forces replacement"), "{text}");
+    // The driver's warning rides on replacements only, and is printed under them.
+    let warned: Vec<&str> = p
+        .actions()
+        .filter(|c| c.warning.is_some())
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(warned, ["lone"]);
+    assert!(
+        text.contains("! warning: replacing wipes its data"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -69,6 +69,12 @@ pub trait Driver: Send + Sync {
         &[]
     }
 
+    /// What a user must know before a replacement goes ahead (e.g. that it wipes a cluster and
+    /// everything in it); shown under the replace in plans.
+    fn replace_warning(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Live state in the shape of the desired attributes, or `None` if it no longer exists.
     async fn read(
         &self,

@@ -55,6 +55,9 @@ pub struct Change {
     /// Desired attributes (redacted), for creates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<Value>,
+    /// The driver's warning for a replacement (e.g. "wipes the cluster").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -174,6 +177,7 @@ pub async fn plan(
                 }
             };
             let desired = node.desired.resolve(&lookup);
+            let mut warning = None;
             let (action, reason, fields) = match (state.resources.get(&node.id), live.get(&node.id))
             {
                 (None, _) => (Action::Create, None, Vec::new()),
@@ -199,6 +203,7 @@ pub async fn plan(
                     } else {
                         let drift = recorded.attrs.same_as(&desired.seal(salt), salt);
                         let action = if fields.iter().any(|f| f.forces_replacement) {
+                            warning = driver.replace_warning().map(str::to_owned);
                             Action::Replace
                         } else {
                             Action::Update
@@ -218,6 +223,7 @@ pub async fn plan(
                 reason,
                 fields,
                 after,
+                warning,
             });
         }
         if selected.is_none() {
@@ -231,6 +237,7 @@ pub async fn plan(
                         reason: Some(Reason::NotInConfig),
                         fields: Vec::new(),
                         after: None,
+                        warning: None,
                     });
                 }
             }
@@ -306,6 +313,7 @@ fn destroy_changes(
                 reason: Some(Reason::Destroy),
                 fields: Vec::new(),
                 after: None,
+                warning: None,
                 id,
             })
         })

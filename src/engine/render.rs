@@ -105,6 +105,9 @@ fn change_text(s: &mut String, c: &Change) {
                 };
                 let _ = writeln!(s, "      {mark} {text}{forces}");
             }
+            if let Some(w) = c.warning.as_deref().filter(|_| c.action == Action::Replace) {
+                let _ = writeln!(s, "      {} {w}", style("! warning:").red().bold());
+            }
         }
         Action::Delete | Action::NoOp => {}
     }

@@ -2,9 +2,11 @@
 //! config loader, the stack, the engine and the state backend, and returns an exit code.
 //! The CLI (`cli.rs`, `main.rs`) only parses and calls these.
 
+pub mod doctor;
 mod inspect;
 mod run;
 
+pub use doctor::doctor;
 pub use inspect::{force_unlock, graph, notes, schema, state_list, state_show, validate};
 pub use run::{apply, destroy, plan};
 

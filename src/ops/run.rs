@@ -48,6 +48,7 @@ pub async fn plan(ctx: &Ctx, args: &PlanArgs) -> Result<u8, OpsError> {
     } else {
         print!("{}", render::plan_text(&p));
         warn_missing_drivers(&ws, &p);
+        warn_missing_tools(&ws, &p).await;
     }
     if let Some(out) = &args.out {
         save_plan(out, &p)?;
@@ -81,6 +82,24 @@ fn warn_missing_drivers(ws: &Workspace, p: &Plan) {
         console::style("Note:").yellow().bold(),
         kinds.join(", ")
     );
+}
+
+/// Warn (never fail) when a tool apply will run is missing or too old.
+async fn warn_missing_tools(ws: &Workspace, p: &Plan) {
+    if !p.has_changes() {
+        return;
+    }
+    for c in super::doctor::tool_checks(&ws.loaded.profile).await {
+        if c.status != super::doctor::Status::Ok {
+            let fix = c.fix.map(|f| format!(" — fix: {f}")).unwrap_or_default();
+            eprintln!(
+                "{} apply needs {}: {}{fix} (see `alpaka doctor`)",
+                console::style("Warning:").yellow().bold(),
+                c.name,
+                c.found
+            );
+        }
+    }
 }
 
 fn save_plan(path: &Path, p: &Plan) -> Result<(), OpsError> {
@@ -280,7 +299,10 @@ async fn execute(
     print!("{}", render::report_text(&report, destroy));
     if report.succeeded() && !destroy {
         let l = &ws.loaded;
-        print!("\n{}", crate::stack::notes::render(&l.profile_name, &l.profile, &l.config));
+        print!(
+            "\n{}",
+            crate::stack::notes::render(&l.profile_name, &l.profile, &l.config)
+        );
     }
     lock.release()?;
     Ok(if report.succeeded() {

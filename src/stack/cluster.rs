@@ -26,6 +26,8 @@ pub fn build(profile_name: &str, cluster: &Cluster) -> ClusterLayer {
                 ("driver", Value::str(&m.driver)),
                 ("addons", strs(&m.addons)),
                 ("node_labels", labels_value(&m.node_labels)),
+                // A stopped cluster plans as drift `state: "Stopped" -> "Running"`.
+                ("state", Value::str("Running")),
             ]);
             ClusterLayer {
                 nodes: vec![Node::new(&id, "minikube.cluster", desired)],
@@ -49,6 +51,7 @@ pub fn build(profile_name: &str, cluster: &Cluster) -> ClusterLayer {
                     "agent_labels",
                     Value::List(k.agent_labels.iter().map(labels_value).collect()),
                 ),
+                ("state", Value::str("Running")),
             ]);
             ClusterLayer {
                 nodes: vec![Node::new(&id, "k3d.cluster", desired)],

@@ -1,0 +1,224 @@
+//! Running the local cluster CLIs (minikube, k3d, docker, helm): a timeout, captured output, and
+//! failures that name the command and the tail of its stderr.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::Command;
+
+use crate::engine::DriverError;
+
+/// What a finished command printed.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// Both streams, for matching messages tools print on either.
+    pub fn text(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// One external command: program, arguments, extra environment, time limit.
+#[derive(Debug, Clone)]
+pub struct Cmd {
+    program: String,
+    args: Vec<String>,
+    envs: Vec<(String, String)>,
+    timeout: Duration,
+}
+
+/// Lines of stderr kept in an error message.
+const TAIL_LINES: usize = 15;
+
+impl Cmd {
+    pub fn new(program: impl Into<String>) -> Cmd {
+        Cmd {
+            program: program.into(),
+            args: Vec::new(),
+            envs: Vec::new(),
+            timeout: Duration::from_secs(60),
+        }
+    }
+
+    pub fn arg(mut self, a: impl Into<String>) -> Cmd {
+        self.args.push(a.into());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn env(mut self, k: impl Into<String>, v: impl Into<String>) -> Cmd {
+        self.envs.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn timeout(mut self, t: Duration) -> Cmd {
+        self.timeout = t;
+        self
+    }
+
+    /// The command line as a user would type it (env first), for messages.
+    pub fn display(&self) -> String {
+        let mut parts: Vec<String> = self.envs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        parts.push(self.program.clone());
+        parts.extend(self.args.iter().map(|a| {
+            if a.is_empty() || a.contains(char::is_whitespace) {
+                format!("{a:?}")
+            } else {
+                a.clone()
+            }
+        }));
+        parts.join(" ")
+    }
+
+    /// Run to completion; a non-zero exit is not an error here (see [`Cmd::run_ok`]).
+    /// Not found, not startable, or over time are errors.
+    pub async fn output(&self) -> Result<Output, DriverError> {
+        let mut c = Command::new(&self.program);
+        c.args(&self.args)
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let child = c.spawn().map_err(|e| {
+            let what = if e.kind() == std::io::ErrorKind::NotFound {
+                format!(
+                    "`{}` is not installed or not on PATH (run `alpaka doctor`)",
+                    self.program
+                )
+            } else {
+                format!("cannot start `{}`: {e}", self.display())
+            };
+            DriverError::new(what).with_code("CommandNotFound")
+        })?;
+        let out = tokio::time::timeout(self.timeout, child.wait_with_output())
+            .await
+            .map_err(|_| {
+                DriverError::new(format!(
+                    "`{}` did not finish within {}s",
+                    self.display(),
+                    self.timeout.as_secs()
+                ))
+                .with_code("Timeout")
+            })?
+            .map_err(|e| DriverError::new(format!("waiting for `{}`: {e}", self.display())))?;
+        Ok(Output {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    /// Run; a non-zero exit becomes an error naming the command and its stderr tail.
+    pub async fn run_ok(&self) -> Result<Output, DriverError> {
+        let out = self.output().await?;
+        if out.success() {
+            Ok(out)
+        } else {
+            Err(self.failed(&out))
+        }
+    }
+
+    /// The error for a finished, failed run.
+    pub fn failed(&self, out: &Output) -> DriverError {
+        let text = if out.stderr.trim().is_empty() {
+            &out.stdout
+        } else {
+            &out.stderr
+        };
+        let code = out
+            .code
+            .map(|c| format!("exit {c}"))
+            .unwrap_or_else(|| "killed by a signal".into());
+        DriverError::new(format!(
+            "`{}` failed ({code}): {}",
+            self.display(),
+            tail(text, TAIL_LINES)
+        ))
+        .with_code("CommandFailed")
+    }
+}
+
+/// The last `n` non-empty lines of `s`, joined.
+pub fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().filter(|l| !l.trim().is_empty()).collect();
+    let start = lines.len().saturating_sub(n);
+    let t = lines[start..].join("\n");
+    if t.is_empty() {
+        "(no output)".into()
+    } else {
+        t
+    }
+}
+
+/// Where a kubeconfig a tool writes ends up: the first entry of `$KUBECONFIG`, else
+/// `~/.kube/config` (what kubectl, minikube and k3d use).
+pub fn default_kubeconfig() -> String {
+    if let Some(k) = std::env::var_os("KUBECONFIG") {
+        let k = k.to_string_lossy().into_owned();
+        if let Some(first) = std::env::split_paths(&k).next()
+            && !first.as_os_str().is_empty()
+        {
+            return first.to_string_lossy().into_owned();
+        }
+    }
+    expand_home("~/.kube/config")
+}
+
+/// `~/x` with `$HOME` put in.
+pub fn expand_home(p: &str) -> String {
+    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => format!("{}/{rest}", home.to_string_lossy()),
+        _ => p.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn failure_names_command_and_stderr_tail() {
+        let c = Cmd::new("sh").args(["-c", "echo one >&2; echo two >&2; exit 3"]);
+        let e = c.run_ok().await.unwrap_err();
+        assert!(e.message.contains("`sh -c"), "{e}");
+        assert!(e.message.contains("exit 3"), "{e}");
+        assert!(e.message.ends_with("one\ntwo"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn missing_program_and_timeout_are_errors() {
+        let e = Cmd::new("alpaka-no-such-tool").output().await.unwrap_err();
+        assert_eq!(e.code.as_deref(), Some("CommandNotFound"));
+        let e = Cmd::new("sleep")
+            .arg("5")
+            .timeout(Duration::from_millis(100))
+            .output()
+            .await
+            .unwrap_err();
+        assert_eq!(e.code.as_deref(), Some("Timeout"));
+    }
+
+    #[test]
+    fn tail_keeps_last_lines() {
+        assert_eq!(tail("a\n\nb\nc\n", 2), "b\nc");
+        assert_eq!(tail("  \n", 2), "(no output)");
+    }
+}
