@@ -24,7 +24,8 @@ Served:
   kube-rs sends it): requires `fieldManager`, creates the object or replaces the manager's
   applied configuration (so a field left out of the next apply is removed), keeps uid and
   status, bumps `metadata.generation` when anything but metadata/status changed;
-- DELETE (immediate: no finalizers, no cascading; a namespace's contents stay until deleted);
+- DELETE (immediate: no finalizers, no cascading — a namespace's contents stay until deleted —
+  except that a Job's pods go with it);
 - GET /api/v1/namespaces/NS/pods/NAME/log.
 "Something that flips custom resources to Ready": every GET of an object counts; after
 --ready-after reads (default 1) since its last change, Kafka/KafkaConnect/KafkaConnector get
@@ -221,6 +222,11 @@ class Cluster:
         self.written.pop(key, None)
         self.deleted.add(key)
         self.log(f"DELETE {gv} {kind} {ns}/{name}")
+        if kind == "Job":
+            # The one piece of garbage collection modelled: a Job's pods go with it.
+            for k, o in list(self.written.items()):
+                if k[1] == "pods" and k[2] == ns and o["metadata"].get("labels", {}).get("job-name") == name:
+                    del self.written[k]
         return 200, obj
 
     def handle(self, method, url, headers, body):

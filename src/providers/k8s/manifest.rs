@@ -343,7 +343,7 @@ impl Driver for ManifestDriver {
         Ok(self.remove(cx, &t).await?)
     }
 
-    async fn ready(&self, _cx: &StepCx, outputs: &Value) -> Result<Readiness, DriverError> {
+    async fn ready(&self, cx: &StepCx, outputs: &Value) -> Result<Readiness, DriverError> {
         let t = Target::of_outputs(outputs)?;
         if !matches!(
             t.kind.as_str(),
@@ -361,9 +361,15 @@ impl Driver for ManifestDriver {
             && let Some(why) = job_failed(&obj)
         {
             let log = self.job_failure_log(&t).await;
+            // The failed Job is not recorded in state: remove it (and its pods), so nothing is
+            // left behind and the next apply runs it again.
+            let cleanup = match self.remove(cx, &t).await {
+                Ok(()) => String::new(),
+                Err(e) => format!("\n(removing the failed job failed too: {e})"),
+            };
             return Err(K8sError::JobFailed {
                 what: t.describe(),
-                detail: format!("{why}\n{log}"),
+                detail: format!("{why}\n{log}{cleanup}"),
             }
             .into());
         }
