@@ -352,6 +352,29 @@ fn k3d_profile_apply_edit_one_connector_remove_one_destroy() {
     let (code, out, _) = w.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(code, 0, "{out}");
 
+    // A chart's values edited: plan shows the values diff; apply upgrades only that release.
+    w.edit_config("retention: 10d", "retention: 5d");
+    let (code, out, _) = w.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(r#"~ values.prometheus.prometheusSpec.retention = "10d" -> "5d""#),
+        "{out}"
+    );
+    assert!(
+        out.contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{out}"
+    );
+    w.take("fake.log");
+    ok(w.run(&["apply", "--auto-approve"]));
+    let upgrades: Vec<String> = w
+        .take("fake.log")
+        .into_iter()
+        .filter(|l| l.starts_with("helm upgrade"))
+        .collect();
+    assert_eq!(upgrades.len(), 1, "{upgrades:#?}");
+    assert!(upgrades[0].starts_with("helm upgrade --install kube-prometheus-stack kube-prometheus-stack --version 93.9.0 --repo https://prometheus-community.github.io/helm-charts"), "{upgrades:#?}");
+    assert_eq!(w.take("api.log"), Vec::<String>::new());
+
     // 5. A connector removed from the config: plan shows its delete (and its password leaving
     //    the Secret); apply deletes the KafkaConnector.
     w.edit_config(
