@@ -41,13 +41,14 @@ fn alpaka(root: &Path) -> Command {
     c
 }
 
-/// A state recording one namespace, as if an earlier apply had made it.
+/// A state recording one resource of a kind this build has no driver for, as if an earlier
+/// (newer) alpaka had made it.
 fn seed_state(root: &Path) {
     let mut state = alpaka::state::State::new("minikube");
     state.record(
-        alpaka::engine::ResourceId::new("k8s.namespace.alpaka"),
+        alpaka::engine::ResourceId::new("acme.widget.alpaka"),
         alpaka::state::ResourceState {
-            kind: "k8s.namespace".into(),
+            kind: "acme.widget".into(),
             deps: vec![],
             attrs: alpaka::engine::Value::map([("name", alpaka::engine::Value::str("alpaka"))]),
             outputs: alpaka::engine::Value::Null,
@@ -187,21 +188,22 @@ fn targets_pull_in_dependencies_and_unknown_targets_suggest() {
 
 #[test]
 fn apply_refuses_before_changing_anything_when_a_provider_is_missing() {
+    // The AWS kinds have no provider in this build; every in-cluster kind does.
     let ws = workspace();
     alpaka(ws.path())
-        .args(["apply", "--auto-approve"])
+        .args(["apply", "--auto-approve", "--profile", "eks-dev"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
             "nothing was changed: this build has no provider",
         ))
-        .stderr(predicate::str::contains("strimzi.kafka: kafka.cluster"))
-        // the cluster has a provider now; the in-cluster kinds do not yet
-        .stderr(predicate::str::contains("minikube.cluster:").not());
-    assert!(!ws.path().join(".alpaka/minikube.state.json").exists());
+        .stderr(predicate::str::contains("eks.cluster:"))
+        .stderr(predicate::str::contains("strimzi.kafka:").not())
+        .stderr(predicate::str::contains("helm.release:").not());
+    assert!(!ws.path().join(".alpaka/eks-dev.state.json").exists());
     // and the lock was released
     assert!(
-        LocalBackend::new(ws.path(), "minikube")
+        LocalBackend::new(ws.path(), "eks-dev")
             .current_lock()
             .unwrap()
             .is_none()
@@ -302,7 +304,7 @@ fn destroy_with_state_of_unknown_kind_says_what_is_missing() {
         .args(["plan", "--destroy"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("- k8s.namespace.alpaka"))
+        .stdout(predicate::str::contains("- acme.widget.alpaka"))
         .stdout(predicate::str::contains(
             "0 to add, 0 to change, 1 to destroy",
         ));
@@ -312,27 +314,25 @@ fn destroy_with_state_of_unknown_kind_says_what_is_missing() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
-            "no driver for resource kind k8s.namespace",
+            "no driver for resource kind acme.widget",
         ));
     alpaka(ws.path())
         .args(["state", "list"])
         .assert()
         .success()
-        .stdout(predicate::str::contains(
-            "k8s.namespace.alpaka\tk8s.namespace",
-        ));
+        .stdout(predicate::str::contains("acme.widget.alpaka\tacme.widget"));
     alpaka(ws.path())
-        .args(["state", "show", "k8s.namespace.alpak"])
+        .args(["state", "show", "acme.widget.alpak"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
-            "did you mean `k8s.namespace.alpaka`?",
+            "did you mean `acme.widget.alpaka`?",
         ));
     alpaka(ws.path())
-        .args(["state", "show", "k8s.namespace.alpaka", "--json"])
+        .args(["state", "show", "acme.widget.alpaka", "--json"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("\"kind\":\"k8s.namespace\""));
+        .stdout(predicate::str::contains("\"kind\":\"acme.widget\""));
 }
 
 #[test]
@@ -394,7 +394,7 @@ fn apply_and_destroy_without_a_terminal_need_auto_approve() {
         .write_stdin("yes\n")
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("Plan: 23 to add"))
+        .stdout(predicate::str::contains("Plan: 26 to add"))
         .stderr(predicate::str::contains("no terminal to ask on"))
         .stderr(predicate::str::contains("--auto-approve"));
     // nothing recorded, so destroy has nothing to do and asks nothing

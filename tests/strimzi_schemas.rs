@@ -128,7 +128,12 @@ fn generated(profile: &str) -> Vec<(String, Json)> {
     nodes
         .into_iter()
         .filter(|n| n.kind.starts_with("strimzi."))
-        .map(|n| (n.id.to_string(), serde_json::to_value(&n.desired).unwrap()))
+        .map(|n| {
+            // `cluster` is alpaka's (which cluster to talk to); the driver never sends it.
+            let mut m = serde_json::to_value(&n.desired).unwrap();
+            m.as_object_mut().unwrap().remove("cluster");
+            (n.id.to_string(), m)
+        })
         .collect()
 }
 

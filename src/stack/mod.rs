@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod cluster;
 pub mod connectors;
+pub mod k8s;
 pub mod notes;
 pub mod platform;
 pub mod strimzi;
@@ -32,8 +33,20 @@ pub fn build(
     config: &StackConfig,
 ) -> Result<Vec<Node>, StackError> {
     let cluster = cluster::build(profile_name, &profile.cluster());
+    // The node whose `context`/`kubeconfig` outputs every in-cluster node uses.
+    let access = cluster
+        .nodes
+        .iter()
+        .find(|n| {
+            matches!(
+                n.kind.as_str(),
+                "minikube.cluster" | "k3d.cluster" | "k8s.existing-cluster" | "eks.cluster"
+            )
+        })
+        .map(|n| n.id.to_string())
+        .ok_or_else(|| StackError::Unsupported("the profile makes no cluster".into()))?;
     let mut nodes = cluster.nodes;
-    nodes.extend(platform::build(profile, config, &cluster.ready)?);
+    nodes.extend(platform::build(profile, config, &cluster.ready, &access)?);
     Ok(nodes)
 }
 

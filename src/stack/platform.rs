@@ -8,12 +8,32 @@ use crate::model::types::Toleration;
 
 use super::catalog::{self, ChartPin};
 use super::connectors::{self, ConnectSpec, ConnectorSpec, GroupSpec};
-use super::{StackError, labels_value, release_desired, strimzi, strs};
+use super::{StackError, k8s, labels_value, release_desired, strimzi, strs};
 
-/// A typed manifest as the engine's attribute tree.
-fn manifest_value<T: serde::Serialize>(m: &T) -> Result<Value, StackError> {
-    crate::engine::value::to_value(m)
-        .map_err(|e| StackError::Unsupported(format!("encoding a manifest: {e}")))
+/// A typed manifest as the engine's attribute tree, with the cluster it goes to (`cluster`:
+/// the cluster node's `context` and `kubeconfig` outputs; the driver never sends it).
+fn manifest<T: serde::Serialize>(m: &T, cluster: &Value) -> Result<Value, StackError> {
+    let v = crate::engine::value::to_value(m)
+        .map_err(|e| StackError::Unsupported(format!("encoding a manifest: {e}")))?;
+    Ok(with_cluster(v, cluster))
+}
+
+fn with_cluster(v: Value, cluster: &Value) -> Value {
+    match v {
+        Value::Map(mut m) => {
+            m.insert("cluster".into(), cluster.clone());
+            Value::Map(m)
+        }
+        other => other,
+    }
+}
+
+/// How in-cluster nodes reach the cluster: outputs of the node that made (or found) it.
+pub fn cluster_access(cluster_node: &str) -> Value {
+    Value::map([
+        ("context", Value::unknown(cluster_node, "context")),
+        ("kubeconfig", Value::unknown(cluster_node, "kubeconfig")),
+    ])
 }
 
 /// Name of the Strimzi `Kafka` resource; Strimzi derives service names from it.
@@ -60,12 +80,12 @@ fn placement(node_selector: &Labels, tolerations: &[Toleration]) -> [(&'static s
     ]
 }
 
-fn release(pin: &ChartPin, ns: &str, values: Value, deps: &[&str]) -> Node {
+fn release(pin: &ChartPin, ns: &str, values: Value, deps: &[&str], cluster: &Value) -> Node {
     deps.iter().fold(
         Node::new(
             format!("helm.{}", pin.release),
             "helm.release",
-            release_desired(pin, ns, values),
+            with_cluster(release_desired(pin, ns, values), cluster),
         ),
         |n, d| n.after(*d),
     )
@@ -75,9 +95,11 @@ pub fn build(
     profile: &Profile,
     cfg: &StackConfig,
     ready: &[String],
+    cluster_node: &str,
 ) -> Result<Vec<Node>, StackError> {
     let ns = profile.namespace.as_str().to_owned();
     let addr = Addresses { ns: ns.clone() };
+    let cl = &cluster_access(cluster_node);
     let mut nodes: Vec<Node> = Vec::new();
 
     let namespace = format!("k8s.namespace.{ns}");
@@ -85,7 +107,7 @@ pub fn build(
         Node::new(
             &namespace,
             "k8s.namespace",
-            Value::map([("name", Value::str(&ns))]),
+            manifest(&k8s::namespace(&ns), cl)?,
         ),
         |n, d| n.after(d),
     ));
@@ -108,6 +130,7 @@ pub fn build(
             &ns,
             Value::map([("watchNamespaces", strs(&[ns.as_str()])), sel, tol]),
             &[&namespace],
+            cl,
         ));
         let storage = match k.storage.kind {
             StorageType::Ephemeral => strimzi::Storage::Ephemeral {},
@@ -125,7 +148,7 @@ pub fn build(
                 ("broker", k.replica_count, vec!["broker"]),
             ]
         };
-        let manifest = strimzi::kafka(&strimzi::KafkaInput {
+        let kafka_manifest = strimzi::kafka(&strimzi::KafkaInput {
             name: KAFKA_NAME,
             namespace: &ns,
             version: &k.version,
@@ -135,7 +158,7 @@ pub fn build(
             metrics: k.metrics,
         });
         let mut kafka =
-            Node::new(&kafka_id, "strimzi.kafka", manifest_value(&manifest)?).after(&operator);
+            Node::new(&kafka_id, "strimzi.kafka", manifest(&kafka_manifest, cl)?).after(&operator);
         for (name, replicas, roles) in pools {
             let id = format!("kafka.nodepool.{name}");
             let pool = strimzi::node_pool(
@@ -148,7 +171,7 @@ pub fn build(
                 strimzi::template(&k.node_selector, &k.tolerations),
             );
             nodes.push(
-                Node::new(&id, "strimzi.kafkanodepool", manifest_value(&pool)?).after(&operator),
+                Node::new(&id, "strimzi.kafkanodepool", manifest(&pool, cl)?).after(&operator),
             );
             kafka = kafka.after(id);
         }
@@ -158,18 +181,7 @@ pub fn build(
                 Node::new(
                     "k8s.podmonitor.strimzi",
                     "k8s.podmonitor",
-                    Value::map([
-                        ("name", Value::str("strimzi-kafka")),
-                        ("namespace", Value::str(&ns)),
-                        (
-                            "selector",
-                            Value::map([(
-                                "strimzi.io/kind",
-                                Value::List(vec![Value::str("Kafka"), Value::str("KafkaConnect")]),
-                            )]),
-                        ),
-                        ("port", Value::str("tcp-prometheus")),
-                    ]),
+                    manifest(&k8s::strimzi_pod_monitor(&ns), cl)?,
                 )
                 .after(&prom_release)
                 .after(&kafka_id),
@@ -186,7 +198,7 @@ pub fn build(
         for c in &cfg.kafka_connect.connects {
             let t = c.kind.as_str();
             let id = format!("kafka.connect.{t}");
-            let manifest = strimzi::connect(strimzi::ConnectInput {
+            let connect_manifest = strimzi::connect(strimzi::ConnectInput {
                 name: t,
                 namespace: &ns,
                 cluster: KAFKA_NAME,
@@ -199,7 +211,12 @@ pub fn build(
                 timezone: c.timezone.clone(),
             });
             nodes.push(
-                Node::new(&id, "strimzi.kafkaconnect", manifest_value(&manifest)?).after(&kafka_id),
+                Node::new(
+                    &id,
+                    "strimzi.kafkaconnect",
+                    manifest(&connect_manifest, cl)?,
+                )
+                .after(&kafka_id),
             );
             connect_ids.push(id.clone());
             connect_addrs.push((t.to_owned(), addr.connect(t)));
@@ -269,12 +286,12 @@ pub fn build(
                         r.full_name, r.group
                     )));
                 }
-                let manifest = strimzi::connector(&r.full_name, &ns, t, class, tasks_max, config);
+                let connector = strimzi::connector(&r.full_name, &ns, t, class, tasks_max, config);
                 connector_nodes.push(
                     Node::new(
                         format!("connector.{}.{}.{}", r.connect_type, r.group, r.name),
                         "strimzi.kafkaconnector",
-                        manifest_value(&manifest)?,
+                        manifest(&connector, cl)?,
                     )
                     .after(&id),
                 );
@@ -285,6 +302,7 @@ pub fn build(
                         &secret_id,
                         "k8s.secret",
                         Value::map([
+                            ("cluster", cl.clone()),
                             ("name", Value::str(&secret_name)),
                             ("namespace", Value::str(&ns)),
                             ("data", Value::Map(secret_data)),
@@ -292,9 +310,20 @@ pub fn build(
                     )
                     .after(&namespace),
                 );
+                // The Connect pods read the Secret through the API (the config provider).
+                let access = format!("alpaka-connect-{t}-secrets");
+                let (role, binding) =
+                    k8s::connect_secret_access(&access, &ns, &secret_name, &format!("{t}-connect"));
+                let role_id = format!("k8s.role.connect-{t}");
+                let binding_id = format!("k8s.rolebinding.connect-{t}");
+                nodes.push(Node::new(&role_id, "k8s.role", manifest(&role, cl)?).after(&namespace));
+                nodes.push(
+                    Node::new(&binding_id, "k8s.rolebinding", manifest(&binding, cl)?)
+                        .after(&role_id),
+                );
                 connector_nodes = connector_nodes
                     .into_iter()
-                    .map(|n| n.after(&secret_id))
+                    .map(|n| n.after(&secret_id).after(&binding_id))
                     .collect();
             }
             nodes.extend(connector_nodes);
@@ -306,30 +335,36 @@ pub fn build(
 
     if cfg.ksqldb.enabled && cfg.kafka.enabled {
         let q = &cfg.ksqldb;
-        let [sel, tol] = placement(&q.node_selector, &q.tolerations);
+        let deployment = k8s::deployment(&k8s::Workload {
+            name: "ksqldb",
+            namespace: &ns,
+            container: &q.container,
+            replicas: i32::try_from(q.replica_count).unwrap_or(i32::MAX),
+            env: vec![
+                ("KSQL_BOOTSTRAP_SERVERS", addr.bootstrap()),
+                ("KSQL_LISTENERS", "http://0.0.0.0:8088".to_owned()),
+            ],
+            port: Some(8088),
+            memory: Some(q.memory.as_str()),
+            command: None,
+            node_selector: &q.node_selector,
+            tolerations: &q.tolerations,
+        });
         nodes.push(
             Node::new(
                 "k8s.deployment.ksqldb",
                 "k8s.deployment",
-                Value::map([
-                    ("name", Value::str("ksqldb")),
-                    ("namespace", Value::str(&ns)),
-                    ("image", Value::str(q.container.reference())),
-                    ("replicas", Value::Int(i64::from(q.replica_count))),
-                    ("memory", Value::str(q.memory.as_str())),
-                    ("port", Value::Int(8088)),
-                    (
-                        "env",
-                        Value::map([
-                            ("KSQL_BOOTSTRAP_SERVERS", Value::str(addr.bootstrap())),
-                            ("KSQL_LISTENERS", Value::str("http://0.0.0.0:8088")),
-                        ]),
-                    ),
-                    sel,
-                    tol,
-                ]),
+                manifest(&deployment, cl)?,
             )
             .after(&kafka_id),
+        );
+        nodes.push(
+            Node::new(
+                "k8s.service.ksqldb",
+                "k8s.service",
+                manifest(&k8s::service("ksqldb", &ns, 8088), cl)?,
+            )
+            .after(&namespace),
         );
     }
 
@@ -344,6 +379,7 @@ pub fn build(
                     &secret,
                     "k8s.secret",
                     Value::map([
+                        ("cluster", cl.clone()),
                         ("name", Value::str("grafana-admin")),
                         ("namespace", Value::str(&ns)),
                         (
@@ -457,7 +493,13 @@ pub fn build(
         } else {
             vec![&namespace]
         };
-        nodes.push(release(&catalog::KUBE_PROMETHEUS_STACK, &ns, values, &deps));
+        nodes.push(release(
+            &catalog::KUBE_PROMETHEUS_STACK,
+            &ns,
+            values,
+            &deps,
+            cl,
+        ));
     }
 
     if cfg.kminion.enabled && cfg.kafka.enabled {
@@ -489,7 +531,7 @@ pub fn build(
         if cfg.prometheus.enabled {
             deps.push(&prom_release);
         }
-        nodes.push(release(&catalog::KMINION, &ns, values, &deps));
+        nodes.push(release(&catalog::KMINION, &ns, values, &deps, cl));
     }
 
     if cfg.loki.enabled {
@@ -547,7 +589,7 @@ pub fn build(
             ("read", off()),
             ("backend", off()),
         ]);
-        nodes.push(release(&catalog::LOKI, &ns, values, &[&namespace]));
+        nodes.push(release(&catalog::LOKI, &ns, values, &[&namespace], cl));
         let loki_release = format!("helm.{}", catalog::LOKI.release);
         let alloy_config = format!(
             "discovery.kubernetes \"pods\" {{\n  role = \"pod\"\n}}\n\n\
@@ -566,6 +608,7 @@ pub fn build(
                 )]),
             )]),
             &[&loki_release],
+            cl,
         ));
     }
 
@@ -597,7 +640,7 @@ pub fn build(
             sel,
             tol,
         ]);
-        nodes.push(release(&catalog::KAFKA_UI, &ns, values, &[&kafka_id]));
+        nodes.push(release(&catalog::KAFKA_UI, &ns, values, &[&kafka_id], cl));
     }
 
     if cfg.k8dashboard.enabled {
@@ -617,32 +660,34 @@ pub fn build(
                 tol,
             ]),
             &[&namespace],
+            cl,
         ));
     }
 
     if cfg.ingress.enabled {
-        nodes.extend(ingresses(profile, cfg, &ns));
+        nodes.extend(ingresses(profile, cfg, &ns, cl)?);
     }
 
     if cfg.tool.enabled {
         let t = &cfg.tool;
-        let [sel, tol] = placement(&t.node_selector, &t.tolerations);
+        let deployment = k8s::deployment(&k8s::Workload {
+            name: "alpaka-tool",
+            namespace: &ns,
+            container: &t.container,
+            replicas: 1,
+            env: vec![("KAFKA_BOOTSTRAP", addr.bootstrap())],
+            port: None,
+            memory: None,
+            // A shell to exec into: the image's own entrypoint is not what the pod is for.
+            command: Some(vec!["sleep".into(), "infinity".into()]),
+            node_selector: &t.node_selector,
+            tolerations: &t.tolerations,
+        });
         nodes.push(
             Node::new(
                 "k8s.deployment.tool",
                 "k8s.deployment",
-                Value::map([
-                    ("name", Value::str("alpaka-tool")),
-                    ("namespace", Value::str(&ns)),
-                    ("image", Value::str(t.container.reference())),
-                    ("replicas", Value::Int(1)),
-                    (
-                        "env",
-                        Value::map([("KAFKA_BOOTSTRAP", Value::str(addr.bootstrap()))]),
-                    ),
-                    sel,
-                    tol,
-                ]),
+                manifest(&deployment, cl)?,
             )
             .after(&namespace),
         );
@@ -650,29 +695,21 @@ pub fn build(
 
     if cfg.init.enabled {
         let i = &cfg.init;
-        let [sel, tol] = placement(&i.node_selector, &i.tolerations);
-        let job = Node::new(
-            "k8s.job.init",
-            "k8s.job",
-            Value::map([
-                ("name", Value::str("alpaka-init")),
-                ("namespace", Value::str(&ns)),
-                ("image", Value::str(i.container.reference())),
-                (
-                    "files",
-                    Value::Map(
-                        i.files
-                            .iter()
-                            .map(|(k, v)| (k.clone(), Value::str(v)))
-                            .collect(),
-                    ),
-                ),
-                ("commands", strs(&i.commands)),
-                sel,
-                tol,
-            ]),
-        )
-        .after(&namespace);
+        let (files, job) = k8s::init_job(&k8s::InitInput {
+            namespace: &ns,
+            container: &i.container,
+            files: &i.files,
+            commands: &i.commands,
+            node_selector: &i.node_selector,
+            tolerations: &i.tolerations,
+        });
+        nodes.push(
+            Node::new("k8s.configmap.init", "k8s.configmap", manifest(&files, cl)?)
+                .after(&namespace),
+        );
+        let job = Node::new("k8s.job.init", "k8s.job", manifest(&job, cl)?)
+            .after(&namespace)
+            .after("k8s.configmap.init");
         let job = if cfg.kafka.enabled {
             job.after(&kafka_id)
         } else {
@@ -685,7 +722,12 @@ pub fn build(
 
 /// Web UIs behind ingress: shared host-based ingress on local clusters, one ALB group with a
 /// listen port per service on EKS (as the original did).
-fn ingresses(profile: &Profile, cfg: &StackConfig, ns: &str) -> Vec<Node> {
+fn ingresses(
+    profile: &Profile,
+    cfg: &StackConfig,
+    ns: &str,
+    cl: &Value,
+) -> Result<Vec<Node>, StackError> {
     let eks = profile.distribution == Distribution::Eks;
     let class = cfg.ingress.class_name.clone().unwrap_or_else(|| {
         match profile.distribution {
@@ -737,12 +779,8 @@ fn ingresses(profile: &Profile, cfg: &StackConfig, ns: &str) -> Vec<Node> {
     webs.into_iter()
         .filter(|w| w.1)
         .map(|(name, _, host, port, dep, service, service_port)| {
-            let mut annotations: Vec<(String, Value)> = cfg
-                .ingress
-                .annotations
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::str(v)))
-                .collect();
+            let mut annotations: std::collections::BTreeMap<String, String> =
+                cfg.ingress.annotations.clone().into_iter().collect();
             if eks {
                 for (k, v) in [
                     ("alb.ingress.kubernetes.io/group.name", "alpaka".to_owned()),
@@ -756,28 +794,24 @@ fn ingresses(profile: &Profile, cfg: &StackConfig, ns: &str) -> Vec<Node> {
                         format!("[{{\"HTTP\": {port}}}]"),
                     ),
                 ] {
-                    annotations.push((k.to_owned(), Value::str(v)));
+                    annotations.insert(k.to_owned(), v);
                 }
             }
-            Node::new(
+            let ingress = k8s::ingress(&k8s::IngressInput {
+                name,
+                namespace: ns,
+                class: &class,
+                host: (!eks).then_some(host),
+                service,
+                service_port: i32::from(service_port),
+                annotations,
+            });
+            Ok(Node::new(
                 format!("k8s.ingress.{name}"),
                 "k8s.ingress",
-                Value::map([
-                    ("name", Value::str(name)),
-                    ("namespace", Value::str(ns)),
-                    ("class", Value::str(&class)),
-                    ("host", if eks { Value::Null } else { Value::str(host) }),
-                    (
-                        "service",
-                        Value::map([
-                            ("name", Value::str(service)),
-                            ("port", Value::Int(i64::from(service_port))),
-                        ]),
-                    ),
-                    ("annotations", Value::map(annotations)),
-                ]),
+                manifest(&ingress, cl)?,
             )
-            .after(dep)
+            .after(dep))
         })
         .collect()
 }

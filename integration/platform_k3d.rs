@@ -1,0 +1,497 @@
+//! The whole k3d profile end to end: the real binary against recording fakes of k3d and helm
+//! (`integration/fakes/`) on PATH and the Kubernetes API stand-in
+//! (`integration/standins/kube_api.py`), which flips Strimzi resources, Deployments and Jobs to
+//! ready. apply → no changes → one connector edited → exactly that change, applied to exactly
+//! that KafkaConnector → a connector removed → its delete → destroy leaves no object and no
+//! release. No plaintext secret in the state, any plan/apply output, or any stored custom
+//! resource.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+const CONTEXT: &str = "k3d-alpaka-k3d";
+/// The connector password of the shipped config (`db_pass`).
+const DB_PASS: &str = "mypass";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn python() -> String {
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3 is needed by the fakes");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A workspace with the shipped profiles and configs, the fakes on PATH, and the Kubernetes API
+/// stand-in serving the k3d cluster's context in `$HOME/.kube/config` (the kubeconfig the k3d
+/// driver records). The kubeconfig's *current* context is a decoy: only the explicit context
+/// reaches the stand-in.
+struct World {
+    dir: TempDir,
+    api: Child,
+    port: u16,
+}
+
+impl World {
+    fn new(ready_after: u32) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["profiles", "configs"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+            for e in std::fs::read_dir(repo().join(sub)).unwrap() {
+                let e = e.unwrap();
+                std::fs::copy(e.path(), dir.path().join(sub).join(e.file_name())).unwrap();
+            }
+        }
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::create_dir_all(dir.path().join(".kube")).unwrap();
+        let py = python();
+        for t in ["k3d", "helm", "docker"] {
+            let script = repo().join("integration/fakes").join(t);
+            let p = bin.join(t);
+            std::fs::write(
+                &p,
+                format!("#!/bin/sh\nexec '{py}' '{}' \"$@\"\n", script.display()),
+            )
+            .unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let world = dir.path().join("kube-world.json");
+        std::fs::write(&world, r#"{"gitVersion": "v1.34.1+k3s1"}"#).unwrap();
+        let mut api = std::process::Command::new(&py)
+            .arg(repo().join("integration/standins/kube_api.py"))
+            .arg("--world")
+            .arg(&world)
+            .arg("--kubeconfig")
+            .arg(dir.path().join(".kube/config"))
+            .args(["--context", CONTEXT, "--decoy"])
+            .arg("--log")
+            .arg(dir.path().join("api.log"))
+            .args(["--ready-after", &ready_after.to_string()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(api.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .strip_prefix("PORT ")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("stand-in said {line:?}"));
+        World { dir, api, port }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let mut c = Command::cargo_bin("alpaka").unwrap();
+        c.env("ALPAKA_ROOT", self.root())
+            .env_remove("ALPAKA_PROFILE")
+            .env_remove("KUBECONFIG")
+            .env("HOME", self.root())
+            .env("NO_COLOR", "1")
+            .env("PATH", self.root().join("bin"))
+            .env("ALPAKA_FAKE_LOG", self.root().join("fake.log"))
+            .env("ALPAKA_FAKE_STATE", self.root().join("fake-state"))
+            .current_dir(self.root());
+        let out = c.args(args).args(["--profile", "k3d"]).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Lines of a log since the last call.
+    fn take(&self, log: &str) -> Vec<String> {
+        let p = self.root().join(log);
+        let text = std::fs::read_to_string(&p).unwrap_or_default();
+        let _ = std::fs::remove_file(&p);
+        text.lines().map(str::to_owned).collect()
+    }
+
+    /// Every object the stand-in holds.
+    fn objects(&self) -> Vec<serde_json::Value> {
+        let out = std::process::Command::new(python())
+            .args([
+                "-c",
+                "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
+                &format!("http://127.0.0.1:{}/standin/objects", self.port),
+            ])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["items"].as_array().unwrap().clone()
+    }
+
+    fn object(&self, kind: &str, name: &str) -> serde_json::Value {
+        self.objects()
+            .into_iter()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no {kind} {name} in the stand-in"))
+    }
+
+    fn helm_releases(&self) -> Vec<serde_json::Value> {
+        let d = self.root().join("fake-state/helm");
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(d).into_iter().flatten() {
+            let e = e.unwrap();
+            out.push(serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap());
+        }
+        out
+    }
+
+    fn edit_config(&self, from: &str, to: &str) {
+        let p = self.root().join("configs/default.yaml");
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains(from), "{from} not in the config");
+        std::fs::write(&p, text.replacen(from, to, 1)).unwrap();
+    }
+
+    fn state_text(&self) -> String {
+        std::fs::read_to_string(self.root().join(".alpaka/k3d.state.json")).unwrap()
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = self.api.kill();
+        let _ = self.api.wait();
+    }
+}
+
+fn ok(r: (i32, String, String)) -> String {
+    assert_eq!(r.0, 0, "--- stdout\n{}\n--- stderr\n{}", r.1, r.2);
+    format!("{}\n{}", r.1, r.2)
+}
+
+fn b64_decode(s: &str) -> String {
+    let out = std::process::Command::new(python())
+        .args([
+            "-c",
+            "import base64, sys; print(base64.b64decode(sys.argv[1]).decode(), end='')",
+            s,
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn k3d_profile_apply_edit_one_connector_remove_one_destroy() {
+    let w = World::new(2);
+    // The init job too: a ConfigMap of files and a Job, both named by a hash of their inputs.
+    w.edit_config(
+        "init:\n  enabled: false",
+        "init:\n  enabled: true\n  files:\n    hello.sh: |\n      echo hello\n  commands:\n  - hello.sh",
+    );
+    let mut printed = String::new();
+
+    // 1. Apply the whole profile: cluster, namespace, operator, Kafka, Connect, connectors, ...
+    printed += &ok(w.run(&["apply", "--auto-approve"]));
+    assert!(
+        printed.contains("Apply complete! Resources: 28 added"),
+        "{printed}"
+    );
+    let helm_calls: Vec<String> = w
+        .take("fake.log")
+        .into_iter()
+        .filter(|l| l.starts_with("helm ") && !l.starts_with("helm version"))
+        .collect();
+    let kubeconfig = w.root().join(".kube/config").display().to_string();
+    assert!(!helm_calls.is_empty());
+    for l in &helm_calls {
+        assert!(
+            l.contains(&format!(
+                "--kube-context {CONTEXT} --kubeconfig {kubeconfig}"
+            )),
+            "{l}"
+        );
+    }
+    let releases = w.helm_releases();
+    assert_eq!(releases.len(), 5, "{releases:#?}");
+    for r in &releases {
+        assert_eq!(r["status"], "deployed");
+        assert_eq!(r["values_file_mode"], "0o600", "{r}");
+    }
+    let prom = releases
+        .iter()
+        .find(|r| r["name"] == "kube-prometheus-stack")
+        .unwrap();
+    assert_eq!(prom["chart"], "kube-prometheus-stack-93.9.0");
+    assert_eq!(
+        prom["values"]["grafana"]["admin"]["existingSecret"],
+        "grafana-admin"
+    );
+    // values files are removed after use
+    for l in &helm_calls {
+        if let Some(f) = l.split(" -f ").nth(1).and_then(|r| r.split(' ').next()) {
+            assert!(!Path::new(f).exists(), "{f} left behind");
+        }
+    }
+    let writes = w.take("api.log");
+    assert!(
+        writes
+            .iter()
+            .all(|l| l.contains("manager=alpaka force=true"))
+    );
+    for kind in [
+        "Namespace",
+        "Kafka",
+        "KafkaNodePool",
+        "KafkaConnect",
+        "KafkaConnector",
+        "Secret",
+        "Role",
+        "RoleBinding",
+        "Deployment",
+        "Service",
+        "Ingress",
+        "PodMonitor",
+        "ConfigMap",
+        "Job",
+    ] {
+        assert!(
+            writes.iter().any(|l| l.contains(&format!(" {kind} "))),
+            "{kind} never applied: {writes:#?}"
+        );
+    }
+    // Ingress class per distribution: traefik on k3d.
+    assert_eq!(
+        w.object("Ingress", "grafana")["spec"]["ingressClassName"],
+        "traefik"
+    );
+    // The connector password reaches the connector only through the Secret + config provider.
+    let secret = w.object("Secret", "alpaka-connect-srccon");
+    let key = "srccon-mydb_log-log1.connection.password";
+    assert_eq!(b64_decode(secret["data"][key].as_str().unwrap()), DB_PASS);
+    let connector = w.object("KafkaConnector", "srccon-mydb_log-log1");
+    assert_eq!(
+        connector["spec"]["config"]["connection.password"],
+        format!("${{secrets:alpaka/alpaka-connect-srccon:{key}}}")
+    );
+    let binding = w.object("RoleBinding", "alpaka-connect-srccon-secrets");
+    assert_eq!(binding["subjects"][0]["name"], "srccon-connect");
+    let grafana = w.object("Secret", "grafana-admin");
+    let grafana_pw = b64_decode(grafana["data"]["admin-password"].as_str().unwrap());
+    assert_eq!(grafana_pw.len(), 24);
+    let ksqldb = w.object("Deployment", "ksqldb");
+    let c = &ksqldb["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["resources"]["limits"]["memory"], "4Gi");
+    assert!(
+        c["env"]
+            .to_string()
+            .contains("alpaka-kafka-bootstrap.alpaka.svc:9092")
+    );
+    let job = w
+        .objects()
+        .into_iter()
+        .find(|o| o["kind"] == "Job")
+        .unwrap();
+    let volume = &job["spec"]["template"]["spec"]["volumes"][0]["configMap"];
+    assert_eq!(volume["defaultMode"], 0o755);
+    assert_eq!(volume["name"], job["metadata"]["name"]);
+
+    // 2. Nothing changed: no changes, exit 0, no writes.
+    let (code, out, err) = w.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    printed += &out;
+    assert!(out.contains("No changes."), "{out}");
+
+    // 3. One connector's config edited: exactly that change.
+    w.edit_config(
+        "query: \"SELECT * FROM log2\"",
+        "query: \"SELECT * FROM log2 WHERE id > 100\"",
+    );
+    let (code, out, err) = w.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    printed += &out;
+    assert!(
+        out.contains("~ connector.srccon.mydb_log.log2 (strimzi.kafkaconnector)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            r#"~ spec.config.query = "SELECT * FROM log2" -> "SELECT * FROM log2 WHERE id > 100""#
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{out}"
+    );
+    let changed: Vec<&str> = out.lines().filter(|l| l.starts_with("  # ")).collect();
+    assert_eq!(changed.len(), 1, "{out}");
+
+    // 4. Apply touches only that KafkaConnector; no helm release is upgraded.
+    w.take("fake.log");
+    printed += &ok(w.run(&["apply", "--auto-approve"]));
+    assert_eq!(
+        w.take("api.log"),
+        [
+            "APPLY kafka.strimzi.io/v1 KafkaConnector alpaka/srccon-mydb_log-log2 changed manager=alpaka force=true"
+        ]
+    );
+    let helm = w.take("fake.log");
+    assert!(helm.iter().all(|l| !l.contains("upgrade")), "{helm:#?}");
+    assert_eq!(
+        w.object("KafkaConnector", "srccon-mydb_log-log2")["spec"]["config"]["query"],
+        "SELECT * FROM log2 WHERE id > 100"
+    );
+    let (code, out, _) = w.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+
+    // A chart's values edited: plan shows the values diff; apply upgrades only that release.
+    w.edit_config("retention: 10d", "retention: 5d");
+    let (code, out, _) = w.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(r#"~ values.prometheus.prometheusSpec.retention = "10d" -> "5d""#),
+        "{out}"
+    );
+    assert!(
+        out.contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{out}"
+    );
+    w.take("fake.log");
+    ok(w.run(&["apply", "--auto-approve"]));
+    let upgrades: Vec<String> = w
+        .take("fake.log")
+        .into_iter()
+        .filter(|l| l.starts_with("helm upgrade"))
+        .collect();
+    assert_eq!(upgrades.len(), 1, "{upgrades:#?}");
+    assert!(upgrades[0].starts_with("helm upgrade --install kube-prometheus-stack kube-prometheus-stack --version 93.9.0 --repo https://prometheus-community.github.io/helm-charts"), "{upgrades:#?}");
+    assert_eq!(w.take("api.log"), Vec::<String>::new());
+
+    // 5. A connector removed from the config: plan shows its delete (and its password leaving
+    //    the Secret); apply deletes the KafkaConnector.
+    w.edit_config(
+        "      - name: log2\n        config:\n          topic.prefix: log2\n          query: \"SELECT * FROM log2 WHERE id > 100\"\n",
+        "",
+    );
+    let (code, out, err) = w.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    printed += &out;
+    assert!(
+        out.contains("# connector.srccon.mydb_log.log2 will be destroyed (it is no longer in the configuration)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#"- data["srccon-mydb_log-log2.connection.password"] = (sensitive) -> null"#),
+        "{out}"
+    );
+    assert!(
+        out.contains("Plan: 0 to add, 1 to change, 1 to destroy."),
+        "{out}"
+    );
+    printed += &ok(w.run(&["apply", "--auto-approve"]));
+    let writes = w.take("api.log");
+    assert!(
+        writes.contains(
+            &"DELETE kafka.strimzi.io/v1 KafkaConnector alpaka/srccon-mydb_log-log2".to_owned()
+        ),
+        "{writes:#?}"
+    );
+    assert!(
+        !w.objects()
+            .iter()
+            .any(|o| o["metadata"]["name"] == "srccon-mydb_log-log2")
+    );
+
+    // No plaintext secret in the state, the output, or any stored custom resource.
+    let state = w.state_text();
+    for (what, text) in [("state", &state), ("output", &printed)] {
+        assert!(!text.contains(DB_PASS), "{what} holds the DB password");
+        assert!(
+            !text.contains(&grafana_pw),
+            "{what} holds the Grafana password"
+        );
+    }
+    for o in w.objects() {
+        if o["kind"] != "Secret" {
+            let t = o.to_string();
+            assert!(!t.contains(DB_PASS) && !t.contains(&grafana_pw), "{t}");
+        }
+    }
+
+    // 6. Destroy: no object alpaka made, no release, empty state.
+    printed += &ok(w.run(&["destroy", "--auto-approve"]));
+    let left: Vec<String> = w
+        .objects()
+        .iter()
+        .map(|o| format!("{}/{}", o["kind"], o["metadata"]["name"]))
+        .collect();
+    assert_eq!(
+        left,
+        [r#""Namespace"/"default""#, r#""Namespace"/"kube-system""#]
+    );
+    assert!(w.helm_releases().is_empty());
+    let st: serde_json::Value = serde_json::from_str(&w.state_text()).unwrap();
+    assert_eq!(st["resources"], serde_json::json!({}));
+    assert!(!printed.contains(DB_PASS));
+}
+
+#[test]
+fn a_failing_init_job_shows_its_log_and_only_its_inputs_rerun_it() {
+    let w = World::new(1);
+    w.edit_config(
+        "init:\n  enabled: false",
+        "init:\n  enabled: true\n  commands:\n  - echo STANDIN_FAIL",
+    );
+    let (code, out, err) = w.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains("k8s.job.init"), "{out}");
+    assert!(
+        out.contains("BackoffLimitExceeded") || out.contains("backoff limit"),
+        "{out}"
+    );
+    assert!(
+        out.contains("STANDIN_FAIL: the init command exited 1"),
+        "the pod log tail is shown: {out}"
+    );
+    // The failed Job is removed (its log was shown) and not recorded: nothing is left behind.
+    let writes = w.take("api.log");
+    assert!(
+        writes.iter().any(|l| l.starts_with("DELETE batch/v1 Job")),
+        "{writes:#?}"
+    );
+    assert!(
+        !w.objects()
+            .iter()
+            .any(|o| o["kind"] == "Job" || o["kind"] == "Pod")
+    );
+    // Fixed inputs: a new ConfigMap and Job, both with a new name.
+    w.edit_config("  - echo STANDIN_FAIL", "  - echo fine");
+    let (code, out, _) = w.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("-/+ k8s.configmap.init (k8s.configmap)"),
+        "{out}"
+    );
+    assert!(out.contains("+ k8s.job.init (k8s.job)"), "{out}");
+    assert!(
+        out.contains("Plan: 2 to add, 0 to change, 1 to destroy."),
+        "{out}"
+    );
+    ok(w.run(&["apply", "--auto-approve"]));
+    // Unchanged inputs: the Job is not run again.
+    let (code, out, _) = w.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}");
+    w.take("api.log");
+    ok(w.run(&["apply", "--auto-approve"]));
+    assert_eq!(w.take("api.log"), Vec::<String>::new());
+    ok(w.run(&["destroy", "--auto-approve"]));
+    assert_eq!(w.objects().len(), 2, "only the world's namespaces are left");
+}

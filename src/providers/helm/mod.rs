@@ -1,0 +1,381 @@
+//! `helm.release`: third-party charts through the `helm` CLI, against the cluster's explicit
+//! kubeconfig and context (`--kubeconfig`, `--kube-context`), never the current one.
+//!
+//! Desired: `{cluster, release, chart, repo, version, namespace, values}`. Apply is
+//! `helm upgrade --install … --version <pin> -f <values> --wait --timeout`, with the values
+//! written from the typed tree into a private (0600) temp file removed afterwards. Read is
+//! `helm list -o json` (chart version, status) plus `helm get values -o json` (what was
+//! supplied), in the desired shape, so an unchanged release plans as no change and a changed
+//! one shows a values diff. Delete is `helm uninstall --wait`. Values never hold secrets: charts
+//! get them through existing Secrets (e.g. Grafana's `admin.existingSecret`).
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::engine::diff::FieldChange;
+use crate::engine::{Driver, DriverError, Drivers, ResourceId, StepCx, Value};
+use crate::providers::k8s::Access;
+use crate::providers::local::cli::Cmd;
+use crate::state::ResourceState;
+
+/// `--timeout` for install/upgrade/uninstall (`--wait` waits for the release's pods).
+const HELM_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+pub fn register(drivers: &mut Drivers) {
+    drivers.register("helm.release", std::sync::Arc::new(HelmDriver::default()));
+}
+
+#[derive(Debug, Error)]
+pub enum HelmError {
+    #[error("helm release: {0}")]
+    Shape(String),
+    #[error("`{command}` printed JSON alpaka cannot read: {message}")]
+    Output { command: String, message: String },
+    #[error("writing the values file {path}: {source}")]
+    ValuesFile {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl From<HelmError> for DriverError {
+    fn from(e: HelmError) -> Self {
+        DriverError::new(e.to_string()).with_code("Helm")
+    }
+}
+
+pub struct HelmDriver {
+    bin: String,
+}
+
+impl Default for HelmDriver {
+    fn default() -> Self {
+        HelmDriver { bin: "helm".into() }
+    }
+}
+
+/// A release as desired or recorded.
+#[derive(Debug, Clone)]
+struct Release {
+    access: Access,
+    release: String,
+    chart: String,
+    repo: Option<String>,
+    version: String,
+    namespace: String,
+}
+
+impl Release {
+    fn of(v: &Value) -> Result<Release, DriverError> {
+        let s = |k: &str| {
+            v.get(k)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| HelmError::Shape(format!("no `{k}`")))
+        };
+        Ok(Release {
+            access: Access::of_attrs(v)?,
+            release: s("release")?,
+            chart: s("chart")?,
+            repo: v.get("repo").and_then(Value::as_str).map(str::to_owned),
+            version: s("version")?,
+            namespace: s("namespace")?,
+        })
+    }
+
+    /// The chart's name as helm reports it (`<name>-<version>` in `helm list`).
+    fn chart_name(&self) -> &str {
+        self.chart.rsplit('/').next().unwrap_or(&self.chart)
+    }
+}
+
+/// One entry of `helm list -o json`.
+#[derive(Debug, Deserialize)]
+struct Listed {
+    name: String,
+    #[serde(default)]
+    chart: String,
+    #[serde(default)]
+    status: String,
+}
+
+/// A values file readable only by its owner, removed when dropped.
+struct ValuesFile(PathBuf);
+
+impl ValuesFile {
+    fn write(release: &str, values: &Value) -> Result<ValuesFile, HelmError> {
+        let json =
+            serde_json::to_vec_pretty(values).map_err(|e| HelmError::Shape(e.to_string()))?;
+        let mut attempt = 0u32;
+        loop {
+            let nonce: u64 = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or_default();
+            let path = std::env::temp_dir().join(format!(
+                "alpaka-values-{release}-{}-{nonce:x}-{attempt}.json",
+                std::process::id()
+            ));
+            // JSON is YAML: helm reads it as a values file.
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    f.write_all(&json)
+                        .and_then(|_| f.sync_all())
+                        .map_err(|source| HelmError::ValuesFile {
+                            path: path.display().to_string(),
+                            source,
+                        })?;
+                    return Ok(ValuesFile(path));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                    attempt += 1;
+                }
+                Err(source) => {
+                    return Err(HelmError::ValuesFile {
+                        path: path.display().to_string(),
+                        source,
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl Drop for ValuesFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+impl HelmDriver {
+    /// `helm <args> -n <ns> --kube-context <ctx> --kubeconfig <path>`.
+    fn cmd(&self, r: &Release, args: &[&str]) -> Cmd {
+        Cmd::new(&self.bin)
+            .args(args.iter().copied())
+            .args(["-n", &r.namespace])
+            .args(["--kube-context", &r.access.context])
+            .args(["--kubeconfig", &r.access.kubeconfig])
+    }
+
+    async fn listed(&self, r: &Release) -> Result<Option<Listed>, DriverError> {
+        // `--filter` takes a regex: anchor the exact release name.
+        let pattern = format!("^{}$", regex_escape(&r.release));
+        let c = self.cmd(r, &["list", "--all", "-o", "json", "--filter", &pattern]);
+        let out = c.run_ok().await?;
+        let list: Vec<Listed> =
+            serde_json::from_str(out.stdout.trim()).map_err(|e| HelmError::Output {
+                command: c.display(),
+                message: e.to_string(),
+            })?;
+        Ok(list.into_iter().find(|l| l.name == r.release))
+    }
+
+    async fn values(&self, r: &Release) -> Result<Value, DriverError> {
+        let c = self.cmd(r, &["get", "values", &r.release, "-o", "json"]);
+        let out = c.run_ok().await?;
+        let text = out.stdout.trim();
+        if text.is_empty() || text == "null" {
+            return Ok(Value::Map(Default::default()));
+        }
+        serde_json::from_str(text).map_err(|e| {
+            HelmError::Output {
+                command: c.display(),
+                message: e.to_string(),
+            }
+            .into()
+        })
+    }
+
+    async fn install(&self, cx: &StepCx, desired: &Value) -> Result<Value, DriverError> {
+        let r = Release::of(desired)?;
+        let values = desired
+            .get("values")
+            .cloned()
+            .unwrap_or(Value::Map(Default::default()));
+        if has_secret(&values) {
+            return Err(HelmError::Shape(format!(
+                "{}: values hold a secret; charts must take secrets from an existing Secret",
+                r.release
+            ))
+            .into());
+        }
+        let file = ValuesFile::write(&r.release, &values)?;
+        let path = file.0.display().to_string();
+        let timeout = format!("{}s", HELM_TIMEOUT.as_secs());
+        let mut args: Vec<&str> = vec![
+            "upgrade",
+            "--install",
+            &r.release,
+            &r.chart,
+            "--version",
+            &r.version,
+        ];
+        if let Some(repo) = &r.repo {
+            args.extend(["--repo", repo]);
+        }
+        args.extend([
+            "--create-namespace",
+            "-f",
+            &path,
+            "--wait",
+            "--timeout",
+            &timeout,
+        ]);
+        cx.status(&format!(
+            "helm upgrade --install {} {}",
+            r.release, r.version
+        ));
+        self.cmd(&r, &args)
+            .timeout(HELM_TIMEOUT + Duration::from_secs(60))
+            .run_ok()
+            .await?;
+        drop(file);
+        Ok(Value::map([
+            ("release", Value::str(&r.release)),
+            ("namespace", Value::str(&r.namespace)),
+            ("version", Value::str(&r.version)),
+        ]))
+    }
+}
+
+fn has_secret(v: &Value) -> bool {
+    match v {
+        Value::Secret(_) => true,
+        Value::Map(m) => m.values().any(has_secret),
+        Value::List(l) => l.iter().any(has_secret),
+        _ => false,
+    }
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                vec![c]
+            } else {
+                vec!['\\', c]
+            }
+        })
+        .collect()
+}
+
+/// The version part of `helm list`'s `chart` (`<chart name>-<version>`).
+fn listed_version(chart_name: &str, listed: &str) -> String {
+    listed
+        .strip_prefix(chart_name)
+        .and_then(|v| v.strip_prefix('-'))
+        .unwrap_or(listed)
+        .to_owned()
+}
+
+#[async_trait]
+impl Driver for HelmDriver {
+    fn force_new(&self) -> &[&'static str] {
+        &["release", "namespace"]
+    }
+
+    async fn read(
+        &self,
+        _id: &ResourceId,
+        recorded: &ResourceState,
+    ) -> Result<Option<Value>, DriverError> {
+        let r = Release::of(&recorded.attrs)?;
+        let Some(l) = self.listed(&r).await? else {
+            return Ok(None);
+        };
+        let mut version = listed_version(r.chart_name(), &l.chart);
+        if l.status != "deployed" {
+            // A failed or pending release is not what was asked: plan shows it, apply redoes it.
+            version = format!("{version} ({})", l.status);
+        }
+        let values = self.values(&r).await?;
+        let mut live = recorded.attrs.as_map().cloned().unwrap_or_default();
+        live.insert("version".into(), Value::Str(version));
+        live.insert("values".into(), values);
+        Ok(Some(Value::Map(live)))
+    }
+
+    async fn create(&self, cx: &StepCx, desired: &Value) -> Result<Value, DriverError> {
+        self.install(cx, desired).await
+    }
+
+    async fn update(
+        &self,
+        cx: &StepCx,
+        _recorded: &ResourceState,
+        desired: &Value,
+        _changes: &[FieldChange],
+    ) -> Result<Value, DriverError> {
+        self.install(cx, desired).await
+    }
+
+    async fn delete(&self, cx: &StepCx, recorded: &ResourceState) -> Result<(), DriverError> {
+        let r = Release::of(&recorded.attrs)?;
+        if self.listed(&r).await?.is_none() {
+            return Ok(());
+        }
+        cx.status(&format!("helm uninstall {}", r.release));
+        let timeout = format!("{}s", HELM_TIMEOUT.as_secs());
+        self.cmd(
+            &r,
+            &["uninstall", &r.release, "--wait", "--timeout", &timeout],
+        )
+        .timeout(HELM_TIMEOUT + Duration::from_secs(60))
+        .run_ok()
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_from_listing() {
+        assert_eq!(
+            listed_version("kube-prometheus-stack", "kube-prometheus-stack-93.9.0"),
+            "93.9.0"
+        );
+        assert_eq!(listed_version("loki", "loki-12.0.1"), "12.0.1");
+    }
+
+    #[test]
+    fn values_file_is_private_and_removed() {
+        use std::os::unix::fs::PermissionsExt;
+        let f = ValuesFile::write("t", &Value::map([("a", Value::Int(1))])).unwrap();
+        let p = f.0.clone();
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(
+            std::fs::read_to_string(&p)
+                .unwrap()
+                .replace([' ', '\n'], ""),
+            "{\"a\":1}"
+        );
+        drop(f);
+        assert!(!p.exists());
+    }
+
+    #[test]
+    fn secrets_in_values_are_found() {
+        assert!(has_secret(&Value::map([(
+            "x",
+            Value::List(vec![Value::secret("s")])
+        )])));
+        assert!(!has_secret(&Value::map([("x", Value::str("s"))])));
+        assert_eq!(regex_escape("kafka-ui"), "kafka-ui");
+        assert_eq!(regex_escape("a.b"), "a\\.b");
+    }
+}

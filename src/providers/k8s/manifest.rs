@@ -1,0 +1,421 @@
+//! The generic server-side-apply driver: every kind whose desired attributes are a full manifest.
+//!
+//! Desired: `{cluster: {context, kubeconfig}, apiVersion, kind, metadata, …}`; `cluster` is
+//! alpaka's (which cluster) and never sent. Create and update are the same server-side apply
+//! (`PatchParams::apply("alpaka").force()`); read projects the live object onto the applied
+//! manifest's paths; readiness comes from status conditions.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, LogParams, Patch, PatchParams};
+use std::sync::Arc;
+
+use super::access::{Access, Clients, K8sError};
+use super::project::project;
+use super::resources;
+use crate::engine::diff::FieldChange;
+use crate::engine::{Driver, DriverError, Readiness, ResourceId, StepCx, Value};
+use crate::state::ResourceState;
+
+pub const FIELD_MANAGER: &str = "alpaka";
+
+/// Fields that name an object: changing them makes another object.
+pub const IDENTITY: &[&str] = &["apiVersion", "kind", "metadata.name", "metadata.namespace"];
+/// A Job's spec is immutable once created.
+pub const JOB_IDENTITY: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata.name",
+    "metadata.namespace",
+    "spec",
+];
+
+/// Lines of a failed Job's pod log shown in its error.
+const LOG_TAIL: i64 = 20;
+
+pub struct ManifestDriver {
+    clients: Arc<Clients>,
+    force_new: &'static [&'static str],
+}
+
+/// Where an object is: resource, namespace, name (and how to say it in messages).
+pub struct Target {
+    pub access: Access,
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+}
+
+impl Target {
+    /// From a manifest (desired or recorded attributes: `cluster` + the object).
+    pub fn of_manifest(v: &Value) -> Result<Target, K8sError> {
+        let s = |p: &str| v.get(p).and_then(Value::as_str).map(str::to_owned);
+        let missing = |p: &str| K8sError::Shape(format!("manifest without `{p}`"));
+        Ok(Target {
+            access: Access::of_attrs(v)?,
+            api_version: s("apiVersion").ok_or_else(|| missing("apiVersion"))?,
+            kind: s("kind").ok_or_else(|| missing("kind"))?,
+            name: s("metadata.name").ok_or_else(|| missing("metadata.name"))?,
+            namespace: s("metadata.namespace"),
+        })
+    }
+
+    /// From a driver's outputs (`apiVersion, kind, name, namespace, context, kubeconfig`).
+    pub fn of_outputs(v: &Value) -> Result<Target, K8sError> {
+        let s = |p: &str| v.get(p).and_then(Value::as_str).map(str::to_owned);
+        let missing = |p: &str| K8sError::Shape(format!("outputs without `{p}`"));
+        Ok(Target {
+            access: Access::from_map(v)?,
+            api_version: s("apiVersion").ok_or_else(|| missing("apiVersion"))?,
+            kind: s("kind").ok_or_else(|| missing("kind"))?,
+            name: s("name").ok_or_else(|| missing("name"))?,
+            namespace: s("namespace"),
+        })
+    }
+
+    pub fn outputs(&self) -> Value {
+        Value::map([
+            ("apiVersion", Value::str(&self.api_version)),
+            ("kind", Value::str(&self.kind)),
+            ("name", Value::str(&self.name)),
+            (
+                "namespace",
+                self.namespace
+                    .as_deref()
+                    .map(Value::str)
+                    .unwrap_or_default(),
+            ),
+            ("context", Value::str(&self.access.context)),
+            ("kubeconfig", Value::str(&self.access.kubeconfig)),
+        ])
+    }
+
+    /// `Kind ns/name`, for messages.
+    pub fn describe(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {ns}/{}", self.kind, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        }
+    }
+
+    fn api_err(&self, op: &'static str, source: kube::Error) -> K8sError {
+        K8sError::Api {
+            op,
+            what: self.describe(),
+            context: self.access.context.clone(),
+            source: Box::new(source),
+        }
+    }
+}
+
+/// The manifest to send: desired without alpaka's own `cluster` key, as JSON.
+pub fn body(desired: &Value) -> Result<serde_json::Value, K8sError> {
+    let mut m = desired
+        .as_map()
+        .cloned()
+        .ok_or_else(|| K8sError::Shape("a manifest must be a map".into()))?;
+    m.remove("cluster");
+    serde_json::to_value(Value::Map(m))
+        .map_err(|e| K8sError::Shape(format!("encoding the manifest: {e}")))
+}
+
+impl ManifestDriver {
+    pub fn new(clients: Arc<Clients>, force_new: &'static [&'static str]) -> Self {
+        ManifestDriver { clients, force_new }
+    }
+
+    async fn api(&self, t: &Target) -> Result<Api<DynamicObject>, K8sError> {
+        let client = self.clients.get(&t.access).await?;
+        let (ar, namespaced) = resources::lookup(&t.api_version, &t.kind).ok_or_else(|| {
+            K8sError::Shape(format!(
+                "alpaka has no API resource for {} {}",
+                t.api_version, t.kind
+            ))
+        })?;
+        Ok(match (namespaced, &t.namespace) {
+            (true, Some(ns)) => Api::namespaced_with(client, ns, &ar),
+            (true, None) => {
+                return Err(K8sError::Shape(format!(
+                    "{} is namespaced but has no metadata.namespace",
+                    t.describe()
+                )));
+            }
+            (false, _) => Api::all_with(client, &ar),
+        })
+    }
+
+    /// The live object as JSON, or `None` if it does not exist.
+    pub async fn get(&self, t: &Target) -> Result<Option<serde_json::Value>, K8sError> {
+        let api = self.api(t).await?;
+        let obj = api
+            .get_opt(&t.name)
+            .await
+            .map_err(|e| t.api_err("reading", e))?;
+        obj.map(|o| serde_json::to_value(o).map_err(|e| K8sError::Shape(e.to_string())))
+            .transpose()
+    }
+
+    /// Server-side apply of `desired` (with `cluster`).
+    pub async fn apply(&self, cx: &StepCx, desired: &Value) -> Result<Value, K8sError> {
+        let t = Target::of_manifest(desired)?;
+        let body = body(desired)?;
+        cx.status(&format!("server-side apply {}", t.describe()));
+        let api = self.api(&t).await?;
+        api.patch(
+            &t.name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&body),
+        )
+        .await
+        .map_err(|e| t.api_err("applying", e))?;
+        Ok(t.outputs())
+    }
+
+    /// Delete and wait until it is gone (finalizers, namespace termination).
+    pub async fn remove(&self, cx: &StepCx, t: &Target) -> Result<(), K8sError> {
+        let api = self.api(t).await?;
+        match api.delete(&t.name, &DeleteParams::background()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.is_not_found() => return Ok(()),
+            Err(e) => return Err(t.api_err("deleting", e)),
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10 * 60);
+        let mut delay = Duration::from_millis(200);
+        loop {
+            match api.get_opt(&t.name).await {
+                Ok(None) => return Ok(()),
+                Ok(Some(_)) if std::time::Instant::now() < deadline => {
+                    cx.status(&format!("waiting for {} to be gone", t.describe()));
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Ok(Some(_)) => {
+                    return Err(K8sError::Shape(format!(
+                        "{} is still there 10 minutes after its deletion (a finalizer?)",
+                        t.describe()
+                    )));
+                }
+                Err(e) => return Err(t.api_err("reading", e)),
+            }
+        }
+    }
+
+    async fn job_failure_log(&self, t: &Target) -> String {
+        let Ok(client) = self.clients.get(&t.access).await else {
+            return "(no pod log: cannot connect)".into();
+        };
+        let ns = t.namespace.clone().unwrap_or_default();
+        let pods: Api<Pod> = Api::namespaced(client, &ns);
+        let lp = ListParams::default().labels(&format!("job-name={}", t.name));
+        let Ok(list) = pods.list(&lp).await else {
+            return "(no pod log: cannot list the job's pods)".into();
+        };
+        let Some(name) = list.items.last().and_then(|p| p.metadata.name.clone()) else {
+            return "(no pod log: the job has no pods)".into();
+        };
+        let params = LogParams {
+            tail_lines: Some(LOG_TAIL),
+            ..LogParams::default()
+        };
+        match pods.logs(&name, &params).await {
+            Ok(text) => format!("log of pod {name} (last {LOG_TAIL} lines):\n{text}"),
+            Err(e) => format!("(no log of pod {name}: {e})"),
+        }
+    }
+}
+
+/// Readiness of a live object by kind: `None` = ready, `Some(what)` = still waiting.
+pub fn pending(kind: &str, obj: &serde_json::Value) -> Option<String> {
+    let status = &obj["status"];
+    let generation = obj["metadata"]["generation"].as_i64();
+    let observed = status["observedGeneration"].as_i64();
+    if let (Some(g), Some(o)) = (generation, observed)
+        && o < g
+    {
+        return Some(format!(
+            "{kind}: waiting for the controller to see generation {g}"
+        ));
+    }
+    match kind {
+        "Kafka" | "KafkaConnect" | "KafkaConnector" => {
+            let cond = status["conditions"]
+                .as_array()
+                .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"));
+            match cond {
+                Some(c) if c["status"] == "True" => {
+                    // A stale Ready from before this change does not count.
+                    if generation.is_some() && observed.is_none() {
+                        Some(format!("{kind}: waiting for status"))
+                    } else {
+                        None
+                    }
+                }
+                Some(c) => Some(format!(
+                    "{kind} not Ready: {}",
+                    c["message"]
+                        .as_str()
+                        .or(c["reason"].as_str())
+                        .unwrap_or("no reason given")
+                )),
+                None => Some(format!("{kind}: waiting for a Ready condition")),
+            }
+        }
+        "Deployment" => {
+            let want = obj["spec"]["replicas"].as_i64().unwrap_or(1);
+            let have = status["availableReplicas"].as_i64().unwrap_or(0);
+            (have < want).then(|| format!("Deployment: {have}/{want} replicas available"))
+        }
+        "Job" => (status["succeeded"].as_i64().unwrap_or(0) < 1)
+            .then(|| "Job: waiting for completion".to_owned()),
+        _ => None,
+    }
+}
+
+/// Has this Job failed for good (a `Failed` condition)?
+pub fn job_failed(obj: &serde_json::Value) -> Option<String> {
+    obj["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Failed" && c["status"] == "True")
+        .map(|c| {
+            c["message"]
+                .as_str()
+                .or(c["reason"].as_str())
+                .unwrap_or("failed")
+                .to_owned()
+        })
+}
+
+/// Live attributes in the shape of the recorded ones (with the recorded `cluster`).
+pub fn live_in_shape(recorded: &Value, live: &serde_json::Value) -> Result<Value, K8sError> {
+    let live: Value = serde_json::from_value(live.clone())
+        .map_err(|e| K8sError::Shape(format!("reading the live object: {e}")))?;
+    let mut shape = recorded.as_map().cloned().unwrap_or_default();
+    let cluster = shape.remove("cluster");
+    let mut out = match project(&Value::Map(shape), &live) {
+        Value::Map(m) => m,
+        _ => Default::default(),
+    };
+    if let Some(c) = cluster {
+        out.insert("cluster".into(), c);
+    }
+    Ok(Value::Map(out))
+}
+
+#[async_trait]
+impl Driver for ManifestDriver {
+    fn force_new(&self) -> &[&'static str] {
+        self.force_new
+    }
+
+    async fn read(
+        &self,
+        _id: &ResourceId,
+        recorded: &ResourceState,
+    ) -> Result<Option<Value>, DriverError> {
+        let t = Target::of_manifest(&recorded.attrs)?;
+        match self.get(&t).await? {
+            None => Ok(None),
+            Some(live) => Ok(Some(live_in_shape(&recorded.attrs, &live)?)),
+        }
+    }
+
+    async fn create(&self, cx: &StepCx, desired: &Value) -> Result<Value, DriverError> {
+        Ok(self.apply(cx, desired).await?)
+    }
+
+    async fn update(
+        &self,
+        cx: &StepCx,
+        _recorded: &ResourceState,
+        desired: &Value,
+        _changes: &[FieldChange],
+    ) -> Result<Value, DriverError> {
+        Ok(self.apply(cx, desired).await?)
+    }
+
+    async fn delete(&self, cx: &StepCx, recorded: &ResourceState) -> Result<(), DriverError> {
+        let t = Target::of_manifest(&recorded.attrs)?;
+        cx.status(&format!("deleting {}", t.describe()));
+        Ok(self.remove(cx, &t).await?)
+    }
+
+    async fn ready(&self, cx: &StepCx, outputs: &Value) -> Result<Readiness, DriverError> {
+        let t = Target::of_outputs(outputs)?;
+        if !matches!(
+            t.kind.as_str(),
+            "Kafka" | "KafkaConnect" | "KafkaConnector" | "Deployment" | "Job"
+        ) {
+            return Ok(Readiness::Ready);
+        }
+        let Some(obj) = self.get(&t).await? else {
+            return Ok(Readiness::Pending(format!(
+                "{} not found yet",
+                t.describe()
+            )));
+        };
+        if t.kind == "Job"
+            && let Some(why) = job_failed(&obj)
+        {
+            let log = self.job_failure_log(&t).await;
+            // The failed Job is not recorded in state: remove it (and its pods), so nothing is
+            // left behind and the next apply runs it again.
+            let cleanup = match self.remove(cx, &t).await {
+                Ok(()) => String::new(),
+                Err(e) => format!("\n(removing the failed job failed too: {e})"),
+            };
+            return Err(K8sError::JobFailed {
+                what: t.describe(),
+                detail: format!("{why}\n{log}{cleanup}"),
+            }
+            .into());
+        }
+        Ok(match pending(&t.kind, &obj) {
+            None => Readiness::Ready,
+            Some(what) => Readiness::Pending(what),
+        })
+    }
+
+    fn ready_timeout(&self) -> Duration {
+        Duration::from_secs(20 * 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn readiness_from_status() {
+        let k = json!({"metadata": {"generation": 2}, "status": {"observedGeneration": 2,
+            "conditions": [{"type": "Ready", "status": "True"}]}});
+        assert_eq!(pending("KafkaConnector", &k), None);
+        let stale = json!({"metadata": {"generation": 3}, "status": {"observedGeneration": 2,
+            "conditions": [{"type": "Ready", "status": "True"}]}});
+        assert!(pending("KafkaConnector", &stale).is_some());
+        let not = json!({"status": {"conditions": [{"type": "Ready", "status": "False", "message": "boom"}]}});
+        assert_eq!(
+            pending("Kafka", &not).as_deref(),
+            Some("Kafka not Ready: boom")
+        );
+        let d = json!({"spec": {"replicas": 2}, "status": {"availableReplicas": 1}});
+        assert!(pending("Deployment", &d).is_some());
+        assert_eq!(pending("Job", &json!({"status": {"succeeded": 1}})), None);
+        let failed = json!({"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}});
+        assert_eq!(job_failed(&failed).as_deref(), Some("BackoffLimitExceeded"));
+        assert_eq!(pending("Namespace", &json!({})), None);
+    }
+
+    #[test]
+    fn cluster_is_never_sent() {
+        let v = Value::map([
+            ("cluster", Value::map([("context", Value::str("c"))])),
+            ("kind", Value::str("Namespace")),
+        ]);
+        assert_eq!(body(&v).unwrap(), json!({"kind": "Namespace"}));
+    }
+}

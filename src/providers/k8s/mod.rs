@@ -1,0 +1,59 @@
+//! Objects alpaka owns in the cluster (namespace, Strimzi custom resources, Secrets, ConfigMaps,
+//! Jobs, Deployments, Services, Ingresses, RBAC, PodMonitors) through kube-rs server-side apply
+//! with field manager `alpaka`.
+//!
+//! Every in-cluster node's desired attributes carry `cluster: {context, kubeconfig}`, unknown
+//! outputs of the cluster node that the engine resolves from state; these drivers connect through
+//! exactly that kubeconfig and context, never the current one. `read` gets them from the recorded
+//! attributes, `ready` from the outputs `create` returned.
+
+pub mod access;
+pub mod manifest;
+pub mod project;
+pub mod resources;
+pub mod secret;
+
+use std::sync::Arc;
+
+use crate::engine::Drivers;
+
+pub use access::{Access, Clients, K8sError};
+
+/// Kinds whose desired attributes are full manifests (`cluster` + apiVersion/kind/metadata/…).
+pub const MANIFEST_KINDS: &[&str] = &[
+    "k8s.namespace",
+    "k8s.configmap",
+    "k8s.deployment",
+    "k8s.service",
+    "k8s.ingress",
+    "k8s.podmonitor",
+    "k8s.serviceaccount",
+    "k8s.storageclass",
+    "k8s.role",
+    "k8s.rolebinding",
+    "strimzi.kafka",
+    "strimzi.kafkanodepool",
+    "strimzi.kafkaconnect",
+    "strimzi.kafkaconnector",
+];
+
+pub fn register(drivers: &mut Drivers) {
+    let clients = Arc::new(Clients::default());
+    let generic = Arc::new(manifest::ManifestDriver::new(
+        clients.clone(),
+        manifest::IDENTITY,
+    ));
+    for k in MANIFEST_KINDS {
+        drivers.register(*k, generic.clone());
+    }
+    // A Job's pod template is immutable: a changed Job is a new Job (its name carries a hash of
+    // its inputs, so it re-runs only when they change).
+    drivers.register(
+        "k8s.job",
+        Arc::new(manifest::ManifestDriver::new(
+            clients.clone(),
+            manifest::JOB_IDENTITY,
+        )),
+    );
+    drivers.register("k8s.secret", Arc::new(secret::SecretDriver::new(clients)));
+}

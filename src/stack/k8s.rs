@@ -1,0 +1,358 @@
+//! alpaka's own Kubernetes objects as typed `k8s-openapi` manifests (Namespace, Deployments,
+//! Services, Ingresses, RBAC, the init Job and its ConfigMap) plus the PodMonitor (a
+//! prometheus-operator CRD, no typed struct). Pure: names, labels and specs only.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, ConfigMapVolumeSource, Container as KContainer, ContainerPort, EnvVar, Namespace,
+    PodSpec, PodTemplateSpec, ResourceRequirements, Service, ServicePort, ServiceSpec,
+    Toleration as KToleration, Volume, VolumeMount,
+};
+use k8s_openapi::api::networking::v1::{
+    HTTPIngressPath, HTTPIngressRuleValue, IngressBackend, IngressRule, IngressServiceBackend,
+    IngressSpec, ServiceBackendPort,
+};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use sha2::{Digest, Sha256};
+
+use crate::model::stack::Labels;
+use crate::model::types::{Container, Toleration};
+
+pub const PART_OF: (&str, &str) = ("app.kubernetes.io/part-of", "alpaka");
+
+fn labels(app: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/name".to_owned(), app.to_owned()),
+        (PART_OF.0.to_owned(), PART_OF.1.to_owned()),
+    ])
+}
+
+fn meta(name: &str, ns: &str, labels: BTreeMap<String, String>) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_owned()),
+        namespace: Some(ns.to_owned()),
+        labels: Some(labels),
+        ..Default::default()
+    }
+}
+
+fn tolerations(t: &[Toleration]) -> Option<Vec<KToleration>> {
+    let v: Vec<KToleration> = t
+        .iter()
+        .filter_map(|t| serde_json::to_value(t).ok())
+        .filter_map(|j| serde_json::from_value(j).ok())
+        .collect();
+    (!v.is_empty()).then_some(v)
+}
+
+fn node_selector(l: &Labels) -> Option<BTreeMap<String, String>> {
+    (!l.is_empty()).then(|| l.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+fn env(vars: &[(&str, String)]) -> Option<Vec<EnvVar>> {
+    Some(
+        vars.iter()
+            .map(|(k, v)| EnvVar {
+                name: (*k).to_owned(),
+                value: Some(v.clone()),
+                ..Default::default()
+            })
+            .collect(),
+    )
+}
+
+fn pull_policy(c: &Container) -> Option<String> {
+    serde_json::to_value(c.pull_policy)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+}
+
+pub fn namespace(name: &str) -> Namespace {
+    Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            labels: Some(BTreeMap::from([(
+                PART_OF.0.to_owned(),
+                PART_OF.1.to_owned(),
+            )])),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// Where and with what a single-container workload runs.
+pub struct Workload<'a> {
+    pub name: &'a str,
+    pub namespace: &'a str,
+    pub container: &'a Container,
+    pub replicas: i32,
+    pub env: Vec<(&'a str, String)>,
+    pub port: Option<i32>,
+    pub memory: Option<&'a str>,
+    pub command: Option<Vec<String>>,
+    pub node_selector: &'a Labels,
+    pub tolerations: &'a [Toleration],
+}
+
+pub fn deployment(w: &Workload<'_>) -> Deployment {
+    let l = labels(w.name);
+    let memory = w.memory.map(|m| {
+        let q = BTreeMap::from([("memory".to_owned(), Quantity(m.to_owned()))]);
+        ResourceRequirements {
+            requests: Some(q.clone()),
+            limits: Some(q),
+            ..Default::default()
+        }
+    });
+    Deployment {
+        metadata: meta(w.name, w.namespace, l.clone()),
+        spec: Some(DeploymentSpec {
+            replicas: Some(w.replicas),
+            selector: LabelSelector {
+                match_labels: Some(l.clone()),
+                ..Default::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(l),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    containers: vec![KContainer {
+                        name: w.name.to_owned(),
+                        image: Some(w.container.reference()),
+                        image_pull_policy: pull_policy(w.container),
+                        command: w.command.clone(),
+                        env: env(&w.env),
+                        ports: w.port.map(|p| {
+                            vec![ContainerPort {
+                                container_port: p,
+                                name: Some("http".into()),
+                                ..Default::default()
+                            }]
+                        }),
+                        resources: memory,
+                        ..Default::default()
+                    }],
+                    node_selector: node_selector(w.node_selector),
+                    tolerations: tolerations(w.tolerations),
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A ClusterIP Service in front of a [`deployment`] of the same name.
+pub fn service(name: &str, ns: &str, port: i32) -> Service {
+    Service {
+        metadata: meta(name, ns, labels(name)),
+        spec: Some(ServiceSpec {
+            selector: Some(labels(name)),
+            ports: Some(vec![ServicePort {
+                name: Some("http".into()),
+                port,
+                target_port: Some(IntOrString::Int(port)),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Lets the Connect worker's service account read its connectors' Secret (the Kubernetes
+/// Secret config provider reads it through the API).
+pub fn connect_secret_access(
+    name: &str,
+    ns: &str,
+    secret: &str,
+    service_account: &str,
+) -> (Role, RoleBinding) {
+    let role = Role {
+        metadata: meta(name, ns, labels(name)),
+        rules: Some(vec![PolicyRule {
+            api_groups: Some(vec![String::new()]),
+            resources: Some(vec!["secrets".into()]),
+            resource_names: Some(vec![secret.to_owned()]),
+            verbs: vec!["get".into()],
+            ..Default::default()
+        }]),
+    };
+    let binding = RoleBinding {
+        metadata: meta(name, ns, labels(name)),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "Role".into(),
+            name: name.to_owned(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: service_account.to_owned(),
+            namespace: Some(ns.to_owned()),
+            ..Default::default()
+        }]),
+    };
+    (role, binding)
+}
+
+pub struct IngressInput<'a> {
+    pub name: &'a str,
+    pub namespace: &'a str,
+    pub class: &'a str,
+    pub host: Option<&'a str>,
+    pub service: &'a str,
+    pub service_port: i32,
+    pub annotations: BTreeMap<String, String>,
+}
+
+pub fn ingress(i: &IngressInput<'_>) -> k8s_openapi::api::networking::v1::Ingress {
+    let mut metadata = meta(i.name, i.namespace, labels(i.name));
+    if !i.annotations.is_empty() {
+        metadata.annotations = Some(i.annotations.clone());
+    }
+    k8s_openapi::api::networking::v1::Ingress {
+        metadata,
+        spec: Some(IngressSpec {
+            ingress_class_name: Some(i.class.to_owned()),
+            rules: Some(vec![IngressRule {
+                host: i.host.map(str::to_owned),
+                http: Some(HTTPIngressRuleValue {
+                    paths: vec![HTTPIngressPath {
+                        path: Some("/".into()),
+                        path_type: "Prefix".into(),
+                        backend: IngressBackend {
+                            service: Some(IngressServiceBackend {
+                                name: i.service.to_owned(),
+                                port: Some(ServiceBackendPort {
+                                    number: Some(i.service_port),
+                                    ..Default::default()
+                                }),
+                            }),
+                            ..Default::default()
+                        },
+                    }],
+                }),
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Prometheus scrapes Strimzi's Kafka and Connect pods.
+pub fn strimzi_pod_monitor(ns: &str) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": {"name": "strimzi-kafka", "namespace": ns,
+                     "labels": {PART_OF.0: PART_OF.1}},
+        "spec": {
+            "selector": {"matchExpressions": [
+                {"key": "strimzi.io/kind", "operator": "In", "values": ["Kafka", "KafkaConnect"]}
+            ]},
+            "podMetricsEndpoints": [{"path": "/metrics", "port": "tcp-prometheus"}]
+        }
+    })
+}
+
+/// Where the init files are mounted (also on `PATH`).
+pub const INIT_DIR: &str = "/alpaka/init";
+
+pub struct InitInput<'a> {
+    pub namespace: &'a str,
+    pub container: &'a Container,
+    pub files: &'a BTreeMap<String, String>,
+    pub commands: &'a [String],
+    pub node_selector: &'a Labels,
+    pub tolerations: &'a [Toleration],
+}
+
+/// The init Job and the ConfigMap of its files. Both names carry a hash of every input, so an
+/// unchanged init is the same Job (not re-run) and a changed one is a new Job.
+pub fn init_job(i: &InitInput<'_>) -> (ConfigMap, Job) {
+    let mut h = Sha256::new();
+    h.update(i.container.reference().as_bytes());
+    for (k, v) in i.files {
+        h.update(b"\0f\0");
+        h.update(k.as_bytes());
+        h.update(b"\0");
+        h.update(v.as_bytes());
+    }
+    for c in i.commands {
+        h.update(b"\0c\0");
+        h.update(c.as_bytes());
+    }
+    for (k, v) in i.node_selector {
+        h.update(b"\0n\0");
+        h.update(k.as_bytes());
+        h.update(v.as_bytes());
+    }
+    let hash: String = h.finalize()[..5]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let name = format!("alpaka-init-{hash}");
+    let l = labels("alpaka-init");
+    let cm = ConfigMap {
+        metadata: meta(&name, i.namespace, l.clone()),
+        data: Some(i.files.clone()),
+        ..Default::default()
+    };
+    let mut script = format!("set -e\ncd {INIT_DIR}\nexport PATH=\"{INIT_DIR}:$PATH\"\n");
+    for c in i.commands {
+        script.push_str(c);
+        script.push('\n');
+    }
+    let job = Job {
+        metadata: meta(&name, i.namespace, l.clone()),
+        spec: Some(JobSpec {
+            backoff_limit: Some(0),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(l),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    restart_policy: Some("Never".into()),
+                    containers: vec![KContainer {
+                        name: "init".into(),
+                        image: Some(i.container.reference()),
+                        image_pull_policy: pull_policy(i.container),
+                        command: Some(vec!["/bin/sh".into(), "-c".into(), script]),
+                        volume_mounts: Some(vec![VolumeMount {
+                            name: "files".into(),
+                            mount_path: INIT_DIR.into(),
+                            ..Default::default()
+                        }]),
+                        ..Default::default()
+                    }],
+                    volumes: Some(vec![Volume {
+                        name: "files".into(),
+                        config_map: Some(ConfigMapVolumeSource {
+                            name: name.clone(),
+                            default_mode: Some(0o755),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }]),
+                    node_selector: node_selector(i.node_selector),
+                    tolerations: tolerations(i.tolerations),
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    (cm, job)
+}
