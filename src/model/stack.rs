@@ -337,7 +337,9 @@ pub struct Grafana {
     pub tolerations: Vec<Toleration>,
 }
 
-const STRIMZI_DASHBOARDS: &str = "https://raw.githubusercontent.com/strimzi/strimzi-kafka-operator/main/packaging/examples/metrics/grafana-dashboards";
+/// Strimzi's dashboards for the Strimzi Metrics Reporter (what alpaka's Kafka and Connect
+/// expose; the JMX-exporter dashboards use other metric names), pinned to the operator release.
+const STRIMZI_DASHBOARDS: &str = "https://raw.githubusercontent.com/strimzi/strimzi-kafka-operator/1.2.0/packaging/examples/metrics/strimzi-metrics-reporter/grafana-dashboards";
 
 impl Default for Grafana {
     fn default() -> Self {
