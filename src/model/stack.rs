@@ -422,6 +422,10 @@ pub struct Ingress {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class_name: Option<String>,
     pub annotations: BTreeMap<String, String>,
+    /// EKS only: an ACM certificate for the services' hostnames. With it, the ALB serves every
+    /// UI over HTTPS on 443 by hostname; without it, each UI gets its own HTTP listen port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate_arn: Option<String>,
 }
 
 impl Default for Ingress {
@@ -430,6 +434,7 @@ impl Default for Ingress {
             enabled: true,
             class_name: None,
             annotations: BTreeMap::new(),
+            certificate_arn: None,
         }
     }
 }

@@ -93,7 +93,15 @@ pub fn render(profile_name: &str, profile: &Profile, cfg: &StackConfig) -> Strin
     let webs: Vec<_> = webs.into_iter().filter(|w| w.1).collect();
     if cfg.ingress.enabled && !webs.is_empty() {
         let _ = writeln!(s, "Web UIs:");
-        if profile.distribution == Distribution::Eks {
+        if profile.distribution == Distribution::Eks && cfg.ingress.certificate_arn.is_some() {
+            for (name, _, host, _) in &webs {
+                let _ = writeln!(s, "  {name:<13} https://{host}");
+            }
+            let _ = writeln!(
+                s,
+                "  point each hostname (DNS CNAME) at the ALB: {kubectl} get ingress\n"
+            );
+        } else if profile.distribution == Distribution::Eks {
             for (name, _, _, port) in &webs {
                 let _ = writeln!(s, "  {name:<13} http://<ALB address>:{port}");
             }
@@ -161,6 +169,63 @@ mod tests {
         assert!(n.contains("127.0.0.1  grafana.alpaka.wai prometheus.alpaka.wai ui4kafka.alpaka.wai k8dashboard.alpaka.wai"), "{n}");
         assert!(n.contains("get secret grafana-admin"), "{n}");
         assert!(notes("minikube").contains("$(minikube -p alpaka-minikube ip)"));
+    }
+
+    #[test]
+    fn eks_with_a_certificate_uses_https_hostnames() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let l = crate::config::load(root, "eks-prod").unwrap();
+        let mut cfg = l.config.clone();
+        cfg.ingress.certificate_arn =
+            Some("arn:aws:acm:ap-northeast-2:111122223333:certificate/abc".into());
+        let n = render(&l.profile_name, &l.profile, &cfg);
+        assert!(
+            n.contains("Grafana       https://grafana.alpaka.wai"),
+            "{n}"
+        );
+
+        let nodes = crate::stack::build(&l.profile_name, &l.profile, &cfg).unwrap();
+        let ing = nodes
+            .iter()
+            .find(|n| n.id.as_str() == "k8s.ingress.grafana")
+            .unwrap();
+        let a = ing
+            .desired
+            .get("metadata")
+            .and_then(|m| m.as_map())
+            .and_then(|m| m.get("annotations"))
+            .unwrap();
+        let get = |k: &str| {
+            a.as_map()
+                .and_then(|m| m.get(k))
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            get("alb.ingress.kubernetes.io/listen-ports").as_deref(),
+            Some("[{\"HTTPS\": 443}]")
+        );
+        assert_eq!(
+            get("alb.ingress.kubernetes.io/certificate-arn").as_deref(),
+            Some("arn:aws:acm:ap-northeast-2:111122223333:certificate/abc")
+        );
+        assert!(
+            serde_json::to_string(&ing.desired)
+                .unwrap()
+                .contains("\"host\":\"grafana.alpaka.wai\"")
+        );
+
+        // without the certificate: per-service ports, no host
+        let nodes = crate::stack::build(&l.profile_name, &l.profile, &l.config).unwrap();
+        let ing = nodes
+            .iter()
+            .find(|n| n.id.as_str() == "k8s.ingress.grafana")
+            .unwrap();
+        let json = serde_json::to_string(&ing.desired).unwrap();
+        assert!(
+            json.contains("[{\\\"HTTP\\\": 3000}]") && !json.contains("grafana.alpaka.wai"),
+            "{json}"
+        );
     }
 
     #[test]

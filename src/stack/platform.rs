@@ -781,7 +781,14 @@ fn ingresses(
         .map(|(name, _, host, port, dep, service, service_port)| {
             let mut annotations: std::collections::BTreeMap<String, String> =
                 cfg.ingress.annotations.clone().into_iter().collect();
+            // EKS: one ALB (group `alpaka`). Without a certificate every service gets its own
+            // listen port, as the original did; with an ACM certificate, HTTPS on 443 by hostname.
+            let certificate = cfg.ingress.certificate_arn.as_deref().filter(|_| eks);
             if eks {
+                let listen = match certificate {
+                    Some(_) => "[{\"HTTPS\": 443}]".to_owned(),
+                    None => format!("[{{\"HTTP\": {port}}}]"),
+                };
                 for (k, v) in [
                     ("alb.ingress.kubernetes.io/group.name", "alpaka".to_owned()),
                     (
@@ -789,19 +796,22 @@ fn ingresses(
                         "internet-facing".to_owned(),
                     ),
                     ("alb.ingress.kubernetes.io/target-type", "ip".to_owned()),
-                    (
-                        "alb.ingress.kubernetes.io/listen-ports",
-                        format!("[{{\"HTTP\": {port}}}]"),
-                    ),
+                    ("alb.ingress.kubernetes.io/listen-ports", listen),
                 ] {
                     annotations.insert(k.to_owned(), v);
+                }
+                if let Some(arn) = certificate {
+                    annotations.insert(
+                        "alb.ingress.kubernetes.io/certificate-arn".to_owned(),
+                        arn.to_owned(),
+                    );
                 }
             }
             let ingress = k8s::ingress(&k8s::IngressInput {
                 name,
                 namespace: ns,
                 class: &class,
-                host: (!eks).then_some(host),
+                host: (!eks || certificate.is_some()).then_some(host),
                 service,
                 service_port: i32::from(service_port),
                 annotations,
