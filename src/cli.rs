@@ -111,6 +111,9 @@ pub struct DestroyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
+    /// EKS: keep the EBS volumes behind the platform's PVCs (deleted by default).
+    #[arg(long)]
+    pub keep_volumes: bool,
 }
 
 #[derive(Debug, Args)]
