@@ -271,6 +271,26 @@ fn eks_prod_aws_layer_apply_drift_destroy() {
         run(alpaka(root, &moto).args(["plan", "--detailed-exitcode", "--target", TARGET]));
     assert_eq!(code, 0, "{err}");
 
+    // Access: a kubeconfig context with alpaka's own exec plugin, and the token it prints.
+    let kc = root.join("kubeconfig");
+    let (code, out, err) = run(alpaka(root, &moto).args(["kubeconfig", "--write"]).arg(&kc));
+    assert_eq!(code, 0, "{out}{err}");
+    let text = std::fs::read_to_string(&kc).unwrap();
+    assert!(text.contains("current-context: alpaka-eks-prod"), "{text}");
+    assert!(text.contains("eks-token"), "{text}");
+    let (code, out, err) =
+        run(alpaka(root, &moto).args(["eks-token", "--cluster", "prod", "--region", REGION]));
+    assert_eq!(code, 0, "{err}");
+    let cred: Json = serde_json::from_str(&out).unwrap();
+    assert_eq!(cred["kind"], "ExecCredential");
+    assert!(
+        cred["status"]["token"]
+            .as_str()
+            .unwrap()
+            .starts_with("k8s-aws-v1.")
+    );
+    assert!(!out.contains("testing"), "no credential in the output");
+
     // 3. drift out of band: a role deleted, the nodegroup resized, a tag removed.
     moto.helper(&["drift", "prod"]);
     let got = actions(&plan_json(root, &moto));

@@ -47,6 +47,9 @@ pub async fn plan(ctx: &Ctx, args: &PlanArgs) -> Result<u8, OpsError> {
         println!("{json}");
     } else {
         print!("{}", render::plan_text(&p));
+        if let Some(cost) = super::cost::estimate(&p) {
+            println!("\n{cost}");
+        }
         warn_missing_drivers(&ws, &p);
     }
     if let Some(out) = &args.out {
