@@ -9,9 +9,19 @@ cd "$(dirname "$0")/.."
 # (standard library only).
 command -v python3 >/dev/null || { echo "python3 is needed by integration/fakes and integration/standins" >&2; exit 1; }
 
+echo "== stand-ins"
+# moto (AWS stand-in, extended by integration/standins/moto_eks.py) and boto3, in a git-ignored
+# venv. Only PyPI is needed. tests/eks_moto.rs fails (never skips) without it.
+VENV=.venv-test
+if ! "$VENV/bin/python" -c 'import moto.server, boto3' 2>/dev/null; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.2,<5.3'
+fi
+export ALPAKA_TEST_PYTHON="$PWD/$VENV/bin/python"
+
 echo "== format and lints"
 cargo fmt --all -- --check
-cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --workspace --all-targets -- -D warnings
 
 echo "== tests"
-cargo test --locked
+cargo test --locked --workspace

@@ -57,6 +57,19 @@ pub enum Command {
         #[arg(value_enum, default_value_t = SchemaWhich::Config)]
         which: SchemaWhich,
     },
+    /// EKS: print a kubectl exec credential with a fresh token (no aws CLI needed).
+    EksToken {
+        #[arg(long)]
+        cluster: String,
+        #[arg(long)]
+        region: String,
+    },
+    /// EKS: print a kubeconfig for the profile's cluster, or merge it into FILE (`--write`).
+    Kubeconfig {
+        /// Kubeconfig file to create or merge into (the context becomes current).
+        #[arg(long, value_name = "FILE")]
+        write: Option<PathBuf>,
+    },
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -116,6 +129,9 @@ pub struct DestroyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
+    /// EKS: keep the EBS volumes behind the platform's PVCs (deleted by default).
+    #[arg(long)]
+    pub keep_volumes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -36,6 +36,8 @@ fn main() -> ExitCode {
             Command::State(StateCommand::Show { id, json }) => ops::state_show(&ctx, id, *json),
             Command::ForceUnlock { lock_id } => ops::force_unlock(&ctx, lock_id),
             Command::Schema { which } => ops::schema(*which),
+            Command::EksToken { cluster, region } => ops::eks_token(cluster, region).await,
+            Command::Kubeconfig { write } => ops::kubeconfig(&ctx, write.as_deref()),
             Command::Completions { shell } => {
                 clap_complete::generate(
                     *shell,

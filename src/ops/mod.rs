@@ -2,11 +2,14 @@
 //! config loader, the stack, the engine and the state backend, and returns an exit code.
 //! The CLI (`cli.rs`, `main.rs`) only parses and calls these.
 
+mod cost;
 pub mod doctor;
+mod eks;
 mod inspect;
 mod run;
 
 pub use doctor::doctor;
+pub use eks::{eks_token, kubeconfig};
 pub use inspect::{force_unlock, graph, notes, schema, state_list, state_show, validate};
 pub use run::{apply, destroy, plan};
 

@@ -47,6 +47,9 @@ pub async fn plan(ctx: &Ctx, args: &PlanArgs) -> Result<u8, OpsError> {
         println!("{json}");
     } else {
         print!("{}", render::plan_text(&p));
+        if let Some(cost) = super::cost::estimate(&p) {
+            println!("\n{cost}");
+        }
         warn_missing_drivers(&ws, &p);
         warn_missing_tools(&ws, &p).await;
     }
@@ -199,7 +202,13 @@ pub async fn apply(ctx: &Ctx, args: &ApplyArgs) -> Result<u8, OpsError> {
 }
 
 pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> Result<u8, OpsError> {
-    let ws = open(ctx)?;
+    let mut ws = open(ctx)?;
+    ws.drivers = crate::providers::drivers_with(
+        &ws.loaded.profile,
+        crate::providers::DriverOptions {
+            keep_volumes: args.keep_volumes,
+        },
+    );
     let lock = ws.backend.lock("destroy")?;
     let mut state = load_state(&ws)?;
     let p = plan::plan(
@@ -209,7 +218,17 @@ pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> Result<u8, OpsError> {
         &plan_options(&ws, &args.run, true),
     )
     .await?;
-    execute(
+    if p.changes.iter().any(|c| c.kind == "aws.cluster-sweep") {
+        println!(
+            "\nEBS volumes behind the platform's PVCs will be {}.",
+            if args.keep_volumes {
+                "kept (--keep-volumes)"
+            } else {
+                "deleted (pass --keep-volumes to keep them)"
+            }
+        );
+    }
+    let code = execute(
         ctx,
         &ws,
         lock,
@@ -219,7 +238,28 @@ pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> Result<u8, OpsError> {
         true,
         usize::from(args.run.parallelism),
     )
-    .await
+    .await?;
+    if code != EXIT_OK || !args.run.targets.is_empty() || !state.resources.is_empty() {
+        return Ok(code);
+    }
+    // Everything recorded is gone: check the account for anything still carrying the profile.
+    let left = crate::providers::leftovers(&ws.loaded.profile, &ws.loaded.profile_name)
+        .await
+        .map_err(|e| {
+            OpsError::Refused(format!("listing what is left after destroy failed: {e}"))
+        })?;
+    if left.is_empty() {
+        return Ok(EXIT_OK);
+    }
+    eprintln!(
+        "\n{} still tagged with profile `{}` after destroy:",
+        console::style("Left behind:").red().bold(),
+        ws.loaded.profile_name
+    );
+    for l in &left {
+        eprintln!("  {l}");
+    }
+    Ok(EXIT_ERROR)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -464,6 +464,24 @@ fn eks(profile: &str, e: &Eks) -> ClusterLayer {
             |n, d| n.after(d),
         ),
     );
+    // Destroy: after everything in the cluster is gone (it is part of what in-cluster work waits
+    // for) and before the add-on, nodegroups, cluster and network (it depends on them), delete
+    // what controllers made outside the graph: load balancers, target groups, security groups,
+    // and PVC volumes.
+    let sweep = format!("aws.cluster-sweep.{c}");
+    let sweep_attrs = vec![
+        ("cluster", Value::str(c)),
+        ("profile", Value::str(profile)),
+        ("vpc_id", vpc_id.clone()),
+    ];
+    nodes.push(
+        ready_deps.iter().fold(
+            Node::new(&sweep, "aws.cluster-sweep", Value::map(sweep_attrs))
+                .after(&cluster)
+                .after(&addon),
+            |n, d| n.after(d),
+        ),
+    );
     let gp3 = "k8s.storageclass.gp3".to_owned();
     nodes.push(
         Node::new(
@@ -553,10 +571,13 @@ fn eks(profile: &str, e: &Eks) -> ClusterLayer {
                 ]),
             ),
         )
-        .after(&sa),
+        .after(&sa)
+        // Deleted before the sweep: the controller's leftovers are swept once it is gone.
+        .after(&sweep),
     );
 
     // In-cluster work waits for nodes, storage and the controller that serves its ingresses.
+    ready_deps.push(sweep);
     ready_deps.push(gp3);
     ready_deps.push(release);
     ClusterLayer {

@@ -1,0 +1,654 @@
+//! EC2 network: VPC, subnets, internet gateway, route tables, elastic IP, NAT gateway, tags.
+
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, DomainType, Filter, NatGatewayState, ResourceType, Tag, TagSpecification,
+};
+
+use crate::Tags;
+use crate::error::{AwsError, found, gone_ok, missing, sdk};
+use crate::wait::{Probe, WaitSpec, wait_for};
+
+fn spec(rt: ResourceType, tags: &Tags) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(rt)
+        .set_tags(Some(to_tags(tags)))
+        .build()
+}
+
+fn to_tags(tags: &Tags) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+pub(crate) fn from_tags(tags: &[Tag]) -> Tags {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .filter(|(k, _)| !k.starts_with("aws:"))
+        .collect()
+}
+
+/// Make the live tags of `id` equal `want` (add/overwrite, then remove extra keys).
+pub async fn set_tags(c: &Client, id: &str, have: &Tags, want: &Tags) -> Result<(), AwsError> {
+    let add: Tags = want
+        .iter()
+        .filter(|(k, v)| have.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !add.is_empty() {
+        c.create_tags()
+            .resources(id)
+            .set_tags(Some(to_tags(&add)))
+            .send()
+            .await
+            .map_err(sdk("ec2:CreateTags", id))?;
+    }
+    let remove: Vec<Tag> = have
+        .keys()
+        .filter(|k| !want.contains_key(*k))
+        .map(|k| Tag::builder().key(k).build())
+        .collect();
+    if !remove.is_empty() {
+        c.delete_tags()
+            .resources(id)
+            .set_tags(Some(remove))
+            .send()
+            .await
+            .map_err(sdk("ec2:DeleteTags", id))?;
+    }
+    Ok(())
+}
+
+// ---- VPC ----
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vpc {
+    pub id: String,
+    pub cidr: String,
+    pub tags: Tags,
+}
+
+pub async fn create_vpc(c: &Client, cidr: &str, tags: &Tags) -> Result<String, AwsError> {
+    let out = c
+        .create_vpc()
+        .cidr_block(cidr)
+        .tag_specifications(spec(ResourceType::Vpc, tags))
+        .send()
+        .await
+        .map_err(sdk("ec2:CreateVpc", cidr))?;
+    let id = out
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .ok_or_else(|| missing("ec2:CreateVpc", cidr, "vpc id"))?
+        .to_owned();
+    // EKS needs DNS hostnames and support for its private endpoint (one attribute per call).
+    for hostnames in [false, true] {
+        let b = AttributeBooleanValue::builder().value(true).build();
+        let req = c.modify_vpc_attribute().vpc_id(&id);
+        let req = if hostnames {
+            req.enable_dns_hostnames(b)
+        } else {
+            req.enable_dns_support(b)
+        };
+        req.send()
+            .await
+            .map_err(sdk("ec2:ModifyVpcAttribute", &id))?;
+    }
+    Ok(id)
+}
+
+pub async fn describe_vpc(c: &Client, id: &str) -> Result<Option<Vpc>, AwsError> {
+    let out = found(
+        c.describe_vpcs()
+            .vpc_ids(id)
+            .send()
+            .await
+            .map_err(sdk("ec2:DescribeVpcs", id)),
+    )?;
+    Ok(out.and_then(|o| {
+        o.vpcs().first().map(|v| Vpc {
+            id: id.to_owned(),
+            cidr: v.cidr_block().unwrap_or_default().to_owned(),
+            tags: from_tags(v.tags()),
+        })
+    }))
+}
+
+pub async fn delete_vpc(c: &Client, id: &str) -> Result<(), AwsError> {
+    gone_ok(
+        c.delete_vpc()
+            .vpc_id(id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(sdk("ec2:DeleteVpc", id)),
+    )
+}
+
+// ---- Internet gateway ----
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InternetGateway {
+    pub id: String,
+    pub vpc_id: Option<String>,
+    pub tags: Tags,
+}
+
+pub async fn create_internet_gateway(
+    c: &Client,
+    vpc_id: &str,
+    tags: &Tags,
+) -> Result<String, AwsError> {
+    let out = c
+        .create_internet_gateway()
+        .tag_specifications(spec(ResourceType::InternetGateway, tags))
+        .send()
+        .await
+        .map_err(sdk("ec2:CreateInternetGateway", vpc_id))?;
+    let id = out
+        .internet_gateway()
+        .and_then(|g| g.internet_gateway_id())
+        .ok_or_else(|| missing("ec2:CreateInternetGateway", vpc_id, "gateway id"))?
+        .to_owned();
+    attach_internet_gateway(c, &id, vpc_id).await?;
+    Ok(id)
+}
+
+pub async fn attach_internet_gateway(c: &Client, id: &str, vpc_id: &str) -> Result<(), AwsError> {
+    c.attach_internet_gateway()
+        .internet_gateway_id(id)
+        .vpc_id(vpc_id)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(sdk("ec2:AttachInternetGateway", id))
+}
+
+pub async fn describe_internet_gateway(
+    c: &Client,
+    id: &str,
+) -> Result<Option<InternetGateway>, AwsError> {
+    let out = found(
+        c.describe_internet_gateways()
+            .internet_gateway_ids(id)
+            .send()
+            .await
+            .map_err(sdk("ec2:DescribeInternetGateways", id)),
+    )?;
+    Ok(out.and_then(|o| {
+        o.internet_gateways().first().map(|g| InternetGateway {
+            id: id.to_owned(),
+            vpc_id: g
+                .attachments()
+                .first()
+                .and_then(|a| a.vpc_id())
+                .map(str::to_owned),
+            tags: from_tags(g.tags()),
+        })
+    }))
+}
+
+/// Detach from every VPC, then delete.
+pub async fn delete_internet_gateway(c: &Client, id: &str) -> Result<(), AwsError> {
+    let Some(g) = describe_internet_gateway(c, id).await? else {
+        return Ok(());
+    };
+    if let Some(vpc) = &g.vpc_id {
+        gone_ok(
+            c.detach_internet_gateway()
+                .internet_gateway_id(id)
+                .vpc_id(vpc)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(sdk("ec2:DetachInternetGateway", id)),
+        )?;
+    }
+    gone_ok(
+        c.delete_internet_gateway()
+            .internet_gateway_id(id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(sdk("ec2:DeleteInternetGateway", id)),
+    )
+}
+
+// ---- Subnet ----
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subnet {
+    pub id: String,
+    pub vpc_id: String,
+    pub cidr: String,
+    pub availability_zone: String,
+    pub map_public_ip_on_launch: bool,
+    pub tags: Tags,
+}
+
+pub async fn create_subnet(
+    c: &Client,
+    vpc_id: &str,
+    cidr: &str,
+    az: &str,
+    public_ip: bool,
+    tags: &Tags,
+) -> Result<String, AwsError> {
+    let out = c
+        .create_subnet()
+        .vpc_id(vpc_id)
+        .cidr_block(cidr)
+        .availability_zone(az)
+        .tag_specifications(spec(ResourceType::Subnet, tags))
+        .send()
+        .await
+        .map_err(sdk("ec2:CreateSubnet", cidr))?;
+    let id = out
+        .subnet()
+        .and_then(|s| s.subnet_id())
+        .ok_or_else(|| missing("ec2:CreateSubnet", cidr, "subnet id"))?
+        .to_owned();
+    if public_ip {
+        set_map_public_ip(c, &id, true).await?;
+    }
+    Ok(id)
+}
+
+pub async fn set_map_public_ip(c: &Client, id: &str, on: bool) -> Result<(), AwsError> {
+    c.modify_subnet_attribute()
+        .subnet_id(id)
+        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(sdk("ec2:ModifySubnetAttribute", id))
+}
+
+pub async fn describe_subnet(c: &Client, id: &str) -> Result<Option<Subnet>, AwsError> {
+    let out = found(
+        c.describe_subnets()
+            .subnet_ids(id)
+            .send()
+            .await
+            .map_err(sdk("ec2:DescribeSubnets", id)),
+    )?;
+    Ok(out.and_then(|o| {
+        o.subnets().first().map(|s| Subnet {
+            id: id.to_owned(),
+            vpc_id: s.vpc_id().unwrap_or_default().to_owned(),
+            cidr: s.cidr_block().unwrap_or_default().to_owned(),
+            availability_zone: s.availability_zone().unwrap_or_default().to_owned(),
+            map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
+            tags: from_tags(s.tags()),
+        })
+    }))
+}
+
+pub async fn delete_subnet(c: &Client, id: &str) -> Result<(), AwsError> {
+    gone_ok(
+        c.delete_subnet()
+            .subnet_id(id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(sdk("ec2:DeleteSubnet", id)),
+    )
+}
+
+// ---- Route table ----
+
+/// Where `0.0.0.0/0` goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DefaultRoute {
+    InternetGateway(String),
+    NatGateway(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteTable {
+    pub id: String,
+    pub vpc_id: String,
+    pub default_route: Option<DefaultRoute>,
+    /// (subnet id, association id)
+    pub associations: Vec<(String, String)>,
+    pub tags: Tags,
+}
+
+pub async fn create_route_table(c: &Client, vpc_id: &str, tags: &Tags) -> Result<String, AwsError> {
+    let out = c
+        .create_route_table()
+        .vpc_id(vpc_id)
+        .tag_specifications(spec(ResourceType::RouteTable, tags))
+        .send()
+        .await
+        .map_err(sdk("ec2:CreateRouteTable", vpc_id))?;
+    Ok(out
+        .route_table()
+        .and_then(|r| r.route_table_id())
+        .ok_or_else(|| missing("ec2:CreateRouteTable", vpc_id, "route table id"))?
+        .to_owned())
+}
+
+/// Create or replace the `0.0.0.0/0` route; `None` removes it.
+pub async fn set_default_route(
+    c: &Client,
+    id: &str,
+    have: Option<&DefaultRoute>,
+    want: Option<&DefaultRoute>,
+) -> Result<(), AwsError> {
+    if have == want {
+        return Ok(());
+    }
+    match (have, want) {
+        (Some(_), None) => gone_ok(
+            c.delete_route()
+                .route_table_id(id)
+                .destination_cidr_block("0.0.0.0/0")
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(sdk("ec2:DeleteRoute", id)),
+        ),
+        (None, Some(r)) => {
+            let req = c
+                .create_route()
+                .route_table_id(id)
+                .destination_cidr_block("0.0.0.0/0");
+            let req = match r {
+                DefaultRoute::InternetGateway(g) => req.gateway_id(g),
+                DefaultRoute::NatGateway(n) => req.nat_gateway_id(n),
+            };
+            req.send()
+                .await
+                .map(|_| ())
+                .map_err(sdk("ec2:CreateRoute", id))
+        }
+        (Some(_), Some(r)) => {
+            let req = c
+                .replace_route()
+                .route_table_id(id)
+                .destination_cidr_block("0.0.0.0/0");
+            let req = match r {
+                DefaultRoute::InternetGateway(g) => req.gateway_id(g),
+                DefaultRoute::NatGateway(n) => req.nat_gateway_id(n),
+            };
+            req.send()
+                .await
+                .map(|_| ())
+                .map_err(sdk("ec2:ReplaceRoute", id))
+        }
+        (None, None) => Ok(()),
+    }
+}
+
+pub async fn associate(c: &Client, id: &str, subnet_id: &str) -> Result<(), AwsError> {
+    c.associate_route_table()
+        .route_table_id(id)
+        .subnet_id(subnet_id)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(sdk("ec2:AssociateRouteTable", id))
+}
+
+pub async fn disassociate(c: &Client, id: &str, association_id: &str) -> Result<(), AwsError> {
+    gone_ok(
+        c.disassociate_route_table()
+            .association_id(association_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(sdk("ec2:DisassociateRouteTable", id)),
+    )
+}
+
+pub async fn describe_route_table(c: &Client, id: &str) -> Result<Option<RouteTable>, AwsError> {
+    let out = found(
+        c.describe_route_tables()
+            .route_table_ids(id)
+            .send()
+            .await
+            .map_err(sdk("ec2:DescribeRouteTables", id)),
+    )?;
+    Ok(out.and_then(|o| {
+        o.route_tables().first().map(|r| RouteTable {
+            id: id.to_owned(),
+            vpc_id: r.vpc_id().unwrap_or_default().to_owned(),
+            default_route: r
+                .routes()
+                .iter()
+                .find(|x| x.destination_cidr_block() == Some("0.0.0.0/0"))
+                .and_then(|x| {
+                    if let Some(n) = x.nat_gateway_id() {
+                        Some(DefaultRoute::NatGateway(n.to_owned()))
+                    } else {
+                        x.gateway_id()
+                            .filter(|g| g.starts_with("igw-"))
+                            .map(|g| DefaultRoute::InternetGateway(g.to_owned()))
+                    }
+                }),
+            associations: r
+                .associations()
+                .iter()
+                .filter(|a| !a.main().unwrap_or(false))
+                .filter_map(|a| {
+                    Some((
+                        a.subnet_id()?.to_owned(),
+                        a.route_table_association_id()?.to_owned(),
+                    ))
+                })
+                .collect(),
+            tags: from_tags(r.tags()),
+        })
+    }))
+}
+
+/// Disassociate every subnet, then delete.
+pub async fn delete_route_table(c: &Client, id: &str) -> Result<(), AwsError> {
+    let Some(r) = describe_route_table(c, id).await? else {
+        return Ok(());
+    };
+    for (_, assoc) in &r.associations {
+        disassociate(c, id, assoc).await?;
+    }
+    gone_ok(
+        c.delete_route_table()
+            .route_table_id(id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(sdk("ec2:DeleteRouteTable", id)),
+    )
+}
+
+// ---- Elastic IP ----
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Eip {
+    pub allocation_id: String,
+    pub public_ip: String,
+    pub tags: Tags,
+}
+
+pub async fn allocate_eip(c: &Client, tags: &Tags) -> Result<Eip, AwsError> {
+    let out = c
+        .allocate_address()
+        .domain(DomainType::Vpc)
+        .tag_specifications(spec(ResourceType::ElasticIp, tags))
+        .send()
+        .await
+        .map_err(sdk("ec2:AllocateAddress", "eip"))?;
+    Ok(Eip {
+        allocation_id: out
+            .allocation_id()
+            .ok_or_else(|| missing("ec2:AllocateAddress", "eip", "allocation id"))?
+            .to_owned(),
+        public_ip: out.public_ip().unwrap_or_default().to_owned(),
+        tags: tags.clone(),
+    })
+}
+
+pub async fn describe_eip(c: &Client, allocation_id: &str) -> Result<Option<Eip>, AwsError> {
+    let out = found(
+        c.describe_addresses()
+            .allocation_ids(allocation_id)
+            .send()
+            .await
+            .map_err(sdk("ec2:DescribeAddresses", allocation_id)),
+    )?;
+    Ok(out.and_then(|o| {
+        o.addresses().first().map(|a| Eip {
+            allocation_id: allocation_id.to_owned(),
+            public_ip: a.public_ip().unwrap_or_default().to_owned(),
+            tags: from_tags(a.tags()),
+        })
+    }))
+}
+
+pub async fn release_eip(c: &Client, allocation_id: &str) -> Result<(), AwsError> {
+    gone_ok(
+        c.release_address()
+            .allocation_id(allocation_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(sdk("ec2:ReleaseAddress", allocation_id)),
+    )
+}
+
+// ---- NAT gateway ----
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NatGateway {
+    pub id: String,
+    pub subnet_id: String,
+    pub allocation_id: String,
+    pub state: String,
+    pub failure: String,
+    pub tags: Tags,
+}
+
+pub async fn create_nat_gateway(
+    c: &Client,
+    subnet_id: &str,
+    allocation_id: &str,
+    tags: &Tags,
+) -> Result<String, AwsError> {
+    let out = c
+        .create_nat_gateway()
+        .subnet_id(subnet_id)
+        .allocation_id(allocation_id)
+        .tag_specifications(spec(ResourceType::Natgateway, tags))
+        .send()
+        .await
+        .map_err(sdk("ec2:CreateNatGateway", subnet_id))?;
+    Ok(out
+        .nat_gateway()
+        .and_then(|n| n.nat_gateway_id())
+        .ok_or_else(|| missing("ec2:CreateNatGateway", subnet_id, "nat gateway id"))?
+        .to_owned())
+}
+
+/// `None` when gone or deleted (AWS lists deleted NAT gateways for a while).
+pub async fn describe_nat_gateway(c: &Client, id: &str) -> Result<Option<NatGateway>, AwsError> {
+    let out = found(
+        c.describe_nat_gateways()
+            .nat_gateway_ids(id)
+            .send()
+            .await
+            .map_err(sdk("ec2:DescribeNatGateways", id)),
+    )?;
+    Ok(out.and_then(|o| {
+        o.nat_gateways()
+            .first()
+            .filter(|n| n.state() != Some(&NatGatewayState::Deleted))
+            .map(|n| NatGateway {
+                id: id.to_owned(),
+                subnet_id: n.subnet_id().unwrap_or_default().to_owned(),
+                allocation_id: n
+                    .nat_gateway_addresses()
+                    .first()
+                    .and_then(|a| a.allocation_id())
+                    .unwrap_or_default()
+                    .to_owned(),
+                state: n.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                failure: n.failure_message().unwrap_or_default().to_owned(),
+                tags: from_tags(n.tags()),
+            })
+    }))
+}
+
+pub fn nat_probe(state: &str, failure: &str) -> Probe {
+    match state {
+        "available" => Probe::Done,
+        "failed" | "deleted" | "deleting" => Probe::Failed {
+            status: state.to_owned(),
+            reason: failure.to_owned(),
+        },
+        other => Probe::Pending(other.to_owned()),
+    }
+}
+
+pub async fn wait_nat_available(
+    c: &Client,
+    id: &str,
+    spec: &WaitSpec,
+    on_status: &(dyn Fn(&str) + Send + Sync),
+) -> Result<(), AwsError> {
+    wait_for(
+        spec,
+        || async {
+            Ok(match describe_nat_gateway(c, id).await? {
+                Some(n) => nat_probe(&n.state, &n.failure),
+                None => Probe::Failed {
+                    status: "deleted".into(),
+                    reason: "the NAT gateway disappeared".into(),
+                },
+            })
+        },
+        on_status,
+    )
+    .await
+}
+
+/// Delete and wait until it is gone (its EIP and subnet cannot go before).
+pub async fn delete_nat_gateway(
+    c: &Client,
+    id: &str,
+    spec: &WaitSpec,
+    on_status: &(dyn Fn(&str) + Send + Sync),
+) -> Result<(), AwsError> {
+    gone_ok(
+        c.delete_nat_gateway()
+            .nat_gateway_id(id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(sdk("ec2:DeleteNatGateway", id)),
+    )?;
+    wait_for(
+        spec,
+        || async {
+            Ok(match describe_nat_gateway(c, id).await? {
+                None => Probe::Done,
+                Some(n) if n.state == "failed" => Probe::Done,
+                Some(n) => Probe::Pending(n.state),
+            })
+        },
+        on_status,
+    )
+    .await
+}
+
+pub(crate) fn tag_filter(key: &str, value: &str) -> Filter {
+    Filter::builder()
+        .name(format!("tag:{key}"))
+        .values(value)
+        .build()
+}

@@ -1,0 +1,693 @@
+//! EKS: cluster, managed nodegroups, add-ons, and the waiters for each.
+
+use std::collections::HashMap;
+
+use aws_sdk_eks::Client;
+use aws_sdk_eks::types::{
+    AuthenticationMode, CreateAccessConfigRequest, NodegroupScalingConfig, Taint, TaintEffect,
+    UpdateLabelsPayload, UpdateTaintsPayload, VpcConfigRequest,
+};
+
+use crate::Tags;
+use crate::error::{AwsError, found, gone_ok, missing, sdk};
+use crate::wait::{Probe, WaitSpec, wait_for};
+
+type OnStatus<'a> = &'a (dyn Fn(&str) + Send + Sync);
+
+fn to_map(tags: &Tags) -> HashMap<String, String> {
+    tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+fn from_map(tags: Option<&HashMap<String, String>>) -> Tags {
+    tags.map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
+/// Cluster status → waiter verdict.
+pub fn cluster_probe(status: &str, reason: &str) -> Probe {
+    match status {
+        "ACTIVE" => Probe::Done,
+        "FAILED" | "DELETING" => Probe::Failed {
+            status: status.to_owned(),
+            reason: reason.to_owned(),
+        },
+        other => Probe::Pending(other.to_owned()),
+    }
+}
+
+/// Nodegroup status → waiter verdict (also used for add-ons, which share the vocabulary).
+pub fn nodegroup_probe(status: &str, reason: &str) -> Probe {
+    match status {
+        "ACTIVE" => Probe::Done,
+        "CREATE_FAILED" | "DELETE_FAILED" | "DEGRADED" | "DELETING" | "UPDATE_FAILED" => {
+            Probe::Failed {
+                status: status.to_owned(),
+                reason: reason.to_owned(),
+            }
+        }
+        other => Probe::Pending(other.to_owned()),
+    }
+}
+
+/// While deleting: gone is done, `DELETE_FAILED` is a failure, anything else pending.
+pub fn deletion_probe(status: Option<&str>, reason: &str) -> Probe {
+    match status {
+        None => Probe::Done,
+        Some("DELETE_FAILED") => Probe::Failed {
+            status: "DELETE_FAILED".into(),
+            reason: reason.to_owned(),
+        },
+        Some(s) => Probe::Pending(s.to_owned()),
+    }
+}
+
+// ---- Cluster ----
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterSpec {
+    pub name: String,
+    pub version: String,
+    pub role_arn: String,
+    pub subnet_ids: Vec<String>,
+    pub authentication_mode: String,
+    pub bootstrap_creator_admin: bool,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    pub name: String,
+    pub arn: String,
+    pub status: String,
+    pub version: String,
+    pub role_arn: String,
+    pub subnet_ids: Vec<String>,
+    pub authentication_mode: Option<String>,
+    pub endpoint: String,
+    pub certificate_authority: String,
+    /// `https://oidc.eks.<region>.amazonaws.com/id/<ID>`.
+    pub oidc_issuer: String,
+    pub tags: Tags,
+}
+
+pub async fn create_cluster(c: &Client, s: &ClusterSpec) -> Result<(), AwsError> {
+    c.create_cluster()
+        .name(&s.name)
+        .version(&s.version)
+        .role_arn(&s.role_arn)
+        .resources_vpc_config(
+            VpcConfigRequest::builder()
+                .set_subnet_ids(Some(s.subnet_ids.clone()))
+                .endpoint_public_access(true)
+                .endpoint_private_access(true)
+                .build(),
+        )
+        .access_config(
+            CreateAccessConfigRequest::builder()
+                .authentication_mode(AuthenticationMode::from(s.authentication_mode.as_str()))
+                .bootstrap_cluster_creator_admin_permissions(s.bootstrap_creator_admin)
+                .build(),
+        )
+        .set_tags(Some(to_map(&s.tags)))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(sdk("eks:CreateCluster", &s.name))
+}
+
+pub async fn describe_cluster(c: &Client, name: &str) -> Result<Option<Cluster>, AwsError> {
+    let Some(out) = found(
+        c.describe_cluster()
+            .name(name)
+            .send()
+            .await
+            .map_err(sdk("eks:DescribeCluster", name)),
+    )?
+    else {
+        return Ok(None);
+    };
+    let k = out
+        .cluster()
+        .ok_or_else(|| missing("eks:DescribeCluster", name, "cluster"))?;
+    Ok(Some(Cluster {
+        name: name.to_owned(),
+        arn: k.arn().unwrap_or_default().to_owned(),
+        status: k
+            .status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        version: k.version().unwrap_or_default().to_owned(),
+        role_arn: k.role_arn().unwrap_or_default().to_owned(),
+        subnet_ids: k
+            .resources_vpc_config()
+            .map(|v| v.subnet_ids().to_vec())
+            .unwrap_or_default(),
+        authentication_mode: k
+            .access_config()
+            .and_then(|a| a.authentication_mode())
+            .map(|m| m.as_str().to_owned()),
+        endpoint: k.endpoint().unwrap_or_default().to_owned(),
+        certificate_authority: k
+            .certificate_authority()
+            .and_then(|c| c.data())
+            .unwrap_or_default()
+            .to_owned(),
+        oidc_issuer: k
+            .identity()
+            .and_then(|i| i.oidc())
+            .and_then(|o| o.issuer())
+            .unwrap_or_default()
+            .to_owned(),
+        tags: from_map(k.tags()),
+    }))
+}
+
+pub async fn wait_cluster_active(
+    c: &Client,
+    name: &str,
+    spec: &WaitSpec,
+    on_status: OnStatus<'_>,
+) -> Result<Cluster, AwsError> {
+    wait_for(
+        spec,
+        || async {
+            Ok(match describe_cluster(c, name).await? {
+                Some(k) => cluster_probe(&k.status, ""),
+                None => Probe::Failed {
+                    status: "NOT_FOUND".into(),
+                    reason: "the cluster disappeared".into(),
+                },
+            })
+        },
+        on_status,
+    )
+    .await?;
+    describe_cluster(c, name).await?.ok_or_else(|| {
+        AwsError::new("eks:DescribeCluster", name, "gone").with_code("ResourceNotFoundException")
+    })
+}
+
+pub async fn update_cluster_version(
+    c: &Client,
+    name: &str,
+    version: &str,
+    spec: &WaitSpec,
+    on_status: OnStatus<'_>,
+) -> Result<(), AwsError> {
+    c.update_cluster_version()
+        .name(name)
+        .version(version)
+        .send()
+        .await
+        .map_err(sdk("eks:UpdateClusterVersion", name))?;
+    wait_cluster_active(c, name, spec, on_status)
+        .await
+        .map(|_| ())
+}
+
+pub async fn set_tags(c: &Client, arn: &str, have: &Tags, want: &Tags) -> Result<(), AwsError> {
+    let add: Tags = want
+        .iter()
+        .filter(|(k, v)| have.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !add.is_empty() {
+        c.tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(to_map(&add)))
+            .send()
+            .await
+            .map_err(sdk("eks:TagResource", arn))?;
+    }
+    let remove: Vec<String> = have
+        .keys()
+        .filter(|k| !want.contains_key(*k))
+        .cloned()
+        .collect();
+    if !remove.is_empty() {
+        c.untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(remove))
+            .send()
+            .await
+            .map_err(sdk("eks:UntagResource", arn))?;
+    }
+    Ok(())
+}
+
+pub async fn delete_cluster(
+    c: &Client,
+    name: &str,
+    spec: &WaitSpec,
+    on_status: OnStatus<'_>,
+) -> Result<(), AwsError> {
+    gone_ok(
+        c.delete_cluster()
+            .name(name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(sdk("eks:DeleteCluster", name)),
+    )?;
+    wait_for(
+        spec,
+        || async {
+            let k = describe_cluster(c, name).await?;
+            Ok(deletion_probe(k.as_ref().map(|k| k.status.as_str()), ""))
+        },
+        on_status,
+    )
+    .await
+}
+
+// ---- Nodegroup ----
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Scaling {
+    pub desired: i32,
+    pub min: i32,
+    pub max: i32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeTaint {
+    pub key: String,
+    pub value: Option<String>,
+    /// Kubernetes spelling: `NoSchedule`, `PreferNoSchedule`, `NoExecute`.
+    pub effect: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodegroupSpec {
+    pub cluster: String,
+    pub name: String,
+    pub node_role_arn: String,
+    pub subnet_ids: Vec<String>,
+    pub instance_types: Vec<String>,
+    pub disk_size_gb: i32,
+    pub scaling: Scaling,
+    pub labels: Tags,
+    pub taints: Vec<NodeTaint>,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nodegroup {
+    pub spec: NodegroupSpec,
+    pub arn: String,
+    pub status: String,
+    pub health: String,
+}
+
+fn effect_to_aws(e: &str) -> TaintEffect {
+    match e {
+        "NoExecute" => TaintEffect::NoExecute,
+        "PreferNoSchedule" => TaintEffect::PreferNoSchedule,
+        _ => TaintEffect::NoSchedule,
+    }
+}
+
+fn effect_from_aws(e: Option<&TaintEffect>) -> String {
+    match e {
+        Some(TaintEffect::NoExecute) => "NoExecute",
+        Some(TaintEffect::PreferNoSchedule) => "PreferNoSchedule",
+        _ => "NoSchedule",
+    }
+    .to_owned()
+}
+
+fn taint(t: &NodeTaint) -> Taint {
+    Taint::builder()
+        .key(&t.key)
+        .set_value(t.value.clone())
+        .effect(effect_to_aws(&t.effect))
+        .build()
+}
+
+fn scaling(s: &Scaling) -> NodegroupScalingConfig {
+    NodegroupScalingConfig::builder()
+        .desired_size(s.desired)
+        .min_size(s.min)
+        .max_size(s.max)
+        .build()
+}
+
+pub async fn create_nodegroup(c: &Client, s: &NodegroupSpec) -> Result<(), AwsError> {
+    let id = format!("{}/{}", s.cluster, s.name);
+    c.create_nodegroup()
+        .cluster_name(&s.cluster)
+        .nodegroup_name(&s.name)
+        .node_role(&s.node_role_arn)
+        .set_subnets(Some(s.subnet_ids.clone()))
+        .set_instance_types(Some(s.instance_types.clone()))
+        .disk_size(s.disk_size_gb)
+        .scaling_config(scaling(&s.scaling))
+        .set_labels((!s.labels.is_empty()).then(|| to_map(&s.labels)))
+        .set_taints((!s.taints.is_empty()).then(|| s.taints.iter().map(taint).collect()))
+        .set_tags(Some(to_map(&s.tags)))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(sdk("eks:CreateNodegroup", &id))
+}
+
+pub async fn describe_nodegroup(
+    c: &Client,
+    cluster: &str,
+    name: &str,
+) -> Result<Option<Nodegroup>, AwsError> {
+    let id = format!("{cluster}/{name}");
+    let Some(out) = found(
+        c.describe_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .send()
+            .await
+            .map_err(sdk("eks:DescribeNodegroup", &id)),
+    )?
+    else {
+        return Ok(None);
+    };
+    let n = out
+        .nodegroup()
+        .ok_or_else(|| missing("eks:DescribeNodegroup", &id, "nodegroup"))?;
+    let sc = n.scaling_config();
+    Ok(Some(Nodegroup {
+        spec: NodegroupSpec {
+            cluster: cluster.to_owned(),
+            name: name.to_owned(),
+            node_role_arn: n.node_role().unwrap_or_default().to_owned(),
+            subnet_ids: n.subnets().to_vec(),
+            instance_types: n.instance_types().to_vec(),
+            disk_size_gb: n.disk_size().unwrap_or_default(),
+            scaling: Scaling {
+                desired: sc.and_then(|s| s.desired_size()).unwrap_or_default(),
+                min: sc.and_then(|s| s.min_size()).unwrap_or_default(),
+                max: sc.and_then(|s| s.max_size()).unwrap_or_default(),
+            },
+            labels: from_map(n.labels()),
+            taints: n
+                .taints()
+                .iter()
+                .map(|t| NodeTaint {
+                    key: t.key().unwrap_or_default().to_owned(),
+                    value: t.value().map(str::to_owned),
+                    effect: effect_from_aws(t.effect()),
+                })
+                .collect(),
+            tags: from_map(n.tags()),
+        },
+        arn: n.nodegroup_arn().unwrap_or_default().to_owned(),
+        status: n
+            .status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        health: n
+            .health()
+            .map(|h| {
+                h.issues()
+                    .iter()
+                    .map(|i| {
+                        format!(
+                            "{}: {}",
+                            i.code().map(|c| c.as_str()).unwrap_or("?"),
+                            i.message().unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_default(),
+    }))
+}
+
+pub async fn wait_nodegroup_active(
+    c: &Client,
+    cluster: &str,
+    name: &str,
+    spec: &WaitSpec,
+    on_status: OnStatus<'_>,
+) -> Result<Nodegroup, AwsError> {
+    let id = format!("{cluster}/{name}");
+    wait_for(
+        spec,
+        || async {
+            Ok(match describe_nodegroup(c, cluster, name).await? {
+                Some(n) => nodegroup_probe(&n.status, &n.health),
+                None => Probe::Failed {
+                    status: "NOT_FOUND".into(),
+                    reason: "the nodegroup disappeared".into(),
+                },
+            })
+        },
+        on_status,
+    )
+    .await?;
+    describe_nodegroup(c, cluster, name).await?.ok_or_else(|| {
+        AwsError::new("eks:DescribeNodegroup", id, "gone").with_code("ResourceNotFoundException")
+    })
+}
+
+/// In place: scaling, labels and taints (one `UpdateNodegroupConfig`), then wait for ACTIVE.
+pub async fn update_nodegroup_config(
+    c: &Client,
+    have: &NodegroupSpec,
+    want: &NodegroupSpec,
+    spec: &WaitSpec,
+    on_status: OnStatus<'_>,
+) -> Result<(), AwsError> {
+    let id = format!("{}/{}", want.cluster, want.name);
+    let mut req = c
+        .update_nodegroup_config()
+        .cluster_name(&want.cluster)
+        .nodegroup_name(&want.name);
+    let mut any = false;
+    if have.scaling != want.scaling {
+        req = req.scaling_config(scaling(&want.scaling));
+        any = true;
+    }
+    if have.labels != want.labels {
+        let add: HashMap<String, String> = want
+            .labels
+            .iter()
+            .filter(|(k, v)| have.labels.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let remove: Vec<String> = have
+            .labels
+            .keys()
+            .filter(|k| !want.labels.contains_key(*k))
+            .cloned()
+            .collect();
+        req = req.labels(
+            UpdateLabelsPayload::builder()
+                .set_add_or_update_labels((!add.is_empty()).then_some(add))
+                .set_remove_labels((!remove.is_empty()).then_some(remove))
+                .build(),
+        );
+        any = true;
+    }
+    if have.taints != want.taints {
+        let add: Vec<Taint> = want
+            .taints
+            .iter()
+            .filter(|t| !have.taints.contains(t))
+            .map(taint)
+            .collect();
+        let remove: Vec<Taint> = have
+            .taints
+            .iter()
+            .filter(|t| {
+                !want
+                    .taints
+                    .iter()
+                    .any(|w| w.key == t.key && w.effect == t.effect)
+            })
+            .map(taint)
+            .collect();
+        req = req.taints(
+            UpdateTaintsPayload::builder()
+                .set_add_or_update_taints((!add.is_empty()).then_some(add))
+                .set_remove_taints((!remove.is_empty()).then_some(remove))
+                .build(),
+        );
+        any = true;
+    }
+    if any {
+        req.send()
+            .await
+            .map_err(sdk("eks:UpdateNodegroupConfig", &id))?;
+        wait_nodegroup_active(c, &want.cluster, &want.name, spec, on_status).await?;
+    }
+    Ok(())
+}
+
+pub async fn delete_nodegroup(
+    c: &Client,
+    cluster: &str,
+    name: &str,
+    spec: &WaitSpec,
+    on_status: OnStatus<'_>,
+) -> Result<(), AwsError> {
+    let id = format!("{cluster}/{name}");
+    gone_ok(
+        c.delete_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(sdk("eks:DeleteNodegroup", &id)),
+    )?;
+    wait_for(
+        spec,
+        || async {
+            let n = describe_nodegroup(c, cluster, name).await?;
+            Ok(deletion_probe(
+                n.as_ref().map(|n| n.status.as_str()),
+                n.as_ref().map(|n| n.health.as_str()).unwrap_or_default(),
+            ))
+        },
+        on_status,
+    )
+    .await
+}
+
+// ---- Add-on ----
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Addon {
+    pub cluster: String,
+    pub name: String,
+    pub arn: String,
+    pub status: String,
+    pub service_account_role_arn: Option<String>,
+    pub configuration_values: Option<String>,
+    pub tags: Tags,
+}
+
+pub async fn create_addon(
+    c: &Client,
+    cluster: &str,
+    name: &str,
+    role_arn: Option<&str>,
+    configuration_values: Option<&str>,
+    tags: &Tags,
+) -> Result<(), AwsError> {
+    c.create_addon()
+        .cluster_name(cluster)
+        .addon_name(name)
+        .set_service_account_role_arn(role_arn.map(str::to_owned))
+        .set_configuration_values(configuration_values.map(str::to_owned))
+        .set_tags(Some(to_map(tags)))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(sdk("eks:CreateAddon", &format!("{cluster}/{name}")))
+}
+
+pub async fn describe_addon(
+    c: &Client,
+    cluster: &str,
+    name: &str,
+) -> Result<Option<Addon>, AwsError> {
+    let id = format!("{cluster}/{name}");
+    let Some(out) = found(
+        c.describe_addon()
+            .cluster_name(cluster)
+            .addon_name(name)
+            .send()
+            .await
+            .map_err(sdk("eks:DescribeAddon", &id)),
+    )?
+    else {
+        return Ok(None);
+    };
+    let a = out
+        .addon()
+        .ok_or_else(|| missing("eks:DescribeAddon", &id, "addon"))?;
+    Ok(Some(Addon {
+        cluster: cluster.to_owned(),
+        name: name.to_owned(),
+        arn: a.addon_arn().unwrap_or_default().to_owned(),
+        status: a
+            .status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        service_account_role_arn: a.service_account_role_arn().map(str::to_owned),
+        configuration_values: a.configuration_values().map(str::to_owned),
+        tags: from_map(a.tags()),
+    }))
+}
+
+pub async fn wait_addon_active(
+    c: &Client,
+    cluster: &str,
+    name: &str,
+    spec: &WaitSpec,
+    on_status: OnStatus<'_>,
+) -> Result<Addon, AwsError> {
+    let id = format!("{cluster}/{name}");
+    wait_for(
+        spec,
+        || async {
+            Ok(match describe_addon(c, cluster, name).await? {
+                Some(a) => nodegroup_probe(&a.status, ""),
+                None => Probe::Failed {
+                    status: "NOT_FOUND".into(),
+                    reason: "the add-on disappeared".into(),
+                },
+            })
+        },
+        on_status,
+    )
+    .await?;
+    describe_addon(c, cluster, name).await?.ok_or_else(|| {
+        AwsError::new("eks:DescribeAddon", id, "gone").with_code("ResourceNotFoundException")
+    })
+}
+
+pub async fn update_addon(
+    c: &Client,
+    cluster: &str,
+    name: &str,
+    role_arn: Option<&str>,
+    configuration_values: Option<&str>,
+) -> Result<(), AwsError> {
+    c.update_addon()
+        .cluster_name(cluster)
+        .addon_name(name)
+        .set_service_account_role_arn(role_arn.map(str::to_owned))
+        .set_configuration_values(configuration_values.map(str::to_owned))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(sdk("eks:UpdateAddon", &format!("{cluster}/{name}")))
+}
+
+pub async fn delete_addon(
+    c: &Client,
+    cluster: &str,
+    name: &str,
+    spec: &WaitSpec,
+    on_status: OnStatus<'_>,
+) -> Result<(), AwsError> {
+    gone_ok(
+        c.delete_addon()
+            .cluster_name(cluster)
+            .addon_name(name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(sdk("eks:DeleteAddon", &format!("{cluster}/{name}"))),
+    )?;
+    wait_for(
+        spec,
+        || async {
+            let a = describe_addon(c, cluster, name).await?;
+            Ok(deletion_probe(a.as_ref().map(|a| a.status.as_str()), ""))
+        },
+        on_status,
+    )
+    .await
+}

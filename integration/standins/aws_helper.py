@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Out-of-band AWS actions and an independent listing for alpaka's moto tests, with boto3
+(installed with moto) — deliberately not alpaka's own code.
+
+Usage: aws_helper.py ENDPOINT REGION COMMAND [ARGS...]
+  drift CLUSTER            delete the EBS CSI IRSA role, resize the nodegroup, remove a VPC tag
+  controller-objects CLUSTER PROFILE
+                           what the LB controller and EBS CSI driver would leave: an ALB and a
+                           target group tagged elbv2.k8s.aws/cluster, a k8s-… security group,
+                           and a PVC volume tagged with the cluster
+  volume CLUSTER PROFILE   a volume tagged with the profile only (not found by the sweep's
+                           cluster tag when no sweep runs)
+  list-tagged PROFILE      every resource tagged alpaka.io/profile=PROFILE (JSON list)
+"""
+import json
+import sys
+
+import boto3
+
+endpoint, region, cmd, *args = sys.argv[1:]
+kw = dict(endpoint_url=endpoint, region_name=region, aws_access_key_id="testing",
+          aws_secret_access_key="testing")
+ec2 = boto3.client("ec2", **kw)
+iam = boto3.client("iam", **kw)
+eks = boto3.client("eks", **kw)
+elbv2 = boto3.client("elbv2", **kw)
+TAG = "alpaka.io/profile"
+
+
+def tagged_filter(profile):
+    return [{"Name": f"tag:{TAG}", "Values": [profile]}]
+
+
+if cmd == "drift":
+    (cluster,) = args
+    role = f"alpaka-{cluster}-ebs-csi"
+    for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
+        iam.detach_role_policy(RoleName=role, PolicyArn=p["PolicyArn"])
+    iam.delete_role(RoleName=role)
+    ng = eks.list_nodegroups(clusterName=cluster)["nodegroups"][0]
+    eks.update_nodegroup_config(clusterName=cluster, nodegroupName=ng,
+                                scalingConfig={"minSize": 1, "maxSize": 4, "desiredSize": 3})
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:alpaka.io/cluster", "Values": [cluster]}])["Vpcs"][0]
+    ec2.delete_tags(Resources=[vpc["VpcId"]], Tags=[{"Key": "env"}])
+    print(json.dumps({"role": role, "nodegroup": ng, "vpc": vpc["VpcId"]}))
+elif cmd == "controller-objects":
+    cluster, profile = args
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:alpaka.io/cluster", "Values": [cluster]}])["Vpcs"][0]["VpcId"]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets(
+        Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "tag-key", "Values": ["kubernetes.io/role/elb"]}])["Subnets"]]
+    sg = ec2.create_security_group(GroupName=f"k8s-{cluster}-ingress", Description="lbc", VpcId=vpc,
+                                   TagSpecifications=[{"ResourceType": "security-group", "Tags": [
+                                       {"Key": "elbv2.k8s.aws/cluster", "Value": cluster}]}])["GroupId"]
+    lb = elbv2.create_load_balancer(Name=f"k8s-{cluster}-alb", Subnets=subnets, SecurityGroups=[sg],
+                                    Tags=[{"Key": "elbv2.k8s.aws/cluster", "Value": cluster},
+                                          {"Key": "ingress.k8s.aws/stack", "Value": "alpaka/ui"}])
+    tg = elbv2.create_target_group(Name=f"k8s-{cluster}-tg", Protocol="HTTP", Port=80, VpcId=vpc,
+                                   Tags=[{"Key": "elbv2.k8s.aws/cluster", "Value": cluster}])
+    vol = ec2.create_volume(AvailabilityZone=f"{region}a", Size=50, VolumeType="gp3",
+                            TagSpecifications=[{"ResourceType": "volume", "Tags": [
+                                {"Key": f"kubernetes.io/cluster/{cluster}", "Value": "owned"},
+                                {"Key": TAG, "Value": profile}]}])["VolumeId"]
+    print(json.dumps({"sg": sg, "lb": lb["LoadBalancers"][0]["LoadBalancerArn"],
+                      "tg": tg["TargetGroups"][0]["TargetGroupArn"], "volume": vol}))
+elif cmd == "volume":
+    cluster, profile = args
+    vol = ec2.create_volume(AvailabilityZone=f"{region}a", Size=10, VolumeType="gp3",
+                            TagSpecifications=[{"ResourceType": "volume", "Tags": [
+                                {"Key": TAG, "Value": profile}]}])["VolumeId"]
+    print(json.dumps({"volume": vol}))
+elif cmd == "list-tagged":
+    (profile,) = args
+    f = tagged_filter(profile)
+    out = []
+    out += ["vpc " + v["VpcId"] for v in ec2.describe_vpcs(Filters=f)["Vpcs"]]
+    out += ["subnet " + s["SubnetId"] for s in ec2.describe_subnets(Filters=f)["Subnets"]]
+    out += ["igw " + g["InternetGatewayId"] for g in ec2.describe_internet_gateways(Filters=f)["InternetGateways"]]
+    out += ["rtb " + r["RouteTableId"] for r in ec2.describe_route_tables(Filters=f)["RouteTables"]]
+    out += ["nat " + n["NatGatewayId"] for n in ec2.describe_nat_gateways(Filter=f)["NatGateways"]
+            if n["State"] not in ("deleted",)]
+    out += ["eip " + a["AllocationId"] for a in ec2.describe_addresses(Filters=f)["Addresses"]]
+    out += ["sg " + g["GroupId"] for g in ec2.describe_security_groups(Filters=f)["SecurityGroups"]]
+    out += ["volume " + v["VolumeId"] for v in ec2.describe_volumes(Filters=f)["Volumes"]]
+    for r in iam.list_roles()["Roles"]:
+        tags = iam.list_role_tags(RoleName=r["RoleName"])["Tags"]
+        if any(t["Key"] == TAG and t["Value"] == profile for t in tags):
+            out.append("role " + r["RoleName"])
+    for p in iam.list_policies(Scope="Local")["Policies"]:
+        tags = iam.list_policy_tags(PolicyArn=p["Arn"])["Tags"]
+        if any(t["Key"] == TAG and t["Value"] == profile for t in tags):
+            out.append("policy " + p["Arn"])
+    for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
+        tags = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=p["Arn"]).get("Tags", [])
+        if any(t["Key"] == TAG and t["Value"] == profile for t in tags):
+            out.append("oidc " + p["Arn"])
+    for name in eks.list_clusters()["clusters"]:
+        c = eks.describe_cluster(name=name)["cluster"]
+        if c.get("tags", {}).get(TAG) == profile:
+            out.append("eks " + name)
+    out += ["lb " + lb["LoadBalancerArn"] for lb in elbv2.describe_load_balancers()["LoadBalancers"]]
+    print(json.dumps(out))
+else:
+    sys.exit(f"unknown command {cmd}")

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""moto server, extended for alpaka's tests.
+
+Usage: moto_eks.py HOST PORT
+
+What it adds to moto 5.2 (and why; each is named in the tests that rely on it):
+  * The EKS add-on API (CreateAddon, DescribeAddon, ListAddons, UpdateAddon, DeleteAddon):
+    moto answers HTTP 404 for all of them. Add-ons here are ACTIVE at once, like everything in
+    moto; the cluster must exist in moto's EKS backend.
+  * A call log: every request's service and operation, in order, at GET /_alpaka/calls
+    (POST /_alpaka/calls/reset empties it). moto does not raise every DependencyViolation real
+    AWS raises, so destroy ordering is asserted on the calls made, not on moto refusing.
+Everything else is moto unchanged (moto's own /moto-api/ endpoints included).
+"""
+import io
+import json
+import re
+import sys
+import threading
+import time
+import urllib.parse
+
+import moto.eks.urls as eks_urls
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.eks.models import eks_backends
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import run_simple
+
+ADDONS = {}  # (region, cluster, addon) -> dict
+LOCK = threading.Lock()
+CALLS = []
+
+
+def _region(headers):
+    auth = headers.get("Authorization", "") or headers.get("authorization", "")
+    m = re.search(r"Credential=[^/]+/\d+/([^/]+)/", auth)
+    return m.group(1) if m else "us-east-1"
+
+
+def _error(status, code, message):
+    return status, {"x-amzn-ErrorType": code, "Content-Type": "application/json"}, json.dumps(
+        {"message": message}
+    )
+
+
+def _ok(body):
+    return 200, {"Content-Type": "application/json"}, json.dumps(body)
+
+
+def _cluster(region, name):
+    backend = eks_backends[DEFAULT_ACCOUNT_ID][region]
+    return backend.clusters.get(name)
+
+
+def _view(a):
+    return {"addon": a}
+
+
+def addons_handler(request, full_url, headers):
+    """/clusters/{name}/addons and /clusters/{name}/addons/{addon}[/update]"""
+    path = urllib.parse.urlparse(full_url).path
+    m = re.match(r".*/clusters/([^/]+)/addons(?:/([^/]+))?(/update)?$", path)
+    if not m:
+        return _error(404, "ResourceNotFoundException", "no such path")
+    cluster, addon, update = m.group(1), m.group(2), m.group(3)
+    region = _region(headers)
+    if _cluster(region, cluster) is None:
+        return _error(404, "ResourceNotFoundException", f"No cluster found for name: {cluster}.")
+    method = request.method
+    body = {}
+    raw = request.data if hasattr(request, "data") else request.body
+    if raw:
+        body = json.loads(raw)
+    with LOCK:
+        if addon is None and method == "POST":
+            name = body["addonName"]
+            key = (region, cluster, name)
+            if key in ADDONS:
+                return _error(409, "ResourceInUseException", f"Addon already exists: {name}")
+            a = {
+                "addonName": name,
+                "clusterName": cluster,
+                "status": "ACTIVE",
+                "addonVersion": body.get("addonVersion", "v1.0.0-eksbuild.1"),
+                "addonArn": f"arn:aws:eks:{region}:{DEFAULT_ACCOUNT_ID}:addon/{cluster}/{name}/stand-in",
+                "createdAt": time.time(),
+                "modifiedAt": time.time(),
+                "tags": body.get("tags", {}),
+            }
+            if body.get("serviceAccountRoleArn"):
+                a["serviceAccountRoleArn"] = body["serviceAccountRoleArn"]
+            if body.get("configurationValues"):
+                a["configurationValues"] = body["configurationValues"]
+            ADDONS[key] = a
+            return _ok(_view(a))
+        if addon is None:
+            names = [k[2] for k in ADDONS if k[0] == region and k[1] == cluster]
+            return _ok({"addons": names})
+        key = (region, cluster, addon)
+        a = ADDONS.get(key)
+        if a is None:
+            return _error(404, "ResourceNotFoundException", f"No addon: {addon} found in cluster: {cluster}")
+        if update and method == "POST":
+            for k in ("serviceAccountRoleArn", "configurationValues", "addonVersion"):
+                if k in body:
+                    a[k] = body[k]
+            a["modifiedAt"] = time.time()
+            return _ok({"update": {"id": "stand-in", "status": "Successful", "type": "AddonUpdate"}})
+        if method == "DELETE":
+            del ADDONS[key]
+            return _ok(_view(a))
+        return _ok(_view(a))
+
+
+eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/addons$"] = addons_handler
+eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/addons/(?P<addonName>[^/]+)$"] = addons_handler
+eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/addons/(?P<addonName>[^/]+)/update$"] = addons_handler
+
+
+def _operation(environ, body):
+    """Service and operation of one request, as the SDK sent it."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    m = re.search(r"Credential=[^/]+/\d+/[^/]+/([^/]+)/", auth)
+    service = m.group(1) if m else "?"
+    action = None
+    if body:
+        try:
+            form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+            action = form.get("Action", [None])[0]
+        except Exception:  # noqa: BLE001 - a log must never break a request
+            action = None
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if action is None and target:
+        action = target.split(".")[-1]
+    if action is None:
+        action = environ.get("REQUEST_METHOD", "?") + " " + environ.get("PATH_INFO", "")
+    ident = ""
+    if body:
+        try:
+            form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+            for k in ("VpcId", "SubnetId", "InternetGatewayId", "RouteTableId", "NatGatewayId",
+                      "AllocationId", "RoleName", "PolicyArn", "LoadBalancerArn", "GroupId",
+                      "OpenIDConnectProviderArn"):
+                if k in form:
+                    ident = form[k][0]
+                    break
+        except Exception:  # noqa: BLE001
+            pass
+    return service, action, ident
+
+
+class Recording:
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/_alpaka/calls":
+            if environ.get("REQUEST_METHOD") == "POST":
+                with LOCK:
+                    CALLS.clear()
+                body = b"{}"
+            else:
+                with LOCK:
+                    body = json.dumps(CALLS).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        if path.startswith("/moto-api"):
+            if path.startswith("/moto-api/reset"):
+                with LOCK:
+                    ADDONS.clear()
+            return self.app(environ, start_response)
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        service, action, ident = _operation(environ, body)
+        with LOCK:
+            CALLS.append({"service": service, "action": action, "id": ident})
+        return self.app(environ, start_response)
+
+
+def main():
+    host, port = sys.argv[1], int(sys.argv[2])
+    app = DomainDispatcherApplication(create_backend_app)
+    app.debug = True
+    run_simple(host, port, Recording(app), threaded=True, request_handler=MotoRequestHandler)
+
+
+if __name__ == "__main__":
+    main()

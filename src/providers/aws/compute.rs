@@ -1,0 +1,498 @@
+//! eks.cluster, eks.nodegroup, eks.addon, and aws.cluster-sweep (what controllers left behind).
+
+use std::sync::Arc;
+
+use alpaka_aws::eks::{self, ClusterSpec, NodeTaint, NodegroupSpec, Scaling};
+use async_trait::async_trait;
+
+use super::{
+    Shared, carry, err, in_recorded_order, int, list_value, map_value, opt_text, output, outputs,
+    status, string_map, tags, text, texts,
+};
+use crate::engine::diff::FieldChange;
+use crate::engine::{Driver, DriverError, Drivers, ResourceId, StepCx, Value};
+use crate::state::ResourceState;
+
+pub fn register(d: &mut Drivers, s: &Arc<Shared>) {
+    d.register("eks.cluster", Arc::new(ClusterDriver(s.clone())));
+    d.register("eks.nodegroup", Arc::new(NodegroupDriver(s.clone())));
+    d.register("eks.addon", Arc::new(AddonDriver(s.clone())));
+    d.register("aws.cluster-sweep", Arc::new(SweepDriver(s.clone())));
+}
+
+fn top(changes: &[FieldChange]) -> Vec<&str> {
+    let mut t: Vec<&str> = changes
+        .iter()
+        .filter_map(|c| c.path.first().map(String::as_str))
+        .collect();
+    t.dedup();
+    t
+}
+
+pub struct ClusterDriver(Arc<Shared>);
+
+fn cluster_outputs(k: &eks::Cluster) -> Value {
+    outputs([
+        ("name", k.name.clone()),
+        ("arn", k.arn.clone()),
+        ("endpoint", k.endpoint.clone()),
+        ("certificate_authority", k.certificate_authority.clone()),
+        ("oidc_issuer", k.oidc_issuer.clone()),
+    ])
+}
+
+#[async_trait]
+impl Driver for ClusterDriver {
+    fn force_new(&self) -> &[&'static str] {
+        &[
+            "name",
+            "region",
+            "role_arn",
+            "subnet_ids",
+            "bootstrap_cluster_creator_admin_permissions",
+        ]
+    }
+    async fn read(
+        &self,
+        _: &ResourceId,
+        rec: &ResourceState,
+    ) -> Result<Option<Value>, DriverError> {
+        let aws = self.0.aws().await;
+        let k = eks::describe_cluster(&aws.eks, &output(rec, "name")?)
+            .await
+            .map_err(err)?;
+        Ok(k.map(|k| {
+            Value::map([
+                ("name", Value::Str(k.name)),
+                // Not reported back by EKS (or by the stand-in): as last applied.
+                ("region", carry(rec, "region")),
+                ("wait_timeout", carry(rec, "wait_timeout")),
+                (
+                    "bootstrap_cluster_creator_admin_permissions",
+                    carry(rec, "bootstrap_cluster_creator_admin_permissions"),
+                ),
+                (
+                    "authentication_mode",
+                    k.authentication_mode
+                        .map(Value::Str)
+                        .unwrap_or_else(|| carry(rec, "authentication_mode")),
+                ),
+                ("version", Value::Str(k.version)),
+                ("role_arn", Value::Str(k.role_arn)),
+                (
+                    "subnet_ids",
+                    list_value(&in_recorded_order(
+                        &k.subnet_ids,
+                        &texts(&rec.attrs, "subnet_ids"),
+                    )),
+                ),
+                ("tags", map_value(&k.tags)),
+            ])
+        }))
+    }
+    async fn create(&self, cx: &StepCx, d: &Value) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let spec = ClusterSpec {
+            name: text(d, "name")?,
+            version: text(d, "version")?,
+            role_arn: text(d, "role_arn")?,
+            subnet_ids: texts(d, "subnet_ids"),
+            authentication_mode: text(d, "authentication_mode")?,
+            bootstrap_creator_admin: d
+                .get("bootstrap_cluster_creator_admin_permissions")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+            tags: tags(d),
+        };
+        eks::create_cluster(&aws.eks, &spec).await.map_err(err)?;
+        cx.status("CREATING");
+        let w = self.0.wait("eks cluster ACTIVE", &spec.name);
+        let k = eks::wait_cluster_active(&aws.eks, &spec.name, &w, &status(cx))
+            .await
+            .map_err(err)?;
+        Ok(cluster_outputs(&k))
+    }
+    async fn update(
+        &self,
+        cx: &StepCx,
+        rec: &ResourceState,
+        d: &Value,
+        ch: &[FieldChange],
+    ) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let name = output(rec, "name")?;
+        for t in top(ch) {
+            match t {
+                "version" => {
+                    let w = self.0.wait("eks cluster version update", &name);
+                    eks::update_cluster_version(
+                        &aws.eks,
+                        &name,
+                        &text(d, "version")?,
+                        &w,
+                        &status(cx),
+                    )
+                    .await
+                    .map_err(err)?;
+                }
+                "tags" | "wait_timeout" => {}
+                other => {
+                    return Err(DriverError::new(format!(
+                        "eks cluster {name}: changing `{other}` in place is not supported"
+                    )));
+                }
+            }
+        }
+        let Some(k) = eks::describe_cluster(&aws.eks, &name).await.map_err(err)? else {
+            return Err(DriverError::new(format!("eks cluster {name} is gone"))
+                .with_code("ResourceNotFoundException"));
+        };
+        eks::set_tags(&aws.eks, &k.arn, &k.tags, &tags(d))
+            .await
+            .map_err(err)?;
+        Ok(cluster_outputs(&k))
+    }
+    async fn delete(&self, cx: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
+        let aws = self.0.aws().await;
+        let name = output(rec, "name")?;
+        let w = self.0.wait("eks cluster deleted", &name);
+        eks::delete_cluster(&aws.eks, &name, &w, &status(cx))
+            .await
+            .map_err(err)
+    }
+}
+
+fn nodegroup_spec(d: &Value) -> Result<NodegroupSpec, DriverError> {
+    let sc = d
+        .get("scaling")
+        .ok_or_else(|| DriverError::new("attribute `scaling` is missing"))?;
+    let i32_of = |v: &Value, k: &str| -> Result<i32, DriverError> {
+        i32::try_from(int(v, k)?).map_err(|_| DriverError::new(format!("`{k}` is out of range")))
+    };
+    let taints = match d.get("taints") {
+        Some(Value::List(l)) => l
+            .iter()
+            .map(|t| {
+                Ok(NodeTaint {
+                    key: text(t, "key")?,
+                    value: opt_text(t, "value"),
+                    effect: text(t, "effect")?,
+                })
+            })
+            .collect::<Result<Vec<_>, DriverError>>()?,
+        _ => Vec::new(),
+    };
+    Ok(NodegroupSpec {
+        cluster: text(d, "cluster")?,
+        name: text(d, "name")?,
+        node_role_arn: text(d, "node_role_arn")?,
+        subnet_ids: texts(d, "subnet_ids"),
+        instance_types: texts(d, "instance_types"),
+        disk_size_gb: i32_of(d, "disk_size_gb")?,
+        scaling: Scaling {
+            desired: i32_of(sc, "desired")?,
+            min: i32_of(sc, "min")?,
+            max: i32_of(sc, "max")?,
+        },
+        labels: string_map(d, "labels"),
+        taints,
+        tags: tags(d),
+    })
+}
+
+fn taints_value(t: &[NodeTaint]) -> Value {
+    Value::List(
+        t.iter()
+            .map(|t| {
+                Value::map([
+                    ("key", Value::str(&t.key)),
+                    ("value", t.value.clone().map(Value::Str).unwrap_or_default()),
+                    ("effect", Value::str(&t.effect)),
+                ])
+            })
+            .collect(),
+    )
+}
+
+pub struct NodegroupDriver(Arc<Shared>);
+
+#[async_trait]
+impl Driver for NodegroupDriver {
+    fn force_new(&self) -> &[&'static str] {
+        &[
+            "cluster",
+            "name",
+            "node_role_arn",
+            "subnet_ids",
+            "instance_types",
+            "disk_size_gb",
+        ]
+    }
+    async fn read(
+        &self,
+        _: &ResourceId,
+        rec: &ResourceState,
+    ) -> Result<Option<Value>, DriverError> {
+        let aws = self.0.aws().await;
+        let n = eks::describe_nodegroup(
+            &aws.eks,
+            &text(&rec.attrs, "cluster")?,
+            &output(rec, "name")?,
+        )
+        .await
+        .map_err(err)?;
+        Ok(n.map(|n| {
+            let s = n.spec;
+            Value::map([
+                ("cluster", Value::Str(s.cluster)),
+                ("name", Value::Str(s.name)),
+                ("node_role_arn", Value::Str(s.node_role_arn)),
+                (
+                    "subnet_ids",
+                    list_value(&in_recorded_order(
+                        &s.subnet_ids,
+                        &texts(&rec.attrs, "subnet_ids"),
+                    )),
+                ),
+                ("instance_types", list_value(&s.instance_types)),
+                ("disk_size_gb", Value::Int(i64::from(s.disk_size_gb))),
+                (
+                    "scaling",
+                    Value::map([
+                        ("desired", Value::Int(i64::from(s.scaling.desired))),
+                        ("min", Value::Int(i64::from(s.scaling.min))),
+                        ("max", Value::Int(i64::from(s.scaling.max))),
+                    ]),
+                ),
+                ("labels", map_value(&s.labels)),
+                ("taints", taints_value(&s.taints)),
+                ("tags", map_value(&s.tags)),
+            ])
+        }))
+    }
+    async fn create(&self, cx: &StepCx, d: &Value) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let s = nodegroup_spec(d)?;
+        eks::create_nodegroup(&aws.eks, &s).await.map_err(err)?;
+        cx.status("CREATING");
+        let w = self
+            .0
+            .wait("eks nodegroup ACTIVE", &format!("{}/{}", s.cluster, s.name));
+        let n = eks::wait_nodegroup_active(&aws.eks, &s.cluster, &s.name, &w, &status(cx))
+            .await
+            .map_err(err)?;
+        Ok(outputs([("name", s.name), ("arn", n.arn)]))
+    }
+    /// Scaling, labels and taints change in place (`UpdateNodegroupConfig`); tags too.
+    async fn update(
+        &self,
+        cx: &StepCx,
+        rec: &ResourceState,
+        d: &Value,
+        _: &[FieldChange],
+    ) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let want = nodegroup_spec(d)?;
+        let id = format!("{}/{}", want.cluster, want.name);
+        let Some(live) = eks::describe_nodegroup(&aws.eks, &want.cluster, &want.name)
+            .await
+            .map_err(err)?
+        else {
+            return Err(DriverError::new(format!("eks nodegroup {id} is gone"))
+                .with_code("ResourceNotFoundException"));
+        };
+        let w = self.0.wait("eks nodegroup update", &id);
+        eks::update_nodegroup_config(&aws.eks, &live.spec, &want, &w, &status(cx))
+            .await
+            .map_err(err)?;
+        eks::set_tags(&aws.eks, &live.arn, &live.spec.tags, &want.tags)
+            .await
+            .map_err(err)?;
+        let _ = rec;
+        Ok(outputs([("name", want.name), ("arn", live.arn)]))
+    }
+    async fn delete(&self, cx: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
+        let aws = self.0.aws().await;
+        let cluster = text(&rec.attrs, "cluster")?;
+        let name = output(rec, "name")?;
+        let w = self
+            .0
+            .wait("eks nodegroup deleted", &format!("{cluster}/{name}"));
+        eks::delete_nodegroup(&aws.eks, &cluster, &name, &w, &status(cx))
+            .await
+            .map_err(err)
+    }
+}
+
+pub struct AddonDriver(Arc<Shared>);
+
+#[async_trait]
+impl Driver for AddonDriver {
+    fn force_new(&self) -> &[&'static str] {
+        &["cluster", "name"]
+    }
+    async fn read(
+        &self,
+        _: &ResourceId,
+        rec: &ResourceState,
+    ) -> Result<Option<Value>, DriverError> {
+        let aws = self.0.aws().await;
+        let a = eks::describe_addon(
+            &aws.eks,
+            &text(&rec.attrs, "cluster")?,
+            &text(&rec.attrs, "name")?,
+        )
+        .await
+        .map_err(err)?;
+        Ok(a.map(|a| {
+            let mut m = vec![
+                ("cluster", Value::Str(a.cluster)),
+                ("name", Value::Str(a.name)),
+                (
+                    "service_account_role_arn",
+                    a.service_account_role_arn
+                        .map(Value::Str)
+                        .unwrap_or_default(),
+                ),
+                ("tags", map_value(&a.tags)),
+            ];
+            if rec.attrs.get("configuration_values").is_some() || a.configuration_values.is_some() {
+                m.push((
+                    "configuration_values",
+                    a.configuration_values.map(Value::Str).unwrap_or_default(),
+                ));
+            }
+            Value::map(m)
+        }))
+    }
+    async fn create(&self, cx: &StepCx, d: &Value) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let (cluster, name) = (text(d, "cluster")?, text(d, "name")?);
+        let role = opt_text(d, "service_account_role_arn");
+        let config = opt_text(d, "configuration_values");
+        eks::create_addon(
+            &aws.eks,
+            &cluster,
+            &name,
+            role.as_deref(),
+            config.as_deref(),
+            &tags(d),
+        )
+        .await
+        .map_err(err)?;
+        let w = self
+            .0
+            .wait("eks add-on ACTIVE", &format!("{cluster}/{name}"));
+        let a = eks::wait_addon_active(&aws.eks, &cluster, &name, &w, &status(cx))
+            .await
+            .map_err(err)?;
+        Ok(outputs([("arn", a.arn)]))
+    }
+    async fn update(
+        &self,
+        cx: &StepCx,
+        rec: &ResourceState,
+        d: &Value,
+        ch: &[FieldChange],
+    ) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let (cluster, name) = (text(d, "cluster")?, text(d, "name")?);
+        let t = top(ch);
+        if t.contains(&"service_account_role_arn") || t.contains(&"configuration_values") {
+            let role = opt_text(d, "service_account_role_arn");
+            let config = opt_text(d, "configuration_values");
+            eks::update_addon(
+                &aws.eks,
+                &cluster,
+                &name,
+                role.as_deref(),
+                config.as_deref(),
+            )
+            .await
+            .map_err(err)?;
+            let w = self
+                .0
+                .wait("eks add-on update", &format!("{cluster}/{name}"));
+            eks::wait_addon_active(&aws.eks, &cluster, &name, &w, &status(cx))
+                .await
+                .map_err(err)?;
+        }
+        if t.contains(&"tags") {
+            let arn = output(rec, "arn")?;
+            let have = eks::describe_addon(&aws.eks, &cluster, &name)
+                .await
+                .map_err(err)?
+                .map(|a| a.tags)
+                .unwrap_or_default();
+            eks::set_tags(&aws.eks, &arn, &have, &tags(d))
+                .await
+                .map_err(err)?;
+        }
+        Ok(rec.outputs.clone())
+    }
+    async fn delete(&self, cx: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
+        let aws = self.0.aws().await;
+        let (cluster, name) = (text(&rec.attrs, "cluster")?, text(&rec.attrs, "name")?);
+        let w = self
+            .0
+            .wait("eks add-on deleted", &format!("{cluster}/{name}"));
+        eks::delete_addon(&aws.eks, &cluster, &name, &w, &status(cx))
+            .await
+            .map_err(err)
+    }
+}
+
+/// Nothing to create: it exists to run, on destroy, after everything in the cluster is gone and
+/// before add-ons, nodegroups, the cluster and the network go — deleting what controllers made
+/// (load balancers, target groups, security groups) and, unless `--keep-volumes`, the EBS
+/// volumes behind PVCs.
+pub struct SweepDriver(Arc<Shared>);
+
+#[async_trait]
+impl Driver for SweepDriver {
+    async fn read(
+        &self,
+        _: &ResourceId,
+        rec: &ResourceState,
+    ) -> Result<Option<Value>, DriverError> {
+        Ok(Some(rec.attrs.clone()))
+    }
+    async fn create(&self, _: &StepCx, d: &Value) -> Result<Value, DriverError> {
+        Ok(outputs([("cluster", text(d, "cluster")?)]))
+    }
+    async fn update(
+        &self,
+        _: &StepCx,
+        rec: &ResourceState,
+        _: &Value,
+        _: &[FieldChange],
+    ) -> Result<Value, DriverError> {
+        Ok(rec.outputs.clone())
+    }
+    async fn delete(&self, cx: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
+        let aws = self.0.aws().await;
+        let cluster = text(&rec.attrs, "cluster")?;
+        let profile = text(&rec.attrs, "profile")?;
+        let vpc = opt_text(&rec.attrs, "vpc_id");
+        let report = alpaka_aws::sweep::sweep(
+            aws,
+            &cluster,
+            &profile,
+            vpc.as_deref(),
+            self.0.keep_volumes,
+            self.0.timeout,
+            &status(cx),
+        )
+        .await
+        .map_err(err)?;
+        cx.status(&format!(
+            "swept {} load balancer(s), {} target group(s), {} security group(s), {} volume(s) deleted, {} kept",
+            report.load_balancers.len(),
+            report.target_groups.len(),
+            report.security_groups.len(),
+            report.volumes_deleted.len(),
+            report.volumes_kept.len()
+        ));
+        Ok(())
+    }
+}

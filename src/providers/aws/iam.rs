@@ -1,0 +1,290 @@
+//! iam.role, iam.policy, iam.oidc-provider.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use alpaka_aws::iam::{self, Trust};
+use async_trait::async_trait;
+
+use super::{
+    Shared, err, in_recorded_order, list_value, map_value, output, outputs, tags, text, texts,
+};
+use crate::engine::diff::FieldChange;
+use crate::engine::{Driver, DriverError, Drivers, ResourceId, StepCx, Value};
+use crate::state::ResourceState;
+
+pub fn register(d: &mut Drivers, s: &Arc<Shared>, documents: HashMap<&'static str, &'static str>) {
+    d.register("iam.role", Arc::new(RoleDriver(s.clone())));
+    d.register("iam.policy", Arc::new(PolicyDriver(s.clone(), documents)));
+    d.register("iam.oidc-provider", Arc::new(OidcDriver(s.clone())));
+}
+
+/// `trust` attribute → typed trust. `{service}` or `{federated, issuer, sub, aud}`.
+fn trust(d: &Value) -> Result<Trust, DriverError> {
+    let t = d
+        .get("trust")
+        .ok_or_else(|| DriverError::new("attribute `trust` is missing"))?;
+    if let Some(s) = t.get("service").and_then(Value::as_str) {
+        return Ok(Trust::Service(s.to_owned()));
+    }
+    Ok(Trust::ServiceAccount {
+        provider_arn: text(t, "federated")?,
+        issuer: text(t, "issuer")?,
+        sub: text(t, "sub")?,
+        aud: text(t, "aud")?,
+    })
+}
+
+fn trust_value(t: &Option<Trust>) -> Value {
+    match t {
+        Some(Trust::Service(s)) => Value::map([("service", Value::str(s))]),
+        Some(Trust::ServiceAccount {
+            provider_arn,
+            issuer,
+            sub,
+            aud,
+        }) => Value::map([
+            ("federated", Value::str(provider_arn)),
+            ("issuer", Value::str(issuer.trim_start_matches("https://"))),
+            ("sub", Value::str(sub)),
+            ("aud", Value::str(aud)),
+        ]),
+        None => Value::str("(a trust policy alpaka did not write)"),
+    }
+}
+
+pub struct RoleDriver(Arc<Shared>);
+
+#[async_trait]
+impl Driver for RoleDriver {
+    fn force_new(&self) -> &[&'static str] {
+        &["name"]
+    }
+    async fn read(
+        &self,
+        _: &ResourceId,
+        rec: &ResourceState,
+    ) -> Result<Option<Value>, DriverError> {
+        let aws = self.0.aws().await;
+        let name = output(rec, "name")?;
+        let r = iam::get_role(&aws.iam, &name).await.map_err(err)?;
+        Ok(r.map(|r| {
+            let policies = in_recorded_order(&r.policies, &texts(&rec.attrs, "policies"));
+            Value::map([
+                ("name", Value::Str(r.name)),
+                ("trust", trust_value(&r.trust)),
+                ("policies", list_value(&policies)),
+                ("tags", map_value(&r.tags)),
+            ])
+        }))
+    }
+    async fn create(&self, _: &StepCx, d: &Value) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let name = text(d, "name")?;
+        let arn = iam::create_role(&aws.iam, &name, &trust(d)?, &texts(d, "policies"), &tags(d))
+            .await
+            .map_err(err)?;
+        Ok(outputs([("arn", arn), ("name", name)]))
+    }
+    async fn update(
+        &self,
+        _: &StepCx,
+        rec: &ResourceState,
+        d: &Value,
+        _: &[FieldChange],
+    ) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let name = output(rec, "name")?;
+        let Some(live) = iam::get_role(&aws.iam, &name).await.map_err(err)? else {
+            return Err(
+                DriverError::new(format!("iam role {name} is gone")).with_code("NoSuchEntity")
+            );
+        };
+        let want = trust(d)?;
+        if live.trust.as_ref() != Some(&want) {
+            iam::update_trust(&aws.iam, &name, &want)
+                .await
+                .map_err(err)?;
+        }
+        let want_policies = texts(d, "policies");
+        for p in want_policies.iter().filter(|p| !live.policies.contains(p)) {
+            iam::attach_role_policy(&aws.iam, &name, p)
+                .await
+                .map_err(err)?;
+        }
+        for p in live.policies.iter().filter(|p| !want_policies.contains(p)) {
+            iam::detach_role_policy(&aws.iam, &name, p)
+                .await
+                .map_err(err)?;
+        }
+        iam::set_role_tags(&aws.iam, &name, &live.tags, &tags(d))
+            .await
+            .map_err(err)?;
+        Ok(outputs([("arn", live.arn), ("name", name)]))
+    }
+    async fn delete(&self, _: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
+        let aws = self.0.aws().await;
+        iam::delete_role(&aws.iam, &output(rec, "name")?)
+            .await
+            .map_err(err)
+    }
+}
+
+/// Customer managed policy. Its document is compiled into the binary, keyed by the file name
+/// the stack names (`policies/…json`); a live document that differs reads back as a changed
+/// `document_file`, so drift shows and apply writes a new default version.
+pub struct PolicyDriver(Arc<Shared>, HashMap<&'static str, &'static str>);
+
+impl PolicyDriver {
+    fn document(&self, d: &Value) -> Result<(String, &'static str), DriverError> {
+        let file = text(d, "document_file")?;
+        let doc = self.1.get(file.as_str()).copied().ok_or_else(|| {
+            DriverError::new(format!(
+                "no policy document `{file}` is compiled into this build"
+            ))
+        })?;
+        Ok((file, doc))
+    }
+}
+
+#[async_trait]
+impl Driver for PolicyDriver {
+    fn force_new(&self) -> &[&'static str] {
+        &["name"]
+    }
+    async fn read(
+        &self,
+        _: &ResourceId,
+        rec: &ResourceState,
+    ) -> Result<Option<Value>, DriverError> {
+        let aws = self.0.aws().await;
+        let arn = output(rec, "arn")?;
+        let Some(p) = iam::get_policy(&aws.iam, &arn).await.map_err(err)? else {
+            return Ok(None);
+        };
+        let (file, doc) = self.document(&rec.attrs)?;
+        let want: serde_json::Value = serde_json::from_str(doc)
+            .map_err(|e| DriverError::new(format!("{file} is not JSON: {e}")))?;
+        let file_value = if p.document == want {
+            Value::Str(file)
+        } else {
+            Value::str("(document changed out of band)")
+        };
+        Ok(Some(Value::map([
+            ("name", Value::Str(p.name)),
+            ("document_file", file_value),
+            ("tags", map_value(&p.tags)),
+        ])))
+    }
+    async fn create(&self, _: &StepCx, d: &Value) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let name = text(d, "name")?;
+        let (_, doc) = self.document(d)?;
+        let arn = iam::create_policy(&aws.iam, &name, doc, &tags(d))
+            .await
+            .map_err(err)?;
+        Ok(outputs([("arn", arn), ("name", name)]))
+    }
+    async fn update(
+        &self,
+        _: &StepCx,
+        rec: &ResourceState,
+        d: &Value,
+        ch: &[FieldChange],
+    ) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let arn = output(rec, "arn")?;
+        if ch
+            .iter()
+            .any(|c| c.path.first().map(String::as_str) == Some("document_file"))
+        {
+            let (_, doc) = self.document(d)?;
+            iam::update_policy_document(&aws.iam, &arn, doc)
+                .await
+                .map_err(err)?;
+        }
+        let have = iam::get_policy(&aws.iam, &arn)
+            .await
+            .map_err(err)?
+            .map(|p| p.tags)
+            .unwrap_or_default();
+        iam::set_policy_tags(&aws.iam, &arn, &have, &tags(d))
+            .await
+            .map_err(err)?;
+        Ok(rec.outputs.clone())
+    }
+    async fn delete(&self, _: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
+        let aws = self.0.aws().await;
+        iam::delete_policy(&aws.iam, &output(rec, "arn")?)
+            .await
+            .map_err(err)
+    }
+}
+
+pub struct OidcDriver(Arc<Shared>);
+
+#[async_trait]
+impl Driver for OidcDriver {
+    fn force_new(&self) -> &[&'static str] {
+        &["issuer", "client_ids"]
+    }
+    async fn read(
+        &self,
+        _: &ResourceId,
+        rec: &ResourceState,
+    ) -> Result<Option<Value>, DriverError> {
+        let aws = self.0.aws().await;
+        let p = iam::get_oidc_provider(&aws.iam, &output(rec, "arn")?)
+            .await
+            .map_err(err)?;
+        Ok(p.map(|p| {
+            Value::map([
+                ("issuer", Value::Str(p.url)),
+                (
+                    "client_ids",
+                    list_value(&in_recorded_order(
+                        &p.client_ids,
+                        &texts(&rec.attrs, "client_ids"),
+                    )),
+                ),
+                ("tags", map_value(&p.tags)),
+            ])
+        }))
+    }
+    async fn create(&self, _: &StepCx, d: &Value) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let issuer = text(d, "issuer")?;
+        let arn = iam::create_oidc_provider(&aws.iam, &issuer, &texts(d, "client_ids"), &tags(d))
+            .await
+            .map_err(err)?;
+        Ok(outputs([
+            ("arn", arn),
+            ("issuer", issuer.trim_start_matches("https://").to_owned()),
+        ]))
+    }
+    async fn update(
+        &self,
+        _: &StepCx,
+        rec: &ResourceState,
+        d: &Value,
+        _: &[FieldChange],
+    ) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let arn = output(rec, "arn")?;
+        let have = iam::get_oidc_provider(&aws.iam, &arn)
+            .await
+            .map_err(err)?
+            .map(|p| p.tags)
+            .unwrap_or_default();
+        iam::set_oidc_tags(&aws.iam, &arn, &have, &tags(d))
+            .await
+            .map_err(err)?;
+        Ok(rec.outputs.clone())
+    }
+    async fn delete(&self, _: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
+        let aws = self.0.aws().await;
+        iam::delete_oidc_provider(&aws.iam, &output(rec, "arn")?)
+            .await
+            .map_err(err)
+    }
+}

@@ -1,0 +1,170 @@
+//! The AWS provider: adapts `alpaka-aws`'s typed operations to the engine's `Driver` trait, one
+//! driver per resource kind. One SDK configuration is shared by all of them and loaded on first
+//! use (a plan against an empty state never touches AWS).
+
+mod compute;
+mod iam;
+mod network;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use alpaka_aws::{Aws, AwsError, Tags};
+use tokio::sync::OnceCell;
+
+use crate::engine::{DriverError, Drivers, StepCx, Value};
+use crate::state::ResourceState;
+
+/// What every AWS driver shares: the lazily loaded SDK clients, the region, the waiters' timeout.
+pub struct Shared {
+    region: String,
+    timeout: Duration,
+    keep_volumes: bool,
+    aws: OnceCell<Aws>,
+}
+
+impl Shared {
+    pub fn new(region: &str, timeout: Duration, keep_volumes: bool) -> Arc<Shared> {
+        Arc::new(Shared {
+            region: region.to_owned(),
+            timeout,
+            keep_volumes,
+            aws: OnceCell::new(),
+        })
+    }
+
+    pub async fn aws(&self) -> &Aws {
+        self.aws.get_or_init(|| Aws::load(&self.region)).await
+    }
+
+    fn wait(&self, what: &str, resource: &str) -> alpaka_aws::wait::WaitSpec {
+        alpaka_aws::wait::WaitSpec::new(what, resource, self.timeout)
+    }
+}
+
+/// Register every AWS kind. `documents` maps a policy file name (as the stack writes it) to its
+/// content compiled into this binary.
+pub fn register(
+    drivers: &mut Drivers,
+    shared: &Arc<Shared>,
+    documents: HashMap<&'static str, &'static str>,
+) {
+    network::register(drivers, shared);
+    iam::register(drivers, shared, documents);
+    compute::register(drivers, shared);
+}
+
+/// Anything still tagged with the profile after a destroy (and the LB controller's objects).
+pub async fn leftovers(
+    shared: &Shared,
+    profile: &str,
+    cluster: &str,
+) -> Result<Vec<String>, String> {
+    alpaka_aws::sweep::leftovers(shared.aws().await, profile, cluster)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+// ---- helpers shared by the drivers ----
+
+pub(crate) fn err(e: AwsError) -> DriverError {
+    let code = e.code.clone();
+    let d = DriverError::new(format!("{} {}: {}", e.op, e.resource, e.message));
+    match code {
+        Some(c) => d.with_code(c),
+        None => d,
+    }
+}
+
+pub(crate) fn status<'a>(cx: &'a StepCx) -> impl Fn(&str) + Send + Sync + 'a {
+    move |s: &str| cx.status(s)
+}
+
+pub(crate) fn text(v: &Value, key: &str) -> Result<String, DriverError> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| DriverError::new(format!("attribute `{key}` is missing or not text")))
+}
+
+pub(crate) fn opt_text(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+pub(crate) fn int(v: &Value, key: &str) -> Result<i64, DriverError> {
+    v.get(key)
+        .and_then(Value::as_i64)
+        .ok_or_else(|| DriverError::new(format!("attribute `{key}` is missing or not a number")))
+}
+
+pub(crate) fn texts(v: &Value, key: &str) -> Vec<String> {
+    match v.get(key) {
+        Some(Value::List(l)) => l
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+pub(crate) fn string_map(v: &Value, key: &str) -> Tags {
+    v.get(key)
+        .and_then(Value::as_map)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub(crate) fn tags(v: &Value) -> Tags {
+    string_map(v, "tags")
+}
+
+pub(crate) fn map_value(t: &Tags) -> Value {
+    Value::Map(t.iter().map(|(k, v)| (k.clone(), Value::str(v))).collect())
+}
+
+pub(crate) fn list_value(items: &[String]) -> Value {
+    Value::List(items.iter().map(Value::str).collect())
+}
+
+/// Live list items in the order the recorded list had them (sets AWS returns in any order);
+/// items not recorded follow, sorted.
+pub(crate) fn in_recorded_order(live: &[String], recorded: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = recorded
+        .iter()
+        .filter(|r| live.contains(r))
+        .cloned()
+        .collect();
+    let mut extra: Vec<String> = live
+        .iter()
+        .filter(|l| !recorded.contains(l))
+        .cloned()
+        .collect();
+    extra.sort();
+    out.extend(extra);
+    out
+}
+
+/// A recorded output, or an error naming it.
+pub(crate) fn output(recorded: &ResourceState, key: &str) -> Result<String, DriverError> {
+    text(&recorded.outputs, key)
+        .map_err(|_| DriverError::new(format!("state records no output `{key}` for this resource")))
+}
+
+pub(crate) fn outputs<const N: usize>(pairs: [(&str, String); N]) -> Value {
+    Value::Map(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), Value::Str(v)))
+            .collect::<BTreeMap<_, _>>(),
+    )
+}
+
+/// A recorded attribute carried over into a read (what AWS cannot report back).
+pub(crate) fn carry(recorded: &ResourceState, key: &str) -> Value {
+    recorded.attrs.get(key).cloned().unwrap_or_default()
+}

@@ -1,0 +1,453 @@
+//! aws.vpc, aws.internet-gateway, aws.subnet, aws.route-table, aws.eip, aws.nat-gateway.
+
+use std::sync::Arc;
+
+use alpaka_aws::ec2::{self, DefaultRoute};
+use async_trait::async_trait;
+
+use super::{
+    Shared, err, in_recorded_order, list_value, map_value, output, outputs, status, tags, text,
+    texts,
+};
+use crate::engine::diff::FieldChange;
+use crate::engine::{Driver, DriverError, Drivers, ResourceId, StepCx, Value};
+use crate::state::ResourceState;
+
+pub fn register(d: &mut Drivers, s: &Arc<Shared>) {
+    d.register("aws.vpc", Arc::new(VpcDriver(s.clone())));
+    d.register("aws.internet-gateway", Arc::new(IgwDriver(s.clone())));
+    d.register("aws.subnet", Arc::new(SubnetDriver(s.clone())));
+    d.register("aws.route-table", Arc::new(RouteTableDriver(s.clone())));
+    d.register("aws.eip", Arc::new(EipDriver(s.clone())));
+    d.register("aws.nat-gateway", Arc::new(NatDriver(s.clone())));
+}
+
+fn changed(changes: &[FieldChange], top: &str) -> bool {
+    changes
+        .iter()
+        .any(|c| c.path.first().map(String::as_str) == Some(top))
+}
+
+pub struct VpcDriver(Arc<Shared>);
+
+#[async_trait]
+impl Driver for VpcDriver {
+    fn force_new(&self) -> &[&'static str] {
+        &["cidr"]
+    }
+    async fn read(
+        &self,
+        _: &ResourceId,
+        rec: &ResourceState,
+    ) -> Result<Option<Value>, DriverError> {
+        let aws = self.0.aws().await;
+        let v = ec2::describe_vpc(&aws.ec2, &output(rec, "id")?)
+            .await
+            .map_err(err)?;
+        Ok(v.map(|v| Value::map([("cidr", Value::Str(v.cidr)), ("tags", map_value(&v.tags))])))
+    }
+    async fn create(&self, _: &StepCx, d: &Value) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let id = ec2::create_vpc(&aws.ec2, &text(d, "cidr")?, &tags(d))
+            .await
+            .map_err(err)?;
+        Ok(outputs([("id", id)]))
+    }
+    async fn update(
+        &self,
+        _: &StepCx,
+        rec: &ResourceState,
+        d: &Value,
+        _: &[FieldChange],
+    ) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let id = output(rec, "id")?;
+        let have = ec2::describe_vpc(&aws.ec2, &id)
+            .await
+            .map_err(err)?
+            .map(|v| v.tags)
+            .unwrap_or_default();
+        ec2::set_tags(&aws.ec2, &id, &have, &tags(d))
+            .await
+            .map_err(err)?;
+        Ok(rec.outputs.clone())
+    }
+    async fn delete(&self, _: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
+        let aws = self.0.aws().await;
+        ec2::delete_vpc(&aws.ec2, &output(rec, "id")?)
+            .await
+            .map_err(err)
+    }
+}
+
+pub struct IgwDriver(Arc<Shared>);
+
+#[async_trait]
+impl Driver for IgwDriver {
+    async fn read(
+        &self,
+        _: &ResourceId,
+        rec: &ResourceState,
+    ) -> Result<Option<Value>, DriverError> {
+        let aws = self.0.aws().await;
+        let g = ec2::describe_internet_gateway(&aws.ec2, &output(rec, "id")?)
+            .await
+            .map_err(err)?;
+        Ok(g.map(|g| {
+            Value::map([
+                ("vpc_id", g.vpc_id.map(Value::Str).unwrap_or_default()),
+                ("tags", map_value(&g.tags)),
+            ])
+        }))
+    }
+    async fn create(&self, _: &StepCx, d: &Value) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let id = ec2::create_internet_gateway(&aws.ec2, &text(d, "vpc_id")?, &tags(d))
+            .await
+            .map_err(err)?;
+        Ok(outputs([("id", id)]))
+    }
+    async fn update(
+        &self,
+        _: &StepCx,
+        rec: &ResourceState,
+        d: &Value,
+        ch: &[FieldChange],
+    ) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let id = output(rec, "id")?;
+        let g = ec2::describe_internet_gateway(&aws.ec2, &id)
+            .await
+            .map_err(err)?;
+        if changed(ch, "vpc_id") {
+            // Detached out of band: attach again.
+            if g.as_ref().is_some_and(|g| g.vpc_id.is_none()) {
+                ec2::attach_internet_gateway(&aws.ec2, &id, &text(d, "vpc_id")?)
+                    .await
+                    .map_err(err)?;
+            }
+        }
+        let have = g.map(|g| g.tags).unwrap_or_default();
+        ec2::set_tags(&aws.ec2, &id, &have, &tags(d))
+            .await
+            .map_err(err)?;
+        Ok(rec.outputs.clone())
+    }
+    async fn delete(&self, _: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
+        let aws = self.0.aws().await;
+        ec2::delete_internet_gateway(&aws.ec2, &output(rec, "id")?)
+            .await
+            .map_err(err)
+    }
+}
+
+pub struct SubnetDriver(Arc<Shared>);
+
+#[async_trait]
+impl Driver for SubnetDriver {
+    fn force_new(&self) -> &[&'static str] {
+        &["vpc_id", "cidr", "availability_zone"]
+    }
+    async fn read(
+        &self,
+        _: &ResourceId,
+        rec: &ResourceState,
+    ) -> Result<Option<Value>, DriverError> {
+        let aws = self.0.aws().await;
+        let s = ec2::describe_subnet(&aws.ec2, &output(rec, "id")?)
+            .await
+            .map_err(err)?;
+        Ok(s.map(|s| {
+            Value::map([
+                ("vpc_id", Value::Str(s.vpc_id)),
+                ("cidr", Value::Str(s.cidr)),
+                ("availability_zone", Value::Str(s.availability_zone)),
+                (
+                    "map_public_ip_on_launch",
+                    Value::Bool(s.map_public_ip_on_launch),
+                ),
+                ("tags", map_value(&s.tags)),
+            ])
+        }))
+    }
+    async fn create(&self, _: &StepCx, d: &Value) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let public = d
+            .get("map_public_ip_on_launch")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let id = ec2::create_subnet(
+            &aws.ec2,
+            &text(d, "vpc_id")?,
+            &text(d, "cidr")?,
+            &text(d, "availability_zone")?,
+            public,
+            &tags(d),
+        )
+        .await
+        .map_err(err)?;
+        Ok(outputs([("id", id)]))
+    }
+    async fn update(
+        &self,
+        _: &StepCx,
+        rec: &ResourceState,
+        d: &Value,
+        ch: &[FieldChange],
+    ) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let id = output(rec, "id")?;
+        if changed(ch, "map_public_ip_on_launch") {
+            let on = d
+                .get("map_public_ip_on_launch")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            ec2::set_map_public_ip(&aws.ec2, &id, on)
+                .await
+                .map_err(err)?;
+        }
+        let have = ec2::describe_subnet(&aws.ec2, &id)
+            .await
+            .map_err(err)?
+            .map(|s| s.tags)
+            .unwrap_or_default();
+        ec2::set_tags(&aws.ec2, &id, &have, &tags(d))
+            .await
+            .map_err(err)?;
+        Ok(rec.outputs.clone())
+    }
+    async fn delete(&self, _: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
+        let aws = self.0.aws().await;
+        ec2::delete_subnet(&aws.ec2, &output(rec, "id")?)
+            .await
+            .map_err(err)
+    }
+}
+
+fn default_route(d: &Value) -> Option<DefaultRoute> {
+    let r = d.get("default_route")?;
+    if let Some(g) = r.get("internet_gateway_id").and_then(Value::as_str) {
+        return Some(DefaultRoute::InternetGateway(g.to_owned()));
+    }
+    r.get("nat_gateway_id")
+        .and_then(Value::as_str)
+        .map(|n| DefaultRoute::NatGateway(n.to_owned()))
+}
+
+fn default_route_value(r: &DefaultRoute) -> Value {
+    match r {
+        DefaultRoute::InternetGateway(g) => Value::map([("internet_gateway_id", Value::str(g))]),
+        DefaultRoute::NatGateway(n) => Value::map([("nat_gateway_id", Value::str(n))]),
+    }
+}
+
+pub struct RouteTableDriver(Arc<Shared>);
+
+#[async_trait]
+impl Driver for RouteTableDriver {
+    fn force_new(&self) -> &[&'static str] {
+        &["vpc_id"]
+    }
+    async fn read(
+        &self,
+        _: &ResourceId,
+        rec: &ResourceState,
+    ) -> Result<Option<Value>, DriverError> {
+        let aws = self.0.aws().await;
+        let r = ec2::describe_route_table(&aws.ec2, &output(rec, "id")?)
+            .await
+            .map_err(err)?;
+        Ok(r.map(|r| {
+            let live: Vec<String> = r.associations.iter().map(|(s, _)| s.clone()).collect();
+            let subnets = in_recorded_order(&live, &texts(&rec.attrs, "subnet_ids"));
+            let mut m = vec![
+                ("vpc_id", Value::Str(r.vpc_id)),
+                ("subnet_ids", list_value(&subnets)),
+                ("tags", map_value(&r.tags)),
+            ];
+            if let Some(d) = &r.default_route {
+                m.push(("default_route", default_route_value(d)));
+            }
+            Value::map(m)
+        }))
+    }
+    async fn create(&self, _: &StepCx, d: &Value) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let id = ec2::create_route_table(&aws.ec2, &text(d, "vpc_id")?, &tags(d))
+            .await
+            .map_err(err)?;
+        ec2::set_default_route(&aws.ec2, &id, None, default_route(d).as_ref())
+            .await
+            .map_err(err)?;
+        for s in texts(d, "subnet_ids") {
+            ec2::associate(&aws.ec2, &id, &s).await.map_err(err)?;
+        }
+        Ok(outputs([("id", id)]))
+    }
+    async fn update(
+        &self,
+        _: &StepCx,
+        rec: &ResourceState,
+        d: &Value,
+        _: &[FieldChange],
+    ) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let id = output(rec, "id")?;
+        let Some(live) = ec2::describe_route_table(&aws.ec2, &id)
+            .await
+            .map_err(err)?
+        else {
+            return Err(DriverError::new(format!("route table {id} is gone"))
+                .with_code("InvalidRouteTableID.NotFound"));
+        };
+        ec2::set_default_route(
+            &aws.ec2,
+            &id,
+            live.default_route.as_ref(),
+            default_route(d).as_ref(),
+        )
+        .await
+        .map_err(err)?;
+        let want = texts(d, "subnet_ids");
+        for (subnet, assoc) in &live.associations {
+            if !want.contains(subnet) {
+                ec2::disassociate(&aws.ec2, &id, assoc).await.map_err(err)?;
+            }
+        }
+        for s in want
+            .iter()
+            .filter(|s| !live.associations.iter().any(|(x, _)| x == *s))
+        {
+            ec2::associate(&aws.ec2, &id, s).await.map_err(err)?;
+        }
+        ec2::set_tags(&aws.ec2, &id, &live.tags, &tags(d))
+            .await
+            .map_err(err)?;
+        Ok(rec.outputs.clone())
+    }
+    async fn delete(&self, _: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
+        let aws = self.0.aws().await;
+        ec2::delete_route_table(&aws.ec2, &output(rec, "id")?)
+            .await
+            .map_err(err)
+    }
+}
+
+pub struct EipDriver(Arc<Shared>);
+
+#[async_trait]
+impl Driver for EipDriver {
+    async fn read(
+        &self,
+        _: &ResourceId,
+        rec: &ResourceState,
+    ) -> Result<Option<Value>, DriverError> {
+        let aws = self.0.aws().await;
+        let e = ec2::describe_eip(&aws.ec2, &output(rec, "allocation_id")?)
+            .await
+            .map_err(err)?;
+        Ok(e.map(|e| Value::map([("tags", map_value(&e.tags))])))
+    }
+    async fn create(&self, _: &StepCx, d: &Value) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let e = ec2::allocate_eip(&aws.ec2, &tags(d)).await.map_err(err)?;
+        Ok(outputs([
+            ("allocation_id", e.allocation_id),
+            ("public_ip", e.public_ip),
+        ]))
+    }
+    async fn update(
+        &self,
+        _: &StepCx,
+        rec: &ResourceState,
+        d: &Value,
+        _: &[FieldChange],
+    ) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let id = output(rec, "allocation_id")?;
+        let have = ec2::describe_eip(&aws.ec2, &id)
+            .await
+            .map_err(err)?
+            .map(|e| e.tags)
+            .unwrap_or_default();
+        ec2::set_tags(&aws.ec2, &id, &have, &tags(d))
+            .await
+            .map_err(err)?;
+        Ok(rec.outputs.clone())
+    }
+    async fn delete(&self, _: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
+        let aws = self.0.aws().await;
+        ec2::release_eip(&aws.ec2, &output(rec, "allocation_id")?)
+            .await
+            .map_err(err)
+    }
+}
+
+pub struct NatDriver(Arc<Shared>);
+
+#[async_trait]
+impl Driver for NatDriver {
+    fn force_new(&self) -> &[&'static str] {
+        &["subnet_id", "allocation_id"]
+    }
+    async fn read(
+        &self,
+        _: &ResourceId,
+        rec: &ResourceState,
+    ) -> Result<Option<Value>, DriverError> {
+        let aws = self.0.aws().await;
+        let n = ec2::describe_nat_gateway(&aws.ec2, &output(rec, "id")?)
+            .await
+            .map_err(err)?;
+        Ok(n.map(|n| {
+            Value::map([
+                ("subnet_id", Value::Str(n.subnet_id)),
+                ("allocation_id", Value::Str(n.allocation_id)),
+                ("tags", map_value(&n.tags)),
+            ])
+        }))
+    }
+    async fn create(&self, cx: &StepCx, d: &Value) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let id = ec2::create_nat_gateway(
+            &aws.ec2,
+            &text(d, "subnet_id")?,
+            &text(d, "allocation_id")?,
+            &tags(d),
+        )
+        .await
+        .map_err(err)?;
+        let spec = self.0.wait("nat gateway available", &id);
+        ec2::wait_nat_available(&aws.ec2, &id, &spec, &status(cx))
+            .await
+            .map_err(err)?;
+        Ok(outputs([("id", id)]))
+    }
+    async fn update(
+        &self,
+        _: &StepCx,
+        rec: &ResourceState,
+        d: &Value,
+        _: &[FieldChange],
+    ) -> Result<Value, DriverError> {
+        let aws = self.0.aws().await;
+        let id = output(rec, "id")?;
+        let have = ec2::describe_nat_gateway(&aws.ec2, &id)
+            .await
+            .map_err(err)?
+            .map(|n| n.tags)
+            .unwrap_or_default();
+        ec2::set_tags(&aws.ec2, &id, &have, &tags(d))
+            .await
+            .map_err(err)?;
+        Ok(rec.outputs.clone())
+    }
+    async fn delete(&self, cx: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
+        let aws = self.0.aws().await;
+        let id = output(rec, "id")?;
+        let spec = self.0.wait("nat gateway deleted", &id);
+        ec2::delete_nat_gateway(&aws.ec2, &id, &spec, &status(cx))
+            .await
+            .map_err(err)
+    }
+}

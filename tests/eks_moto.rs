@@ -1,0 +1,439 @@
+//! The AWS layer of `eks-prod` end to end against moto (a local AWS stand-in), reached only
+//! through `AWS_ENDPOINT_URL` — the same code path as production.
+//!
+//! The stand-in is `integration/standins/moto_eks.py`: moto server **extended** with the EKS
+//! add-on API (moto 5.2 answers 404 for it) and a log of the calls it received. moto makes
+//! everything ACTIVE at once and does not raise every DependencyViolation real AWS does, so
+//! waiters are tested against scripted status sequences in `alpaka-aws`, and the destroy order is
+//! asserted on the calls made. Out-of-band changes and the independent listing use boto3
+//! (`integration/standins/aws_helper.py`), not alpaka's code.
+//!
+//! In-cluster kinds (k8s.storageclass, k8s.serviceaccount, helm.release) have no driver in this
+//! build, and the LB controller's IAM policy is not compiled in (unverified document), so apply
+//! targets `aws.cluster-sweep.prod`, which pulls in the whole AWS layer it depends on: network,
+//! IAM roles, cluster, nodegroup, OIDC provider, EBS CSI role and add-on.
+//!
+//! Needs the stand-in: `integration/test.sh` installs it (.venv-test) and exports
+//! `ALPAKA_TEST_PYTHON`. Without it these tests FAIL, saying how to get it; they never skip.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::Value as Json;
+use tempfile::TempDir;
+
+const REGION: &str = "ap-northeast-2";
+const TARGET: &str = "aws.cluster-sweep.prod";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn python() -> PathBuf {
+    let p = std::env::var_os("ALPAKA_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv-test/bin/python"));
+    assert!(
+        p.exists(),
+        "the moto stand-in is missing: {} does not exist. Run integration/test.sh (it creates \
+         .venv-test with `pip install 'moto[server]'`) or set ALPAKA_TEST_PYTHON to a python \
+         that has moto[server] and boto3.",
+        p.display()
+    );
+    p
+}
+
+struct Moto {
+    child: Child,
+    endpoint: String,
+    port: u16,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Process::new(python())
+            .arg(repo().join("integration/standins/moto_eks.py"))
+            .arg("127.0.0.1")
+            .arg(port.to_string())
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting the moto stand-in");
+        let m = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            port,
+        };
+        let t = Instant::now();
+        while m.http("GET", "/moto-api/").is_none() {
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "moto did not come up"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        m
+    }
+
+    fn http(&self, method: &str, path: &str) -> Option<String> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        write!(
+            s,
+            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        let (_, body) = out.split_once("\r\n\r\n")?;
+        out.contains(" 200 ")
+            .then(|| body.to_owned())
+            .or(Some(String::new()))
+    }
+
+    /// (service, action) of every call received since the last reset, in order.
+    fn calls(&self) -> Vec<(String, String, String)> {
+        let body = self.http("GET", "/_alpaka/calls").unwrap();
+        let j: Json = serde_json::from_str(&body).unwrap();
+        j.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["service"].as_str().unwrap().to_owned(),
+                    c["action"].as_str().unwrap().to_owned(),
+                    c["id"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    fn reset_calls(&self) {
+        self.http("POST", "/_alpaka/calls");
+    }
+
+    fn helper(&self, args: &[&str]) -> Json {
+        let out = Process::new(python())
+            .arg(repo().join("integration/standins/aws_helper.py"))
+            .arg(&self.endpoint)
+            .arg(REGION)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "aws_helper {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn workspace() -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["profiles", "configs"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for e in std::fs::read_dir(repo().join(sub)).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), dir.path().join(sub).join(e.file_name())).unwrap();
+        }
+    }
+    dir
+}
+
+fn alpaka(root: &Path, moto: &Moto) -> Command {
+    let mut c = Command::cargo_bin("alpaka").unwrap();
+    c.env("ALPAKA_ROOT", root)
+        .env("ALPAKA_PROFILE", "eks-prod")
+        .env("NO_COLOR", "1")
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", root.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            root.join("no-aws-credentials"),
+        )
+        .current_dir(root);
+    c
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn plan_json(root: &Path, moto: &Moto) -> Json {
+    let (code, out, err) = run(alpaka(root, moto).args(["plan", "--json", "--target", TARGET]));
+    assert_eq!(code, 0, "plan failed:\n{out}\n{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+/// (id, action, reason, changed field paths) of every change that does something.
+fn actions(plan: &Json) -> Vec<(String, String, String, Vec<String>)> {
+    plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "no_op")
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["action"].as_str().unwrap().to_owned(),
+                c["reason"].as_str().unwrap_or_default().to_owned(),
+                c["fields"]
+                    .as_array()
+                    .map(|f| {
+                        f.iter()
+                            .map(|x| {
+                                x["path"]
+                                    .as_array()
+                                    .unwrap()
+                                    .iter()
+                                    .map(|s| s.as_str().unwrap())
+                                    .collect::<Vec<_>>()
+                                    .join(".")
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn position(calls: &[(String, String, String)], f: impl Fn(&str, &str) -> bool) -> Vec<usize> {
+    calls
+        .iter()
+        .enumerate()
+        .filter(|(_, (s, a, _))| f(s, a))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+#[test]
+fn eks_prod_aws_layer_apply_drift_destroy() {
+    let moto = Moto::start();
+    let ws = workspace();
+    let root = ws.path();
+
+    // 1. apply the AWS layer.
+    let (code, out, err) =
+        run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
+    assert_eq!(code, 0, "apply failed:\n{out}\n{err}");
+
+    // Every resource alpaka created carries its tags (independent listing, boto3).
+    let tagged = moto.helper(&["list-tagged", "eks-prod"]);
+    let tagged: Vec<&str> = tagged
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let count = |p: &str| tagged.iter().filter(|t| t.starts_with(p)).count();
+    assert_eq!(count("vpc "), 1, "{tagged:?}");
+    assert_eq!(count("subnet "), 4, "{tagged:?}");
+    assert_eq!(count("igw "), 1, "{tagged:?}");
+    assert_eq!(count("rtb "), 2, "{tagged:?}");
+    assert_eq!(count("nat "), 1, "{tagged:?}");
+    assert_eq!(count("eip "), 1, "{tagged:?}");
+    assert_eq!(count("role "), 3, "cluster, node, ebs-csi: {tagged:?}");
+    assert_eq!(count("oidc "), 1, "{tagged:?}");
+    assert_eq!(count("eks "), 1, "{tagged:?}");
+
+    // 2. a second plan shows no changes.
+    let plan = plan_json(root, &moto);
+    assert_eq!(actions(&plan), vec![], "second plan is not empty");
+    let (code, _, err) =
+        run(alpaka(root, &moto).args(["plan", "--detailed-exitcode", "--target", TARGET]));
+    assert_eq!(code, 0, "{err}");
+
+    // Access: a kubeconfig context with alpaka's own exec plugin, and the token it prints.
+    let kc = root.join("kubeconfig");
+    let (code, out, err) = run(alpaka(root, &moto).args(["kubeconfig", "--write"]).arg(&kc));
+    assert_eq!(code, 0, "{out}{err}");
+    let text = std::fs::read_to_string(&kc).unwrap();
+    assert!(text.contains("current-context: alpaka-eks-prod"), "{text}");
+    assert!(text.contains("eks-token"), "{text}");
+    let (code, out, err) =
+        run(alpaka(root, &moto).args(["eks-token", "--cluster", "prod", "--region", REGION]));
+    assert_eq!(code, 0, "{err}");
+    let cred: Json = serde_json::from_str(&out).unwrap();
+    assert_eq!(cred["kind"], "ExecCredential");
+    assert!(
+        cred["status"]["token"]
+            .as_str()
+            .unwrap()
+            .starts_with("k8s-aws-v1.")
+    );
+    assert!(!out.contains("testing"), "no credential in the output");
+
+    // 3. drift out of band: a role deleted, the nodegroup resized, a tag removed.
+    moto.helper(&["drift", "prod"]);
+    let got = actions(&plan_json(root, &moto));
+    let expected = vec![
+        (
+            "aws.vpc.prod".to_owned(),
+            "update".to_owned(),
+            "drift".to_owned(),
+            vec!["tags.env".to_owned()],
+        ),
+        (
+            "eks.nodegroup.prod.xlarge".into(),
+            "update".into(),
+            "drift".into(),
+            vec!["scaling.desired".into()],
+        ),
+        (
+            "iam.role.prod.ebs-csi".into(),
+            "create".into(),
+            "deleted_out_of_band".into(),
+            vec![],
+        ),
+        // Consequence, not drift: the add-on's role ARN is "known after apply" once its role
+        // is to be created again (terraform shows the same).
+        (
+            "eks.addon.prod.aws-ebs-csi-driver".into(),
+            "update".into(),
+            String::new(),
+            vec!["service_account_role_arn".into()],
+        ),
+    ];
+    let mut got_sorted = got.clone();
+    got_sorted.sort();
+    let mut expected_sorted = expected.clone();
+    expected_sorted.sort();
+    assert_eq!(got_sorted, expected_sorted);
+
+    // Scaling is an in-place update: apply repairs it with UpdateNodegroupConfig, no
+    // replacement; then the plan is empty again.
+    moto.reset_calls();
+    let (code, out, err) =
+        run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
+    assert_eq!(code, 0, "repair failed:\n{out}\n{err}");
+    let calls = moto.calls();
+    assert!(
+        calls
+            .iter()
+            .any(|(s, a, _)| s == "eks" && a.ends_with("/node-groups/xlarge/update-config")),
+        "{calls:?}"
+    );
+    assert!(
+        !calls.iter().any(|(_, a, _)| a.starts_with("DELETE ")),
+        "in-place repair deleted something: {calls:?}"
+    );
+    assert_eq!(actions(&plan_json(root, &moto)), vec![]);
+
+    // 4. what controllers would have left (an ALB, target group, security group, PVC volume),
+    // then destroy.
+    let objs = moto.helper(&["controller-objects", "prod", "eks-prod"]);
+    moto.reset_calls();
+    let (code, out, err) = run(alpaka(root, &moto).args(["destroy", "--auto-approve"]));
+    assert_eq!(code, 0, "destroy failed:\n{out}\n{err}");
+    assert!(
+        out.contains("EBS volumes behind the platform's PVCs will be deleted"),
+        "{out}"
+    );
+
+    // Nothing tagged with the profile remains (independent listing).
+    let left = moto.helper(&["list-tagged", "eks-prod"]);
+    assert_eq!(left, serde_json::json!([]), "left behind: {left}");
+
+    // The order of destroy calls: controller objects before nodegroup/cluster/subnets/VPC,
+    // NAT before its EIP, detach before delete.
+    let calls = moto.calls();
+    let first = |f: &dyn Fn(&str, &str) -> bool| position(&calls, f).first().copied();
+    let last = |f: &dyn Fn(&str, &str) -> bool| position(&calls, f).last().copied();
+    let lb = first(&|s, a| s == "elasticloadbalancing" && a == "DeleteLoadBalancer")
+        .expect("the swept load balancer was deleted");
+    let tg = first(&|_, a| a == "DeleteTargetGroup").expect("target group deleted");
+    let sg = first(&|_, a| a == "DeleteSecurityGroup").expect("security group deleted");
+    let vol = first(&|_, a| a == "DeleteVolume").expect("PVC volume deleted");
+    let addon = first(&|s, a| s == "eks" && a.starts_with("DELETE /clusters/prod/addons/"))
+        .expect("add-on deleted");
+    let ng = first(&|s, a| s == "eks" && a.starts_with("DELETE /clusters/prod/node-groups/"))
+        .expect("nodegroup deleted");
+    let cluster =
+        first(&|s, a| s == "eks" && a == "DELETE /clusters/prod").expect("cluster deleted");
+    let oidc = first(&|_, a| a == "DeleteOpenIDConnectProvider").expect("oidc deleted");
+    let nat = first(&|_, a| a == "DeleteNatGateway").expect("nat deleted");
+    let eip = first(&|_, a| a == "ReleaseAddress").expect("eip released");
+    let subnet = first(&|_, a| a == "DeleteSubnet").expect("subnets deleted");
+    let igw = first(&|_, a| a == "DeleteInternetGateway").expect("igw deleted");
+    let vpc = first(&|_, a| a == "DeleteVpc").expect("vpc deleted");
+    for (name, i) in [
+        ("target group", tg),
+        ("security group", sg),
+        ("volume", vol),
+    ] {
+        assert!(
+            lb < i || name == "volume",
+            "{name} before the load balancer"
+        );
+        assert!(
+            i < ng && i < cluster && i < subnet && i < vpc,
+            "{name} too late: {calls:?}"
+        );
+    }
+    assert!(lb < addon && addon < cluster && ng < cluster, "{calls:?}");
+    // The OIDC provider needs the cluster's issuer, so it goes before the cluster (dependents
+    // first) — but after the add-on and the IRSA role that use it.
+    let irsa = first(&|s, a| s == "iam" && a == "DeleteRole")
+        .filter(|&i| calls[i].2 == "alpaka-prod-ebs-csi")
+        .expect("the IRSA role is the first role deleted");
+    assert!(addon < oidc && irsa < oidc, "{calls:?}");
+    let last_subnet = last(&|_, a| a == "DeleteSubnet").unwrap();
+    assert!(cluster < subnet && nat < eip && nat < last_subnet && igw < vpc && last_subnet < vpc);
+    let detach = last(&|_, a| a == "DetachRolePolicy").expect("policies detached");
+    let delete_role = last(&|_, a| a == "DeleteRole").expect("roles deleted");
+    assert!(
+        position(&calls, |_, a| a == "DetachRolePolicy")[0]
+            < position(&calls, |_, a| a == "DeleteRole")[0]
+            && detach < delete_role
+    );
+    let _ = objs;
+
+    // State is empty and a destroy plan has nothing to do.
+    let (code, out, _) = run(alpaka(root, &moto).args(["state", "list"]));
+    assert_eq!(code, 0);
+    assert!(!out.contains("aws."), "{out}");
+}
+
+#[test]
+fn post_destroy_listing_fails_when_something_tagged_remains() {
+    let moto = Moto::start();
+    let ws = workspace();
+    let root = ws.path();
+    let (code, out, err) =
+        run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", "aws.vpc.prod"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    // Something alpaka did not create but that carries the profile's tag (a PVC volume).
+    moto.helper(&["volume", "prod", "eks-prod"]);
+    let (code, out, err) = run(alpaka(root, &moto).args(["destroy", "--auto-approve"]));
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(err.contains("Left behind:"), "{err}");
+    assert!(err.contains("volume vol-"), "{err}");
+}
