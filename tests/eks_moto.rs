@@ -8,10 +8,9 @@
 //! asserted on the calls made. Out-of-band changes and the independent listing use boto3
 //! (`integration/standins/aws_helper.py`), not alpaka's code.
 //!
-//! In-cluster kinds (k8s.storageclass, k8s.serviceaccount, helm.release) have no driver in this
-//! build, and the LB controller's IAM policy is not compiled in (unverified document), so apply
-//! targets `aws.cluster-sweep.prod`, which pulls in the whole AWS layer it depends on: network,
-//! IAM roles, cluster, nodegroup, OIDC provider, EBS CSI role and add-on.
+//! This test covers the AWS layer only: apply targets `aws.cluster-sweep.prod`, which pulls in the
+//! whole AWS layer it depends on (network, IAM roles, cluster, nodegroup, OIDC provider, EBS CSI
+//! role and add-on). The in-cluster parts run end to end in `integration/eks_platform.rs`.
 //!
 //! Needs the stand-in: `integration/test.sh` installs it (.venv-test) and exports
 //! `ALPAKA_TEST_PYTHON`. Without it these tests FAIL, saying how to get it; they never skip.

@@ -8,7 +8,11 @@ What it adds to moto 5.2 (and why; each is named in the tests that rely on it):
     moto answers HTTP 404 for all of them. Add-ons here are ACTIVE at once, like everything in
     moto; the cluster must exist in moto's EKS backend.
   * A call log: every request's service and operation, in order, at GET /_alpaka/calls
-    (POST /_alpaka/calls/reset empties it). moto does not raise every DependencyViolation real
+    (POST /_alpaka/calls/reset empties it).
+  * With ALPAKA_STANDIN_EKS_ENDPOINT=URL in its environment, every EKS cluster it makes has that
+    endpoint (moto's is a fixed fake hostname) and a CA that is a real self-signed certificate
+    (moto's is random text, which no Kubernetes client accepts): a test points it at its
+    Kubernetes API stand-in, so the kubeconfig alpaka writes from DescribeCluster reaches it. moto does not raise every DependencyViolation real
     AWS raises, so destroy ordering is asserted on the calls made, not on moto refusing.
 Everything else is moto unchanged (moto's own /moto-api/ endpoints included).
 """
@@ -20,6 +24,11 @@ import threading
 import time
 import urllib.parse
 
+import base64
+import datetime
+import os
+
+import moto.eks.models as eks_models
 import moto.eks.urls as eks_urls
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.eks.models import eks_backends
@@ -114,6 +123,43 @@ def addons_handler(request, full_url, headers):
             del ADDONS[key]
             return _ok(_view(a))
         return _ok(_view(a))
+
+
+def _self_signed_ca():
+    """A real self-signed CA certificate, PEM, base64 (as EKS reports certificateAuthority)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubernetes")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return base64.b64encode(cert.public_bytes(serialization.Encoding.PEM)).decode()
+
+
+ENDPOINT = os.environ.get("ALPAKA_STANDIN_EKS_ENDPOINT")
+if ENDPOINT:
+    _CA = _self_signed_ca()
+    _init = eks_models.Cluster.__init__
+
+    def _cluster_init(self, *args, **kwargs):
+        _init(self, *args, **kwargs)
+        self.endpoint = ENDPOINT
+        self.certificate_authority = {"data": _CA}
+
+    eks_models.Cluster.__init__ = _cluster_init
 
 
 eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/addons$"] = addons_handler

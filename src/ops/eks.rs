@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 
 use super::{Ctx, EXIT_OK, OpsError, open};
 use crate::engine::ResourceId;
@@ -24,52 +24,7 @@ pub async fn eks_token(cluster: &str, region: &str) -> Result<u8, OpsError> {
     Ok(EXIT_OK)
 }
 
-/// The kubeconfig entries for the profile's applied EKS cluster, from state: endpoint and CA as
-/// EKS reported them, the user an exec plugin calling `alpaka eks-token`.
-pub fn kubeconfig_entries(
-    context: &str,
-    cluster: &str,
-    region: &str,
-    endpoint: &str,
-    ca: &str,
-    exe: &str,
-) -> Json {
-    json!({
-        "cluster": {"name": context, "cluster": {"server": endpoint, "certificate-authority-data": ca}},
-        "user": {"name": context, "user": {"exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1",
-            "command": exe,
-            "args": ["eks-token", "--cluster", cluster, "--region", region],
-            "interactiveMode": "Never"
-        }}},
-        "context": {"name": context, "context": {"cluster": context, "user": context}}
-    })
-}
-
-/// Add or replace the named entries in a kubeconfig document and make the context current.
-pub fn merge(existing: Option<Json>, entries: &Json) -> Json {
-    let mut doc = existing.unwrap_or_else(|| {
-        json!({"apiVersion": "v1", "kind": "Config", "preferences": {},
-               "clusters": [], "contexts": [], "users": []})
-    });
-    for (list, key) in [
-        ("clusters", "cluster"),
-        ("users", "user"),
-        ("contexts", "context"),
-    ] {
-        let entry = entries[key].clone();
-        let name = entry["name"].clone();
-        if !doc[list].is_array() {
-            doc[list] = json!([]);
-        }
-        if let Some(items) = doc[list].as_array_mut() {
-            items.retain(|i| i["name"] != name);
-            items.push(entry);
-        }
-    }
-    doc["current-context"] = entries["context"]["name"].clone();
-    doc
-}
+use crate::providers::aws::kubeconfig::{entries as kubeconfig_entries, merge};
 
 pub fn kubeconfig(ctx: &Ctx, write: Option<&Path>) -> Result<u8, OpsError> {
     let ws = open(ctx)?;
@@ -94,9 +49,7 @@ pub fn kubeconfig(ctx: &Ctx, write: Option<&Path>) -> Result<u8, OpsError> {
             .unwrap_or_default()
             .to_owned()
     };
-    let exe = std::env::current_exe()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| "alpaka".to_owned());
+    let exe = crate::providers::aws::kubeconfig::exe();
     let context = format!("alpaka-{}", ws.loaded.profile_name);
     let entries = kubeconfig_entries(
         &context,
@@ -137,44 +90,4 @@ pub fn kubeconfig(ctx: &Ctx, write: Option<&Path>) -> Result<u8, OpsError> {
         }
     }
     Ok(EXIT_OK)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn merge_replaces_by_name_and_keeps_others() {
-        let e = kubeconfig_entries(
-            "alpaka-eks-prod",
-            "prod",
-            "ap-northeast-2",
-            "https://x",
-            "Q0E=",
-            "alpaka",
-        );
-        let existing = json!({"apiVersion": "v1", "kind": "Config",
-            "clusters": [{"name": "other", "cluster": {"server": "https://o"}},
-                         {"name": "alpaka-eks-prod", "cluster": {"server": "https://old"}}],
-            "contexts": [{"name": "other", "context": {"cluster": "other", "user": "other"}}],
-            "users": [{"name": "other", "user": {"token": "t"}}],
-            "current-context": "other"});
-        let m = merge(Some(existing), &e);
-        assert_eq!(m["clusters"].as_array().unwrap().len(), 2);
-        assert_eq!(m["clusters"][1]["cluster"]["server"], "https://x");
-        assert_eq!(m["contexts"].as_array().unwrap().len(), 2);
-        assert_eq!(m["current-context"], "alpaka-eks-prod");
-        assert_eq!(
-            m["users"][1]["user"]["exec"]["args"],
-            json!([
-                "eks-token",
-                "--cluster",
-                "prod",
-                "--region",
-                "ap-northeast-2"
-            ])
-        );
-        let fresh = merge(None, &e);
-        assert_eq!(fresh["kind"], "Config");
-    }
 }

@@ -127,7 +127,10 @@ pub fn open(ctx: &Ctx) -> Result<Workspace, OpsError> {
     let inputs_hash = hash_inputs(&[&loaded.profile_path, &loaded.config_path])?;
     Ok(Workspace {
         backend: LocalBackend::new(&ctx.root, &loaded.profile_name),
-        drivers: providers::drivers(&loaded.profile),
+        drivers: providers::drivers_with(
+            &loaded.profile,
+            providers::DriverOptions::for_workspace(&ctx.root, &loaded.profile_name),
+        ),
         graph,
         inputs_hash,
         loaded,

@@ -207,6 +207,7 @@ pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> Result<u8, OpsError> {
         &ws.loaded.profile,
         crate::providers::DriverOptions {
             keep_volumes: args.keep_volumes,
+            ..crate::providers::DriverOptions::for_workspace(&ctx.root, &ws.loaded.profile_name)
         },
     );
     let lock = ws.backend.lock("destroy")?;
@@ -219,12 +220,25 @@ pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> Result<u8, OpsError> {
     )
     .await?;
     if p.changes.iter().any(|c| c.kind == "aws.cluster-sweep") {
+        let listed =
+            crate::providers::pvc_volumes(&ws.loaded.profile, &ws.loaded.profile_name).await;
         println!(
-            "\nEBS volumes behind the platform's PVCs will be {}.",
+            "\nEBS volumes behind the platform's PVCs will be {}{}",
             if args.keep_volumes {
                 "kept (--keep-volumes)"
             } else {
                 "deleted (pass --keep-volumes to keep them)"
+            },
+            match &listed {
+                Ok(v) if v.is_empty() => ": none now.".to_owned(),
+                Ok(v) => format!(
+                    ":\n{}",
+                    v.iter()
+                        .map(|id| format!("  {id}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                ),
+                Err(e) => format!(" (listing them failed: {e})."),
             }
         );
     }

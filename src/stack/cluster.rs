@@ -4,17 +4,19 @@
 use crate::engine::{Node, Value};
 use crate::model::profile::{Cluster, Eks, NatGateway};
 
-use super::catalog;
-use super::{labels_value, strs};
+use super::{StackError, catalog, k8s, labels_value, platform, strs};
 
 pub struct ClusterLayer {
     pub nodes: Vec<Node>,
     /// What in-cluster resources depend on: the cluster is there and can run pods.
     pub ready: Vec<String>,
+    /// What Ingresses depend on as well: the controller that serves them (EKS: the AWS Load
+    /// Balancer Controller, so on destroy every Ingress goes while it still runs).
+    pub ingress_ready: Vec<String>,
 }
 
-pub fn build(profile_name: &str, cluster: &Cluster) -> ClusterLayer {
-    match cluster {
+pub fn build(profile_name: &str, cluster: &Cluster) -> Result<ClusterLayer, StackError> {
+    Ok(match cluster {
         Cluster::Minikube(m) => {
             let id = format!("minikube.cluster.{profile_name}");
             let desired = Value::map([
@@ -32,6 +34,7 @@ pub fn build(profile_name: &str, cluster: &Cluster) -> ClusterLayer {
             ClusterLayer {
                 nodes: vec![Node::new(&id, "minikube.cluster", desired)],
                 ready: vec![id],
+                ingress_ready: Vec::new(),
             }
         }
         Cluster::K3d(k) => {
@@ -56,6 +59,7 @@ pub fn build(profile_name: &str, cluster: &Cluster) -> ClusterLayer {
             ClusterLayer {
                 nodes: vec![Node::new(&id, "k3d.cluster", desired)],
                 ready: vec![id],
+                ingress_ready: Vec::new(),
             }
         }
         Cluster::K3s(k) => {
@@ -71,10 +75,11 @@ pub fn build(profile_name: &str, cluster: &Cluster) -> ClusterLayer {
             ClusterLayer {
                 nodes: vec![Node::new(&id, "k8s.existing-cluster", desired)],
                 ready: vec![id],
+                ingress_ready: Vec::new(),
             }
         }
-        Cluster::Eks(e) => eks(profile_name, e),
-    }
+        Cluster::Eks(e) => return eks(profile_name, e),
+    })
 }
 
 fn tags(profile: &str, e: &Eks) -> Value {
@@ -123,6 +128,21 @@ fn irsa_role(c: &str, name: &str, ns: &str, sa: &str, policies: Value, tags: &Va
     .after(oidc)
 }
 
+/// The EBS CSI add-on's configuration (`CreateAddon` `configurationValues`, the chart's
+/// `controller.extraVolumeTags`): every volume it makes for a PVC carries the cluster's
+/// `kubernetes.io/cluster/<c>=owned` tag and alpaka's tags, so the destroy sweep (and the
+/// post-destroy listing) finds it. Only alpaka's own tags: the driver joins them into one
+/// `--extra-tags=k=v,…` argument, which user tag values with `,` or `=` would break.
+fn ebs_csi_configuration(profile: &str, c: &str) -> String {
+    serde_json::json!({"controller": {"extraVolumeTags": {
+        format!("kubernetes.io/cluster/{c}"): "owned",
+        "alpaka.io/managed-by": "alpaka",
+        "alpaka.io/profile": profile,
+        "alpaka.io/cluster": c,
+    }}})
+    .to_string()
+}
+
 /// Split an IPv4 CIDR into `/(prefix + 4)` blocks; returns block `i`.
 fn subnet_cidr(vpc: &str, i: u32) -> Option<String> {
     let (addr, prefix) = vpc.split_once('/')?;
@@ -146,7 +166,7 @@ fn subnet_cidr(vpc: &str, i: u32) -> Option<String> {
     ))
 }
 
-fn eks(profile: &str, e: &Eks) -> ClusterLayer {
+fn eks(profile: &str, e: &Eks) -> Result<ClusterLayer, StackError> {
     let c = e.cluster_name.as_str();
     let tags = tags(profile, e);
     let cluster_tag = format!("kubernetes.io/cluster/{c}");
@@ -456,6 +476,10 @@ fn eks(profile: &str, e: &Eks) -> ClusterLayer {
                         "service_account_role_arn",
                         Value::unknown(&ebs_role_id, "arn"),
                     ),
+                    (
+                        "configuration_values",
+                        Value::str(ebs_csi_configuration(profile, c)),
+                    ),
                     ("tags", tags.clone()),
                 ]),
             )
@@ -482,20 +506,19 @@ fn eks(profile: &str, e: &Eks) -> ClusterLayer {
             |n, d| n.after(d),
         ),
     );
+    // In-cluster nodes reach the cluster through the kubeconfig `eks.cluster` writes.
+    let cl = platform::cluster_access(&cluster);
     let gp3 = "k8s.storageclass.gp3".to_owned();
     nodes.push(
         Node::new(
             &gp3,
             "k8s.storageclass",
-            Value::map([
-                ("name", Value::str("gp3")),
-                ("provisioner", Value::str("ebs.csi.aws.com")),
-                ("default", Value::Bool(true)),
-                ("parameters", Value::map([("type", Value::str("gp3"))])),
-                ("volume_binding_mode", Value::str("WaitForFirstConsumer")),
-            ]),
+            platform::manifest(&k8s::gp3_storage_class(), &cl)?,
         )
-        .after(&addon),
+        .after(&cluster)
+        .after(&addon)
+        // Every in-cluster object is gone before the sweep runs.
+        .after(&sweep),
     );
 
     // AWS Load Balancer Controller: policy, IRSA role, service account, chart.
@@ -528,24 +551,27 @@ fn eks(profile: &str, e: &Eks) -> ClusterLayer {
     let lbc_role_id = lbc_role.id.to_string();
     nodes.push(lbc_role);
     let sa = "k8s.serviceaccount.kube-system.aws-load-balancer-controller".to_owned();
+    let mut sa_manifest = platform::manifest(
+        &k8s::service_account("aws-load-balancer-controller", "kube-system"),
+        &cl,
+    )?;
+    if let Value::Map(m) = &mut sa_manifest
+        && let Some(Value::Map(meta)) = m.get_mut("metadata")
+    {
+        meta.insert(
+            "annotations".into(),
+            Value::map([(
+                k8s::IRSA_ROLE_ANNOTATION,
+                Value::unknown(&lbc_role_id, "arn"),
+            )]),
+        );
+    }
     nodes.push(
         ready_deps.iter().fold(
-            Node::new(
-                &sa,
-                "k8s.serviceaccount",
-                Value::map([
-                    ("namespace", Value::str("kube-system")),
-                    ("name", Value::str("aws-load-balancer-controller")),
-                    (
-                        "annotations",
-                        Value::map([(
-                            "eks.amazonaws.com/role-arn",
-                            Value::unknown(&lbc_role_id, "arn"),
-                        )]),
-                    ),
-                ]),
-            )
-            .after(&lbc_role_id),
+            Node::new(&sa, "k8s.serviceaccount", sa_manifest)
+                .after(&cluster)
+                .after(&lbc_role_id)
+                .after(&sweep),
             |n, d| n.after(d),
         ),
     );
@@ -554,21 +580,24 @@ fn eks(profile: &str, e: &Eks) -> ClusterLayer {
         Node::new(
             &release,
             "helm.release",
-            super::release_desired(
-                &lbc,
-                "kube-system",
-                Value::map([
-                    ("clusterName", Value::str(c)),
-                    ("region", Value::str(&e.region)),
-                    ("vpcId", vpc_id),
-                    (
-                        "serviceAccount",
-                        Value::map([
-                            ("create", Value::Bool(false)),
-                            ("name", Value::str("aws-load-balancer-controller")),
-                        ]),
-                    ),
-                ]),
+            platform::with_cluster(
+                super::release_desired(
+                    &lbc,
+                    "kube-system",
+                    Value::map([
+                        ("clusterName", Value::str(c)),
+                        ("region", Value::str(&e.region)),
+                        ("vpcId", vpc_id),
+                        (
+                            "serviceAccount",
+                            Value::map([
+                                ("create", Value::Bool(false)),
+                                ("name", Value::str("aws-load-balancer-controller")),
+                            ]),
+                        ),
+                    ]),
+                ),
+                &cl,
             ),
         )
         .after(&sa)
@@ -576,14 +605,15 @@ fn eks(profile: &str, e: &Eks) -> ClusterLayer {
         .after(&sweep),
     );
 
-    // In-cluster work waits for nodes, storage and the controller that serves its ingresses.
+    // In-cluster work waits for nodes, storage and the sweep (so on destroy it is all gone before
+    // the sweep runs); Ingresses also wait for the controller that serves them.
     ready_deps.push(sweep);
     ready_deps.push(gp3);
-    ready_deps.push(release);
-    ClusterLayer {
+    Ok(ClusterLayer {
         nodes,
         ready: ready_deps,
-    }
+        ingress_ready: vec![release],
+    })
 }
 
 #[cfg(test)]

@@ -356,3 +356,40 @@ pub fn init_job(i: &InitInput<'_>) -> (ConfigMap, Job) {
     };
     (cm, job)
 }
+
+/// The EKS default StorageClass: gp3 volumes through the EBS CSI driver, bound where the pod
+/// lands (a volume is zonal).
+pub fn gp3_storage_class() -> k8s_openapi::api::storage::v1::StorageClass {
+    k8s_openapi::api::storage::v1::StorageClass {
+        metadata: ObjectMeta {
+            name: Some("gp3".into()),
+            labels: Some(BTreeMap::from([(
+                PART_OF.0.to_owned(),
+                PART_OF.1.to_owned(),
+            )])),
+            annotations: Some(BTreeMap::from([(
+                "storageclass.kubernetes.io/is-default-class".to_owned(),
+                "true".to_owned(),
+            )])),
+            ..Default::default()
+        },
+        provisioner: "ebs.csi.aws.com".into(),
+        parameters: Some(BTreeMap::from([("type".to_owned(), "gp3".to_owned())])),
+        volume_binding_mode: Some("WaitForFirstConsumer".into()),
+        reclaim_policy: Some("Delete".into()),
+        allow_volume_expansion: Some(true),
+        ..Default::default()
+    }
+}
+
+/// The IRSA annotation naming the IAM role a service account's pods assume.
+pub const IRSA_ROLE_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+
+/// A service account (its IRSA annotation is set by the caller: the role ARN is another node's
+/// output).
+pub fn service_account(name: &str, ns: &str) -> k8s_openapi::api::core::v1::ServiceAccount {
+    k8s_openapi::api::core::v1::ServiceAccount {
+        metadata: meta(name, ns, labels(name)),
+        ..Default::default()
+    }
+}

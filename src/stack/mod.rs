@@ -32,7 +32,7 @@ pub fn build(
     profile: &Profile,
     config: &StackConfig,
 ) -> Result<Vec<Node>, StackError> {
-    let cluster = cluster::build(profile_name, &profile.cluster());
+    let cluster = cluster::build(profile_name, &profile.cluster())?;
     // The node whose `context`/`kubeconfig` outputs every in-cluster node uses.
     let access = cluster
         .nodes
@@ -46,7 +46,13 @@ pub fn build(
         .map(|n| n.id.to_string())
         .ok_or_else(|| StackError::Unsupported("the profile makes no cluster".into()))?;
     let mut nodes = cluster.nodes;
-    nodes.extend(platform::build(profile, config, &cluster.ready, &access)?);
+    nodes.extend(platform::build(
+        profile,
+        config,
+        &cluster.ready,
+        &cluster.ingress_ready,
+        &access,
+    )?);
     Ok(nodes)
 }
 

@@ -12,13 +12,13 @@ use super::{StackError, k8s, labels_value, release_desired, strimzi, strs};
 
 /// A typed manifest as the engine's attribute tree, with the cluster it goes to (`cluster`:
 /// the cluster node's `context` and `kubeconfig` outputs; the driver never sends it).
-fn manifest<T: serde::Serialize>(m: &T, cluster: &Value) -> Result<Value, StackError> {
+pub(crate) fn manifest<T: serde::Serialize>(m: &T, cluster: &Value) -> Result<Value, StackError> {
     let v = crate::engine::value::to_value(m)
         .map_err(|e| StackError::Unsupported(format!("encoding a manifest: {e}")))?;
     Ok(with_cluster(v, cluster))
 }
 
-fn with_cluster(v: Value, cluster: &Value) -> Value {
+pub(crate) fn with_cluster(v: Value, cluster: &Value) -> Value {
     match v {
         Value::Map(mut m) => {
             m.insert("cluster".into(), cluster.clone());
@@ -91,10 +91,14 @@ fn release(pin: &ChartPin, ns: &str, values: Value, deps: &[&str], cluster: &Val
     )
 }
 
+/// `ready`: what every in-cluster node waits for; `ingress_ready`: what Ingresses also wait for
+/// (on EKS the AWS Load Balancer Controller, which must outlive them on destroy: it removes their
+/// load balancers before their finalizer lets them go).
 pub fn build(
     profile: &Profile,
     cfg: &StackConfig,
     ready: &[String],
+    ingress_ready: &[String],
     cluster_node: &str,
 ) -> Result<Vec<Node>, StackError> {
     let ns = profile.namespace.as_str().to_owned();
@@ -665,7 +669,11 @@ pub fn build(
     }
 
     if cfg.ingress.enabled {
-        nodes.extend(ingresses(profile, cfg, &ns, cl)?);
+        nodes.extend(
+            ingresses(profile, cfg, &ns, cl)?
+                .into_iter()
+                .map(|n| ingress_ready.iter().fold(n, |n, d| n.after(d))),
+        );
     }
 
     if cfg.tool.enabled {

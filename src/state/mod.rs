@@ -23,7 +23,7 @@ mod local;
 mod lock;
 
 pub use error::StateError;
-pub use local::{Backend, LocalBackend};
+pub use local::{Backend, LocalBackend, STATE_DIR};
 pub use lock::{LockInfo, LockRelease, StateLock};
 
 /// Bumped when the on-disk shape changes; older files are migrated on load, newer refused.

@@ -6,8 +6,8 @@ use alpaka_aws::eks::{self, ClusterSpec, NodeTaint, NodegroupSpec, Scaling};
 use async_trait::async_trait;
 
 use super::{
-    Shared, carry, err, in_recorded_order, int, list_value, map_value, opt_text, output, outputs,
-    status, string_map, tags, text, texts,
+    Shared, carry, err, in_recorded_order, int, kubeconfig, list_value, map_value, opt_text,
+    output, outputs, status, string_map, tags, text, texts,
 };
 use crate::engine::diff::FieldChange;
 use crate::engine::{Driver, DriverError, Drivers, ResourceId, StepCx, Value};
@@ -39,6 +39,34 @@ fn cluster_outputs(k: &eks::Cluster) -> Value {
         ("certificate_authority", k.certificate_authority.clone()),
         ("oidc_issuer", k.oidc_issuer.clone()),
     ])
+}
+
+impl ClusterDriver {
+    /// The cluster's outputs plus how to reach it: writes alpaka's own kubeconfig for it (endpoint
+    /// and CA from DescribeCluster, the user an exec credential running this binary's
+    /// `eks-token`) and returns its `context` and `kubeconfig`, as the local cluster drivers do.
+    fn outputs_with_access(&self, k: &eks::Cluster, region: &str) -> Result<Value, DriverError> {
+        let mut out = cluster_outputs(k);
+        let Some(path) = &self.0.kubeconfig else {
+            return Ok(out);
+        };
+        let context = kubeconfig::context_name(&k.name);
+        let entries = kubeconfig::entries(
+            &context,
+            &k.name,
+            region,
+            &k.endpoint,
+            &k.certificate_authority,
+            &kubeconfig::exe(),
+        );
+        kubeconfig::write_own(path, &entries)
+            .map_err(|e| DriverError::new(e.to_string()).with_code("Kubeconfig"))?;
+        if let Value::Map(m) = &mut out {
+            m.insert("context".into(), Value::Str(context));
+            m.insert("kubeconfig".into(), Value::str(path.display().to_string()));
+        }
+        Ok(out)
+    }
 }
 
 #[async_trait]
@@ -110,7 +138,7 @@ impl Driver for ClusterDriver {
         let k = eks::wait_cluster_active(&aws.eks, &spec.name, &w, &status(cx))
             .await
             .map_err(err)?;
-        Ok(cluster_outputs(&k))
+        self.outputs_with_access(&k, &text(d, "region")?)
     }
     async fn update(
         &self,
@@ -150,7 +178,7 @@ impl Driver for ClusterDriver {
         eks::set_tags(&aws.eks, &k.arn, &k.tags, &tags(d))
             .await
             .map_err(err)?;
-        Ok(cluster_outputs(&k))
+        self.outputs_with_access(&k, &text(d, "region")?)
     }
     async fn delete(&self, cx: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
         let aws = self.0.aws().await;
@@ -158,7 +186,20 @@ impl Driver for ClusterDriver {
         let w = self.0.wait("eks cluster deleted", &name);
         eks::delete_cluster(&aws.eks, &name, &w, &status(cx))
             .await
-            .map_err(err)
+            .map_err(err)?;
+        // The kubeconfig written for it reaches nothing any more.
+        if let Some(path) = opt_text(&rec.outputs, "kubeconfig") {
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(
+                        DriverError::new(format!("removing the kubeconfig {path}: {e}"))
+                            .with_code("Kubeconfig"),
+                    );
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 }
 

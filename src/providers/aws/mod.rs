@@ -4,9 +4,11 @@
 
 mod compute;
 mod iam;
+pub mod kubeconfig;
 mod network;
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,15 +23,23 @@ pub struct Shared {
     region: String,
     timeout: Duration,
     keep_volumes: bool,
+    /// Where `eks.cluster` writes the kubeconfig in-cluster nodes use (`.alpaka/<profile>.kubeconfig`).
+    kubeconfig: Option<PathBuf>,
     aws: OnceCell<Aws>,
 }
 
 impl Shared {
-    pub fn new(region: &str, timeout: Duration, keep_volumes: bool) -> Arc<Shared> {
+    pub fn new(
+        region: &str,
+        timeout: Duration,
+        keep_volumes: bool,
+        kubeconfig: Option<PathBuf>,
+    ) -> Arc<Shared> {
         Arc::new(Shared {
             region: region.to_owned(),
             timeout,
             keep_volumes,
+            kubeconfig,
             aws: OnceCell::new(),
         })
     }
@@ -62,6 +72,17 @@ pub async fn leftovers(
     cluster: &str,
 ) -> Result<Vec<String>, String> {
     alpaka_aws::sweep::leftovers(shared.aws().await, profile, cluster)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The EBS volumes of the cluster's PVCs (what the sweep deletes unless `--keep-volumes`).
+pub async fn pvc_volumes(
+    shared: &Shared,
+    profile: &str,
+    cluster: &str,
+) -> Result<Vec<String>, String> {
+    alpaka_aws::sweep::cluster_volumes(shared.aws().await, cluster, profile)
         .await
         .map_err(|e| e.to_string())
 }

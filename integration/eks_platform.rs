@@ -1,0 +1,481 @@
+//! The whole `eks-dev` profile end to end: the real binary against moto (AWS, extended by
+//! `integration/standins/moto_eks.py`), the Kubernetes API stand-in
+//! (`integration/standins/kube_api.py`) and the recording fake helm (`integration/fakes/helm`).
+//!
+//! How the in-cluster part reaches the stand-in, with no seam in alpaka: moto_eks.py, started
+//! with `ALPAKA_STANDIN_EKS_ENDPOINT=<the stand-in's URL>`, reports that URL as the cluster's
+//! endpoint and a real self-signed certificate as its CA. The `eks.cluster` driver writes
+//! `.alpaka/eks-dev.kubeconfig` from DescribeCluster exactly as in production (its user an exec
+//! credential running this binary's `eks-token`), and every in-cluster node — kube-rs for the
+//! manifests, `helm --kubeconfig --kube-context` — connects through it. kube-rs runs the exec
+//! plugin, so the token path (`alpaka eks-token` against moto's credentials) is exercised too.
+//!
+//! The AWS Load Balancer Controller's IAM policy document is not compiled into this build (no
+//! verified copy), so a full apply fails at `iam.policy.dev.lb-controller` with the driver's
+//! refusal naming the file, and skips what waits for it: the controller's role, service account
+//! and chart, and the Ingresses. The test asserts exactly that, and that everything else is
+//! applied; no document is seeded (there is no test-only path for one).
+//!
+//! Never reaches a non-loopback address: AWS goes to moto through `AWS_ENDPOINT_URL`, instance
+//! metadata is disabled, the cluster endpoint is the loopback stand-in. Needs moto
+//! (`ALPAKA_TEST_PYTHON`, set up by integration/test.sh); FAILS without it, never skips.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::Value as Json;
+use tempfile::TempDir;
+
+const REGION: &str = "ap-northeast-2";
+const PROFILE: &str = "eks-dev";
+const CONTEXT: &str = "alpaka-dev";
+const POLICY_FILE: &str = "policies/aws-load-balancer-controller-v3.6.0-iam-policy.json";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn moto_python() -> PathBuf {
+    let p = std::env::var_os("ALPAKA_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv-test/bin/python"));
+    assert!(
+        p.exists(),
+        "the moto stand-in is missing: {} does not exist. Run integration/test.sh (it creates \
+         .venv-test with `pip install 'moto[server]'`) or set ALPAKA_TEST_PYTHON to a python \
+         that has moto[server] and boto3.",
+        p.display()
+    );
+    p
+}
+
+fn python3() -> String {
+    let out = Process::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3 is needed by the fakes");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+struct Kill(Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct World {
+    dir: TempDir,
+    _api: Kill,
+    api_port: u16,
+    _moto: Kill,
+    moto_port: u16,
+}
+
+fn http(port: u16, method: &str, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    let (_, body) = out.split_once("\r\n\r\n")?;
+    Some(body.to_owned())
+}
+
+impl World {
+    fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for sub in ["profiles", "configs"] {
+            std::fs::create_dir_all(root.join(sub)).unwrap();
+            for e in std::fs::read_dir(repo().join(sub)).unwrap() {
+                let e = e.unwrap();
+                std::fs::copy(e.path(), root.join(sub).join(e.file_name())).unwrap();
+            }
+        }
+        let bin = root.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let py = python3();
+        let script = repo().join("integration/fakes/helm");
+        let p = bin.join("helm");
+        std::fs::write(
+            &p,
+            format!("#!/bin/sh\nexec '{py}' '{}' \"$@\"\n", script.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+        // The Kubernetes API stand-in (its own kubeconfig is not used: alpaka writes one).
+        let world = root.join("kube-world.json");
+        std::fs::write(&world, r#"{"gitVersion": "v1.34.1-eks"}"#).unwrap();
+        let mut api = Process::new(&py)
+            .arg(repo().join("integration/standins/kube_api.py"))
+            .arg("--world")
+            .arg(&world)
+            .arg("--kubeconfig")
+            .arg(root.join("standin.kubeconfig"))
+            .arg("--log")
+            .arg(root.join("api.log"))
+            .args(["--ready-after", "1"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(api.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let api_port: u16 = line
+            .strip_prefix("PORT ")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("stand-in said {line:?}"));
+        let api = Kill(api);
+
+        // moto, reporting the stand-in as the EKS cluster's endpoint.
+        let moto_port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let moto = Kill(
+            Process::new(moto_python())
+                .arg(repo().join("integration/standins/moto_eks.py"))
+                .arg("127.0.0.1")
+                .arg(moto_port.to_string())
+                .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+                .env(
+                    "ALPAKA_STANDIN_EKS_ENDPOINT",
+                    format!("http://127.0.0.1:{api_port}"),
+                )
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("starting the moto stand-in"),
+        );
+        let t = Instant::now();
+        while http(moto_port, "GET", "/moto-api/").is_none() {
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "moto did not come up"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        World {
+            dir,
+            _api: api,
+            api_port,
+            _moto: moto,
+            moto_port,
+        }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn moto(&self) -> String {
+        format!("http://127.0.0.1:{}", self.moto_port)
+    }
+
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let root = self.root();
+        let mut c = Command::cargo_bin("alpaka").unwrap();
+        c.env("ALPAKA_ROOT", root)
+            .env("ALPAKA_PROFILE", PROFILE)
+            .env_remove("KUBECONFIG")
+            .env("HOME", root)
+            .env("NO_COLOR", "1")
+            .env("PATH", root.join("bin"))
+            .env("ALPAKA_FAKE_LOG", root.join("fake.log"))
+            .env("ALPAKA_FAKE_STATE", root.join("fake-state"))
+            .env("AWS_ENDPOINT_URL", self.moto())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", REGION)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .env("AWS_CONFIG_FILE", root.join("no-aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                root.join("no-aws-credentials"),
+            )
+            .current_dir(root);
+        let out = c.args(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn take(&self, log: &str) -> Vec<String> {
+        let p = self.root().join(log);
+        let text = std::fs::read_to_string(&p).unwrap_or_default();
+        let _ = std::fs::remove_file(&p);
+        text.lines().map(str::to_owned).collect()
+    }
+
+    fn objects(&self) -> Vec<Json> {
+        let body = http(self.api_port, "GET", "/standin/objects").unwrap();
+        let v: Json = serde_json::from_str(&body).unwrap();
+        v["items"].as_array().unwrap().clone()
+    }
+
+    fn helm_releases(&self) -> Vec<Json> {
+        let d = self.root().join("fake-state/helm");
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(d).into_iter().flatten() {
+            let e = e.unwrap();
+            out.push(serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap());
+        }
+        out
+    }
+
+    fn calls(&self) -> Vec<(String, String)> {
+        let body = http(self.moto_port, "GET", "/_alpaka/calls").unwrap();
+        let j: Json = serde_json::from_str(&body).unwrap();
+        j.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["service"].as_str().unwrap().to_owned(),
+                    c["action"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    fn reset_calls(&self) {
+        http(self.moto_port, "POST", "/_alpaka/calls");
+    }
+
+    fn helper(&self, args: &[&str]) -> Json {
+        let out = Process::new(moto_python())
+            .arg(repo().join("integration/standins/aws_helper.py"))
+            .arg(self.moto())
+            .arg(REGION)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "aws_helper {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+fn ids(plan: &Json) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "no_op")
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// What waits for the LB controller's IAM policy (not compiled into this build).
+const REFUSED: &[&str] = &[
+    "helm.aws-load-balancer-controller",
+    "iam.policy.dev.lb-controller",
+    "iam.role.dev.lb-controller",
+    "k8s.ingress.grafana",
+    "k8s.ingress.k8dashboard",
+    "k8s.ingress.prometheus",
+    "k8s.ingress.ui4kafka",
+    "k8s.serviceaccount.kube-system.aws-load-balancer-controller",
+];
+
+#[test]
+fn eks_dev_apply_end_to_end_then_destroy_leaves_nothing() {
+    let w = World::new();
+    let root = w.root();
+
+    // 1. The whole profile. Everything but the LB controller chain is applied; the refusal is a
+    // clear apply-time error naming the file, not a crash.
+    let (code, out, err) = w.run(&["apply", "--auto-approve"]);
+    let all = format!("{out}\n{err}");
+    assert_eq!(code, 1, "{all}");
+    assert!(
+        all.contains(&format!(
+            "no policy document `{POLICY_FILE}` is compiled into this build"
+        )),
+        "{all}"
+    );
+    assert!(!all.contains("panicked"), "{all}");
+    let summary = &all[all.find("Failed:").expect("a Failed: section")..];
+    for id in REFUSED {
+        assert!(summary.contains(id), "{id} not failed/skipped: {summary}");
+    }
+
+    // The kubeconfig eks.cluster wrote: alpaka-owned, 0600, server + CA from DescribeCluster,
+    // the user this binary's eks-token.
+    let kc_path = root.join(".alpaka/eks-dev.kubeconfig");
+    let kc = std::fs::read_to_string(&kc_path).unwrap();
+    let mode = std::fs::metadata(&kc_path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(
+        kc.contains(&format!("server: http://127.0.0.1:{}", w.api_port)),
+        "{kc}"
+    );
+    assert!(kc.contains("certificate-authority-data: "), "{kc}");
+    assert!(kc.contains("current-context: alpaka-dev"), "{kc}");
+    for a in ["eks-token", "--cluster", "dev", "--region", REGION] {
+        assert!(kc.contains(a), "{a} not in {kc}");
+    }
+    let state = std::fs::read_to_string(root.join(".alpaka/eks-dev.state.json")).unwrap();
+    let state: Json = serde_json::from_str(&state).unwrap();
+    let cluster = &state["resources"]["eks.cluster.dev"]["outputs"];
+    assert_eq!(cluster["context"], CONTEXT, "{cluster}");
+    assert_eq!(cluster["kubeconfig"], kc_path.display().to_string());
+    // The EBS CSI add-on tags the volumes it makes, so the sweep finds them.
+    let addon = &state["resources"]["eks.addon.dev.aws-ebs-csi-driver"]["attrs"];
+    let config: Json =
+        serde_json::from_str(addon["configuration_values"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        config["controller"]["extraVolumeTags"],
+        serde_json::json!({"kubernetes.io/cluster/dev": "owned", "alpaka.io/managed-by": "alpaka",
+                           "alpaka.io/profile": "eks-dev", "alpaka.io/cluster": "dev"})
+    );
+
+    // In the cluster (through that kubeconfig): the gp3 class, the platform.
+    let writes = w.take("api.log");
+    assert!(
+        writes
+            .iter()
+            .all(|l| l.contains("manager=alpaka force=true")),
+        "{writes:#?}"
+    );
+    let sc = w
+        .objects()
+        .into_iter()
+        .find(|o| o["kind"] == "StorageClass")
+        .expect("the gp3 StorageClass");
+    assert_eq!(sc["metadata"]["name"], "gp3");
+    assert_eq!(sc["provisioner"], "ebs.csi.aws.com");
+    assert_eq!(sc["parameters"]["type"], "gp3");
+    assert_eq!(sc["volumeBindingMode"], "WaitForFirstConsumer");
+    assert_eq!(
+        sc["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"],
+        "true"
+    );
+    for kind in [
+        "Namespace",
+        "Kafka",
+        "KafkaConnect",
+        "KafkaConnector",
+        "Deployment",
+    ] {
+        assert!(
+            writes.iter().any(|l| l.contains(&format!(" {kind} "))),
+            "{kind} never applied: {writes:#?}"
+        );
+    }
+    let helm_calls: Vec<String> = w
+        .take("fake.log")
+        .into_iter()
+        .filter(|l| l.starts_with("helm ") && !l.starts_with("helm version"))
+        .collect();
+    assert!(!helm_calls.is_empty());
+    for l in &helm_calls {
+        assert!(
+            l.contains(&format!(
+                "--kube-context {CONTEXT} --kubeconfig {}",
+                kc_path.display()
+            )),
+            "{l}"
+        );
+    }
+    assert!(!w.helm_releases().is_empty());
+
+    // 2. A second plan: nothing but the refused chain (still to create).
+    let (code, out, err) = w.run(&["plan", "--json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let plan: Json = serde_json::from_str(&out).unwrap();
+    let expected: Vec<(String, String)> = REFUSED
+        .iter()
+        .map(|id| ((*id).to_owned(), "create".to_owned()))
+        .collect();
+    assert_eq!(ids(&plan), expected);
+
+    // 3. What controllers would have left (an ALB, target group, security group, a PVC volume),
+    // then destroy: the plan lists the volume; in-cluster objects go before the sweep, the
+    // sweep before nodegroups, cluster, subnets and VPC; nothing tagged remains.
+    let objs = w.helper(&["controller-objects", "dev", PROFILE]);
+    let volume = objs["volume"].as_str().unwrap().to_owned();
+    w.reset_calls();
+    let (code, out, err) = w.run(&["destroy", "--auto-approve"]);
+    assert_eq!(code, 0, "destroy failed:\n{out}\n{err}");
+    assert!(
+        out.contains("EBS volumes behind the platform's PVCs will be deleted"),
+        "{out}"
+    );
+    assert!(out.contains(&volume), "{volume} not listed: {out}");
+    let text = format!("{out}\n{err}");
+    let pos = |needle: &str| text.find(needle);
+    let sweep_start = pos("aws.cluster-sweep.dev: ").expect("the sweep ran");
+    let last_in_cluster_end = text
+        .lines()
+        .filter(|l| {
+            (l.contains(" k8s.")
+                || l.contains(" helm.")
+                || l.contains(" strimzi.")
+                || l.contains(" kafka.")
+                || l.contains(" connector."))
+                && l.contains(" after ")
+        })
+        .filter_map(|l| text.find(l))
+        .max()
+        .expect("in-cluster deletes");
+    assert!(
+        last_in_cluster_end < sweep_start,
+        "an in-cluster delete ended after the sweep started:\n{text}"
+    );
+    // Only the stand-in's built-in namespaces remain.
+    let left: Vec<Json> = w
+        .objects()
+        .into_iter()
+        .filter(|o| {
+            !o["metadata"]["uid"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("uid-")
+        })
+        .collect();
+    assert_eq!(left, Vec::<Json>::new(), "objects left in the cluster");
+    assert!(w.helm_releases().is_empty(), "{:#?}", w.helm_releases());
+    let calls = w.calls();
+    let first = |f: &dyn Fn(&str, &str) -> bool| calls.iter().position(|(s, a)| f(s, a));
+    let lb = first(&|s, a| s == "elasticloadbalancing" && a == "DeleteLoadBalancer")
+        .expect("the swept load balancer was deleted");
+    let vol = first(&|_, a| a == "DeleteVolume").expect("the PVC volume was deleted");
+    let ng = first(&|s, a| s == "eks" && a.starts_with("DELETE /clusters/dev/node-groups/"))
+        .expect("nodegroup deleted");
+    let cl = first(&|s, a| s == "eks" && a == "DELETE /clusters/dev").expect("cluster deleted");
+    let subnet = first(&|_, a| a == "DeleteSubnet").expect("subnets deleted");
+    let vpc = first(&|_, a| a == "DeleteVpc").expect("vpc deleted");
+    for i in [lb, vol] {
+        assert!(i < ng && i < cl && i < subnet && i < vpc, "{calls:?}");
+    }
+    let left = w.helper(&["list-tagged", PROFILE]);
+    assert_eq!(left, serde_json::json!([]), "left behind: {left}");
+}
