@@ -275,7 +275,7 @@ fn eks_prod_aws_layer_apply_drift_destroy() {
     let (code, out, err) = run(alpaka(root, &moto).args(["kubeconfig", "--write"]).arg(&kc));
     assert_eq!(code, 0, "{out}{err}");
     let text = std::fs::read_to_string(&kc).unwrap();
-    assert!(text.contains("current-context: alpaka-eks-prod"), "{text}");
+    assert!(text.contains("current-context: alpaka-prod"), "{text}");
     assert!(text.contains("eks-token"), "{text}");
     let (code, out, err) =
         run(alpaka(root, &moto).args(["eks-token", "--cluster", "prod", "--region", REGION]));

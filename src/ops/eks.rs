@@ -50,7 +50,8 @@ pub fn kubeconfig(ctx: &Ctx, write: Option<&Path>) -> Result<u8, OpsError> {
             .to_owned()
     };
     let exe = crate::providers::aws::kubeconfig::exe();
-    let context = format!("alpaka-{}", ws.loaded.profile_name);
+    // The same context name the EKS driver's own kubeconfig and `alpaka notes` use.
+    let context = crate::stack::notes::kube_context(&ws.loaded.profile_name, &ws.loaded.profile);
     let entries = kubeconfig_entries(
         &context,
         &e.cluster_name,
