@@ -219,3 +219,88 @@ fn connector_secrets_are_config_provider_references() {
         "jdbc:mysql://mysql-db-addr:3306;databaseName=mydb"
     );
 }
+
+#[test]
+fn legacy_zookeeper_mode_uses_the_045_operator_and_v1beta2() {
+    // Through the loader, as a user would write it: an explicit legacy choice.
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for sub in ["profiles", "configs"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for e in std::fs::read_dir(repo.join(sub)).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), dir.path().join(sub).join(e.file_name())).unwrap();
+        }
+    }
+    std::fs::write(
+        dir.path().join("profiles/zk.yaml"),
+        "distribution: minikube\nconfig: default\noverrides:\n  kafka:\n    mode: zookeeper\n    version: \"3.9.0\"\n",
+    )
+    .unwrap();
+    let loaded = alpaka::config::load(dir.path(), "zk").unwrap_or_else(|d| panic!("{d}"));
+    let nodes =
+        alpaka::stack::build(&loaded.profile_name, &loaded.profile, &loaded.config).unwrap();
+    let get = |id: &str| -> Json {
+        let n = nodes
+            .iter()
+            .find(|n| n.id.as_str() == id)
+            .unwrap_or_else(|| panic!("no {id}"));
+        serde_json::to_value(&n.desired).unwrap()
+    };
+    assert_eq!(get("helm.strimzi-kafka-operator")["version"], "0.45.1");
+    let kafka = get("kafka.cluster");
+    assert_eq!(kafka["apiVersion"], "kafka.strimzi.io/v1beta2");
+    assert_eq!(
+        kafka["metadata"]["annotations"]["strimzi.io/kraft"],
+        "disabled"
+    );
+    assert_eq!(
+        kafka["metadata"]["annotations"]["strimzi.io/node-pools"],
+        "disabled"
+    );
+    assert_eq!(kafka["spec"]["kafka"]["version"], "3.9.0");
+    assert_eq!(kafka["spec"]["kafka"]["replicas"], 1);
+    assert_eq!(kafka["spec"]["zookeeper"]["replicas"], 1);
+    assert_eq!(
+        kafka["spec"]["zookeeper"]["storage"]["type"],
+        "persistent-claim"
+    );
+    assert!(
+        nodes
+            .iter()
+            .all(|n| !n.id.as_str().starts_with("kafka.nodepool."))
+    );
+    assert!(
+        nodes
+            .iter()
+            .all(|n| n.id.as_str() != "k8s.podmonitor.strimzi")
+    );
+    let connect = get("kafka.connect.srccon");
+    assert_eq!(connect["apiVersion"], "kafka.strimzi.io/v1beta2");
+    assert_eq!(connect["spec"]["version"], "3.9.0");
+    assert_eq!(
+        connect["spec"]["image"],
+        "quay.io/strimzi/kafka:0.45.1-kafka-3.9.0"
+    );
+    assert_eq!(connect["spec"]["config"]["group.id"], "connect-srccon");
+    assert_eq!(
+        connect["spec"]["config"]["offset.storage.topic"],
+        "connect-srccon-offsets"
+    );
+    assert!(connect["spec"].get("groupId").is_none());
+    assert_eq!(
+        get("connector.srccon.mydb_log.log1")["apiVersion"],
+        "kafka.strimzi.io/v1beta2"
+    );
+
+    // Kafka 4 has no ZooKeeper: the loader refuses the combination, pointing at the version.
+    std::fs::write(
+        dir.path().join("profiles/zk4.yaml"),
+        "distribution: minikube\nconfig: default\noverrides:\n  kafka:\n    mode: zookeeper\n",
+    )
+    .unwrap();
+    let err = alpaka::config::load(dir.path(), "zk4")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("has no ZooKeeper mode"), "{err}");
+}

@@ -19,6 +19,15 @@ pub const STRIMZI: ChartPin = ChartPin {
     version: "1.2.0",
 };
 
+/// The last operator with ZooKeeper support (Kafka 3.8–3.9, API v1beta2), for `kafka.mode:
+/// zookeeper` only. Same release name: switching modes changes this one release.
+pub const STRIMZI_LEGACY: ChartPin = ChartPin {
+    release: "strimzi-kafka-operator",
+    chart: "oci://quay.io/strimzi-helm/strimzi-kafka-operator",
+    repo: "",
+    version: "0.45.1",
+};
+
 pub const KUBE_PROMETHEUS_STACK: ChartPin = ChartPin {
     release: "kube-prometheus-stack",
     chart: "kube-prometheus-stack",

@@ -122,15 +122,16 @@ pub fn build(
     let kafka_id = "kafka.cluster".to_owned();
     if cfg.kafka.enabled {
         let k = &cfg.kafka;
-        if k.mode == KafkaMode::Zookeeper {
-            return Err(StackError::Unsupported(
-                "kafka.mode: zookeeper (the legacy Strimzi 0.45 / Kafka 3.9 pairing) is not supported yet; use kraft".into(),
-            ));
-        }
-        let operator = format!("helm.{}", catalog::STRIMZI.release);
+        let legacy = k.mode == KafkaMode::Zookeeper;
+        let operator_pin = if legacy {
+            &catalog::STRIMZI_LEGACY
+        } else {
+            &catalog::STRIMZI
+        };
+        let operator = format!("helm.{}", operator_pin.release);
         let [sel, tol] = placement(&k.node_selector, &k.tolerations);
         nodes.push(release(
-            &catalog::STRIMZI,
+            operator_pin,
             &ns,
             Value::map([("watchNamespaces", strs(&[ns.as_str()])), sel, tol]),
             &[&namespace],
@@ -152,7 +153,7 @@ pub fn build(
                 ("broker", k.replica_count, vec!["broker"]),
             ]
         };
-        let kafka_manifest = strimzi::kafka(&strimzi::KafkaInput {
+        let input = strimzi::KafkaInput {
             name: KAFKA_NAME,
             namespace: &ns,
             version: &k.version,
@@ -160,9 +161,19 @@ pub fn build(
             partitions: k.num_partitions,
             min_insync_replicas: k.min_insync_replicas,
             metrics: k.metrics,
-        });
-        let mut kafka =
-            Node::new(&kafka_id, "strimzi.kafka", manifest(&kafka_manifest, cl)?).after(&operator);
+        };
+        let kafka_desired = if legacy {
+            let template = strimzi::template(&k.node_selector, &k.tolerations);
+            manifest(
+                &strimzi::kafka_zookeeper(&input, k.replica_count, storage.clone(), template),
+                cl,
+            )?
+        } else {
+            manifest(&strimzi::kafka(&input), cl)?
+        };
+        let mut kafka = Node::new(&kafka_id, "strimzi.kafka", kafka_desired).after(&operator);
+        // ZooKeeper mode has no node pools: brokers and the ensemble live in the Kafka resource.
+        let pools = if legacy { Vec::new() } else { pools };
         for (name, replicas, roles) in pools {
             let id = format!("kafka.nodepool.{name}");
             let pool = strimzi::node_pool(
@@ -180,7 +191,7 @@ pub fn build(
             kafka = kafka.after(id);
         }
         nodes.push(kafka);
-        if k.metrics && cfg.prometheus.enabled {
+        if k.metrics && cfg.prometheus.enabled && !legacy {
             nodes.push(
                 Node::new(
                     "k8s.podmonitor.strimzi",
@@ -202,26 +213,39 @@ pub fn build(
         for c in &cfg.kafka_connect.connects {
             let t = c.kind.as_str();
             let id = format!("kafka.connect.{t}");
-            let connect_manifest = strimzi::connect(strimzi::ConnectInput {
+            let legacy = cfg.kafka.mode == KafkaMode::Zookeeper;
+            // The default Connect image matches the KRaft operator; legacy mode needs the 0.45
+            // image of its Kafka version. An image the user chose is kept.
+            let image = if legacy && c.container == crate::model::types::Container::default() {
+                format!(
+                    "quay.io/strimzi/kafka:{}-kafka-{}",
+                    catalog::STRIMZI_LEGACY.version,
+                    cfg.kafka.version
+                )
+            } else {
+                c.container.reference()
+            };
+            let connect_input = strimzi::ConnectInput {
                 name: t,
                 namespace: &ns,
                 cluster: KAFKA_NAME,
                 replicas: c.replica_count,
-                image: c.container.reference(),
+                image,
                 bootstrap: addr.bootstrap(),
                 replication_factor: cfg.kafka.default_replication_factor,
                 metrics: cfg.kafka.metrics,
                 template: strimzi::template(&c.node_selector, &c.tolerations),
                 timezone: c.timezone.clone(),
-            });
-            nodes.push(
-                Node::new(
-                    &id,
-                    "strimzi.kafkaconnect",
-                    manifest(&connect_manifest, cl)?,
-                )
-                .after(&kafka_id),
-            );
+            };
+            let connect_desired = if legacy {
+                manifest(
+                    &strimzi::connect_legacy(connect_input, &cfg.kafka.version),
+                    cl,
+                )?
+            } else {
+                manifest(&strimzi::connect(connect_input), cl)?
+            };
+            nodes.push(Node::new(&id, "strimzi.kafkaconnect", connect_desired).after(&kafka_id));
             connect_ids.push(id.clone());
             connect_addrs.push((t.to_owned(), addr.connect(t)));
             let spec = ConnectSpec {
@@ -290,7 +314,11 @@ pub fn build(
                         r.full_name, r.group
                     )));
                 }
-                let connector = strimzi::connector(&r.full_name, &ns, t, class, tasks_max, config);
+                let mut connector =
+                    strimzi::connector(&r.full_name, &ns, t, class, tasks_max, config);
+                if legacy {
+                    connector.api_version = strimzi::API_VERSION_LEGACY;
+                }
                 connector_nodes.push(
                     Node::new(
                         format!("connector.{}.{}.{}", r.connect_type, r.group, r.name),

@@ -377,3 +377,111 @@ pub fn connector(
         },
     }
 }
+
+// ---- legacy ZooKeeper mode (Strimzi 0.45, Kafka 3.9, API v1beta2) ----
+
+/// The last API version the ZooKeeper-capable operator (0.45) serves.
+pub const API_VERSION_LEGACY: &str = "kafka.strimzi.io/v1beta2";
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LegacyKafkaSpec {
+    pub kafka: LegacyKafkaCluster,
+    pub zookeeper: Zookeeper,
+    pub entity_operator: EntityOperator,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LegacyKafkaCluster {
+    pub version: String,
+    pub replicas: u32,
+    pub listeners: Vec<Listener>,
+    pub config: BTreeMap<String, serde_json::Value>,
+    pub storage: Storage,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<Template>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Zookeeper {
+    pub replicas: u32,
+    pub storage: Storage,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<Template>,
+}
+
+/// Brokers and ZooKeeper in one `Kafka` resource, node pools and KRaft switched off. Metrics are
+/// not configured: 0.45 only offers the JMX exporter, which needs its own ConfigMap of rules.
+pub fn kafka_zookeeper(
+    i: &KafkaInput<'_>,
+    brokers: u32,
+    storage: Storage,
+    template: Option<Template>,
+) -> Manifest<LegacyKafkaSpec> {
+    let v1 = kafka(i);
+    // An odd ensemble: 3 when there are brokers enough to spread it, else 1.
+    let zk_replicas = if brokers >= 3 { 3 } else { 1 };
+    Manifest {
+        api_version: API_VERSION_LEGACY,
+        kind: "Kafka",
+        metadata: Metadata::new(i.name, i.namespace)
+            .annotate("strimzi.io/kraft", "disabled")
+            .annotate("strimzi.io/node-pools", "disabled"),
+        spec: LegacyKafkaSpec {
+            kafka: LegacyKafkaCluster {
+                version: v1.spec.kafka.version,
+                replicas: brokers,
+                listeners: v1.spec.kafka.listeners,
+                config: v1.spec.kafka.config,
+                storage: storage.clone(),
+                template: template.clone(),
+            },
+            zookeeper: Zookeeper {
+                replicas: zk_replicas,
+                storage,
+                template,
+            },
+            entity_operator: v1.spec.entity_operator,
+        },
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LegacyConnectSpec {
+    pub version: String,
+    pub replicas: u32,
+    pub image: String,
+    pub bootstrap_servers: String,
+    /// v1beta2 keeps the group id and internal topics in `config`.
+    pub config: BTreeMap<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<Template>,
+}
+
+pub fn connect_legacy(i: ConnectInput<'_>, kafka_version: &str) -> Manifest<LegacyConnectSpec> {
+    let v1 = connect(i);
+    let mut config = v1.spec.config;
+    for (k, v) in [
+        ("group.id", v1.spec.group_id),
+        ("config.storage.topic", v1.spec.config_storage_topic),
+        ("offset.storage.topic", v1.spec.offset_storage_topic),
+        ("status.storage.topic", v1.spec.status_storage_topic),
+    ] {
+        config.insert(k.to_owned(), v.into());
+    }
+    Manifest {
+        api_version: API_VERSION_LEGACY,
+        kind: "KafkaConnect",
+        metadata: v1.metadata,
+        spec: LegacyConnectSpec {
+            version: kafka_version.to_owned(),
+            replicas: v1.spec.replicas,
+            image: v1.spec.image,
+            bootstrap_servers: v1.spec.bootstrap_servers,
+            config,
+            template: v1.spec.template,
+        },
+    }
+}

@@ -28,6 +28,20 @@ const TABLE: &[(&str, &str, &str, bool)] = &[
         true,
     ),
     ("kafka.strimzi.io/v1", "Kafka", "kafkas", true),
+    // The legacy ZooKeeper mode's operator (0.45) serves v1beta2 only.
+    ("kafka.strimzi.io/v1beta2", "Kafka", "kafkas", true),
+    (
+        "kafka.strimzi.io/v1beta2",
+        "KafkaConnect",
+        "kafkaconnects",
+        true,
+    ),
+    (
+        "kafka.strimzi.io/v1beta2",
+        "KafkaConnector",
+        "kafkaconnectors",
+        true,
+    ),
     (
         "kafka.strimzi.io/v1",
         "KafkaNodePool",
