@@ -22,6 +22,19 @@ pub fn register(d: &mut Drivers, s: &Arc<Shared>) {
     d.register("aws.nat-gateway", Arc::new(NatDriver(s.clone())));
 }
 
+/// Bring an EC2 resource's tags to the desired ones, from the tags `describe` found (none when
+/// it reported nothing).
+async fn retag(
+    aws: &alpaka_aws::Aws,
+    id: &str,
+    live: Option<alpaka_aws::Tags>,
+    d: &Value,
+) -> Result<(), DriverError> {
+    ec2::set_tags(&aws.ec2, id, &live.unwrap_or_default(), &tags(d))
+        .await
+        .map_err(err)
+}
+
 fn changed(changes: &[FieldChange], top: &str) -> bool {
     changes
         .iter()
@@ -62,14 +75,8 @@ impl Driver for VpcDriver {
     ) -> Result<Value, DriverError> {
         let aws = self.0.aws().await;
         let id = output(rec, "id")?;
-        let have = ec2::describe_vpc(&aws.ec2, &id)
-            .await
-            .map_err(err)?
-            .map(|v| v.tags)
-            .unwrap_or_default();
-        ec2::set_tags(&aws.ec2, &id, &have, &tags(d))
-            .await
-            .map_err(err)?;
+        let live = ec2::describe_vpc(&aws.ec2, &id).await.map_err(err)?;
+        retag(aws, &id, live.map(|x| x.tags), d).await?;
         Ok(rec.outputs.clone())
     }
     async fn delete(&self, _: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
@@ -127,10 +134,7 @@ impl Driver for IgwDriver {
                     .map_err(err)?;
             }
         }
-        let have = g.map(|g| g.tags).unwrap_or_default();
-        ec2::set_tags(&aws.ec2, &id, &have, &tags(d))
-            .await
-            .map_err(err)?;
+        retag(aws, &id, g.map(|g| g.tags), d).await?;
         Ok(rec.outputs.clone())
     }
     async fn delete(&self, _: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
@@ -206,14 +210,8 @@ impl Driver for SubnetDriver {
                 .await
                 .map_err(err)?;
         }
-        let have = ec2::describe_subnet(&aws.ec2, &id)
-            .await
-            .map_err(err)?
-            .map(|s| s.tags)
-            .unwrap_or_default();
-        ec2::set_tags(&aws.ec2, &id, &have, &tags(d))
-            .await
-            .map_err(err)?;
+        let live = ec2::describe_subnet(&aws.ec2, &id).await.map_err(err)?;
+        retag(aws, &id, live.map(|x| x.tags), d).await?;
         Ok(rec.outputs.clone())
     }
     async fn delete(&self, _: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
@@ -365,14 +363,8 @@ impl Driver for EipDriver {
     ) -> Result<Value, DriverError> {
         let aws = self.0.aws().await;
         let id = output(rec, "allocation_id")?;
-        let have = ec2::describe_eip(&aws.ec2, &id)
-            .await
-            .map_err(err)?
-            .map(|e| e.tags)
-            .unwrap_or_default();
-        ec2::set_tags(&aws.ec2, &id, &have, &tags(d))
-            .await
-            .map_err(err)?;
+        let live = ec2::describe_eip(&aws.ec2, &id).await.map_err(err)?;
+        retag(aws, &id, live.map(|x| x.tags), d).await?;
         Ok(rec.outputs.clone())
     }
     async fn delete(&self, _: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
@@ -432,14 +424,10 @@ impl Driver for NatDriver {
     ) -> Result<Value, DriverError> {
         let aws = self.0.aws().await;
         let id = output(rec, "id")?;
-        let have = ec2::describe_nat_gateway(&aws.ec2, &id)
-            .await
-            .map_err(err)?
-            .map(|n| n.tags)
-            .unwrap_or_default();
-        ec2::set_tags(&aws.ec2, &id, &have, &tags(d))
+        let live = ec2::describe_nat_gateway(&aws.ec2, &id)
             .await
             .map_err(err)?;
+        retag(aws, &id, live.map(|x| x.tags), d).await?;
         Ok(rec.outputs.clone())
     }
     async fn delete(&self, cx: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
