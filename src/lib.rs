@@ -8,6 +8,8 @@ pub mod engine;
 pub mod model;
 pub mod ops;
 pub mod providers;
+pub mod random;
+pub mod selftest;
 pub mod stack;
 pub mod state;
 pub mod suggest;

@@ -311,8 +311,35 @@ pub fn stack_checks(
         out.push(
             diag_at(loc(&["test", "s3sink", "enabled"]), "test.s3sink.enabled", "s3sink is enabled but has no bucket")
                 .with_expected("test.s3sink.bucket")
-                .with_hint("the test deletes everything under s3://<bucket>/<prefix>: name a bucket meant for it"),
+                .with_hint("`alpaka test` writes under s3://<bucket>/alpaka-test/<run id>/ and deletes only that"),
         );
+    }
+    // `alpaka test` names Connect types by `type`: one that isn't deployed can't run its check.
+    let types: Vec<&str> = config
+        .kafka_connect
+        .connects
+        .iter()
+        .map(|c| c.kind.as_str())
+        .collect();
+    for (path, named) in [
+        (
+            &["test", "jdbcConnect"][..],
+            config.test.jdbc_connect.as_ref(),
+        ),
+        (&["test", "s3sink", "connect"][..], s3.connect.as_ref()),
+    ] {
+        if let Some(t) = named.filter(|t| !types.contains(&t.as_str())) {
+            let mut d = diag_at(
+                loc(path),
+                &path.join("."),
+                format!("no Connect type `{}` in kafka_connect.connects", t.as_str()),
+            )
+            .with_expected(format!("one of: {}", types.join(", ")));
+            if let Some(s) = crate::suggest::closest(t.as_str(), types.iter().copied()) {
+                d = d.with_hint(format!("did you mean `{s}`?"));
+            }
+            out.push(d);
+        }
     }
     if let Some(nodes) = profile.node_labels() {
         let c = config;
@@ -335,7 +362,7 @@ pub fn stack_checks(
             ("kminion", c.kminion.enabled, &c.kminion.node_selector),
             ("tool", c.tool.enabled, &c.tool.node_selector),
             ("init", c.init.enabled, &c.init.node_selector),
-            ("test", c.test.enabled, &c.test.node_selector),
+            ("test", true, &c.test.node_selector),
         ];
         for (name, enabled, sel) in blocks {
             if enabled {

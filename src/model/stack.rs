@@ -485,26 +485,48 @@ impl Default for Init {
     }
 }
 
+/// `alpaka test`'s optional S3 sink check. The connector writes under `alpaka-test/<run id>/`
+/// in `bucket` and the test deletes exactly that prefix afterwards: there is deliberately no
+/// setting for the path (the original deleted everything under a user-given prefix).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, default, rename_all = "camelCase")]
 pub struct S3Sink {
     pub enabled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
+    /// The bucket's region (default: the EKS profile's region, else the AWS default chain's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Connect type whose workers carry the S3 sink plugin and can write to the bucket.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub prefix: Option<String>,
+    pub connect: Option<DnsLabel>,
 }
 
-/// The installation self-test job.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+/// `alpaka test`: where its throwaway resources run. Nothing here is deployed by `apply`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default, rename_all = "camelCase")]
 pub struct Test {
-    pub enabled: bool,
     pub node_selector: Labels,
     pub tolerations: Vec<Toleration>,
+    /// The throwaway MySQL the JDBC check reads (the official image).
+    pub mysql: Container,
+    /// Connect type whose workers carry the JDBC source plugin (default: the first whose
+    /// connectors use `io.confluent.connect.jdbc.JdbcSourceConnector`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jdbc_connect: Option<DnsLabel>,
     pub s3sink: S3Sink,
+}
+
+impl Default for Test {
+    fn default() -> Self {
+        Test {
+            node_selector: Labels::new(),
+            tolerations: Vec::new(),
+            mysql: Container::new("mysql", "8.4"),
+            jdbc_connect: None,
+            s3sink: S3Sink::default(),
+        }
+    }
 }
 
 fn one() -> u32 {

@@ -26,14 +26,14 @@ use crate::model::types::{Container, Toleration};
 
 pub const PART_OF: (&str, &str) = ("app.kubernetes.io/part-of", "alpaka");
 
-fn labels(app: &str) -> BTreeMap<String, String> {
+pub(crate) fn labels(app: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("app.kubernetes.io/name".to_owned(), app.to_owned()),
         (PART_OF.0.to_owned(), PART_OF.1.to_owned()),
     ])
 }
 
-fn meta(name: &str, ns: &str, labels: BTreeMap<String, String>) -> ObjectMeta {
+pub(crate) fn meta(name: &str, ns: &str, labels: BTreeMap<String, String>) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.to_owned()),
         namespace: Some(ns.to_owned()),
@@ -42,7 +42,7 @@ fn meta(name: &str, ns: &str, labels: BTreeMap<String, String>) -> ObjectMeta {
     }
 }
 
-fn tolerations(t: &[Toleration]) -> Option<Vec<KToleration>> {
+pub(crate) fn tolerations(t: &[Toleration]) -> Option<Vec<KToleration>> {
     let v: Vec<KToleration> = t
         .iter()
         .filter_map(|t| serde_json::to_value(t).ok())
@@ -51,11 +51,11 @@ fn tolerations(t: &[Toleration]) -> Option<Vec<KToleration>> {
     (!v.is_empty()).then_some(v)
 }
 
-fn node_selector(l: &Labels) -> Option<BTreeMap<String, String>> {
+pub(crate) fn node_selector(l: &Labels) -> Option<BTreeMap<String, String>> {
     (!l.is_empty()).then(|| l.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
 }
 
-fn env(vars: &[(&str, String)]) -> Option<Vec<EnvVar>> {
+pub(crate) fn env(vars: &[(&str, String)]) -> Option<Vec<EnvVar>> {
     Some(
         vars.iter()
             .map(|(k, v)| EnvVar {
@@ -67,7 +67,7 @@ fn env(vars: &[(&str, String)]) -> Option<Vec<EnvVar>> {
     )
 }
 
-fn pull_policy(c: &Container) -> Option<String> {
+pub(crate) fn pull_policy(c: &Container) -> Option<String> {
     serde_json::to_value(c.pull_policy)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))

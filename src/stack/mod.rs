@@ -11,6 +11,7 @@ pub mod k8s;
 pub mod notes;
 pub mod platform;
 pub mod strimzi;
+pub mod testkit;
 
 use thiserror::Error;
 

@@ -39,6 +39,20 @@ pub fn cluster_access(cluster_node: &str) -> Value {
 /// Name of the Strimzi `Kafka` resource; Strimzi derives service names from it.
 pub const KAFKA_NAME: &str = "alpaka";
 
+/// The web UIs' in-cluster Services (name, port), as their charts name them with alpaka's
+/// release names: ingresses route to them and `alpaka test` reaches them through the API proxy.
+pub const GRAFANA_SERVICE: (&str, u16) = ("kube-prometheus-stack-grafana", 80);
+pub const PROMETHEUS_SERVICE: (&str, u16) = ("kube-prometheus-stack-prometheus", 9090);
+pub const KAFKA_UI_SERVICE: (&str, u16) = ("kafka-ui", 80);
+pub const HEADLAMP_SERVICE: (&str, u16) = ("headlamp", 80);
+pub const KSQLDB_SERVICE: (&str, u16) = ("ksqldb", 8088);
+pub const CONNECT_PORT: u16 = 8083;
+
+/// The REST Service Strimzi makes for a KafkaConnect named `connect_type`.
+pub fn connect_service(connect_type: &str) -> String {
+    format!("{connect_type}-connect-api")
+}
+
 /// In-cluster addresses, derived from names alpaka chooses.
 pub struct Addresses {
     pub ns: String,
@@ -49,15 +63,22 @@ impl Addresses {
         format!("{KAFKA_NAME}-kafka-bootstrap.{}.svc:9092", self.ns)
     }
     pub fn connect(&self, connect_type: &str) -> String {
-        format!("http://{connect_type}-connect-api.{}.svc:8083", self.ns)
+        format!(
+            "http://{}.{}.svc:{CONNECT_PORT}",
+            connect_service(connect_type),
+            self.ns
+        )
     }
     pub fn ksqldb(&self) -> String {
-        format!("http://ksqldb.{}.svc:8088", self.ns)
+        format!(
+            "http://{}.{}.svc:{}",
+            KSQLDB_SERVICE.0, self.ns, KSQLDB_SERVICE.1
+        )
     }
     pub fn prometheus(&self) -> String {
         format!(
-            "http://kube-prometheus-stack-prometheus.{}.svc:9090",
-            self.ns
+            "http://{}.{}.svc:{}",
+            PROMETHEUS_SERVICE.0, self.ns, PROMETHEUS_SERVICE.1
         )
     }
     pub fn loki(&self) -> String {
@@ -248,27 +269,7 @@ pub fn build(
             nodes.push(Node::new(&id, "strimzi.kafkaconnect", connect_desired).after(&kafka_id));
             connect_ids.push(id.clone());
             connect_addrs.push((t.to_owned(), addr.connect(t)));
-            let spec = ConnectSpec {
-                connect_type: t,
-                values: &c.values,
-                groups: c
-                    .connector_groups
-                    .iter()
-                    .map(|g| GroupSpec {
-                        name: &g.name,
-                        values: &g.values,
-                        common: &g.common,
-                        connectors: g
-                            .connectors
-                            .iter()
-                            .map(|x| ConnectorSpec {
-                                name: &x.name,
-                                config: &x.config,
-                            })
-                            .collect(),
-                    })
-                    .collect(),
-            };
+            let spec = connect_spec(c);
             let rendered = match connectors::render_connect(&spec) {
                 Ok(r) => r,
                 Err(e) => {
@@ -781,8 +782,8 @@ fn ingresses(
             &cfg.grafana.host,
             cfg.grafana.port,
             prom.clone(),
-            "kube-prometheus-stack-grafana",
-            80,
+            GRAFANA_SERVICE.0,
+            GRAFANA_SERVICE.1,
         ),
         (
             "prometheus",
@@ -790,8 +791,8 @@ fn ingresses(
             &cfg.prometheus.host,
             cfg.prometheus.port,
             prom.clone(),
-            "kube-prometheus-stack-prometheus",
-            9090,
+            PROMETHEUS_SERVICE.0,
+            PROMETHEUS_SERVICE.1,
         ),
         (
             "ui4kafka",
@@ -799,8 +800,8 @@ fn ingresses(
             &cfg.ui4kafka.host,
             cfg.ui4kafka.port,
             format!("helm.{}", catalog::KAFKA_UI.release),
-            "kafka-ui",
-            80,
+            KAFKA_UI_SERVICE.0,
+            KAFKA_UI_SERVICE.1,
         ),
         (
             "k8dashboard",
@@ -808,8 +809,8 @@ fn ingresses(
             &cfg.k8dashboard.host,
             cfg.k8dashboard.port,
             format!("helm.{}", catalog::HEADLAMP.release),
-            "headlamp",
-            80,
+            HEADLAMP_SERVICE.0,
+            HEADLAMP_SERVICE.1,
         ),
     ];
     webs.into_iter()
@@ -860,4 +861,29 @@ fn ingresses(
             .after(dep))
         })
         .collect()
+}
+
+/// A Connect type's connector groups as the renderer takes them.
+pub fn connect_spec(c: &crate::model::stack::Connect) -> ConnectSpec<'_> {
+    ConnectSpec {
+        connect_type: c.kind.as_str(),
+        values: &c.values,
+        groups: c
+            .connector_groups
+            .iter()
+            .map(|g| GroupSpec {
+                name: &g.name,
+                values: &g.values,
+                common: &g.common,
+                connectors: g
+                    .connectors
+                    .iter()
+                    .map(|x| ConnectorSpec {
+                        name: &x.name,
+                        config: &x.config,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
 }

@@ -1,5 +1,5 @@
 //! Strimzi custom resources (`kafka.strimzi.io/v1`) as typed manifests: Kafka, KafkaNodePool,
-//! KafkaConnect, KafkaConnector. Field names follow the Strimzi 1.2.0 CRDs; the tests validate
+//! KafkaConnect, KafkaConnector, KafkaTopic. Field names follow the Strimzi 1.2.0 CRDs; the tests validate
 //! every generated manifest against those schemas, since the API server would otherwise prune
 //! a misspelt field silently.
 
@@ -374,6 +374,35 @@ pub fn connector(
             tasks_max,
             config,
             state: "running",
+        },
+    }
+}
+
+// ---- KafkaTopic (the Topic Operator creates and deletes the topic) ----
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopicSpec {
+    pub partitions: u32,
+    pub replicas: u32,
+}
+
+/// A topic of Kafka cluster `kafka`; its name is the resource's name.
+pub fn topic(
+    api_version: &'static str,
+    name: &str,
+    namespace: &str,
+    kafka: &str,
+    partitions: u32,
+    replicas: u32,
+) -> Manifest<TopicSpec> {
+    Manifest {
+        api_version,
+        kind: "KafkaTopic",
+        metadata: Metadata::new(name, namespace).label("strimzi.io/cluster", kafka),
+        spec: TopicSpec {
+            partitions,
+            replicas,
         },
     }
 }

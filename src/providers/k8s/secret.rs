@@ -6,7 +6,6 @@
 //! the engine compares salted hashes; no value is ever printed, logged or recorded in plaintext.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -70,22 +69,8 @@ fn generate_keys(v: &Value) -> Vec<String> {
 /// A random alphanumeric password from the OS.
 fn random_password() -> Result<String, K8sError> {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
-    let mut bytes = [0u8; GENERATED_LEN * 2];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| K8sError::Shape(format!("reading /dev/urandom: {e}")))?;
-    // Rejection sampling keeps the distribution uniform.
-    let limit = (256 / ALPHABET.len() * ALPHABET.len()) as u8;
-    let out: String = bytes
-        .iter()
-        .filter(|b| **b < limit)
-        .take(GENERATED_LEN)
-        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-        .collect();
-    if out.len() < GENERATED_LEN {
-        return random_password();
-    }
-    Ok(out)
+    crate::random::string(ALPHABET, GENERATED_LEN)
+        .map_err(|e| K8sError::Shape(format!("reading /dev/urandom: {e}")))
 }
 
 fn decode(live: &KSecret) -> BTreeMap<String, String> {

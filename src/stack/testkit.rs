@@ -1,0 +1,603 @@
+//! What `alpaka test` puts into the cluster for one run: fresh topics, a throwaway MySQL with a
+//! `person` table, a JDBC source connector, an optional S3 sink connector, and Jobs that talk
+//! Kafka with kcat and print one `ALPAKA-RESULT key=value …` line. Pure: names, manifests and
+//! scripts only.
+//!
+//! Every object is named `alpaka-test-<run id>-…` and labelled `alpaka.io/test-run=<run id>`,
+//! so a run never touches the user's topics, connectors or data, and two runs never collide.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, ConfigMapVolumeSource, Container as KContainer, ContainerPort, EnvVar, EnvVarSource,
+    PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Secret, SecretKeySelector, Service,
+    ServicePort, ServiceSpec, TCPSocketAction, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde_json::Value as Json;
+
+use super::k8s;
+use super::platform::{Addresses, KAFKA_NAME};
+use super::strimzi;
+use crate::model::stack::{KafkaMode, StackConfig};
+
+/// The label every test object carries.
+pub const RUN_LABEL: &str = "alpaka.io/test-run";
+/// How a test Job reports: the last line of its log that starts with this.
+pub const RESULT_MARK: &str = "ALPAKA-RESULT";
+/// Rows in the test MySQL's `person` table: the JDBC source must deliver exactly this many.
+pub const PERSON_ROWS: u32 = 10_000;
+/// Messages the round trip produces and must read back.
+pub const ROUNDTRIP_MESSAGES: u32 = 10;
+pub const JDBC_SOURCE_CLASS: &str = "io.confluent.connect.jdbc.JdbcSourceConnector";
+pub const S3_SINK_CLASS: &str = "io.confluent.connect.s3.S3SinkConnector";
+const MYSQL_DB: &str = "alpaka_test";
+const MYSQL_USER: &str = "alpaka";
+
+/// A run's id: 8 characters `[a-z0-9]`, part of every name the run creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunId(String);
+
+impl RunId {
+    pub const ALPHABET: &'static [u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    pub const LEN: usize = 8;
+
+    pub fn new(s: &str) -> Result<RunId, String> {
+        if s.len() == Self::LEN && s.bytes().all(|b| Self::ALPHABET.contains(&b)) {
+            Ok(RunId(s.to_owned()))
+        } else {
+            Err(format!(
+                "run id `{s}`: expected {} characters of a-z and 0-9",
+                Self::LEN
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The test resources of one run against one stack.
+pub struct TestKit<'a> {
+    pub run: &'a RunId,
+    pub ns: &'a str,
+    pub cfg: &'a StackConfig,
+}
+
+impl TestKit<'_> {
+    /// `alpaka-test-<run>-<what>`.
+    pub fn name(&self, what: &str) -> String {
+        format!("alpaka-test-{}-{what}", self.run.as_str())
+    }
+
+    pub fn roundtrip_topic(&self) -> String {
+        self.name("roundtrip")
+    }
+
+    /// The JDBC source names its topic `<topic.prefix><table>`.
+    pub fn person_topic(&self) -> String {
+        format!("{}person", self.jdbc_topic_prefix())
+    }
+
+    fn jdbc_topic_prefix(&self) -> String {
+        format!("alpaka-test-{}-", self.run.as_str())
+    }
+
+    /// ksqlDB identifiers are case-insensitive and may not contain `-`.
+    pub fn ksql_stream(&self) -> String {
+        format!("ALPAKA_TEST_{}", self.run.as_str().to_uppercase())
+    }
+
+    fn legacy(&self) -> bool {
+        self.cfg.kafka.mode == KafkaMode::Zookeeper
+    }
+
+    fn strimzi_api(&self) -> &'static str {
+        if self.legacy() {
+            strimzi::API_VERSION_LEGACY
+        } else {
+            strimzi::API_VERSION
+        }
+    }
+
+    fn labels(&self, app: &str) -> BTreeMap<String, String> {
+        let mut l = k8s::labels(app);
+        l.insert(RUN_LABEL.to_owned(), self.run.as_str().to_owned());
+        l.insert("app.kubernetes.io/component".into(), "test".into());
+        l
+    }
+
+    fn meta(&self, name: &str) -> ObjectMeta {
+        k8s::meta(name, self.ns, self.labels(name))
+    }
+
+    /// A fresh single-partition topic, created (and later deleted) by the Topic Operator.
+    pub fn topic(&self, name: &str) -> Json {
+        let mut t = strimzi::topic(
+            self.strimzi_api(),
+            name,
+            self.ns,
+            KAFKA_NAME,
+            1,
+            self.cfg.kafka.default_replication_factor,
+        );
+        t.metadata
+            .labels
+            .insert(RUN_LABEL.into(), self.run.as_str().into());
+        to_json(&t)
+    }
+
+    /// Produces [`ROUNDTRIP_MESSAGES`] JSON records to the round-trip topic and reads them back.
+    pub fn roundtrip_job(&self, deadline_seconds: i64) -> Json {
+        self.kcat_job(
+            "roundtrip",
+            ROUNDTRIP_SCRIPT,
+            &[
+                ("TOPIC", self.roundtrip_topic()),
+                ("MESSAGES", ROUNDTRIP_MESSAGES.to_string()),
+                ("RUN", self.run.as_str().to_owned()),
+            ],
+            deadline_seconds,
+        )
+    }
+
+    /// Counts the records of `topic`, waiting up to `wait_seconds` for `expect` of them, then
+    /// checks again after `settle_seconds` (a connector re-delivering shows as too many).
+    pub fn count_job(
+        &self,
+        what: &str,
+        topic: &str,
+        expect: u32,
+        wait_seconds: u64,
+        settle_seconds: u64,
+        deadline_seconds: i64,
+    ) -> Json {
+        self.kcat_job(
+            what,
+            COUNT_SCRIPT,
+            &[
+                ("TOPIC", topic.to_owned()),
+                ("EXPECT", expect.to_string()),
+                ("WAIT_SECONDS", wait_seconds.to_string()),
+                ("SETTLE_SECONDS", settle_seconds.to_string()),
+            ],
+            deadline_seconds,
+        )
+    }
+
+    fn kcat_job(
+        &self,
+        what: &str,
+        script: &str,
+        env: &[(&str, String)],
+        deadline_seconds: i64,
+    ) -> Json {
+        let name = self.name(what);
+        let addr = Addresses {
+            ns: self.ns.to_owned(),
+        };
+        let mut vars = vec![("BOOTSTRAP", addr.bootstrap())];
+        vars.extend(env.iter().map(|(k, v)| (*k, v.clone())));
+        let tool = &self.cfg.tool.container;
+        let job = Job {
+            metadata: self.meta(&name),
+            spec: Some(JobSpec {
+                // One attempt: a retry would hide a flaky platform, and the log of the one pod
+                // is the evidence.
+                backoff_limit: Some(0),
+                active_deadline_seconds: Some(deadline_seconds),
+                // A kept run (`--keep`) or an interrupted one still goes away by itself.
+                ttl_seconds_after_finished: Some(3600),
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(self.labels(&name)),
+                        ..Default::default()
+                    }),
+                    spec: Some(PodSpec {
+                        restart_policy: Some("Never".into()),
+                        containers: vec![KContainer {
+                            name: "check".into(),
+                            image: Some(tool.reference()),
+                            image_pull_policy: k8s::pull_policy(tool),
+                            command: Some(vec!["/bin/sh".into(), "-c".into(), script.into()]),
+                            env: k8s::env(&vars),
+                            ..Default::default()
+                        }],
+                        node_selector: k8s::node_selector(&self.cfg.test.node_selector),
+                        tolerations: k8s::tolerations(&self.cfg.test.tolerations),
+                        ..Default::default()
+                    }),
+                },
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        to_json(&job)
+    }
+
+    fn mysql_name(&self) -> String {
+        self.name("mysql")
+    }
+
+    /// The throwaway MySQL (official image): a Secret with generated passwords, the init SQL,
+    /// a Deployment without a volume (the data dies with the pod) and its Service.
+    pub fn mysql(&self, root_password: &str, password: &str) -> Vec<Json> {
+        let name = self.mysql_name();
+        let init = self.name("mysql-init");
+        let secret = Secret {
+            metadata: self.meta(&name),
+            data: Some(BTreeMap::from([
+                (
+                    "root-password".to_owned(),
+                    ByteString(root_password.as_bytes().to_vec()),
+                ),
+                (
+                    "password".to_owned(),
+                    ByteString(password.as_bytes().to_vec()),
+                ),
+            ])),
+            ..Default::default()
+        };
+        let config = ConfigMap {
+            metadata: self.meta(&init),
+            data: Some(BTreeMap::from([("person.sql".to_owned(), person_sql())])),
+            ..Default::default()
+        };
+        let from_secret = |var: &str, key: &str| EnvVar {
+            name: var.into(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: name.clone(),
+                    key: key.into(),
+                    optional: None,
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let plain = |var: &str, v: &str| EnvVar {
+            name: var.into(),
+            value: Some(v.into()),
+            ..Default::default()
+        };
+        let memory = BTreeMap::from([("memory".to_owned(), Quantity("1Gi".into()))]);
+        let selector = BTreeMap::from([
+            ("app.kubernetes.io/name".to_owned(), name.clone()),
+            (RUN_LABEL.to_owned(), self.run.as_str().to_owned()),
+        ]);
+        let mysql = &self.cfg.test.mysql;
+        let deployment = Deployment {
+            metadata: self.meta(&name),
+            spec: Some(DeploymentSpec {
+                replicas: Some(1),
+                selector: LabelSelector {
+                    match_labels: Some(selector),
+                    ..Default::default()
+                },
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(self.labels(&name)),
+                        ..Default::default()
+                    }),
+                    spec: Some(PodSpec {
+                        containers: vec![KContainer {
+                            name: "mysql".into(),
+                            image: Some(mysql.reference()),
+                            image_pull_policy: k8s::pull_policy(mysql),
+                            env: Some(vec![
+                                from_secret("MYSQL_ROOT_PASSWORD", "root-password"),
+                                plain("MYSQL_DATABASE", MYSQL_DB),
+                                plain("MYSQL_USER", MYSQL_USER),
+                                from_secret("MYSQL_PASSWORD", "password"),
+                            ]),
+                            ports: Some(vec![ContainerPort {
+                                container_port: 3306,
+                                name: Some("mysql".into()),
+                                ..Default::default()
+                            }]),
+                            // The image runs its init scripts with networking off, so the port
+                            // answering means the table is loaded.
+                            readiness_probe: Some(Probe {
+                                tcp_socket: Some(TCPSocketAction {
+                                    port: IntOrString::Int(3306),
+                                    host: None,
+                                }),
+                                period_seconds: Some(5),
+                                ..Default::default()
+                            }),
+                            resources: Some(ResourceRequirements {
+                                requests: Some(memory.clone()),
+                                limits: Some(memory),
+                                ..Default::default()
+                            }),
+                            volume_mounts: Some(vec![VolumeMount {
+                                name: "init".into(),
+                                mount_path: "/docker-entrypoint-initdb.d".into(),
+                                read_only: Some(true),
+                                ..Default::default()
+                            }]),
+                            ..Default::default()
+                        }],
+                        volumes: Some(vec![Volume {
+                            name: "init".into(),
+                            config_map: Some(ConfigMapVolumeSource {
+                                name: init.clone(),
+                                ..Default::default()
+                            }),
+                            ..Default::default()
+                        }]),
+                        node_selector: k8s::node_selector(&self.cfg.test.node_selector),
+                        tolerations: k8s::tolerations(&self.cfg.test.tolerations),
+                        ..Default::default()
+                    }),
+                },
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let service = Service {
+            metadata: self.meta(&name),
+            spec: Some(ServiceSpec {
+                selector: deployment
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.selector.match_labels.clone()),
+                ports: Some(vec![ServicePort {
+                    name: Some("mysql".into()),
+                    port: 3306,
+                    target_port: Some(IntOrString::Int(3306)),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        vec![
+            to_json(&secret),
+            to_json(&config),
+            to_json(&deployment),
+            to_json(&service),
+        ]
+    }
+
+    /// Read access to the MySQL Secret for connect type `connect`'s workers (the Kubernetes
+    /// Secret config provider resolves the password through the API), and the JDBC source
+    /// connector: incrementing on `id`, so each row is delivered exactly once.
+    pub fn jdbc_connector(&self, connect: &str) -> Vec<Json> {
+        let name = self.name("jdbc");
+        let secret = self.mysql_name();
+        let (role, binding) =
+            k8s::connect_secret_access(&name, self.ns, &secret, &format!("{connect}-connect"));
+        let (mut role, mut binding) = (role, binding);
+        role.metadata.labels = Some(self.labels(&name));
+        binding.metadata.labels = Some(self.labels(&name));
+        let config: BTreeMap<String, String> = [
+            (
+                "connection.url",
+                format!("jdbc:mysql://{secret}:3306/{MYSQL_DB}"),
+            ),
+            ("connection.user", MYSQL_USER.to_owned()),
+            (
+                "connection.password",
+                format!("${{secrets:{}/{secret}:password}}", self.ns),
+            ),
+            ("table.whitelist", "person".to_owned()),
+            ("mode", "incrementing".to_owned()),
+            ("incrementing.column.name", "id".to_owned()),
+            ("topic.prefix", self.jdbc_topic_prefix()),
+            ("poll.interval.ms", "1000".to_owned()),
+            // Plain JSON rows, so ksqlDB and people can read them.
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter".to_owned(),
+            ),
+            ("value.converter.schemas.enable", "false".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        vec![
+            to_json(&role),
+            to_json(&binding),
+            self.connector(&name, connect, JDBC_SOURCE_CLASS, config),
+        ]
+    }
+
+    /// The S3 sink: the round-trip topic as JSON files under `topics_dir` (alpaka's per-run
+    /// prefix, never a user path), one file per [`ROUNDTRIP_MESSAGES`] records.
+    pub fn s3_connector(
+        &self,
+        connect: &str,
+        bucket: &str,
+        region: &str,
+        topics_dir: &str,
+    ) -> Json {
+        let config: BTreeMap<String, String> = [
+            ("topics", self.roundtrip_topic()),
+            ("s3.bucket.name", bucket.to_owned()),
+            ("s3.region", region.to_owned()),
+            ("topics.dir", topics_dir.to_owned()),
+            ("flush.size", ROUNDTRIP_MESSAGES.to_string()),
+            (
+                "storage.class",
+                "io.confluent.connect.s3.storage.S3Storage".to_owned(),
+            ),
+            (
+                "format.class",
+                "io.confluent.connect.s3.format.json.JsonFormat".to_owned(),
+            ),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter".to_owned(),
+            ),
+            ("value.converter.schemas.enable", "false".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        self.connector(&self.name("s3"), connect, S3_SINK_CLASS, config)
+    }
+
+    fn connector(
+        &self,
+        name: &str,
+        connect: &str,
+        class: &str,
+        config: BTreeMap<String, String>,
+    ) -> Json {
+        let mut c = strimzi::connector(name, self.ns, connect, class.to_owned(), Some(1), config);
+        c.api_version = self.strimzi_api();
+        c.metadata
+            .labels
+            .insert(RUN_LABEL.into(), self.run.as_str().into());
+        to_json(&c)
+    }
+
+    /// ksqlDB statements over the round-trip topic (its records are `{"id": n, "name": …}`).
+    pub fn ksql(&self) -> Ksql {
+        let s = self.ksql_stream();
+        Ksql {
+            show_topics: "SHOW TOPICS;".into(),
+            create_stream: format!(
+                "CREATE STREAM {s} (ID INT, NAME VARCHAR) WITH (KAFKA_TOPIC='{}', VALUE_FORMAT='JSON');",
+                self.roundtrip_topic()
+            ),
+            select: format!("SELECT ID, NAME FROM {s} EMIT CHANGES LIMIT 3;"),
+            drop_stream: format!("DROP STREAM IF EXISTS {s};"),
+        }
+    }
+}
+
+pub struct Ksql {
+    pub show_topics: String,
+    pub create_stream: String,
+    pub select: String,
+    pub drop_stream: String,
+}
+
+/// The `person` table and its rows, generated in the server (a recursive CTE).
+pub fn person_sql() -> String {
+    format!(
+        "CREATE TABLE person (\n  id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,\n  name VARCHAR(64) NOT NULL,\n  age INT NOT NULL,\n  created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP\n);\n\
+         SET SESSION cte_max_recursion_depth = {depth};\n\
+         INSERT INTO person (name, age)\n  WITH RECURSIVE seq (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {rows})\n  SELECT CONCAT('person-', n), 20 + n % 50 FROM seq;\n",
+        rows = PERSON_ROWS,
+        depth = PERSON_ROWS + 1,
+    )
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Json {
+    // Invariant: these are plain data structs (k8s-openapi, Strimzi manifests) with string keys;
+    // serializing them to a JSON value cannot fail.
+    serde_json::to_value(v).unwrap_or(Json::Null)
+}
+
+/// Round trip with kcat: produce `$MESSAGES` JSON lines, consume from the beginning, compare.
+/// Every kcat call is bounded (`timeout`), so an unreachable broker ends the check with its
+/// error instead of librdkafka retrying until the Job's deadline.
+pub const ROUNDTRIP_SCRIPT: &str = r#"set -u
+sent=/tmp/sent; got=/tmp/got; : > "$sent"
+i=1
+while [ "$i" -le "$MESSAGES" ]; do
+  printf '{"id":%d,"name":"alpaka-%s-%d"}\n' "$i" "$RUN" "$i" >> "$sent"
+  i=$((i + 1))
+done
+echo "producing $MESSAGES messages to $TOPIC at $BOOTSTRAP"
+if ! timeout 60 kcat -P -b "$BOOTSTRAP" -t "$TOPIC" -X message.timeout.ms=30000 -l "$sent"; then
+  echo "ALPAKA-RESULT sent=0 received=0 match=no error=produce-failed"
+  exit 1
+fi
+received=0
+for attempt in 1 2 3 4 5 6; do
+  timeout 60 kcat -C -b "$BOOTSTRAP" -t "$TOPIC" -o beginning -e -q > "$got" 2>/tmp/consume.err || true
+  received=$(wc -l < "$got" | tr -d ' ')
+  [ "$received" -ge "$MESSAGES" ] && break
+  sleep 2
+done
+cat /tmp/consume.err >&2
+if [ "$(sort "$sent")" = "$(sort "$got")" ]; then match=yes; else match=no; fi
+echo "ALPAKA-RESULT sent=$MESSAGES received=$received match=$match"
+[ "$match" = yes ]
+"#;
+
+/// Counts a topic's records with kcat until `$EXPECT` arrive or `$WAIT_SECONDS` pass, then
+/// once more after `$SETTLE_SECONDS`.
+pub const COUNT_SCRIPT: &str = r#"set -u
+count() {
+  timeout 120 kcat -C -b "$BOOTSTRAP" -t "$TOPIC" -o beginning -e -q -f '%o\n' 2>/tmp/count.err | wc -l | tr -d ' '
+}
+start=$(date +%s)
+n=0
+while :; do
+  n=$(count)
+  echo "$(date -u +%H:%M:%S) $n of $EXPECT records in $TOPIC"
+  [ "$n" -ge "$EXPECT" ] && break
+  [ $(( $(date +%s) - start )) -ge "$WAIT_SECONDS" ] && break
+  sleep 3
+done
+sleep "$SETTLE_SECONDS"
+n=$(count)
+tail -n 3 /tmp/count.err >&2
+echo "ALPAKA-RESULT expected=$EXPECT received=$n"
+[ "$n" -eq "$EXPECT" ]
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kit_cfg() -> StackConfig {
+        StackConfig::default()
+    }
+
+    #[test]
+    fn run_ids_are_eight_lowercase_alphanumerics() {
+        assert!(RunId::new("ab12cd34").is_ok());
+        for bad in [
+            "",
+            "ab12cd3",
+            "ab12cd345",
+            "AB12CD34",
+            "ab-2cd34",
+            "../x/../",
+        ] {
+            assert!(RunId::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_object_is_named_and_labelled_for_its_run() {
+        let run = RunId::new("ab12cd34").unwrap();
+        let cfg = kit_cfg();
+        let kit = TestKit {
+            run: &run,
+            ns: "alpaka",
+            cfg: &cfg,
+        };
+        let mut all = kit.mysql("r", "p");
+        all.extend(kit.jdbc_connector("srccon"));
+        all.push(kit.topic(&kit.roundtrip_topic()));
+        all.push(kit.roundtrip_job(300));
+        all.push(kit.count_job("count", &kit.person_topic(), 10, 5, 1, 60));
+        all.push(kit.s3_connector("sinkcon", "b", "r", "alpaka-test/ab12cd34"));
+        for o in &all {
+            let name = o["metadata"]["name"].as_str().unwrap();
+            assert!(name.starts_with("alpaka-test-ab12cd34-"), "{name}");
+            assert_eq!(o["metadata"]["labels"][RUN_LABEL], "ab12cd34", "{name}");
+            assert_eq!(o["metadata"]["namespace"], "alpaka", "{name}");
+        }
+    }
+
+    #[test]
+    fn the_person_sql_makes_exactly_the_rows_the_check_expects() {
+        let sql = person_sql();
+        assert!(sql.contains("WHERE n < 10000"));
+        assert!(sql.contains("cte_max_recursion_depth = 10001"));
+    }
+}
