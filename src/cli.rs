@@ -41,6 +41,10 @@ pub enum Command {
     Graph,
     /// How to reach what this profile deploys: addresses, UIs, passwords, the tool pod, ksql.
     Notes,
+    /// Prove the deployed stack works: one line per check (Kafka round trip, Connect plugins, a
+    /// JDBC source delivering 10,000 MySQL rows, ksqlDB, web UIs, Prometheus targets, optional
+    /// S3 sink). Exits non-zero if any check fails.
+    Test(TestArgs),
     /// Check what the profile needs on this machine (tools and versions, docker, memory,
     /// cluster or AWS access), one line per check with the fix.
     Doctor,
@@ -132,6 +136,25 @@ pub struct DestroyArgs {
     /// EKS: keep the EBS volumes behind the platform's PVCs (deleted by default).
     #[arg(long)]
     pub keep_volumes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Run only these checks (a name like `http.grafana`, or a prefix like `http`).
+    #[arg(long = "check", value_name = "NAME")]
+    pub checks: Vec<String>,
+    /// Cap every check's timeout at this many seconds (each check has its own default).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
+    /// Keep the test resources (topics, MySQL, connectors, Jobs) for a look afterwards.
+    #[arg(long)]
+    pub keep: bool,
+    /// List the checks and why any would be skipped, without running them.
+    #[arg(long)]
+    pub list: bool,
+    /// Results as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -32,6 +32,7 @@ fn main() -> ExitCode {
             Command::Graph => ops::graph(&ctx),
             Command::Notes => ops::notes(&ctx),
             Command::Doctor => ops::doctor(&ctx).await,
+            Command::Test(a) => ops::selftest(&ctx, a).await,
             Command::State(StateCommand::List { json }) => ops::state_list(&ctx, *json),
             Command::State(StateCommand::Show { id, json }) => ops::state_show(&ctx, id, *json),
             Command::ForceUnlock { lock_id } => ops::force_unlock(&ctx, lock_id),

@@ -7,11 +7,13 @@ pub mod doctor;
 mod eks;
 mod inspect;
 mod run;
+mod selftest;
 
 pub use doctor::doctor;
 pub use eks::{eks_token, kubeconfig};
 pub use inspect::{force_unlock, graph, notes, schema, state_list, state_show, validate};
 pub use run::{apply, destroy, plan};
+pub use selftest::selftest;
 
 use std::fmt;
 use std::io::IsTerminal;

@@ -240,7 +240,7 @@ pub fn pending(kind: &str, obj: &serde_json::Value) -> Option<String> {
         ));
     }
     match kind {
-        "Kafka" | "KafkaConnect" | "KafkaConnector" => {
+        "Kafka" | "KafkaConnect" | "KafkaConnector" | "KafkaTopic" => {
             let cond = status["conditions"]
                 .as_array()
                 .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"));

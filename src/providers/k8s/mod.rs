@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod manifest;
+pub mod probe;
 pub mod project;
 pub mod resources;
 pub mod secret;

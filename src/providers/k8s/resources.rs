@@ -42,6 +42,9 @@ const TABLE: &[(&str, &str, &str, bool)] = &[
         "kafkaconnectors",
         true,
     ),
+    // `alpaka test`'s fresh topics.
+    ("kafka.strimzi.io/v1", "KafkaTopic", "kafkatopics", true),
+    ("kafka.strimzi.io/v1beta2", "KafkaTopic", "kafkatopics", true),
     (
         "kafka.strimzi.io/v1",
         "KafkaNodePool",
