@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Builds alpaka's images (tool, connect-jdbc, connect-s3) with the names, tags and versions of
 # images/versions.env and the checksums of images/checksums.txt, then optionally loads them into
 # the profile's k3d/minikube cluster or pushes them. See --help.
 set -euo pipefail
-# shellcheck source-path=SCRIPTDIR
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 all_images=(tool connect-jdbc connect-s3)

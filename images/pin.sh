@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Pins artifacts for images/checksums.txt on a machine with network access: downloads each URL
 # (default: every artifact of every image at the versions in images/versions.env), prints
 # `<sha512> sha512 <url>`, and with --write replaces that URL's line in checksums.txt.
 # Review what it wrote (compare with a checksum the publisher states, where one exists) before
 # committing: this records what the network served today, nothing more.
 set -euo pipefail
-# shellcheck source-path=SCRIPTDIR
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
