@@ -181,10 +181,10 @@ def main():
     signal.signal(signal.SIGINT, lambda *_: done.set())
 
     def watch_stdin():
-        try:
-            while sys.stdin.buffer.read(4096):
+        try:  # os.read: a buffered stdin read in a daemon thread breaks interpreter shutdown
+            while os.read(0, 4096):
                 pass
-        except (OSError, ValueError):
+        except OSError:
             pass
         done.set()
 
