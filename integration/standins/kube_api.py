@@ -3,6 +3,8 @@
 
 Start: kube_api.py --world WORLD.json --kubeconfig OUT [--context NAME] [--port 0]
                    [--log FILE] [--ready-after N] [--decoy]
+                   [--proxy-map FILE] [--proxy-timeout SECS]
+                   [--run-jobs] [--job-path DIR[:DIR...]] [--host-map FILE] [--on-apply FILE]
 It listens on 127.0.0.1 (plain HTTP), writes a kubeconfig whose context NAME points at it, and
 prints `PORT <n>` on stdout once it is serving. With --decoy the kubeconfig's *current* context
 is another one ("decoy", pointing at a closed port), so a client that ignores the explicit
@@ -26,7 +28,45 @@ Served:
   status, bumps `metadata.generation` when anything but metadata/status changed;
 - DELETE (immediate: no finalizers, no cascading — a namespace's contents stay until deleted —
   except that a Job's pods go with it);
-- GET /api/v1/namespaces/NS/pods/NAME/log.
+- GET /api/v1/namespaces/NS/pods/NAME/log (`tailLines`; `container` must name one of the pod's
+  containers, else 400), 404 for an unknown pod;
+- the service proxy: GET and POST on /api/v1/namespaces/NS/services/SVC/proxy[/PATH][?QUERY],
+  SVC spelled `NAME:PORT`, `SCHEME:NAME:PORT` (`http:grafana:80`) or `NAME` (as the real API splits
+  it: two parts are NAME:PORT), URL-escaped or not. The backend comes from --proxy-map FILE, JSON
+  {"NS/NAME:PORT": "http://127.0.0.1:PPPP"} (an `NS/NAME` key, or for a bare NAME the first
+  `NS/NAME:*` key, also serves a request without a port), re-read on every request. Body,
+  Content-Type and Accept go to the backend; its status code, body and Content-Type come back
+  as-is. No entry: 404 Status `services "NAME" not found` (reason NotFound). Backend refusing the
+  connection: 503 Status reason ServiceUnavailable, `error trying to reach service: dial tcp
+  HOST:PORT: connect: connection refused`. POST is answered for the proxy only (405 elsewhere).
+  No lock is held while a backend answers.
+--run-jobs (without it, Jobs flip as below): a Job applied (created) runs its first container's
+  `command` + `args` as a local process, in a fresh temp dir (also $HOME), in its own process
+  group (a supervisor kills the group if the stand-in dies). Env: the stand-in's own environment,
+  PATH = --job-path + the stand-in's PATH, then the container's `env[].value` and
+  `env[].valueFrom.secretKeyRef` / `configMapKeyRef` (stored Secrets' `stringData` or base64
+  `data`; ConfigMaps' `data`). In-cluster DNS names are mapped to local ports: every occurrence
+  of a key of --host-map FILE (JSON {"alpaka-kafka-bootstrap.alpaka.svc:9092": "127.0.0.1:38335"},
+  read when the Job starts) in env values, command and args is replaced by its value. A Pod
+  `<job>-<5 random chars>` appears (labels: the template's + job-name, batch.kubernetes.io/job-name,
+  controller-uid; ownerReferences the Job), phase Running (container state running) then
+  Succeeded/Failed (state terminated, exitCode, reason Completed/Error); its log is the process's
+  combined stdout+stderr, growing while it runs. Job status: active 1 (ready 1, startTime) while
+  running, then succeeded 1 + completionTime + condition Complete "True", or failed 1 + condition
+  Failed reason BackoffLimitExceeded. spec.activeDeadlineSeconds: the process group is killed, the
+  Job gets condition Failed reason DeadlineExceeded, and its pod is deleted (as the Job controller
+  does; the log goes with it). A missing Secret/key, or a container without `command`: the pod
+  stays Pending (waiting reason CreateContainerConfigError, no log) and the Job active, until its
+  deadline if any. Deleting the Job kills a running process and deletes its pods. Log lines:
+  `JOB <ns>/<name> pod=<pod> started`, `JOB <ns>/<name> exit=<rc>`, `JOB <ns>/<name> deadline
+  exceeded`, `JOB <ns>/<name> cannot start: <why>`.
+--on-apply FILE (JSON list, re-read on every apply): [{"kind": "KafkaConnector", "name_regex":
+  "^alpaka-test-", "command": ["python3", "connect_source.py"]}]: after an apply that creates or
+  changes a matching object (re.search on the name), the command runs in the background
+  (supervised like a Job, PATH as for Jobs) with $STANDIN_OBJECT = the stored object's JSON with
+  the host map applied; each output line goes to --log as `HOOK <Kind> <ns>/<name> <line>`, framed
+  by `HOOK <Kind> <ns>/<name> start <command JSON>` and `HOOK <Kind> <ns>/<name> exit=<rc>`. This
+  stands in for controllers (e.g. Kafka Connect running a JDBC source connector).
 "Something that flips custom resources to Ready": every GET of an object counts; after
 --ready-after reads (default 1) since its last change, Kafka/KafkaConnect/KafkaConnector get
 `status.conditions=[{type: Ready, status: "True"}]` and `observedGeneration`, Deployments
@@ -37,20 +77,41 @@ Every write is appended to --log as one line: `APPLY <apiVersion> <Kind> <ns>/<n
 or `DELETE <apiVersion> <Kind> <ns>/<name>`.
 
 NOT modelled: authentication and authorization (any credentials pass; no RBAC), TLS, POST/PUT
-and other patch types (405/415), field ownership between several managers and conflicts,
+(except POST through the service proxy) and other patch types (405/415), field ownership between several managers and conflicts,
 YAML bodies, resourceVersion checks, watches, field selectors, set-based label selectors,
 pagination (`limit` is ignored), admission, defaulting, validation against schemas, finalizers,
 garbage collection and namespace cascade, controllers (nothing runs: no pods except a failed
-Job's), subresources other than pod logs.
+Job's, or with --run-jobs, each Job's one pod), subresources other than pod logs and the service
+proxy. The service proxy: no Service/Endpoints objects are consulted (only the proxy map), no
+PUT/PATCH/DELETE through it, no streaming (the backend's whole answer is read, then sent), only
+Content-Type and Accept headers are forwarded, https backends. Jobs (--run-jobs): the image is
+ignored (the command runs on this machine with whatever is on PATH), as are volumes and
+volumeMounts, workingDir, resources, securityContext, init containers and every container but
+the first, `parallelism`/`completions` (one pod), `backoffLimit` and restarts (the first failure
+fails the Job), restartPolicy, podFailurePolicy, ttlSecondsAfterFinished, suspend, Pending/
+ContainerCreating phases (Running at once), SuccessCriteriaMet/FailureTarget conditions, the
+grace period on kill (SIGKILL at once), template changes on re-apply (a changed Job does not run
+again; delete and re-create it). In-cluster DNS: only the host-map's literal keys are rewritten.
 """
 import argparse
+import atexit
+import base64
 import copy
+import http.client
 import json
+import os
+import random
 import re
+import shutil
+import signal
+import string
+import subprocess
 import sys
+import tempfile
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 # (group, version, plural, kind, namespaced)
 RESOURCES = [
@@ -92,6 +153,52 @@ def status(code, reason, message):
                   "message": message, "reason": reason, "code": code}
 
 
+class Raw:
+    """A response body passed through as-is (the service proxy's backend answers)."""
+
+    def __init__(self, data, ctype):
+        self.data, self.ctype = data, ctype
+
+
+def now():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def read_json(path, default):
+    if not path:
+        return default
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return default
+
+
+def map_hosts(text, hosts):
+    """Every occurrence of a host-map key (an in-cluster address) replaced by its local address."""
+    for k in sorted(hosts, key=len, reverse=True):
+        text = text.replace(k, hosts[k])
+    return text
+
+
+# The direct child of every Job/hook process: it runs the command in its own process group and
+# kills that whole group if the stand-in goes away (even by SIGKILL), so nothing is left behind.
+SUPERVISOR = r"""
+import os, signal, subprocess, sys, time
+parent = os.getppid()
+try:
+    p = subprocess.Popen(sys.argv[1:])
+except OSError as e:
+    print(f"exec: {sys.argv[1]!r}: {e.strerror}", flush=True)
+    sys.exit(127)
+while p.poll() is None:
+    if os.getppid() != parent:
+        os.killpg(0, signal.SIGKILL)
+    time.sleep(0.2)
+sys.exit(p.returncode if p.returncode >= 0 else 128 - p.returncode)
+"""
+
+
 def world_objects(world):
     """(gv, plural, ns, name) -> object, from the world file."""
     out = {}
@@ -124,6 +231,10 @@ class Cluster:
         self.reads = {}
         self.logs = {}
         self.uid = 0
+        self.log_lock = threading.Lock()
+        self.procs = {}  # (ns, job) -> Popen of a running Job
+        self.hook_procs = []
+        self.pod_containers = {}  # (ns, pod) -> container names
 
     def world(self):
         with open(self.args.world, encoding="utf-8") as f:
@@ -136,7 +247,7 @@ class Cluster:
 
     def log(self, line):
         if self.args.log:
-            with open(self.args.log, "a", encoding="utf-8") as f:
+            with self.log_lock, open(self.args.log, "a", encoding="utf-8") as f:
                 f.write(line + "\n")
 
     def flip(self, key, obj):
@@ -155,7 +266,7 @@ class Cluster:
         elif kind == "Deployment":
             n = obj.get("spec", {}).get("replicas", 1)
             st.update({"observedGeneration": gen, "replicas": n, "readyReplicas": n, "availableReplicas": n})
-        elif kind == "Job" and not st.get("conditions"):
+        elif kind == "Job" and not st.get("conditions") and not self.args.run_jobs:
             if "STANDIN_FAIL" in json.dumps(obj.get("spec", {})):
                 st.update({"failed": 1, "conditions": [
                     {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
@@ -212,6 +323,10 @@ class Cluster:
         self.written[key] = new
         self.deleted.discard(key)
         self.log(f"APPLY {gv} {kind} {ns}/{name} {what} manager={manager} force={force}")
+        if kind == "Job" and what == "created" and self.args.run_jobs:
+            self.start_job(key, new)
+        if what != "unchanged":
+            self.run_hooks(kind, ns, name, new)
         return 200, new
 
     def delete(self, gv, plural, kind, ns, name):
@@ -223,13 +338,251 @@ class Cluster:
         self.deleted.add(key)
         self.log(f"DELETE {gv} {kind} {ns}/{name}")
         if kind == "Job":
+            proc = self.procs.pop((ns, name), None)
+            if proc is not None and proc.poll() is None:
+                kill_group(proc)
             # The one piece of garbage collection modelled: a Job's pods go with it.
             for k, o in list(self.written.items()):
                 if k[1] == "pods" and k[2] == ns and o["metadata"].get("labels", {}).get("job-name") == name:
                     del self.written[k]
+                    self.logs.pop((ns, k[3]), None)
         return 200, obj
 
+    # ---- --run-jobs: a Job's first container runs here, as a local process
+
+    def secret_value(self, ns, ref, kind):
+        plural = "secrets" if kind == "Secret" else "configmaps"
+        obj = self.objects(self.world()).get(("v1", plural, ns, ref.get("name", "")))
+        if obj is None:
+            return None, f'{plural[:-1]} "{ref.get("name")}" not found'
+        key = ref.get("key", "")
+        if key in obj.get("stringData", {}):
+            return obj["stringData"][key], None
+        if key in obj.get("data", {}):
+            v = obj["data"][key]
+            return (base64.b64decode(v).decode() if kind == "Secret" else v), None
+        return None, f"couldn't find key {key} in {kind} {ns}/{ref.get('name')}"
+
+    def start_job(self, key, job):
+        """Under the lock: a pod for the Job, and a thread running its first container."""
+        _, _, ns, name = key
+        uid = job["metadata"]["uid"]
+        tmpl = job.get("spec", {}).get("template", {})
+        containers = tmpl.get("spec", {}).get("containers") or [{}]
+        c = containers[0]
+        hosts = read_json(self.args.host_map, {})
+        pod = f"{name}-" + "".join(random.choices(string.ascii_lowercase + string.digits, k=5))
+        labels = dict(tmpl.get("metadata", {}).get("labels", {}))
+        labels.update({"job-name": name, "batch.kubernetes.io/job-name": name,
+                       "controller-uid": uid, "batch.kubernetes.io/controller-uid": uid})
+        self.uid += 1
+        started = now()
+        pod_obj = {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": pod, "namespace": ns, "uid": f"uid-{self.uid}", "labels": labels,
+                         "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": name,
+                                              "uid": uid, "controller": True}]},
+            "spec": copy.deepcopy(tmpl.get("spec", {})),
+            "status": {"phase": "Running", "startTime": started, "containerStatuses": [{
+                "name": c.get("name", ""), "image": c.get("image", ""), "ready": True, "restartCount": 0,
+                "started": True, "state": {"running": {"startedAt": started}}}]},
+        }
+        pkey = ("v1", "pods", ns, pod)
+        self.written[pkey] = pod_obj
+        self.logs[(ns, pod)] = ""
+        self.pod_containers[(ns, pod)] = [x.get("name", "") for x in containers]
+        job.setdefault("status", {}).update({"active": 1, "ready": 1, "startTime": started})
+        env = dict(os.environ)
+        env["PATH"] = ":".join(filter(None, [self.args.job_path, os.environ.get("PATH", "")]))
+        problem = None
+        for e in c.get("env", []):
+            if "value" in e:
+                env[e["name"]] = map_hosts(str(e["value"]), hosts)
+            elif "valueFrom" in e:
+                vf = e["valueFrom"]
+                ref, rkind = (vf["secretKeyRef"], "Secret") if "secretKeyRef" in vf else (vf.get("configMapKeyRef"), "ConfigMap")
+                if ref is None:
+                    problem = f"env {e['name']}: the stand-in resolves secretKeyRef/configMapKeyRef only"
+                    continue
+                v, err = self.secret_value(ns, ref, rkind)
+                if v is None:
+                    if not ref.get("optional"):
+                        problem = err
+                    continue
+                env[e["name"]] = map_hosts(v, hosts)
+            else:
+                env[e["name"]] = ""
+        cmd = [map_hosts(str(a), hosts) for a in (c.get("command") or []) + (c.get("args") or [])]
+        if not c.get("command"):
+            problem = "the stand-in runs a container's `command` only (the image's entrypoint is unknown)"
+        deadline = job.get("spec", {}).get("activeDeadlineSeconds")
+        self.log(f"JOB {ns}/{name} pod={pod} started")
+        threading.Thread(target=self.run_job, daemon=True,
+                         args=(key, uid, pkey, cmd, env, deadline, problem)).start()
+
+    def current_job(self, key, uid):
+        job = self.written.get(key)
+        return job if job is not None and job["metadata"].get("uid") == uid else None
+
+    def run_job(self, key, uid, pkey, cmd, env, deadline, problem):
+        _, _, ns, name = key
+        t0 = time.monotonic()
+        proc = None
+        if problem is None:
+            tmp = tempfile.mkdtemp(prefix=f"standin-job-{name}-")
+            env["HOME"] = tmp
+            with self.lock:
+                if self.current_job(key, uid) is None:
+                    return  # deleted before it started
+                proc = subprocess.Popen([sys.executable, "-c", SUPERVISOR] + cmd, cwd=tmp, env=env,
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+                self.procs[(ns, name)] = proc
+
+            def pump():
+                for chunk in iter(lambda: proc.stdout.read1(65536), b""):
+                    with self.lock:
+                        if (ns, pkey[3]) in self.logs:
+                            self.logs[(ns, pkey[3])] += chunk.decode("utf-8", "replace")
+
+            reader = threading.Thread(target=pump, daemon=True)
+            reader.start()
+        else:
+            with self.lock:
+                pod = self.written.get(pkey)
+                if pod is not None:  # the kubelet cannot start the container
+                    pod["status"]["phase"] = "Pending"
+                    pod["status"]["containerStatuses"][0].update({"ready": False, "started": False, "state": {
+                        "waiting": {"reason": "CreateContainerConfigError", "message": problem}}})
+                    self.logs.pop((ns, pkey[3]), None)
+            self.log(f"JOB {ns}/{name} cannot start: {problem}")
+        timed_out = False
+        while True:
+            if proc is not None and proc.poll() is not None:
+                break
+            if deadline is not None and time.monotonic() - t0 > float(deadline):
+                timed_out = True
+                if proc is not None:
+                    kill_group(proc)
+                break
+            if proc is None and self.current_job(key, uid) is None:
+                return
+            time.sleep(0.05)
+        if proc is not None:
+            proc.wait()
+            reader.join(timeout=5)
+            shutil.rmtree(tmp, ignore_errors=True)
+        rc = proc.returncode if proc is not None else None
+        with self.lock:
+            job = self.current_job(key, uid)
+            if job is None:
+                return  # deleted: its pods went with it
+            self.procs.pop((ns, name), None)
+            st = job.setdefault("status", {})
+            st.pop("active", None)
+            st["ready"] = 0
+            t = now()
+            if timed_out:
+                # The Job controller deletes a timed-out Job's running pods (their logs go too).
+                self.written.pop(pkey, None)
+                self.logs.pop((ns, pkey[3]), None)
+                st["failed"] = 1
+                st["conditions"] = [{"type": "Failed", "status": "True", "reason": "DeadlineExceeded",
+                                     "message": "Job was active longer than specified deadline",
+                                     "lastProbeTime": t, "lastTransitionTime": t}]
+                self.log(f"JOB {ns}/{name} deadline exceeded")
+                return
+            pod = self.written.get(pkey)
+            ok = rc == 0
+            if pod is not None:
+                cs = pod["status"]["containerStatuses"][0]
+                started = cs["state"].get("running", {}).get("startedAt", t)
+                pod["status"]["phase"] = "Succeeded" if ok else "Failed"
+                cs.update({"ready": False, "started": False, "state": {"terminated": {
+                    "exitCode": rc, "reason": "Completed" if ok else "Error", "startedAt": started, "finishedAt": t}}})
+            if ok:
+                st["succeeded"] = 1
+                st["completionTime"] = t
+                st["conditions"] = [{"type": "Complete", "status": "True", "lastProbeTime": t, "lastTransitionTime": t}]
+            else:
+                st["failed"] = 1
+                st["conditions"] = [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                                     "message": "Job has reached the specified backoff limit",
+                                     "lastProbeTime": t, "lastTransitionTime": t}]
+            self.log(f"JOB {ns}/{name} exit={rc}")
+
+    # ---- --on-apply: commands standing in for controllers
+
+    def run_hooks(self, kind, ns, name, obj):
+        hooks = read_json(self.args.on_apply, [])
+        for h in hooks:
+            if h.get("kind") != kind or not re.search(h.get("name_regex", ""), name):
+                continue
+            hosts = read_json(self.args.host_map, {})
+            env = dict(os.environ)
+            env["PATH"] = ":".join(filter(None, [self.args.job_path, os.environ.get("PATH", "")]))
+            env["STANDIN_OBJECT"] = map_hosts(json.dumps(obj), hosts)
+            tag = f"HOOK {kind} {ns}/{name}"
+            self.log(f"{tag} start {json.dumps(h['command'])}")
+            proc = subprocess.Popen([sys.executable, "-c", SUPERVISOR] + list(h["command"]), env=env,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+            self.hook_procs.append(proc)
+
+            def pump(proc=proc, tag=tag):
+                for line in proc.stdout:
+                    self.log(f"{tag} {line.decode('utf-8', 'replace').rstrip()}")
+                self.log(f"{tag} exit={proc.wait()}")
+
+            threading.Thread(target=pump, daemon=True).start()
+
+    def kill_all(self):
+        for p in list(self.procs.values()) + self.hook_procs:
+            if p.poll() is None:
+                kill_group(p)
+
+    # ---- the service proxy (no lock held while the backend answers)
+
+    def proxy(self, method, url, headers, body):
+        u = urlparse(url)
+        m = re.fullmatch(r"/api/v1/namespaces/([^/]+)/services/([^/]+)/proxy(/.*)?", u.path)
+        ns, svc, rest = m.group(1), unquote(m.group(2)), m.group(3) or "/"
+        parts = svc.split(":")
+        if len(parts) == 3:
+            scheme, name, port = parts
+        elif len(parts) == 2:
+            scheme, (name, port) = "", parts
+        else:
+            scheme, name, port = "", svc, ""
+        pmap = read_json(self.args.proxy_map, {})
+        target = pmap.get(f"{ns}/{name}:{port}") if port else (
+            pmap.get(f"{ns}/{name}") or next((v for k, v in sorted(pmap.items()) if k.startswith(f"{ns}/{name}:")), None))
+        if target is None:
+            code, st = status(404, "NotFound", f'services "{name}" not found')
+            st["details"] = {"name": name, "kind": "services"}
+            return code, st
+        t = urlparse(target)
+        path = (t.path.rstrip("/") + rest) + (f"?{u.query}" if u.query else "")
+        fwd = {k: headers[k] for k in ("Content-Type", "Accept") if headers.get(k)}
+        conn = http.client.HTTPConnection(t.hostname, t.port or 80, timeout=self.args.proxy_timeout)
+        try:
+            conn.request(method, path, body=body if method == "POST" else None, headers=fwd)
+            r = conn.getresponse()
+            data = r.read()
+            return r.status, Raw(data, r.getheader("Content-Type") or "text/plain")
+        except ConnectionRefusedError:
+            return status(503, "ServiceUnavailable",
+                          f"error trying to reach service: dial tcp {t.hostname}:{t.port}: connect: connection refused")
+        except OSError as e:
+            return status(503, "ServiceUnavailable", f"error trying to reach service: {e}")
+        finally:
+            conn.close()
+
     def handle(self, method, url, headers, body):
+        if re.fullmatch(r"/api/v1/namespaces/[^/]+/services/[^/]+/proxy(/.*)?", urlparse(url).path):
+            if method not in ("GET", "POST"):
+                return status(405, "MethodNotAllowed", f"the stand-in proxies GET and POST only, not {method}")
+            return self.proxy(method, url, headers, body)
         with self.lock:
             return self.route(method, url, headers, body)
 
@@ -262,8 +615,21 @@ class Cluster:
                 for g, v, p, k, ns in RESOURCES if gv_of(g, v) == gv]}
         m = re.fullmatch(r"/api/v1/namespaces/([^/]+)/pods/([^/]+)/log", path)
         if method == "GET" and m:
-            text = self.logs.get((m.group(1), m.group(2)))
-            return (200, text) if text is not None else status(404, "NotFound", "no log")
+            ns, pod = m.group(1), m.group(2)
+            text = self.logs.get((ns, pod))
+            if text is None:
+                if ("v1", "pods", ns, pod) not in self.objects(world):
+                    return status(404, "NotFound", f'pods "{pod}" not found')
+                return status(400, "BadRequest", f'container in pod "{pod}" is waiting to start')
+            names = self.pod_containers.get((ns, pod))
+            want = (query.get("container") or [None])[0]
+            if want and names is not None and want not in names:
+                return status(400, "BadRequest", f"container {want} is not valid for pod {pod}")
+            tail = (query.get("tailLines") or [None])[0]
+            if tail is not None:
+                lines = text.splitlines(keepends=True)
+                text = "".join(lines[-int(tail):]) if int(tail) > 0 else ""
+            return 200, text
         m = re.fullmatch(r"/(?:api/(v1)|apis/([^/]+/[^/]+))/(.+)", path)
         if not m:
             return status(404, "NotFound", f"the stand-in does not serve {path}")
@@ -313,6 +679,13 @@ class Cluster:
         return status(405, "MethodNotAllowed", f"the stand-in does not model {method}")
 
 
+def kill_group(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--world", required=True)
@@ -322,15 +695,25 @@ def main():
     ap.add_argument("--log")
     ap.add_argument("--ready-after", type=int, default=1)
     ap.add_argument("--decoy", action="store_true")
+    ap.add_argument("--run-jobs", action="store_true")
+    ap.add_argument("--job-path", default="")
+    ap.add_argument("--host-map")
+    ap.add_argument("--proxy-map")
+    ap.add_argument("--proxy-timeout", type=float, default=120)
+    ap.add_argument("--on-apply")
     args = ap.parse_args()
     cluster = Cluster(args)
+    atexit.register(cluster.kill_all)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
     class Handler(BaseHTTPRequestHandler):
         def handle_one(self):
             n = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(n) if n else b""
             code, out = cluster.handle(self.command, self.path, self.headers, body)
-            if isinstance(out, str):
+            if isinstance(out, Raw):
+                data, ctype = out.data, out.ctype
+            elif isinstance(out, str):
                 data, ctype = out.encode(), "text/plain"
             else:
                 data, ctype = json.dumps(out).encode(), "application/json"
@@ -346,6 +729,7 @@ def main():
             pass
 
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    srv.daemon_threads = True
     port = srv.server_address[1]
     name = args.context
     contexts = [{"name": name, "context": {"cluster": name, "user": name}}]
