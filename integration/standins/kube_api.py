@@ -68,7 +68,7 @@ Served:
   by `HOOK <Kind> <ns>/<name> start <command JSON>` and `HOOK <Kind> <ns>/<name> exit=<rc>`. This
   stands in for controllers (e.g. Kafka Connect running a JDBC source connector).
 "Something that flips custom resources to Ready": every GET of an object counts; after
---ready-after reads (default 1) since its last change, Kafka/KafkaConnect/KafkaConnector get
+--ready-after reads (default 1) since its last change, Kafka/KafkaConnect/KafkaConnector/KafkaTopic get
 `status.conditions=[{type: Ready, status: "True"}]` and `observedGeneration`, Deployments
 `availableReplicas = spec.replicas`, Jobs `succeeded: 1` and a Complete condition — except a Job
 whose pod command mentions STANDIN_FAIL, which gets a Failed condition and a pod `<job>-standin`
@@ -133,8 +133,9 @@ RESOURCES = [
     ("kafka.strimzi.io", "v1", "kafkanodepools", "KafkaNodePool", True),
     ("kafka.strimzi.io", "v1", "kafkaconnects", "KafkaConnect", True),
     ("kafka.strimzi.io", "v1", "kafkaconnectors", "KafkaConnector", True),
+    ("kafka.strimzi.io", "v1", "kafkatopics", "KafkaTopic", True),
 ]
-STRIMZI_READY = {"Kafka", "KafkaConnect", "KafkaConnector"}
+STRIMZI_READY = {"Kafka", "KafkaConnect", "KafkaConnector", "KafkaTopic"}
 
 
 def gv_of(group, version):

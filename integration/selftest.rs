@@ -1,0 +1,512 @@
+//! `alpaka test` end to end: the real binary and the real kube client against the Kubernetes API
+//! stand-in (`integration/standins/kube_api.py --run-jobs`), which runs the test Jobs' scripts on
+//! this machine with the real kcat against a real Kafka-protocol peer (librdkafka's mock cluster,
+//! `kafka_mock.py`), proxies Service calls to recorded web fakes (`web_fakes.py`: Grafana,
+//! Prometheus targets, kafbat, Headlamp, Connect REST, and a ksqlDB backed by the mock Kafka), and
+//! stands in for Kafka Connect + MySQL with a hook (`connect_source.py`) that produces the
+//! `person` rows when the JDBC KafkaConnector is applied.
+//!
+//! Not modelled here (see each stand-in's docstring): MySQL itself (the hook produces the rows),
+//! Strimzi's operators (objects turn Ready on read), images (Job scripts run locally), S3 (the S3
+//! prefix logic is tested against moto in crates/aws).
+//!
+//! Needs `ALPAKA_TEST_PYTHON` (a python with confluent-kafka; `integration/test.sh` makes it) and
+//! `kcat` on PATH; fails, never skips, without them.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command as Proc, Stdio};
+
+use assert_cmd::Command;
+use serde_json::json;
+use tempfile::TempDir;
+
+const CONTEXT: &str = "k3d-alpaka-k3d";
+const BOOTSTRAP_IN_CLUSTER: &str = "alpaka-kafka-bootstrap.alpaka.svc:9092";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn test_python() -> String {
+    let py = std::env::var("ALPAKA_TEST_PYTHON").expect(
+        "ALPAKA_TEST_PYTHON must name a python with confluent-kafka (integration/test.sh sets it up)",
+    );
+    let ok = Proc::new(&py)
+        .args(["-c", "import confluent_kafka"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "{py} lacks confluent-kafka (integration/test.sh installs it)");
+    assert!(
+        Proc::new("kcat").arg("-V").output().is_ok(),
+        "kcat is not on PATH (apt-get install -y kcat; integration/test.sh does)"
+    );
+    py
+}
+
+fn read_line(out: &mut BufReader<ChildStdout>) -> String {
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    line.trim().to_owned()
+}
+
+struct World {
+    dir: TempDir,
+    procs: Vec<Child>,
+    api_port: u16,
+    py: String,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        for p in &mut self.procs {
+            let _ = p.kill();
+            let _ = p.wait();
+        }
+    }
+}
+
+impl World {
+    /// A k3d workspace applied through fakes, with the stand-ins serving everything
+    /// `alpaka test` reaches.
+    fn new() -> World {
+        let py = test_python();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_owned();
+        for sub in ["profiles", "configs"] {
+            std::fs::create_dir_all(root.join(sub)).unwrap();
+            for e in std::fs::read_dir(repo().join(sub)).unwrap() {
+                let e = e.unwrap();
+                std::fs::copy(e.path(), root.join(sub).join(e.file_name())).unwrap();
+            }
+        }
+        let bin = root.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::create_dir_all(root.join(".kube")).unwrap();
+        for t in ["k3d", "helm", "docker"] {
+            let p = bin.join(t);
+            std::fs::write(
+                &p,
+                format!(
+                    "#!/bin/sh\nexec '{py}' '{}' \"$@\"\n",
+                    repo().join("integration/fakes").join(t).display()
+                ),
+            )
+            .unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let standins = repo().join("integration/standins");
+        let mut procs = Vec::new();
+        let mut spawn = |args: Vec<String>| -> BufReader<ChildStdout> {
+            let mut c = Proc::new(&args[0])
+                .args(&args[1..])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let out = BufReader::new(c.stdout.take().unwrap());
+            procs.push(c);
+            out
+        };
+        let s = |p: &Path| p.display().to_string();
+
+        let mut mock = spawn(vec![py.clone(), s(&standins.join("kafka_mock.py"))]);
+        let bootstrap = read_line(&mut mock)
+            .strip_prefix("BOOTSTRAP ")
+            .expect("kafka_mock prints BOOTSTRAP")
+            .to_owned();
+
+        let target = |pod: &str, pool: &str| {
+            json!({"scrapePool": pool, "job": "alpaka/strimzi-kafka", "pod": pod, "health": "up"})
+        };
+        let web_cfg = root.join("web.json");
+        std::fs::write(
+            &web_cfg,
+            json!({"apps": [
+                {"name": "grafana", "kind": "grafana"},
+                {"name": "prometheus", "kind": "prometheus", "targets": [
+                    target("alpaka-broker-0", "podMonitor/alpaka/strimzi-kafka/0"),
+                    target("alpaka-controller-1", "podMonitor/alpaka/strimzi-kafka/0"),
+                    target("srccon-connect-0", "podMonitor/alpaka/strimzi-kafka/0"),
+                    {"scrapePool": "serviceMonitor/alpaka/kminion/0", "job": "kminion", "pod": "kminion-5d7", "health": "up"}]},
+                {"name": "ui", "kind": "kafbat"},
+                {"name": "headlamp", "kind": "headlamp"},
+                {"name": "srccon", "kind": "connect", "plugins": [
+                    {"class": "io.confluent.connect.jdbc.JdbcSourceConnector", "type": "source", "version": "10.9.2"},
+                    {"class": "org.apache.kafka.connect.mirror.MirrorSourceConnector", "type": "source", "version": "4.3.1"}]},
+                {"name": "ksqldb", "kind": "ksqldb", "bootstrap": bootstrap, "query_timeout": 10}],
+             "overrides": {}})
+            .to_string(),
+        )
+        .unwrap();
+        let mut web = spawn(vec![
+            py.clone(),
+            s(&standins.join("web_fakes.py")),
+            "--config".into(),
+            s(&web_cfg),
+        ]);
+        let mut ports = std::collections::BTreeMap::new();
+        loop {
+            let line = read_line(&mut web);
+            if line == "READY" || line.is_empty() {
+                break;
+            }
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            ports.insert(parts[1].to_owned(), parts[2].to_owned());
+        }
+        let url = |app: &str| format!("http://127.0.0.1:{}", ports[app]);
+        std::fs::write(
+            root.join("proxy.json"),
+            json!({
+                "alpaka/kube-prometheus-stack-grafana:80": url("grafana"),
+                "alpaka/kube-prometheus-stack-prometheus:9090": url("prometheus"),
+                "alpaka/kafka-ui:80": url("ui"),
+                "alpaka/headlamp:80": url("headlamp"),
+                "alpaka/srccon-connect-api:8083": url("srccon"),
+                "alpaka/ksqldb:8088": url("ksqldb"),
+            })
+            .to_string(),
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("hosts.json"),
+            json!({ BOOTSTRAP_IN_CLUSTER: bootstrap }).to_string(),
+        )
+        .unwrap();
+        write_hooks(&root, &py, 10_000);
+        std::fs::write(
+            root.join("kube-world.json"),
+            r#"{"gitVersion": "v1.34.1+k3s1"}"#,
+        )
+        .unwrap();
+        let mut api = spawn(vec![
+            py.clone(),
+            s(&standins.join("kube_api.py")),
+            "--world".into(),
+            s(&root.join("kube-world.json")),
+            "--kubeconfig".into(),
+            s(&root.join(".kube/config")),
+            "--context".into(),
+            CONTEXT.into(),
+            "--decoy".into(),
+            "--log".into(),
+            s(&root.join("api.log")),
+            "--run-jobs".into(),
+            "--host-map".into(),
+            s(&root.join("hosts.json")),
+            "--proxy-map".into(),
+            s(&root.join("proxy.json")),
+            "--on-apply".into(),
+            s(&root.join("hooks.json")),
+        ]);
+        let line = read_line(&mut api);
+        let api_port = line
+            .strip_prefix("PORT ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("stand-in said {line:?}"));
+        let world = World {
+            dir,
+            procs,
+            api_port,
+            py,
+        };
+        let applied = world.alpaka(&["apply", "--auto-approve"]);
+        assert_eq!(applied.0, 0, "apply: {}\n{}", applied.1, applied.2);
+        world
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The Connect + MySQL stand-in: produces `n` person rows when the JDBC connector appears.
+    fn set_records(&self, n: u32) {
+        write_hooks(self.root(), &self.py, n);
+    }
+
+    fn web_override(&self, app: &str, status: u16, body: &str) {
+        let p = self.root().join("web.json");
+        let mut cfg: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        cfg["overrides"][app] = json!({"status": status, "body": body});
+        std::fs::write(&p, cfg.to_string()).unwrap();
+    }
+
+    fn alpaka(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::cargo_bin("alpaka")
+            .unwrap()
+            .env("ALPAKA_ROOT", self.root())
+            .env_remove("ALPAKA_PROFILE")
+            .env_remove("KUBECONFIG")
+            .env("HOME", self.root())
+            .env("NO_COLOR", "1")
+            .env("PATH", self.root().join("bin"))
+            .env("ALPAKA_FAKE_LOG", self.root().join("fake.log"))
+            .env("ALPAKA_FAKE_STATE", self.root().join("fake-state"))
+            // No test may reach AWS.
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .current_dir(self.root())
+            .args(args)
+            .args(["--profile", "k3d"])
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Every object the stand-in holds whose name starts with `alpaka-test-`.
+    fn test_objects(&self) -> Vec<String> {
+        let out = Proc::new(&self.py)
+            .args([
+                "-c",
+                "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
+                &format!("http://127.0.0.1:{}/standin/objects", self.api_port),
+            ])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|o| {
+                let name = o["metadata"]["name"].as_str()?;
+                name.starts_with("alpaka-test-")
+                    .then(|| format!("{} {name}", o["kind"].as_str().unwrap_or("?")))
+            })
+            .collect()
+    }
+
+    fn api_log(&self) -> String {
+        std::fs::read_to_string(self.root().join("api.log")).unwrap_or_default()
+    }
+}
+
+/// The stand-in's apply hook: Connect + MySQL produce `n` person rows to the mock Kafka when
+/// the run's JDBC KafkaConnector appears (the hook file is re-read on every apply).
+fn write_hooks(root: &Path, py: &str, n: u32) {
+    let hosts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("hosts.json")).unwrap()).unwrap();
+    let script = repo().join("integration/standins/connect_source.py");
+    std::fs::write(
+        root.join("hooks.json"),
+        json!([{"kind": "KafkaConnector", "name_regex": "^alpaka-test-.*-jdbc$",
+                "command": ["env", format!("STANDIN_RECORDS={n}"), py,
+                            script.display().to_string(),
+                            "--bootstrap", hosts[BOOTSTRAP_IN_CLUSTER]]}])
+        .to_string(),
+    )
+    .unwrap();
+}
+
+fn line<'a>(out: &'a str, check: &str) -> &'a str {
+    out.lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(check))
+        .unwrap_or_else(|| panic!("no line for {check} in:\n{out}"))
+}
+
+#[test]
+fn every_check_passes_against_a_working_stack_and_leaves_nothing_behind() {
+    let w = World::new();
+    let (code, out, err) = w.alpaka(&["test", "--timeout", "40"]);
+    assert_eq!(code, 0, "--- stdout\n{out}\n--- stderr\n{err}");
+    for check in [
+        "kafka.roundtrip",
+        "connect.srccon.plugins",
+        "connect.jdbc-source",
+        "ksqldb.statements",
+        "http.grafana",
+        "http.prometheus",
+        "http.ui4kafka",
+        "http.headlamp",
+        "prometheus.targets",
+    ] {
+        assert!(line(&out, check).starts_with("PASS"), "{check}:\n{out}");
+    }
+    assert!(line(&out, "s3.sink").starts_with("SKIP"), "{out}");
+    assert!(
+        line(&out, "kafka.roundtrip").contains("10 messages produced and read back from alpaka-test-"),
+        "{out}"
+    );
+    assert!(
+        line(&out, "connect.jdbc-source").contains("10000 rows of MySQL `person` delivered"),
+        "{out}"
+    );
+    assert!(
+        line(&out, "ksqldb.statements").contains("SELECT … LIMIT 3 returned 3 rows"),
+        "{out}"
+    );
+    assert!(
+        line(&out, "prometheus.targets").contains("Kafka 2/2 up, Connect 1/1 up, KMinion 1/1 up"),
+        "{out}"
+    );
+    assert!(out.contains("9 passed, 0 failed, 1 skipped."), "{out}");
+
+    // The run created its objects, then removed every one of them.
+    let log = w.api_log();
+    for kind in [
+        "KafkaTopic",
+        "Job",
+        "Deployment",
+        "Secret",
+        "ConfigMap",
+        "Service",
+        "Role",
+        "RoleBinding",
+        "KafkaConnector",
+    ] {
+        assert!(
+            log.lines()
+                .any(|l| l.starts_with("APPLY") && l.contains(&format!(" {kind} alpaka/alpaka-test-"))),
+            "no {kind} applied:\n{log}"
+        );
+        assert!(
+            log.lines()
+                .any(|l| l.starts_with("DELETE") && l.contains(&format!(" {kind} alpaka/alpaka-test-"))),
+            "no {kind} deleted:\n{log}"
+        );
+    }
+    assert_eq!(w.test_objects(), Vec::<String>::new());
+    assert!(out.contains("Removed the run's"), "{out}");
+    // The MySQL passwords are generated and never printed.
+    assert!(!out.contains("password"), "{out}");
+}
+
+#[test]
+fn failures_show_their_evidence_and_exit_non_zero() {
+    let w = World::new();
+    w.web_override("grafana", 503, "upstream connect error or disconnect/reset before headers");
+    // One row too many: a connector that re-delivered.
+    w.set_records(10_001);
+    let (code, out, err) = w.alpaka(&[
+        "test",
+        "--check",
+        "http.grafana",
+        "--check",
+        "connect.jdbc-source",
+        "--timeout",
+        "20",
+    ]);
+    assert_eq!(code, 1, "--- stdout\n{out}\n--- stderr\n{err}");
+    let g = line(&out, "http.grafana");
+    assert!(
+        g.starts_with("FAIL") && g.contains("HTTP 503 from kube-prometheus-stack-grafana:80 GET /api/health"),
+        "{out}"
+    );
+    assert!(out.contains("| body: upstream connect error"), "{out}");
+    let j = line(&out, "connect.jdbc-source");
+    assert!(
+        j.contains("10001 records in alpaka-test-") && j.contains("expected exactly 10000"),
+        "{out}"
+    );
+    // The counting Job's log tail is the evidence.
+    assert!(out.contains("| ALPAKA-RESULT expected=10000 received=10001"), "{out}");
+    assert!(out.contains("0 passed, 2 failed, 0 skipped."), "{out}");
+    assert_eq!(w.test_objects(), Vec::<String>::new());
+}
+
+#[test]
+fn keep_leaves_the_run_for_a_look_and_says_how_to_remove_it() {
+    let w = World::new();
+    let (code, out, err) = w.alpaka(&["test", "--check", "kafka", "--keep", "--timeout", "30"]);
+    assert_eq!(code, 0, "--- stdout\n{out}\n--- stderr\n{err}");
+    let kept = w.test_objects();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(kept.iter().any(|o| o.starts_with("KafkaTopic ")), "{kept:?}");
+    assert!(kept.iter().any(|o| o.starts_with("Job ")), "{kept:?}");
+    assert!(
+        out.contains("kubectl --context k3d-alpaka-k3d -n alpaka delete") && out.contains("-l alpaka.io/test-run="),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_disabled_component_is_skipped_at_once_and_unknown_checks_are_named() {
+    let w = World::new();
+    let cfg = w.root().join("configs/default.yaml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replacen("ksqldb:\n  enabled: true", "ksqldb:\n  enabled: false", 1),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let (code, out, _) = w.alpaka(&["test", "--check", "ksqldb"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        line(&out, "ksqldb.statements").starts_with("SKIP")
+            && out.contains("ksqldb.enabled is false"),
+        "{out}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+
+    let (code, _, err) = w.alpaka(&["test", "--check", "http.grafna"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("Did you mean `http.grafana`?"), "{err}");
+}
+
+/// The Job scripts themselves, run here with kcat against the real Kafka-protocol peer: the
+/// negative cases the stand-in-run Jobs above do not reach.
+#[test]
+fn the_kcat_scripts_judge_a_real_kafka_peer() {
+    let py = test_python();
+    let mut mock = Proc::new(&py)
+        .arg(repo().join("integration/standins/kafka_mock.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(mock.stdout.take().unwrap());
+    let bootstrap = read_line(&mut out).strip_prefix("BOOTSTRAP ").unwrap().to_owned();
+    let sh = |script: &str, env: &[(&str, &str)]| {
+        let o = Proc::new("/bin/sh")
+            .args(["-c", script])
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    use alpaka::stack::testkit::{COUNT_SCRIPT, ROUNDTRIP_SCRIPT};
+    let (code, log) = sh(
+        ROUNDTRIP_SCRIPT,
+        &[("BOOTSTRAP", &bootstrap), ("TOPIC", "rt"), ("MESSAGES", "10"), ("RUN", "ab12cd34")],
+    );
+    assert_eq!(code, 0, "{log}");
+    assert!(log.ends_with("ALPAKA-RESULT sent=10 received=10 match=yes\n"), "{log}");
+
+    let count = |expect: &str| {
+        sh(
+            COUNT_SCRIPT,
+            &[("BOOTSTRAP", &bootstrap), ("TOPIC", "rt"), ("EXPECT", expect),
+              ("WAIT_SECONDS", "2"), ("SETTLE_SECONDS", "0")],
+        )
+    };
+    let (code, log) = count("10");
+    assert_eq!(code, 0, "{log}");
+    let (code, log) = count("11");
+    assert_eq!(code, 1, "{log}");
+    assert!(log.contains("ALPAKA-RESULT expected=11 received=10"), "{log}");
+    let (code, log) = count("9");
+    assert_eq!(code, 1, "too many is a failure too: {log}");
+
+    // An unreachable broker ends the round trip at once with its error, not at the deadline.
+    let started = std::time::Instant::now();
+    let (code, log) = sh(
+        ROUNDTRIP_SCRIPT,
+        &[("BOOTSTRAP", "127.0.0.1:9"), ("TOPIC", "rt"), ("MESSAGES", "3"), ("RUN", "ab12cd34")],
+    );
+    assert_eq!(code, 1, "{log}");
+    assert!(log.contains("error=produce-failed"), "{log}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let _ = mock.kill();
+    let _ = mock.wait();
+}
