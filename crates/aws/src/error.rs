@@ -43,6 +43,8 @@ impl AwsError {
             c.ends_with("NotFound")
                 || c.ends_with(".NotFound")
                 || c == "NoSuchEntity"
+                || c == "NoSuchBucket"
+                || c == "NoSuchKey"
                 || c == "ResourceNotFoundException"
                 || c == "NatGatewayNotFound"
                 || c == "LoadBalancerNotFound"

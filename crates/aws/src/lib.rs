@@ -1,6 +1,7 @@
 //! alpaka's AWS operations, typed per resource: EC2 network (VPC, subnets, internet gateway,
 //! route tables, elastic IP, NAT gateway), IAM (roles, policies, OIDC provider), EKS (cluster,
-//! nodegroups, add-ons), the sweep of controller-made objects, waiters, and the EKS token.
+//! nodegroups, add-ons), the sweep of controller-made objects, waiters, the EKS token, and the S3
+//! reads and deletes of `alpaka test`'s sink check (only under a per-run test prefix).
 //!
 //! Every failure is an [`AwsError`] naming the operation, the resource and AWS's error code.
 //! Throttling and 5xx are retried by the SDK's standard retry policy. This crate knows nothing
@@ -15,6 +16,7 @@ pub mod ec2;
 pub mod eks;
 pub mod error;
 pub mod iam;
+pub mod s3;
 pub mod sweep;
 pub mod token;
 pub mod wait;
@@ -23,6 +25,17 @@ pub use error::AwsError;
 
 /// Tags (and labels) as alpaka keeps them: sorted, unique keys.
 pub type Tags = BTreeMap<String, String>;
+
+/// The shared SDK configuration every client here is built from: the standard chain (env,
+/// profile, SSO, credential_process, IMDS), the given region, the SDK's standard retry policy;
+/// `AWS_ENDPOINT_URL[_<SERVICE>]` are honoured (the test stand-in is reached that way, by the
+/// same code path as production).
+pub async fn load_config(region: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .load()
+        .await
+}
 
 /// One shared SDK configuration and a client per service.
 #[derive(Clone, Debug)]
@@ -37,15 +50,9 @@ pub struct Aws {
 }
 
 impl Aws {
-    /// The standard chain (env, profile, SSO, credential_process, IMDS), the given region, the
-    /// SDK's standard retry policy; `AWS_ENDPOINT_URL[_<SERVICE>]` are honoured (the test
-    /// stand-in is reached that way, by the same code path as production).
+    /// Every client from [`load_config`].
     pub async fn load(region: &str) -> Aws {
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(region.to_owned()))
-            .load()
-            .await;
-        Aws::from_config(config, region)
+        Aws::from_config(load_config(region).await, region)
     }
 
     pub fn from_config(config: SdkConfig, region: &str) -> Aws {
@@ -58,6 +65,11 @@ impl Aws {
             region: region.to_owned(),
             config,
         }
+    }
+
+    /// An S3 client on the same configuration (see [`s3::S3::new`]).
+    pub fn s3(&self) -> s3::S3 {
+        s3::S3::new(&self.config)
     }
 
     /// Who we are (`sts:GetCallerIdentity`): the ARN of the caller.
