@@ -13,6 +13,7 @@ use crate::engine::ResourceId;
 use crate::providers::k8s::Access;
 use crate::providers::k8s::probe::KubeProbe;
 use crate::random;
+use crate::state::Backend;
 use crate::selftest::plan::{self, Check, Planned};
 use crate::selftest::runner::{Options, Runner, Undo};
 use crate::selftest::{CheckResult, ObjectStore, Outcome};

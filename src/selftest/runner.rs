@@ -246,10 +246,19 @@ impl<'a> Runner<'a> {
         accept: impl Fn(&HttpReply) -> Result<T, Outcome>,
     ) -> Result<T, Outcome> {
         loop {
-            let verdict = match self.cluster.http(service, port, method, path, body).await {
-                Ok(reply) => accept(&reply),
-                Err(e) => Err(Outcome::fail(format!(
+            // A backend that hangs must not hold the check past its deadline.
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_secs(1));
+            let call = self.cluster.http(service, port, method, path, body);
+            let verdict = match tokio::time::timeout(left, call).await {
+                Ok(Ok(reply)) => accept(&reply),
+                Ok(Err(e)) => Err(Outcome::fail(format!(
                     "{service}:{port}{path} unreachable: {e}"
+                ))),
+                Err(_) => Err(Outcome::fail(format!(
+                    "{service}:{port}{path}: no answer within {}s",
+                    secs(left)
                 ))),
             };
             match verdict {

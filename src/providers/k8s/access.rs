@@ -98,13 +98,16 @@ impl Clients {
         if let Some(c) = m.get(a) {
             return Ok(c.clone());
         }
-        let c = connect(a).await?;
+        let c = connect(a, true).await?;
         m.insert(a.clone(), c.clone());
         Ok(c)
     }
 }
 
-async fn connect(a: &Access) -> Result<Client, K8sError> {
+/// A client for `a`. `retry`: kube's default retries of 429/503/504 with backoff — right for API
+/// calls, wrong for probes through the service proxy, where a 503 is the backend's answer and
+/// would be retried for minutes.
+pub async fn connect(a: &Access, retry: bool) -> Result<Client, K8sError> {
     let path = expand_home(&a.kubeconfig);
     let err = |message: String| K8sError::Kubeconfig {
         path: path.clone(),
@@ -124,5 +127,6 @@ async fn connect(a: &Access) -> Result<Client, K8sError> {
         .map_err(|e| err(e.to_string()))?;
     config.connect_timeout = Some(TIMEOUT);
     config.read_timeout = Some(TIMEOUT);
+    config.default_retry = retry;
     Client::try_from(config).map_err(|e| err(e.to_string()))
 }

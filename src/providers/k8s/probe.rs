@@ -9,7 +9,7 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams, LogParams, Patch, 
 use kube::client::Body;
 use serde_json::Value as Json;
 
-use super::access::{Access, Clients, K8sError};
+use super::access::{Access, K8sError, connect};
 use super::manifest::{FIELD_MANAGER, job_failed, pending};
 use super::resources;
 use crate::selftest::{self, HttpReply, Method, ObjectRef, ObjectState, ProbeError};
@@ -23,7 +23,7 @@ pub struct KubeProbe {
 impl KubeProbe {
     pub async fn connect(access: &Access, ns: &str) -> Result<KubeProbe, K8sError> {
         Ok(KubeProbe {
-            client: Clients::default().get(access).await?,
+            client: connect(access, false).await?,
             ns: ns.to_owned(),
             context: access.context.clone(),
         })
