@@ -37,7 +37,10 @@ fn test_python() -> String {
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
-    assert!(ok, "{py} lacks confluent-kafka (integration/test.sh installs it)");
+    assert!(
+        ok,
+        "{py} lacks confluent-kafka (integration/test.sh installs it)"
+    );
     assert!(
         Proc::new("kcat").arg("-V").output().is_ok(),
         "kcat is not on PATH (apt-get install -y kcat; integration/test.sh does)"
@@ -118,9 +121,7 @@ impl World {
             .expect("kafka_mock prints BOOTSTRAP")
             .to_owned();
 
-        let target = |pod: &str, pool: &str| {
-            json!({"scrapePool": pool, "job": "alpaka/strimzi-kafka", "pod": pod, "health": "up"})
-        };
+        let target = |pod: &str, pool: &str| json!({"scrapePool": pool, "job": "alpaka/strimzi-kafka", "pod": pod, "health": "up"});
         let web_cfg = root.join("web.json");
         std::fs::write(
             &web_cfg,
@@ -331,7 +332,8 @@ fn every_check_passes_against_a_working_stack_and_leaves_nothing_behind() {
     }
     assert!(line(&out, "s3.sink").starts_with("SKIP"), "{out}");
     assert!(
-        line(&out, "kafka.roundtrip").contains("10 messages produced and read back from alpaka-test-"),
+        line(&out, "kafka.roundtrip")
+            .contains("10 messages produced and read back from alpaka-test-"),
         "{out}"
     );
     assert!(
@@ -363,12 +365,14 @@ fn every_check_passes_against_a_working_stack_and_leaves_nothing_behind() {
     ] {
         assert!(
             log.lines()
-                .any(|l| l.starts_with("APPLY") && l.contains(&format!(" {kind} alpaka/alpaka-test-"))),
+                .any(|l| l.starts_with("APPLY")
+                    && l.contains(&format!(" {kind} alpaka/alpaka-test-"))),
             "no {kind} applied:\n{log}"
         );
         assert!(
             log.lines()
-                .any(|l| l.starts_with("DELETE") && l.contains(&format!(" {kind} alpaka/alpaka-test-"))),
+                .any(|l| l.starts_with("DELETE")
+                    && l.contains(&format!(" {kind} alpaka/alpaka-test-"))),
             "no {kind} deleted:\n{log}"
         );
     }
@@ -381,7 +385,11 @@ fn every_check_passes_against_a_working_stack_and_leaves_nothing_behind() {
 #[test]
 fn failures_show_their_evidence_and_exit_non_zero() {
     let w = World::new();
-    w.web_override("grafana", 503, "upstream connect error or disconnect/reset before headers");
+    w.web_override(
+        "grafana",
+        503,
+        "upstream connect error or disconnect/reset before headers",
+    );
     // One row too many: a connector that re-delivered.
     w.set_records(10_001);
     let (code, out, err) = w.alpaka(&[
@@ -396,7 +404,8 @@ fn failures_show_their_evidence_and_exit_non_zero() {
     assert_eq!(code, 1, "--- stdout\n{out}\n--- stderr\n{err}");
     let g = line(&out, "http.grafana");
     assert!(
-        g.starts_with("FAIL") && g.contains("HTTP 503 from kube-prometheus-stack-grafana:80 GET /api/health"),
+        g.starts_with("FAIL")
+            && g.contains("HTTP 503 from kube-prometheus-stack-grafana:80 GET /api/health"),
         "{out}"
     );
     assert!(out.contains("| body: upstream connect error"), "{out}");
@@ -406,7 +415,10 @@ fn failures_show_their_evidence_and_exit_non_zero() {
         "{out}"
     );
     // The counting Job's log tail is the evidence.
-    assert!(out.contains("| ALPAKA-RESULT expected=10000 received=10001"), "{out}");
+    assert!(
+        out.contains("| ALPAKA-RESULT expected=10000 received=10001"),
+        "{out}"
+    );
     assert!(out.contains("0 passed, 2 failed, 0 skipped."), "{out}");
     assert_eq!(w.test_objects(), Vec::<String>::new());
 }
@@ -423,10 +435,14 @@ fn keep_leaves_the_run_for_a_look_and_says_how_to_remove_it() {
         .filter(|o| !o.starts_with("Pod "))
         .collect();
     assert_eq!(kept.len(), 2, "{kept:?}");
-    assert!(kept.iter().any(|o| o.starts_with("KafkaTopic ")), "{kept:?}");
+    assert!(
+        kept.iter().any(|o| o.starts_with("KafkaTopic ")),
+        "{kept:?}"
+    );
     assert!(kept.iter().any(|o| o.starts_with("Job ")), "{kept:?}");
     assert!(
-        out.contains("kubectl --context k3d-alpaka-k3d -n alpaka delete") && out.contains("-l alpaka.io/test-run="),
+        out.contains("kubectl --context k3d-alpaka-k3d -n alpaka delete")
+            && out.contains("-l alpaka.io/test-run="),
         "{out}"
     );
 }
@@ -468,7 +484,10 @@ fn the_kcat_scripts_judge_a_real_kafka_peer() {
         .spawn()
         .unwrap();
     let mut out = BufReader::new(mock.stdout.take().unwrap());
-    let bootstrap = read_line(&mut out).strip_prefix("BOOTSTRAP ").unwrap().to_owned();
+    let bootstrap = read_line(&mut out)
+        .strip_prefix("BOOTSTRAP ")
+        .unwrap()
+        .to_owned();
     let sh = |script: &str, env: &[(&str, &str)]| {
         let o = Proc::new("/bin/sh")
             .args(["-c", script])
@@ -483,23 +502,39 @@ fn the_kcat_scripts_judge_a_real_kafka_peer() {
     use alpaka::stack::testkit::{COUNT_SCRIPT, ROUNDTRIP_SCRIPT};
     let (code, log) = sh(
         ROUNDTRIP_SCRIPT,
-        &[("BOOTSTRAP", &bootstrap), ("TOPIC", "rt"), ("MESSAGES", "10"), ("RUN", "ab12cd34")],
+        &[
+            ("BOOTSTRAP", &bootstrap),
+            ("TOPIC", "rt"),
+            ("MESSAGES", "10"),
+            ("RUN", "ab12cd34"),
+        ],
     );
     assert_eq!(code, 0, "{log}");
-    assert!(log.ends_with("ALPAKA-RESULT sent=10 received=10 match=yes\n"), "{log}");
+    assert!(
+        log.ends_with("ALPAKA-RESULT sent=10 received=10 match=yes\n"),
+        "{log}"
+    );
 
     let count = |expect: &str| {
         sh(
             COUNT_SCRIPT,
-            &[("BOOTSTRAP", &bootstrap), ("TOPIC", "rt"), ("EXPECT", expect),
-              ("WAIT_SECONDS", "2"), ("SETTLE_SECONDS", "0")],
+            &[
+                ("BOOTSTRAP", &bootstrap),
+                ("TOPIC", "rt"),
+                ("EXPECT", expect),
+                ("WAIT_SECONDS", "2"),
+                ("SETTLE_SECONDS", "0"),
+            ],
         )
     };
     let (code, log) = count("10");
     assert_eq!(code, 0, "{log}");
     let (code, log) = count("11");
     assert_eq!(code, 1, "{log}");
-    assert!(log.contains("ALPAKA-RESULT expected=11 received=10"), "{log}");
+    assert!(
+        log.contains("ALPAKA-RESULT expected=11 received=10"),
+        "{log}"
+    );
     let (code, log) = count("9");
     assert_eq!(code, 1, "too many is a failure too: {log}");
 
@@ -507,7 +542,12 @@ fn the_kcat_scripts_judge_a_real_kafka_peer() {
     let started = std::time::Instant::now();
     let (code, log) = sh(
         ROUNDTRIP_SCRIPT,
-        &[("BOOTSTRAP", "127.0.0.1:9"), ("TOPIC", "rt"), ("MESSAGES", "3"), ("RUN", "ab12cd34")],
+        &[
+            ("BOOTSTRAP", "127.0.0.1:9"),
+            ("TOPIC", "rt"),
+            ("MESSAGES", "3"),
+            ("RUN", "ab12cd34"),
+        ],
     );
     assert_eq!(code, 1, "{log}");
     assert!(log.contains("error=produce-failed"), "{log}");

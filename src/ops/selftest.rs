@@ -13,11 +13,11 @@ use crate::engine::ResourceId;
 use crate::providers::k8s::Access;
 use crate::providers::k8s::probe::KubeProbe;
 use crate::random;
-use crate::state::Backend;
 use crate::selftest::plan::{self, Check, Planned};
 use crate::selftest::runner::{Options, Runner, Undo};
 use crate::selftest::{CheckResult, ObjectStore, Outcome};
 use crate::stack::testkit::{RUN_LABEL, RunId, TestKit};
+use crate::state::Backend;
 use crate::suggest::closest;
 
 const CLUSTER_KINDS: &[&str] = &[
@@ -133,11 +133,7 @@ pub async fn selftest(ctx: &Ctx, args: &TestArgs) -> Result<u8, OpsError> {
             );
         }
     }
-    let kit = TestKit {
-        run: &run,
-        ns,
-        cfg,
-    };
+    let kit = TestKit { run: &run, ns, cfg };
     let runner = Runner::new(
         &cluster,
         store.as_ref().map(|s| s as &dyn ObjectStore),
@@ -202,7 +198,9 @@ pub async fn selftest(ctx: &Ctx, args: &TestArgs) -> Result<u8, OpsError> {
             .map(|r| {
                 let (result, summary, evidence) = match &r.outcome {
                     Outcome::Pass(s) => ("pass", s.clone(), Vec::new()),
-                    Outcome::Fail { summary, evidence } => ("fail", summary.clone(), evidence.clone()),
+                    Outcome::Fail { summary, evidence } => {
+                        ("fail", summary.clone(), evidence.clone())
+                    }
                     Outcome::Skip(s) => ("skip", s.clone(), Vec::new()),
                 };
                 json!({"name": r.name, "result": result, "seconds": r.duration.as_secs_f64(),
@@ -246,11 +244,13 @@ pub async fn selftest(ctx: &Ctx, args: &TestArgs) -> Result<u8, OpsError> {
         }
         println!("{passed} passed, {failed} failed, {skipped} skipped.");
     }
-    Ok(if failed > 0 || interrupted || !cleanup_problems.is_empty() {
-        EXIT_ERROR
-    } else {
-        EXIT_OK
-    })
+    Ok(
+        if failed > 0 || interrupted || !cleanup_problems.is_empty() {
+            EXIT_ERROR
+        } else {
+            EXIT_OK
+        },
+    )
 }
 
 #[cfg(test)]
@@ -266,7 +266,11 @@ mod tests {
 
     #[test]
     fn check_names_select_by_name_or_prefix_and_typos_are_named() {
-        let all = vec![p("http.grafana"), p("http.prometheus"), p("kafka.roundtrip")];
+        let all = vec![
+            p("http.grafana"),
+            p("http.prometheus"),
+            p("kafka.roundtrip"),
+        ];
         let names = |v: Vec<Planned>| v.into_iter().map(|p| p.name).collect::<Vec<_>>();
         assert_eq!(
             names(select(all.clone(), &["http".into()]).unwrap()),

@@ -81,7 +81,11 @@ impl selftest::Cluster for KubeProbe {
     }
 
     async fn delete(&self, o: &ObjectRef) -> Result<(), ProbeError> {
-        match self.api(o)?.delete(&o.name, &DeleteParams::background()).await {
+        match self
+            .api(o)?
+            .delete(&o.name, &DeleteParams::background())
+            .await
+        {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(s)) if s.is_not_found() => Ok(()),
             Err(e) => Err(self.err("deleting", &o.to_string(), e)),

@@ -44,7 +44,12 @@ const TABLE: &[(&str, &str, &str, bool)] = &[
     ),
     // `alpaka test`'s fresh topics.
     ("kafka.strimzi.io/v1", "KafkaTopic", "kafkatopics", true),
-    ("kafka.strimzi.io/v1beta2", "KafkaTopic", "kafkatopics", true),
+    (
+        "kafka.strimzi.io/v1beta2",
+        "KafkaTopic",
+        "kafkatopics",
+        true,
+    ),
     (
         "kafka.strimzi.io/v1",
         "KafkaNodePool",
