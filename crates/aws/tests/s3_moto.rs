@@ -376,3 +376,20 @@ async fn delete_prefix_on_an_empty_prefix_deletes_nothing() {
     );
     assert!(s3.list(b, &run001()).await.unwrap().is_empty());
 }
+
+/// An overridden endpoint named by host name (not an IP, where the SDK's rules already fall back
+/// to path style) is still reached: `<bucket>.localhost` would need DNS that does not exist.
+#[tokio::test]
+async fn an_endpoint_by_host_name_is_addressed_path_style() {
+    let b = "by-host-name";
+    bucket(b).await;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(format!("http://localhost:{}", moto().port))
+        .load()
+        .await;
+    let s3 = S3::new(&config);
+    s3.check_bucket(b).await.unwrap();
+    assert!(s3.list(b, &run001()).await.unwrap().is_empty());
+    assert_eq!(list_pages(b), 1);
+}
