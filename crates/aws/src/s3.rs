@@ -140,28 +140,9 @@ impl S3 {
                     .and_then(|r| r.headers().get("x-amz-bucket-region"))
                     .map(str::to_owned);
                 let err = sdk(OP, bucket)(e);
-                match status {
-                    Some(404) => AwsError::new(OP, bucket, format!("bucket {bucket} does not exist"))
-                        .with_code("NoSuchBucket"),
-                    Some(403) => AwsError::new(
-                        OP,
-                        bucket,
-                        format!(
-                            "access to bucket {bucket} is forbidden (it belongs to another account, \
-                             or these credentials lack s3:ListBucket on it)"
-                        ),
-                    )
-                    .with_code("AccessDenied"),
-                    Some(301) => AwsError::new(
-                        OP,
-                        bucket,
-                        format!(
-                            "bucket {bucket} is in region {}, not the configured one",
-                            region.as_deref().unwrap_or("(unknown)")
-                        ),
-                    )
-                    .with_code("PermanentRedirect"),
-                    _ => err,
+                match status.and_then(|s| head_bucket_status(bucket, s, region.as_deref())) {
+                    Some((code, message)) => AwsError::new(OP, bucket, message).with_code(code),
+                    None => err,
                 }
             })?;
         Ok(())
@@ -317,7 +298,7 @@ impl S3 {
                         OP,
                         format!("s3://{bucket}/{prefix}"),
                         format!(
-                            "{} of {n} objects in a batch were not deleted ({} deleted before): {}{}",
+                            "{} of {n} keys in a batch not deleted ({} deleted so far): {}{}",
                             errors.len(),
                             report.deleted + n - errors.len(),
                             named.join(", "),
@@ -351,6 +332,33 @@ impl S3 {
         )
         .with_code("NotEmpty"))
     }
+}
+
+/// What a failed HeadBucket's status means for `bucket` (code, message); `None` for statuses
+/// the SDK's own error describes well enough.
+fn head_bucket_status(
+    bucket: &str,
+    status: u16,
+    region: Option<&str>,
+) -> Option<(&'static str, String)> {
+    Some(match status {
+        404 => ("NoSuchBucket", format!("bucket {bucket} does not exist")),
+        403 => (
+            "AccessDenied",
+            format!(
+                "access to bucket {bucket} is forbidden: it belongs to another account, or these \
+                 credentials lack s3:ListBucket on it"
+            ),
+        ),
+        301 => (
+            "PermanentRedirect",
+            format!(
+                "bucket {bucket} is in region {}, not the configured one",
+                region.unwrap_or("(unknown)")
+            ),
+        ),
+        _ => return None,
+    })
 }
 
 /// Whether the S3 client will talk to something other than AWS's own endpoints.
@@ -487,6 +495,21 @@ mod tests {
         assert!(!p.contains("alpaka-test/run0011/y"));
         assert!(!p.contains("alpaka-test/run001"));
         assert!(!p.contains("data/alpaka-test/run001/x"));
+    }
+
+    #[test]
+    fn head_bucket_failures_name_the_bucket_and_the_reason() {
+        let (code, m) = head_bucket_status("logs", 403, None).unwrap();
+        assert_eq!(code, "AccessDenied");
+        assert!(m.contains("bucket logs") && m.contains("forbidden"), "{m}");
+        let (code, m) = head_bucket_status("logs", 301, Some("us-west-2")).unwrap();
+        assert_eq!(code, "PermanentRedirect");
+        assert!(m.contains("bucket logs") && m.contains("us-west-2"), "{m}");
+        assert_eq!(
+            head_bucket_status("logs", 404, None).unwrap().0,
+            "NoSuchBucket"
+        );
+        assert_eq!(head_bucket_status("logs", 500, None), None);
     }
 
     #[test]
