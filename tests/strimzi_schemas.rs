@@ -238,6 +238,14 @@ fn legacy_zookeeper_mode_uses_the_045_operator_and_v1beta2() {
     )
     .unwrap();
     let loaded = alpaka::config::load(dir.path(), "zk").unwrap_or_else(|d| panic!("{d}"));
+    // The shipped config's JDBC Connect image is built for Kafka 4.3.1: named as a mismatch.
+    assert!(
+        loaded.warnings.iter().any(|w| w
+            .message
+            .contains("built for Kafka 4.3.1; the cluster runs Kafka 3.9.0")),
+        "{:?}",
+        loaded.warnings
+    );
     let nodes =
         alpaka::stack::build(&loaded.profile_name, &loaded.profile, &loaded.config).unwrap();
     let get = |id: &str| -> Json {
@@ -278,9 +286,10 @@ fn legacy_zookeeper_mode_uses_the_045_operator_and_v1beta2() {
     let connect = get("kafka.connect.srccon");
     assert_eq!(connect["apiVersion"], "kafka.strimzi.io/v1beta2");
     assert_eq!(connect["spec"]["version"], "3.9.0");
+    // A chosen image is kept (the default Strimzi one would become the 0.45 image of 3.9.0).
     assert_eq!(
         connect["spec"]["image"],
-        "quay.io/strimzi/kafka:0.45.1-kafka-3.9.0"
+        "ghcr.io/alpaka/connect-jdbc:0.1.0-kafka-4.3.1"
     );
     assert_eq!(connect["spec"]["config"]["group.id"], "connect-srccon");
     assert_eq!(
@@ -303,4 +312,39 @@ fn legacy_zookeeper_mode_uses_the_045_operator_and_v1beta2() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("has no ZooKeeper mode"), "{err}");
+}
+
+#[test]
+fn alpaka_test_resources_validate_too() {
+    use alpaka::stack::testkit::{RunId, TestKit};
+    let schemas = schemas();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let loaded = alpaka::config::load(root, "k3d").unwrap();
+    let run = RunId::new("ab12cd34").unwrap();
+    let kit = TestKit {
+        run: &run,
+        ns: "alpaka",
+        cfg: &loaded.config,
+    };
+    let mut all = kit.jdbc_connector("srccon");
+    all.push(kit.topic(&kit.roundtrip_topic()));
+    all.push(kit.topic(&kit.person_topic()));
+    all.push(kit.s3_connector(
+        "sinkcon",
+        "bucket",
+        "ap-northeast-2",
+        "alpaka-test/ab12cd34",
+    ));
+    let mut checked = 0;
+    for m in all
+        .iter()
+        .filter(|m| m["apiVersion"] == "kafka.strimzi.io/v1")
+    {
+        let kind = m["kind"].as_str().unwrap();
+        let mut errors = Vec::new();
+        validate(&schemas[kind], m, "$", &mut errors);
+        assert!(errors.is_empty(), "{kind}:\n{}", errors.join("\n"));
+        checked += 1;
+    }
+    assert_eq!(checked, 4);
 }

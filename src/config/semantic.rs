@@ -286,6 +286,30 @@ pub fn stack_checks(
                     "ZooKeeper mode is legacy and unsupported from Kafka 4.0",
                 )
             });
+            // alpaka's Connect images carry the Kafka they were built for in their tag.
+            for c in &config.kafka_connect.connects {
+                let built_for = c.container.tag.rsplit_once("-kafka-").map(|x| x.1);
+                if let Some(v) = built_for.filter(|v| *v != k.version) {
+                    let path = format!("kafka_connect.connects[{}].container.tag", c.kind.as_str());
+                    out.push(Diagnostic {
+                        severity: crate::diag::Severity::Warning,
+                        ..diag_at(
+                            loc(&["kafka", "mode"]),
+                            &path,
+                            format!(
+                                "Connect `{}` runs image {}, built for Kafka {v}; the cluster runs Kafka {}",
+                                c.kind.as_str(),
+                                c.container.reference(),
+                                k.version
+                            ),
+                        )
+                        .with_hint(format!(
+                            "set the container to quay.io/strimzi/kafka:0.45.1-kafka-{} plus your plugins",
+                            k.version
+                        ))
+                    });
+                }
+            }
         }
     }
     let km = &config.kminion;
