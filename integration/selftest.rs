@@ -236,6 +236,10 @@ impl World {
     }
 
     fn alpaka(&self, args: &[&str]) -> (i32, String, String) {
+        self.alpaka_env(args, &[])
+    }
+
+    fn alpaka_env(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
         let out = Command::cargo_bin("alpaka")
             .unwrap()
             .env("ALPAKA_ROOT", self.root())
@@ -249,6 +253,7 @@ impl World {
             // No test may reach AWS.
             .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
             .env("AWS_EC2_METADATA_DISABLED", "true")
+            .envs(env.iter().copied())
             .current_dir(self.root())
             .args(args)
             .args(["--profile", "k3d"])
@@ -289,21 +294,29 @@ impl World {
     }
 }
 
-/// The stand-in's apply hook: Connect + MySQL produce `n` person rows to the mock Kafka when
-/// the run's JDBC KafkaConnector appears (the hook file is re-read on every apply).
-fn write_hooks(root: &Path, py: &str, n: u32) {
+/// The mock Kafka's address, as the host map gives it.
+fn mock_bootstrap(root: &Path) -> String {
     let hosts: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(root.join("hosts.json")).unwrap()).unwrap();
+    hosts[BOOTSTRAP_IN_CLUSTER].as_str().unwrap().to_owned()
+}
+
+/// The stand-in's apply hook: Connect + MySQL produce `n` person rows to the mock Kafka when
+/// the run's JDBC KafkaConnector appears (the hook file is re-read on every apply); `more`
+/// hooks after it.
+fn write_hooks(root: &Path, py: &str, n: u32) {
+    write_hooks_with(root, py, n, Vec::new());
+}
+
+fn write_hooks_with(root: &Path, py: &str, n: u32, more: Vec<serde_json::Value>) {
     let script = repo().join("integration/standins/connect_source.py");
-    std::fs::write(
-        root.join("hooks.json"),
-        json!([{"kind": "KafkaConnector", "name_regex": "^alpaka-test-.*-jdbc$",
-                "command": ["env", format!("STANDIN_RECORDS={n}"), py,
-                            script.display().to_string(),
-                            "--bootstrap", hosts[BOOTSTRAP_IN_CLUSTER]]}])
-        .to_string(),
-    )
-    .unwrap();
+    let mut hooks = vec![
+        json!({"kind": "KafkaConnector", "name_regex": "^alpaka-test-.*-jdbc$",
+        "command": ["env", format!("STANDIN_RECORDS={n}"), py, script.display().to_string(),
+                    "--bootstrap", mock_bootstrap(root)]}),
+    ];
+    hooks.extend(more);
+    std::fs::write(root.join("hooks.json"), json!(hooks).to_string()).unwrap();
 }
 
 fn line<'a>(out: &'a str, check: &str) -> &'a str {
@@ -378,6 +391,21 @@ fn every_check_passes_against_a_working_stack_and_leaves_nothing_behind() {
     }
     assert_eq!(w.test_objects(), Vec::<String>::new());
     assert!(out.contains("Removed the run's"), "{out}");
+    // The user's connectors ran alongside and were not touched: every delete was the run's.
+    let deletes: Vec<&str> = log.lines().filter(|l| l.starts_with("DELETE")).collect();
+    assert!(
+        deletes.iter().all(|l| l.contains(" alpaka/alpaka-test-")),
+        "{deletes:#?}"
+    );
+    assert!(
+        log.contains("KafkaConnector alpaka/srccon-mydb_log-log1"),
+        "the platform's connectors exist: {log}"
+    );
+    let (code, plan, _) = w.alpaka(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        code, 0,
+        "the deployed stack is unchanged after a test run:\n{plan}"
+    );
     // The MySQL passwords are generated and never printed.
     assert!(!out.contains("password"), "{out}");
 }
@@ -650,4 +678,130 @@ fn manifests_validate_against_the_kubernetes_openapi_models() {
         "{out}"
     );
     assert!(out.contains("`selector`, must not be `None`"), "{out}");
+}
+
+/// moto's S3 on a free loopback port; it exits when its stdin (held by the returned child)
+/// closes.
+fn moto_s3(py: &str) -> (Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Proc::new(py)
+        .arg(repo().join("crates/aws/tests/s3_helper.py"))
+        .args(["serve", &port.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed().as_secs() < 30, "moto did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+fn s3_helper(py: &str, endpoint: &str, args: &[&str]) -> String {
+    let o = Proc::new(py)
+        .arg(repo().join("crates/aws/tests/s3_helper.py"))
+        .args([endpoint, "us-east-1"])
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The optional S3 sink check against moto: the sink (stand-in hook) writes the round-trip
+/// records under the run's prefix, the check counts them, and cleanup deletes that prefix and
+/// nothing else — not the user's data, not another run's prefix, not a key that merely starts
+/// with the same characters.
+#[test]
+fn the_s3_sink_check_writes_and_removes_only_its_run_prefix() {
+    let w = World::new();
+    let (mut moto, endpoint) = moto_s3(&w.py);
+    s3_helper(&w.py, &endpoint, &["bucket", "alpaka-e2e"]);
+    let user_keys = [
+        "data/user.json",
+        "alpaka-test/zzzzzzzz/other-run.json",
+        "alpaka-test",
+        "alpaka-testing/x.json",
+    ];
+    let puts: Vec<String> = user_keys.iter().map(|k| format!("{k}=keep me")).collect();
+    let mut args = vec!["put", "alpaka-e2e"];
+    args.extend(puts.iter().map(String::as_str));
+    s3_helper(&w.py, &endpoint, &args);
+
+    let cfg = w.root().join("configs/default.yaml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let text = text.replacen(
+        "  s3sink:\n    enabled: false\n",
+        "  s3sink:\n    enabled: true\n    bucket: alpaka-e2e\n    region: us-east-1\n    connect: srccon\n",
+        1,
+    );
+    assert!(text.contains("bucket: alpaka-e2e"));
+    std::fs::write(&cfg, text).unwrap();
+    let web = w.root().join("web.json");
+    let mut web_cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&web).unwrap()).unwrap();
+    for app in web_cfg["apps"].as_array_mut().unwrap() {
+        if app["name"] == "srccon" {
+            app["plugins"].as_array_mut().unwrap().push(json!(
+                {"class": "io.confluent.connect.s3.S3SinkConnector", "type": "sink", "version": "10.6.7"}));
+        }
+    }
+    std::fs::write(&web, web_cfg.to_string()).unwrap();
+    write_hooks_with(
+        w.root(),
+        &w.py,
+        10_000,
+        vec![
+            json!({"kind": "KafkaConnector", "name_regex": "^alpaka-test-.*-s3$",
+            "command": [&w.py, repo().join("integration/standins/s3_sink.py").display().to_string(),
+                        "--bootstrap", mock_bootstrap(w.root()), "--endpoint", &endpoint]}),
+        ],
+    );
+
+    let (code, out, err) = w.alpaka_env(
+        &[
+            "test",
+            "--check",
+            "kafka",
+            "--check",
+            "connect.srccon",
+            "--check",
+            "s3",
+            "--timeout",
+            "40",
+        ],
+        &[
+            ("AWS_ENDPOINT_URL", &endpoint),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ],
+    );
+    assert_eq!(code, 0, "--- stdout\n{out}\n--- stderr\n{err}");
+    let s3 = line(&out, "s3.sink");
+    assert!(
+        s3.starts_with("PASS")
+            && s3.contains("10 records in 1 object(s) under s3://alpaka-e2e/alpaka-test/"),
+        "{out}"
+    );
+    assert!(
+        line(&out, "connect.srccon.plugins").contains("S3SinkConnector"),
+        "{out}"
+    );
+    // Only the user's keys are left.
+    let left: Vec<String> =
+        serde_json::from_str(&s3_helper(&w.py, &endpoint, &["list", "alpaka-e2e"])).unwrap();
+    let mut want: Vec<String> = user_keys.iter().map(|k| (*k).to_owned()).collect();
+    want.sort();
+    assert_eq!(left, want);
+    let _ = moto.kill();
+    let _ = moto.wait();
 }
