@@ -805,3 +805,58 @@ fn the_s3_sink_check_writes_and_removes_only_its_run_prefix() {
     let _ = moto.kill();
     let _ = moto.wait();
 }
+
+/// Ctrl-C in the middle of a check still removes what the run created.
+#[test]
+fn an_interrupted_run_still_cleans_up() {
+    let w = World::new();
+    // Connect never delivers: the JDBC check would wait for its whole timeout.
+    w.set_records(0);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("alpaka"))
+        .env("ALPAKA_ROOT", w.root())
+        .env_remove("ALPAKA_PROFILE")
+        .env_remove("KUBECONFIG")
+        .env("HOME", w.root())
+        .env("NO_COLOR", "1")
+        .env("PATH", w.root().join("bin"))
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args([
+            "test",
+            "--check",
+            "connect.jdbc-source",
+            "--timeout",
+            "120",
+            "--profile",
+            "k3d",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the counting Job runs, i.e. the run has created its objects.
+    let started = std::time::Instant::now();
+    while !w.api_log().contains("-count created") {
+        assert!(started.elapsed().as_secs() < 60, "{}", w.api_log());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(!w.test_objects().is_empty());
+    let pid = child.id().to_string();
+    assert!(
+        Proc::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("interrupted: removing the test resources"),
+        "{stderr}"
+    );
+    assert!(started.elapsed().as_secs() < 60);
+    assert_eq!(w.test_objects(), Vec::<String>::new(), "{stdout}");
+}

@@ -422,3 +422,25 @@ fn apply_and_destroy_without_a_terminal_need_auto_approve() {
         .success()
         .stdout(predicate::str::contains("No changes."));
 }
+
+#[test]
+fn test_lists_its_checks_without_a_cluster_and_refuses_to_run_without_state() {
+    let ws = workspace();
+    let out = alpaka(ws.path()).args(["test", "--list"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("kafka.roundtrip"), "{text}");
+    assert!(text.contains("connect.jdbc-source"), "{text}");
+    assert!(
+        text.contains("s3.sink") && text.contains("skipped: optional"),
+        "{text}"
+    );
+    alpaka(ws.path())
+        .arg("test")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "profile `minikube` has no state: nothing is deployed to test",
+        ))
+        .stderr(predicate::str::contains("alpaka apply -p minikube"));
+}

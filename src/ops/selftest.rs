@@ -152,11 +152,34 @@ pub async fn selftest(ctx: &Ctx, args: &TestArgs) -> Result<u8, OpsError> {
             access.context
         );
     }
+    // First Ctrl-C: stop checking, clean up. Second: leave at once (the printed label finds
+    // what is left).
+    let (tx, mut interrupt) = tokio::sync::watch::channel(false);
+    let leave = format!(
+        "\nsecond interrupt: leaving the test resources; remove them with\n  kubectl --context {} -n {ns} delete jobs,deployments,services,secrets,configmaps,roles,rolebindings,kafkaconnectors,kafkatopics -l {RUN_LABEL}={}",
+        access.context,
+        run.as_str()
+    );
+    let signals = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\ninterrupted: removing the test resources (Ctrl-C again to leave them)");
+            let _ = tx.send(true);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("{leave}");
+                std::process::exit(130);
+            }
+        }
+    });
     let progress = std::io::stderr().is_terminal() && !args.json;
-    runner.prepare(&planned, (&passwords.0, &passwords.1)).await;
     let mut results: Vec<CheckResult> = Vec::new();
-    let mut interrupted = false;
+    tokio::select! {
+        _ = runner.prepare(&planned, (&passwords.0, &passwords.1)) => {}
+        _ = interrupt.changed() => {}
+    }
     for p in &planned {
+        if *interrupt.borrow() {
+            break;
+        }
         if progress && !matches!(p.check, Check::Skip(_)) {
             eprint!("  running {} …\r", p.name);
         }
@@ -170,23 +193,18 @@ pub async fn selftest(ctx: &Ctx, args: &TestArgs) -> Result<u8, OpsError> {
                 }
                 results.push(r);
             }
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("\ninterrupted: removing the test resources (Ctrl-C again to leave them)");
-                interrupted = true;
-                break;
-            }
+            _ = interrupt.changed() => break,
         }
     }
+    let interrupted = *interrupt.borrow();
 
     let kept = runner.pending_undo();
     let cleanup = if args.keep && !interrupted {
         None
     } else {
-        tokio::select! {
-            c = runner.cleanup() => Some(c),
-            _ = tokio::signal::ctrl_c() => None,
-        }
+        Some(runner.cleanup().await)
     };
+    signals.abort();
 
     let failed = results.iter().filter(|r| r.outcome.failed()).count();
     let passed = results.iter().filter(|r| r.outcome.passed()).count();

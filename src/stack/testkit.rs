@@ -501,8 +501,9 @@ fn to_json<T: serde::Serialize>(v: &T) -> Json {
 /// Round trip with kcat: produce `$MESSAGES` JSON lines, consume from the beginning, compare.
 /// Every kcat call is bounded (`timeout`), so an unreachable broker ends the check with its
 /// error instead of librdkafka retrying until the Job's deadline.
+/// Scratch files live in `mktemp` paths: nothing assumes a private /tmp.
 pub const ROUNDTRIP_SCRIPT: &str = r#"set -u
-sent=/tmp/sent; got=/tmp/got; : > "$sent"
+work=$(mktemp -d); sent="$work/sent"; got="$work/got"; : > "$sent"
 i=1
 while [ "$i" -le "$MESSAGES" ]; do
   printf '{"id":%d,"name":"alpaka-%s-%d"}\n' "$i" "$RUN" "$i" >> "$sent"
@@ -515,12 +516,12 @@ if ! timeout 60 kcat -P -b "$BOOTSTRAP" -t "$TOPIC" -X message.timeout.ms=30000 
 fi
 received=0
 for attempt in 1 2 3 4 5 6; do
-  timeout 60 kcat -C -b "$BOOTSTRAP" -t "$TOPIC" -o beginning -e -q > "$got" 2>/tmp/consume.err || true
+  timeout 60 kcat -C -b "$BOOTSTRAP" -t "$TOPIC" -o beginning -e -q > "$got" 2>"$work/consume.err" || true
   received=$(wc -l < "$got" | tr -d ' ')
   [ "$received" -ge "$MESSAGES" ] && break
   sleep 2
 done
-cat /tmp/consume.err >&2
+cat "$work/consume.err" >&2
 if [ "$(sort "$sent")" = "$(sort "$got")" ]; then match=yes; else match=no; fi
 echo "ALPAKA-RESULT sent=$MESSAGES received=$received match=$match"
 [ "$match" = yes ]
@@ -529,8 +530,9 @@ echo "ALPAKA-RESULT sent=$MESSAGES received=$received match=$match"
 /// Counts a topic's records with kcat until `$EXPECT` arrive or `$WAIT_SECONDS` pass, then
 /// once more after `$SETTLE_SECONDS`.
 pub const COUNT_SCRIPT: &str = r#"set -u
+err=$(mktemp)
 count() {
-  timeout 120 kcat -C -b "$BOOTSTRAP" -t "$TOPIC" -o beginning -e -q -f '%o\n' 2>/tmp/count.err | wc -l | tr -d ' '
+  timeout 120 kcat -C -b "$BOOTSTRAP" -t "$TOPIC" -o beginning -e -q -f '%o\n' 2>"$err" | wc -l | tr -d ' '
 }
 start=$(date +%s)
 n=0
@@ -543,7 +545,7 @@ while :; do
 done
 sleep "$SETTLE_SECONDS"
 n=$(count)
-tail -n 3 /tmp/count.err >&2
+tail -n 3 "$err" >&2
 echo "ALPAKA-RESULT expected=$EXPECT received=$n"
 [ "$n" -eq "$EXPECT" ]
 "#;
