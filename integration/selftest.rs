@@ -812,7 +812,7 @@ fn an_interrupted_run_still_cleans_up() {
     let w = World::new();
     // Connect never delivers: the JDBC check would wait for its whole timeout.
     w.set_records(0);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("alpaka"))
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("alpaka"))
         .env("ALPAKA_ROOT", w.root())
         .env_remove("ALPAKA_PROFILE")
         .env_remove("KUBECONFIG")
