@@ -7,19 +7,18 @@
 //! resource.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Stdio};
 
-use assert_cmd::Command;
 use tempfile::TempDir;
 
 const CONTEXT: &str = "k3d-alpaka-k3d";
 /// The connector password of the shipped config (`db_pass`).
 const DB_PASS: &str = "mypass";
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+#[path = "support.rs"]
+mod support;
+use support::repo;
 
 fn python() -> String {
     let out = std::process::Command::new("python3")
@@ -42,28 +41,10 @@ struct World {
 impl World {
     fn new(ready_after: u32) -> World {
         let dir = tempfile::tempdir().unwrap();
-        for sub in ["profiles", "configs"] {
-            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-            for e in std::fs::read_dir(repo().join(sub)).unwrap() {
-                let e = e.unwrap();
-                std::fs::copy(e.path(), dir.path().join(sub).join(e.file_name())).unwrap();
-            }
-        }
-        let bin = dir.path().join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
+        support::copy_workspace(dir.path());
         std::fs::create_dir_all(dir.path().join(".kube")).unwrap();
         let py = python();
-        for t in ["k3d", "helm", "docker"] {
-            let script = repo().join("integration/fakes").join(t);
-            let p = bin.join(t);
-            std::fs::write(
-                &p,
-                format!("#!/bin/sh\nexec '{py}' '{}' \"$@\"\n", script.display()),
-            )
-            .unwrap();
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
+        support::fake_tools(dir.path(), &py, &["k3d", "helm", "docker"]);
         let world = dir.path().join("kube-world.json");
         std::fs::write(&world, r#"{"gitVersion": "v1.34.1+k3s1"}"#).unwrap();
         let mut api = std::process::Command::new(&py)
@@ -95,22 +76,9 @@ impl World {
     }
 
     fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let mut c = Command::cargo_bin("alpaka").unwrap();
-        c.env("ALPAKA_ROOT", self.root())
-            .env_remove("ALPAKA_PROFILE")
-            .env_remove("KUBECONFIG")
-            .env("HOME", self.root())
-            .env("NO_COLOR", "1")
-            .env("PATH", self.root().join("bin"))
-            .env("ALPAKA_FAKE_LOG", self.root().join("fake.log"))
-            .env("ALPAKA_FAKE_STATE", self.root().join("fake-state"))
-            .current_dir(self.root());
-        let out = c.args(args).args(["--profile", "k3d"]).output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let mut c = support::alpaka(self.root());
+        c.args(args).args(["--profile", "k3d"]);
+        support::output(c)
     }
 
     /// Lines of a log since the last call.

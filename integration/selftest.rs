@@ -14,19 +14,18 @@
 //! `kcat` on PATH; fails, never skips, without them.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdout, Command as Proc, Stdio};
 
-use assert_cmd::Command;
 use serde_json::json;
 use tempfile::TempDir;
 
+#[path = "support.rs"]
+mod support;
+use support::repo;
+
 const CONTEXT: &str = "k3d-alpaka-k3d";
 const BOOTSTRAP_IN_CLUSTER: &str = "alpaka-kafka-bootstrap.alpaka.svc:9092";
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn test_python() -> String {
     let py = std::env::var("ALPAKA_TEST_PYTHON").expect(
@@ -77,29 +76,9 @@ impl World {
         let py = test_python();
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_owned();
-        for sub in ["profiles", "configs"] {
-            std::fs::create_dir_all(root.join(sub)).unwrap();
-            for e in std::fs::read_dir(repo().join(sub)).unwrap() {
-                let e = e.unwrap();
-                std::fs::copy(e.path(), root.join(sub).join(e.file_name())).unwrap();
-            }
-        }
-        let bin = root.join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
+        support::copy_workspace(&root);
         std::fs::create_dir_all(root.join(".kube")).unwrap();
-        for t in ["k3d", "helm", "docker"] {
-            let p = bin.join(t);
-            std::fs::write(
-                &p,
-                format!(
-                    "#!/bin/sh\nexec '{py}' '{}' \"$@\"\n",
-                    repo().join("integration/fakes").join(t).display()
-                ),
-            )
-            .unwrap();
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
+        support::fake_tools(&root, &py, &["k3d", "helm", "docker"]);
         let standins = repo().join("integration/standins");
         let mut procs = Vec::new();
         let mut spawn = |args: Vec<String>| -> BufReader<ChildStdout> {
@@ -240,30 +219,11 @@ impl World {
     }
 
     fn alpaka_env(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-        let out = Command::cargo_bin("alpaka")
-            .unwrap()
-            .env("ALPAKA_ROOT", self.root())
-            .env_remove("ALPAKA_PROFILE")
-            .env_remove("KUBECONFIG")
-            .env("HOME", self.root())
-            .env("NO_COLOR", "1")
-            .env("PATH", self.root().join("bin"))
-            .env("ALPAKA_FAKE_LOG", self.root().join("fake.log"))
-            .env("ALPAKA_FAKE_STATE", self.root().join("fake-state"))
-            // No test may reach AWS.
-            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .envs(env.iter().copied())
-            .current_dir(self.root())
+        let mut c = support::alpaka(self.root());
+        c.envs(env.iter().copied())
             .args(args)
-            .args(["--profile", "k3d"])
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+            .args(["--profile", "k3d"]);
+        support::output(c)
     }
 
     /// Every object the stand-in holds whose name starts with `alpaka-test-`.
@@ -812,15 +772,7 @@ fn an_interrupted_run_still_cleans_up() {
     let w = World::new();
     // Connect never delivers: the JDBC check would wait for its whole timeout.
     w.set_records(0);
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("alpaka"))
-        .env("ALPAKA_ROOT", w.root())
-        .env_remove("ALPAKA_PROFILE")
-        .env_remove("KUBECONFIG")
-        .env("HOME", w.root())
-        .env("NO_COLOR", "1")
-        .env("PATH", w.root().join("bin"))
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+    let child = support::alpaka(w.root())
         .args([
             "test",
             "--check",

@@ -113,6 +113,15 @@ impl TestKit<'_> {
         l
     }
 
+    /// Where test pods run: `test.nodeSelector` and `test.tolerations`.
+    fn placement(&self) -> PodSpec {
+        PodSpec {
+            node_selector: k8s::node_selector(&self.cfg.test.node_selector),
+            tolerations: k8s::tolerations(&self.cfg.test.tolerations),
+            ..Default::default()
+        }
+    }
+
     fn meta(&self, name: &str) -> ObjectMeta {
         k8s::meta(name, self.ns, self.labels(name))
     }
@@ -209,9 +218,7 @@ impl TestKit<'_> {
                             env: k8s::env(&vars),
                             ..Default::default()
                         }],
-                        node_selector: k8s::node_selector(&self.cfg.test.node_selector),
-                        tolerations: k8s::tolerations(&self.cfg.test.tolerations),
-                        ..Default::default()
+                        ..self.placement()
                     }),
                 },
                 ..Default::default()
@@ -332,9 +339,7 @@ impl TestKit<'_> {
                             }),
                             ..Default::default()
                         }]),
-                        node_selector: k8s::node_selector(&self.cfg.test.node_selector),
-                        tolerations: k8s::tolerations(&self.cfg.test.tolerations),
-                        ..Default::default()
+                        ..self.placement()
                     }),
                 },
                 ..Default::default()
