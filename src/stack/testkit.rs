@@ -382,7 +382,7 @@ impl TestKit<'_> {
         let (mut role, mut binding) = (role, binding);
         role.metadata.labels = Some(self.labels(&name));
         binding.metadata.labels = Some(self.labels(&name));
-        let config: BTreeMap<String, String> = [
+        let config = [
             (
                 "connection.url",
                 format!("jdbc:mysql://{secret}:3306/{MYSQL_DB}"),
@@ -397,20 +397,11 @@ impl TestKit<'_> {
             ("incrementing.column.name", "id".to_owned()),
             ("topic.prefix", self.jdbc_topic_prefix()),
             ("poll.interval.ms", "1000".to_owned()),
-            // Plain JSON rows, so ksqlDB and people can read them.
-            (
-                "value.converter",
-                "org.apache.kafka.connect.json.JsonConverter".to_owned(),
-            ),
-            ("value.converter.schemas.enable", "false".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+        ];
         vec![
             to_json(&role),
             to_json(&binding),
-            self.connector(&name, connect, JDBC_SOURCE_CLASS, config),
+            self.connector(&name, connect, JDBC_SOURCE_CLASS, &config),
         ]
     }
 
@@ -423,7 +414,7 @@ impl TestKit<'_> {
         region: &str,
         topics_dir: &str,
     ) -> Json {
-        let config: BTreeMap<String, String> = [
+        let config = [
             ("topics", self.roundtrip_topic()),
             ("s3.bucket.name", bucket.to_owned()),
             ("s3.region", region.to_owned()),
@@ -437,25 +428,22 @@ impl TestKit<'_> {
                 "format.class",
                 "io.confluent.connect.s3.format.json.JsonFormat".to_owned(),
             ),
-            (
-                "value.converter",
-                "org.apache.kafka.connect.json.JsonConverter".to_owned(),
-            ),
-            ("value.converter.schemas.enable", "false".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        self.connector(&self.name("s3"), connect, S3_SINK_CLASS, config)
+        ];
+        self.connector(&self.name("s3"), connect, S3_SINK_CLASS, &config)
     }
 
-    fn connector(
-        &self,
-        name: &str,
-        connect: &str,
-        class: &str,
-        config: BTreeMap<String, String>,
-    ) -> Json {
+    /// A test connector; its records are plain JSON (no schema envelope), so ksqlDB, the S3
+    /// objects and people can read them.
+    fn connector(&self, name: &str, connect: &str, class: &str, config: &[(&str, String)]) -> Json {
+        let mut config: BTreeMap<String, String> = config
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        config.insert(
+            "value.converter".into(),
+            "org.apache.kafka.connect.json.JsonConverter".into(),
+        );
+        config.insert("value.converter.schemas.enable".into(), "false".into());
         let mut c = strimzi::connector(name, self.ns, connect, class.to_owned(), Some(1), config);
         c.api_version = self.strimzi_api();
         c.metadata
