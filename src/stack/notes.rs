@@ -30,6 +30,10 @@ pub fn render(profile_name: &str, profile: &Profile, cfg: &StackConfig) -> Strin
         profile.distribution
     );
     let _ = writeln!(s, "Pods:\n  {kubectl} get pods\n");
+    let _ = writeln!(
+        s,
+        "Check that it all works (Kafka, Connect, ksqlDB, UIs, metrics):\n  alpaka test -p {profile_name}\n"
+    );
 
     if cfg.kafka.enabled {
         let _ = writeln!(
