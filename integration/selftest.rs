@@ -454,6 +454,16 @@ fn a_disabled_component_is_skipped_at_once_and_unknown_checks_are_named() {
         "{out}"
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let (code, out, _) = w.alpaka(&["test", "--check", "ksqldb", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["checks"][0]["name"], "ksqldb.statements");
+    assert_eq!(v["checks"][0]["result"], "skip");
+    assert_eq!(v["checks"][0]["summary"], "ksqldb.enabled is false");
+    assert_eq!(
+        (v["passed"].as_u64(), v["failed"].as_u64()),
+        (Some(0), Some(0))
+    );
 
     let (code, _, err) = w.alpaka(&["test", "--check", "http.grafna"]);
     assert_eq!(code, 1);
