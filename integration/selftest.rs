@@ -100,6 +100,17 @@ impl World {
             .expect("kafka_mock prints BOOTSTRAP")
             .to_owned();
 
+        // Connect's workers create their internal topics at start: as if srccon had started.
+        for t in ["configs", "offsets", "status"] {
+            let mut kcat = Proc::new("kcat")
+                .args(["-P", "-b", &bootstrap, "-t", &format!("connect-srccon-{t}")])
+                .stdin(Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write;
+            kcat.stdin.take().unwrap().write_all(b"{}\n").unwrap();
+            assert!(kcat.wait().unwrap().success());
+        }
         let target = |pod: &str, pool: &str| json!({"scrapePool": pool, "job": "alpaka/strimzi-kafka", "pod": pod, "health": "up"});
         let web_cfg = root.join("web.json");
         std::fs::write(
@@ -293,6 +304,7 @@ fn every_check_passes_against_a_working_stack_and_leaves_nothing_behind() {
     for check in [
         "kafka.roundtrip",
         "connect.srccon.plugins",
+        "connect.srccon.topics",
         "connect.jdbc-source",
         "ksqldb.statements",
         "http.grafana",
@@ -321,7 +333,7 @@ fn every_check_passes_against_a_working_stack_and_leaves_nothing_behind() {
         line(&out, "prometheus.targets").contains("Kafka 2/2 up, Connect 1/1 up, KMinion 1/1 up"),
         "{out}"
     );
-    assert!(out.contains("9 passed, 0 failed, 1 skipped."), "{out}");
+    assert!(out.contains("10 passed, 0 failed, 1 skipped."), "{out}");
 
     // The run created its objects, then removed every one of them.
     let log = w.api_log();
@@ -510,6 +522,10 @@ fn the_kcat_scripts_judge_a_real_kafka_peer() {
     assert_eq!(code, 0, "{log}");
     assert!(
         log.ends_with("ALPAKA-RESULT sent=10 received=10 match=yes\n"),
+        "{log}"
+    );
+    assert!(
+        log.contains("ALPAKA-TOPICS ") && log.contains(" rt "),
         "{log}"
     );
 

@@ -10,6 +10,7 @@ use crate::stack::platform::{
     self, CONNECT_PORT, GRAFANA_SERVICE, HEADLAMP_SERVICE, KAFKA_NAME, KAFKA_UI_SERVICE,
     PROMETHEUS_SERVICE,
 };
+use crate::stack::strimzi;
 use crate::stack::testkit::{JDBC_SOURCE_CLASS, S3_SINK_CLASS};
 
 /// One planned check.
@@ -27,6 +28,11 @@ pub enum Check {
     Plugins {
         connect: String,
         expected: BTreeSet<String>,
+    },
+    /// A Connect type's internal topics exist in Kafka (its workers started and created them).
+    ConnectTopics {
+        connect: String,
+        topics: Vec<String>,
     },
     /// MySQL `person` → JDBC source on `connect` → exactly the table's rows in a topic.
     Jdbc {
@@ -75,6 +81,8 @@ impl Check {
             // Image pulls on a fresh node dominate.
             Check::Roundtrip => 240,
             Check::Plugins { .. } => 60,
+            // Judged from the round trip's topic listing: nothing to wait for.
+            Check::ConnectTopics { .. } => 5,
             // MySQL start and 10,000 rows through Connect.
             Check::Jdbc { .. } => 600,
             Check::Ksql => 120,
@@ -162,6 +170,13 @@ pub fn plan(profile: &Profile, cfg: &StackConfig) -> Vec<Planned> {
                     Check::Plugins {
                         connect: t.to_owned(),
                         expected,
+                    },
+                );
+                add(
+                    &format!("connect.{t}.topics"),
+                    Check::ConnectTopics {
+                        connect: t.to_owned(),
+                        topics: strimzi::connect_topics(t).to_vec(),
                     },
                 );
             }
@@ -349,6 +364,7 @@ mod tests {
             [
                 "kafka.roundtrip",
                 "connect.srccon.plugins",
+                "connect.srccon.topics",
                 "connect.jdbc-source",
                 "ksqldb.statements",
                 "s3.sink",

@@ -53,6 +53,8 @@ pub struct Runner<'a> {
     opts: Options,
     undo: Mutex<Vec<Undo>>,
     roundtrip_ok: AtomicBool,
+    /// The topics the round-trip Job saw.
+    topics: Mutex<Option<Vec<String>>>,
 }
 
 /// Evidence lines from a log: its last lines, as they are.
@@ -88,6 +90,7 @@ impl<'a> Runner<'a> {
             opts,
             undo: Mutex::new(Vec::new()),
             roundtrip_ok: AtomicBool::new(false),
+            topics: Mutex::new(None),
         }
     }
 
@@ -153,6 +156,7 @@ impl<'a> Runner<'a> {
             Check::Skip(reason) => Ok(Outcome::Skip(reason.clone())),
             Check::Roundtrip => self.roundtrip(deadline).await,
             Check::Plugins { connect, expected } => self.plugins(connect, expected, deadline).await,
+            Check::ConnectTopics { connect, topics } => Ok(self.connect_topics(connect, topics)),
             Check::Jdbc { connect } => self.jdbc(connect, deadline).await,
             Check::Ksql => self.ksql(deadline).await,
             Check::S3 {
@@ -279,6 +283,9 @@ impl<'a> Runner<'a> {
         let run = self
             .run_job(&self.kit.roundtrip_job(secs(left) as i64), deadline)
             .await?;
+        if let Ok(mut t) = self.topics.lock() {
+            *t = verdict::listed_topics(&run.log);
+        }
         let result = verdict::job_result(&run.log);
         let got = |k: &str| result.as_ref().and_then(|r| verdict::result_count(r, k));
         let matched = result
@@ -361,6 +368,29 @@ impl<'a> Runner<'a> {
                 )
             }
         )))
+    }
+
+    fn connect_topics(&self, connect: &str, wanted: &[String]) -> Outcome {
+        let listed = self.topics.lock().ok().and_then(|t| t.clone());
+        let Some(listed) = listed else {
+            return Outcome::Skip(
+                "judged from kafka.roundtrip's topic listing, which this run does not have".into(),
+            );
+        };
+        let missing: Vec<&str> = wanted
+            .iter()
+            .filter(|t| !listed.contains(t))
+            .map(String::as_str)
+            .collect();
+        if missing.is_empty() {
+            Outcome::Pass(format!("{} are in Kafka", wanted.join(", ")))
+        } else {
+            Outcome::fail(format!(
+                "Connect `{connect}` has not created {} in Kafka (its workers never started?)",
+                missing.join(", ")
+            ))
+            .with_evidence([format!("topics in Kafka: {}", listed.join(" "))])
+        }
     }
 
     async fn connector_evidence(&self, connect: &str, name: &str) -> Vec<String> {
@@ -816,6 +846,50 @@ mod tests {
                 "delete Job alpaka-test-ab12cd34-roundtrip",
                 "delete KafkaTopic alpaka-test-ab12cd34-roundtrip",
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn connect_topics_are_judged_from_the_round_trip_listing() {
+        let fake = Fake {
+            job_logs: BTreeMap::from([(
+                "roundtrip".into(),
+                (
+                    true,
+                    "ALPAKA-TOPICS __consumer_offsets connect-srccon-configs connect-srccon-offsets\nALPAKA-RESULT sent=10 received=10 match=yes"
+                        .into(),
+                ),
+            )]),
+            ..Default::default()
+        };
+        let cfg = StackConfig::default();
+        let run = RunId::new("ab12cd34").unwrap();
+        let r = runner(&fake, &cfg, &run);
+        let check = planned(
+            "connect.srccon.topics",
+            Check::ConnectTopics {
+                connect: "srccon".into(),
+                topics: crate::stack::strimzi::connect_topics("srccon").to_vec(),
+            },
+        );
+        // Without a round trip there is nothing to judge from: skipped, not failed.
+        assert!(matches!(r.run_one(&check).await.outcome, Outcome::Skip(_)));
+        assert!(
+            r.run_one(&planned("kafka.roundtrip", Check::Roundtrip))
+                .await
+                .outcome
+                .passed()
+        );
+        let Outcome::Fail { summary, evidence } = r.run_one(&check).await.outcome else {
+            panic!()
+        };
+        assert_eq!(
+            summary,
+            "Connect `srccon` has not created connect-srccon-status in Kafka (its workers never started?)"
+        );
+        assert!(
+            evidence[0].contains("connect-srccon-offsets"),
+            "{evidence:?}"
         );
     }
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value as Json;
 
 use super::plan::TargetGroup;
-use crate::stack::testkit::RESULT_MARK;
+use crate::stack::testkit::{RESULT_MARK, TOPICS_MARK};
 
 /// `key=value` pairs of the last `ALPAKA-RESULT` line of a Job's log.
 pub fn job_result(log: &str) -> Option<BTreeMap<String, String>> {
@@ -21,6 +21,15 @@ pub fn job_result(log: &str) -> Option<BTreeMap<String, String>> {
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
     )
+}
+
+/// The topics the round-trip Job listed (`ALPAKA-TOPICS a b …`), if it listed them.
+pub fn listed_topics(log: &str) -> Option<Vec<String>> {
+    let line = log
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix(TOPICS_MARK))?;
+    Some(line.split_whitespace().map(str::to_owned).collect())
 }
 
 /// A number from a result line.

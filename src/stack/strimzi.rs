@@ -324,9 +324,9 @@ pub fn connect(i: ConnectInput<'_>) -> Manifest<ConnectSpec> {
             image: i.image,
             bootstrap_servers: i.bootstrap,
             group_id: format!("connect-{}", i.name),
-            config_storage_topic: format!("connect-{}-configs", i.name),
-            offset_storage_topic: format!("connect-{}-offsets", i.name),
-            status_storage_topic: format!("connect-{}-status", i.name),
+            config_storage_topic: connect_topics(i.name)[0].clone(),
+            offset_storage_topic: connect_topics(i.name)[1].clone(),
+            status_storage_topic: connect_topics(i.name)[2].clone(),
             config,
             metrics_config: i.metrics.then(MetricsConfig::reporter),
             template: match i.timezone {
@@ -343,6 +343,11 @@ pub fn connect(i: ConnectInput<'_>) -> Manifest<ConnectSpec> {
             },
         },
     }
+}
+
+/// The internal topics of Connect cluster `name`: configs, offsets, status.
+pub fn connect_topics(name: &str) -> [String; 3] {
+    ["configs", "offsets", "status"].map(|t| format!("connect-{name}-{t}"))
 }
 
 // ---- KafkaConnector ----

@@ -30,6 +30,8 @@ use crate::model::stack::{KafkaMode, StackConfig};
 pub const RUN_LABEL: &str = "alpaka.io/test-run";
 /// How a test Job reports: the last line of its log that starts with this.
 pub const RESULT_MARK: &str = "ALPAKA-RESULT";
+/// The round-trip Job's line listing the cluster's topics.
+pub const TOPICS_MARK: &str = "ALPAKA-TOPICS";
 /// Rows in the test MySQL's `person` table: the JDBC source must deliver exactly this many.
 pub const PERSON_ROWS: u32 = 10_000;
 /// Messages the round trip produces and must read back.
@@ -491,7 +493,8 @@ fn to_json<T: serde::Serialize>(v: &T) -> Json {
     serde_json::to_value(v).unwrap_or(Json::Null)
 }
 
-/// Round trip with kcat: produce `$MESSAGES` JSON lines, consume from the beginning, compare.
+/// Round trip with kcat: produce `$MESSAGES` JSON lines, consume from the beginning, compare;
+/// also lists the cluster's topics (`ALPAKA-TOPICS a b …`) for the Connect topic check.
 /// Every kcat call is bounded (`timeout`), so an unreachable broker ends the check with its
 /// error instead of librdkafka retrying until the Job's deadline.
 /// Scratch files live in `mktemp` paths: nothing assumes a private /tmp.
@@ -515,6 +518,8 @@ for attempt in 1 2 3 4 5 6; do
   sleep 2
 done
 cat "$work/consume.err" >&2
+topics=$(timeout 30 kcat -L -b "$BOOTSTRAP" 2>/dev/null | sed -n 's/^ *topic "\([^"]*\)".*/\1/p' | tr '\n' ' ')
+echo "ALPAKA-TOPICS $topics"
 if [ "$(sort "$sent")" = "$(sort "$got")" ]; then match=yes; else match=no; fi
 echo "ALPAKA-RESULT sent=$MESSAGES received=$received match=$match"
 [ "$match" = yes ]
