@@ -140,7 +140,6 @@ pub async fn selftest(ctx: &Ctx, args: &TestArgs) -> Result<u8, OpsError> {
         kit,
         Options {
             timeout: args.timeout.map(Duration::from_secs),
-            keep: args.keep,
             ..Options::default()
         },
     );
@@ -155,11 +154,13 @@ pub async fn selftest(ctx: &Ctx, args: &TestArgs) -> Result<u8, OpsError> {
     // First Ctrl-C: stop checking, clean up. Second: leave at once (the printed label finds
     // what is left).
     let (tx, mut interrupt) = tokio::sync::watch::channel(false);
-    let leave = format!(
-        "\nsecond interrupt: leaving the test resources; remove them with\n  kubectl --context {} -n {ns} delete jobs,deployments,services,secrets,configmaps,roles,rolebindings,kafkaconnectors,kafkatopics -l {RUN_LABEL}={}",
+    let remove = format!(
+        "kubectl --context {} -n {ns} delete jobs,deployments,services,secrets,configmaps,roles,rolebindings,kafkaconnectors,kafkatopics -l {RUN_LABEL}={}",
         access.context,
         run.as_str()
     );
+    let leave =
+        format!("\nsecond interrupt: leaving the test resources; remove them with\n  {remove}");
     let signals = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!("\ninterrupted: removing the test resources (Ctrl-C again to leave them)");
@@ -248,11 +249,7 @@ pub async fn selftest(ctx: &Ctx, args: &TestArgs) -> Result<u8, OpsError> {
                 }
             }
             None => {
-                println!(
-                    "Kept the run's test resources. Remove them with:\n  kubectl --context {} -n {ns} delete jobs,deployments,services,secrets,configmaps,roles,rolebindings,kafkaconnectors,kafkatopics -l {RUN_LABEL}={}",
-                    access.context,
-                    run.as_str()
-                );
+                println!("Kept the run's test resources. Remove them with:\n  {remove}");
                 if kept.contains(&Undo::S3Prefix)
                     && let Some(s) = &store
                 {

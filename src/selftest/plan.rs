@@ -69,6 +69,7 @@ pub struct TargetGroup {
     /// `podMonitor/<ns>/<name>/` or `serviceMonitor/<ns>/<name>/` (prometheus-operator names
     /// scrape pools `<kind>/<namespace>/<name>/<endpoint index>`).
     pub pool_prefix: String,
+    /// Empty: every target of the pool.
     pub pod_prefixes: Vec<String>,
     /// Pod-name prefixes that are not this group (Connect pods share Kafka's PodMonitor).
     pub not_pod_prefixes: Vec<String>,
@@ -322,7 +323,7 @@ fn targets(ns: &str, cfg: &StackConfig) -> Check {
         groups.push(TargetGroup {
             label: "KMinion".into(),
             pool_prefix: format!("serviceMonitor/{ns}/kminion/"),
-            pod_prefixes: vec!["kminion".into()],
+            pod_prefixes: Vec::new(),
             not_pod_prefixes: Vec::new(),
         });
     }

@@ -14,7 +14,7 @@ use super::{
     CheckResult, Cluster, HttpReply, Method, ObjectRef, ObjectState, ObjectStore, Outcome,
 };
 use crate::stack::platform::KSQLDB_SERVICE;
-use crate::stack::testkit::{PERSON_ROWS, ROUNDTRIP_MESSAGES, RunId, TestKit};
+use crate::stack::testkit::{PERSON_ROWS, ROUNDTRIP_MESSAGES, TestKit};
 
 const LOG_TAIL: i64 = 20;
 
@@ -23,7 +23,6 @@ pub struct Options {
     pub timeout: Option<Duration>,
     /// How often to look again while waiting.
     pub poll: Duration,
-    pub keep: bool,
 }
 
 impl Default for Options {
@@ -31,7 +30,6 @@ impl Default for Options {
         Options {
             timeout: None,
             poll: Duration::from_secs(2),
-            keep: false,
         }
     }
 }
@@ -92,10 +90,6 @@ impl<'a> Runner<'a> {
             roundtrip_ok: AtomicBool::new(false),
             topics: Mutex::new(None),
         }
-    }
-
-    pub fn run_id(&self) -> &RunId {
-        self.kit.run
     }
 
     /// What would be undone now (for `--keep` messages and tests).
@@ -728,6 +722,7 @@ mod tests {
     use crate::model::stack::StackConfig;
     use crate::selftest::ProbeError;
     use crate::selftest::plan::HttpCheck;
+    use crate::stack::testkit::RunId;
 
     /// A cluster where objects become ready at once, Jobs finish with a scripted log, and HTTP
     /// answers from a table. Records every call.
@@ -807,7 +802,6 @@ mod tests {
             Options {
                 timeout: Some(Duration::from_millis(300)),
                 poll: Duration::from_millis(20),
-                keep: false,
             },
         )
     }

@@ -206,8 +206,8 @@ pub fn targets(body: &str, groups: &[TargetGroup]) -> Result<TargetReport, Strin
                 let pool = t["scrapePool"].as_str().unwrap_or("");
                 let pod = t["labels"]["pod"].as_str().unwrap_or("");
                 pool.starts_with(&g.pool_prefix)
-                    && (g.pod_prefixes.iter().any(|p| pod.starts_with(p.as_str()))
-                        || pool.starts_with("serviceMonitor/"))
+                    && (g.pod_prefixes.is_empty()
+                        || g.pod_prefixes.iter().any(|p| pod.starts_with(p.as_str())))
                     && !g
                         .not_pod_prefixes
                         .iter()
@@ -306,7 +306,7 @@ mod tests {
             TargetGroup {
                 label: "KMinion".into(),
                 pool_prefix: "serviceMonitor/alpaka/kminion/".into(),
-                pod_prefixes: vec!["kminion".into()],
+                pod_prefixes: vec![],
                 not_pod_prefixes: vec![],
             },
         ];

@@ -379,9 +379,8 @@ impl TestKit<'_> {
     pub fn jdbc_connector(&self, connect: &str) -> Vec<Json> {
         let name = self.name("jdbc");
         let secret = self.mysql_name();
-        let (role, binding) =
+        let (mut role, mut binding) =
             k8s::connect_secret_access(&name, self.ns, &secret, &format!("{connect}-connect"));
-        let (mut role, mut binding) = (role, binding);
         role.metadata.labels = Some(self.labels(&name));
         binding.metadata.labels = Some(self.labels(&name));
         let config = [
