@@ -170,9 +170,9 @@ done
 [ -n "$ready" ] || die "kube-apiserver not ready after 60 s"
 
 # The admin's requests below go through curl (kubectl is not one of the built tools).
-api() { # method path [json]
-  curl -sf --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
-    -X "$1" -H 'Content-Type: application/json' ${3:+--data-binary "$3"} "$server$2"
+api() { # method path [json] (the body from stdin when json is -)
+  curl -sS -f --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
+    -X "$1" -H 'Content-Type: application/json' ${3:+--data-binary "@$3"} "$server$2"
 }
 
 # --- CRDs, before kwok starts: it maps its stages' resources once, at start-up.
@@ -188,11 +188,12 @@ for c in "${crds[@]}"; do
 done
 names=()
 for f in "${crd_files[@]}"; do
-  json="$("$py" -c 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$f")" \
+  json="$dir/crd.json"
+  "$py" -c 'import json,sys,yaml; json.dump(yaml.safe_load(open(sys.argv[1])), open(sys.argv[2], "w"))' "$f" "$json" \
     || die "cannot read $f as YAML with $py (PyYAML is needed: the test venv, ALPAKA_TEST_PYTHON, has it)"
-  out="$(api POST /apis/apiextensions.k8s.io/v1/customresourcedefinitions "$json" 2>&1)" \
+  out="$(api POST /apis/apiextensions.k8s.io/v1/customresourcedefinitions - <"$json" 2>&1)" \
     || die "installing $f failed: $out"
-  names+=("$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["metadata"]["name"])' "$json")")
+  names+=("$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["name"])' "$json")")
 done
 for name in "${names[@]}"; do
   ok=""
@@ -247,9 +248,11 @@ start kwok "$bin/kwok" --kubeconfig "$dir/kwok.kubeconfig" --config "$dir/kwok.y
 for n in infra worker general; do
   labels="\"kubernetes.io/hostname\":\"kwok-$n\",\"kubernetes.io/os\":\"linux\",\"kubernetes.io/arch\":\"amd64\",\"type\":\"kwok\""
   [ "$n" = general ] || labels="$labels,\"alpaka/node-type\":\"$n\""
-  api POST /api/v1/nodes "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"kwok-$n\",
-    \"annotations\":{\"kwok.x-k8s.io/node\":\"fake\",\"node.alpha.kubernetes.io/ttl\":\"0\"},
-    \"labels\":{$labels}},\"spec\":{}}" >/dev/null || die "creating node kwok-$n failed"
+  api POST /api/v1/nodes - >/dev/null <<EOF || die "creating node kwok-$n failed"
+{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "kwok-$n",
+  "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+  "labels": {$labels}}, "spec": {}}
+EOF
 done
 
 # --- ready when every node is Ready and the default ServiceAccount exists (pods need it).
