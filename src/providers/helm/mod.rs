@@ -8,6 +8,19 @@
 //! supplied), in the desired shape, so an unchanged release plans as no change and a changed
 //! one shows a values diff. Delete is `helm uninstall --wait`. Values never hold secrets: charts
 //! get them through existing Secrets (e.g. Grafana's `admin.existingSecret`).
+//!
+//! A release whose status (helm v3.17.3 `pkg/release/status.go`, v4.0.5
+//! `pkg/release/common/status.go`) is not `deployed` plans as an in-place update of `status`,
+//! whose before says why:
+//! - `failed` (the last install/upgrade failed, e.g. `--wait` ran out): apply runs
+//!   `upgrade --install` again, which helm allows on a failed release.
+//! - `pending-install`, `pending-upgrade`, `pending-rollback`: helm holds the release for an
+//!   operation that is running or was interrupted, and refuses any other ("another operation
+//!   (install/upgrade/rollback) is in progress"). alpaka cannot tell the two apart, and rolling
+//!   back or uninstalling under a running operation breaks the release, so apply does not take
+//!   it over: it stops with helm's error and the commands that clear an interrupted one
+//!   (`helm rollback`, or `helm uninstall` for a first install that never finished).
+//! - `uninstalling`: likewise held; apply reports helm's error.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -18,7 +31,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::engine::diff::FieldChange;
+use crate::engine::diff::{self, FieldChange};
 use crate::engine::{Driver, DriverError, Drivers, ResourceId, StepCx, Value};
 use crate::providers::k8s::Access;
 use crate::providers::local::cli::Cmd;
@@ -26,6 +39,14 @@ use crate::state::ResourceState;
 
 /// `--timeout` for install/upgrade/uninstall (`--wait` waits for the release's pods).
 const HELM_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// helm's error for a release held by another operation (helm v3.17.3 and v4.0.5
+/// `pkg/action/action.go` `errPending`, raised by `pkg/action/upgrade.go` `prepareUpgrade`).
+const HELM_PENDING: &str = "another operation (install/upgrade/rollback) is in progress";
+
+/// The live attribute holding the release's status; not part of the desired shape.
+const STATUS: &str = "status";
+const DEPLOYED: &str = "deployed";
 
 pub fn register(drivers: &mut Drivers) {
     drivers.register("helm.release", std::sync::Arc::new(HelmDriver::default()));
@@ -236,17 +257,66 @@ impl HelmDriver {
             "helm upgrade --install {} {}",
             r.release, r.version
         ));
-        self.cmd(&r, &args)
-            .timeout(HELM_TIMEOUT + Duration::from_secs(60))
-            .run_ok()
-            .await?;
+        let c = self
+            .cmd(&r, &args)
+            .timeout(HELM_TIMEOUT + Duration::from_secs(60));
+        let out = c.output().await?;
         drop(file);
+        if !out.success() {
+            let failed = c.failed(&out);
+            if !out.text().contains(HELM_PENDING) {
+                return Err(failed);
+            }
+            // Which operation holds it decides the way out; unknown if helm cannot say.
+            let status = self.listed(&r).await.ok().flatten().map(|l| l.status);
+            return Err(pending_error(failed, &r, status.as_deref()));
+        }
         Ok(Value::map([
             ("release", Value::str(&r.release)),
             ("namespace", Value::str(&r.namespace)),
             ("version", Value::str(&r.version)),
         ]))
     }
+}
+
+/// Why a release in `status` is not as asked, for the plan.
+fn status_reason(status: &str) -> String {
+    let why = match status {
+        "failed" => "the last install or upgrade failed; apply runs it again",
+        "pending-install" | "pending-upgrade" | "pending-rollback" => {
+            "another helm operation holds the release, running or interrupted; apply stops and says how to clear it"
+        }
+        "uninstalling" => "an uninstall holds the release, running or interrupted",
+        _ => return status.to_owned(),
+    };
+    format!("{status}: {why}")
+}
+
+/// The error for an upgrade helm refused because the release is held (`failed` carries
+/// helm's exit code and stderr tail), with what to do.
+fn pending_error(failed: DriverError, r: &Release, status: Option<&str>) -> DriverError {
+    let target = format!(
+        "{} -n {} --kube-context {} --kubeconfig {}",
+        r.release, r.namespace, r.access.context, r.access.kubeconfig
+    );
+    let fix = match status {
+        // A first install that never finished has no revision to go back to.
+        Some("pending-install") => {
+            format!("remove the unfinished install with `helm uninstall {target}`")
+        }
+        _ => format!(
+            "roll it back to its last good revision with `helm rollback {target}` (`helm history {target}` lists them)"
+        ),
+    };
+    DriverError::new(format!(
+        "{}\nhelm release `{}` is {}: another helm operation holds it, or one was interrupted. \
+         alpaka does not take over a held release. If one is running, wait for it; if none is, \
+         {fix}. Then apply again.",
+        failed.message,
+        r.release,
+        status.unwrap_or("held by another operation"),
+    ))
+    .with_code("HelmReleasePending")
 }
 
 fn has_secret(v: &Value) -> bool {
@@ -294,16 +364,34 @@ impl Driver for HelmDriver {
         let Some(l) = self.listed(&r).await? else {
             return Ok(None);
         };
-        let mut version = listed_version(r.chart_name(), &l.chart);
-        if l.status != "deployed" {
-            // A failed or pending release is not what was asked: plan shows it, apply redoes it.
-            version = format!("{version} ({})", l.status);
-        }
+        let version = listed_version(r.chart_name(), &l.chart);
         let values = self.values(&r).await?;
         let mut live = recorded.attrs.as_map().cloned().unwrap_or_default();
         live.insert("version".into(), Value::Str(version));
         live.insert("values".into(), values);
+        live.insert(STATUS.into(), Value::Str(l.status));
         Ok(Some(Value::Map(live)))
+    }
+
+    /// As asked, plus `status` when the release is not `deployed` (see the module doc).
+    fn diff(&self, live: &Value, desired: &Value, salt: &str) -> Vec<FieldChange> {
+        let mut live = live.clone();
+        let status = match &mut live {
+            Value::Map(m) => m.remove(STATUS),
+            _ => None,
+        };
+        let mut changes = diff::diff(&live, desired, self.force_new(), salt);
+        if let Some(s) = status.as_ref().and_then(Value::as_str)
+            && s != DEPLOYED
+        {
+            changes.push(FieldChange {
+                path: vec![STATUS.to_owned()],
+                before: Some(Value::str(status_reason(s))),
+                after: Some(Value::str(DEPLOYED)),
+                forces_replacement: false,
+            });
+        }
+        changes
     }
 
     async fn create(&self, cx: &StepCx, desired: &Value) -> Result<Value, DriverError> {
