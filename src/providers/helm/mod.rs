@@ -205,11 +205,7 @@ impl HelmDriver {
     async fn values(&self, r: &Release) -> Result<Value, DriverError> {
         let c = self.cmd(r, &["get", "values", &r.release, "-o", "json"]);
         let out = c.run_ok().await?;
-        let text = out.stdout.trim();
-        if text.is_empty() || text == "null" {
-            return Ok(Value::Map(Default::default()));
-        }
-        serde_json::from_str(text).map_err(|e| {
+        values_of(&out.stdout).map_err(|e| {
             HelmError::Output {
                 command: c.display(),
                 message: e.to_string(),
@@ -277,6 +273,17 @@ impl HelmDriver {
             ("version", Value::str(&r.version)),
         ]))
     }
+}
+
+/// The user-supplied values in `helm get values -o json`: helm v3.17.3/v4.0.5
+/// `pkg/action/get_values.go` prints the release's `Config`, which storage drops when empty
+/// (`config,omitempty` in `pkg/release/release.go`), so none is `null`.
+fn values_of(stdout: &str) -> Result<Value, serde_json::Error> {
+    let text = stdout.trim();
+    if text.is_empty() || text == "null" {
+        return Ok(Value::Map(Default::default()));
+    }
+    serde_json::from_str(text)
 }
 
 /// Why a release in `status` is not as asked, for the plan.
@@ -465,5 +472,117 @@ mod tests {
         assert!(!has_secret(&Value::map([("x", Value::str("s"))])));
         assert_eq!(regex_escape("kafka-ui"), "kafka-ui");
         assert_eq!(regex_escape("a.b"), "a\\.b");
+    }
+
+    /// `helm list -o json` as helm v3.17.3 `cmd/helm/list.go` (v4.0.5 `pkg/cmd/list.go`) prints
+    /// it: `releaseElement`, revision a string, `updated` Go's `time.Time.String()`.
+    const LISTED: &str = r#"[{"name":"kube-prometheus-stack","namespace":"alpaka","revision":"3","updated":"2026-01-01 10:00:00.123456789 +0000 UTC","status":"pending-upgrade","chart":"kube-prometheus-stack-93.9.0","app_version":"v0.86.0"},{"name":"loki","namespace":"alpaka","revision":"1","updated":"2026-01-01 10:00:00.123456789 +0000 UTC","status":"failed","chart":"loki-6.46.0","app_version":"3.5.7"}]"#;
+
+    fn release() -> Release {
+        Release::of(&Value::map([
+            (
+                "cluster",
+                Value::map([
+                    ("context", Value::str("k3d-alpaka-k3d")),
+                    ("kubeconfig", Value::str("/home/u/.kube/config")),
+                ]),
+            ),
+            ("release", Value::str("kube-prometheus-stack")),
+            ("chart", Value::str("kube-prometheus-stack")),
+            ("version", Value::str("93.9.0")),
+            ("namespace", Value::str("alpaka")),
+        ]))
+        .unwrap()
+    }
+
+    #[test]
+    fn status_other_than_deployed_is_planned_with_why() {
+        let l: Vec<Listed> = serde_json::from_str(LISTED).unwrap();
+        assert_eq!(
+            (l[0].status.as_str(), l[1].status.as_str()),
+            ("pending-upgrade", "failed")
+        );
+        assert_eq!(
+            listed_version("kube-prometheus-stack", &l[0].chart),
+            "93.9.0"
+        );
+        let desired = Value::map([
+            ("version", Value::str("93.9.0")),
+            ("values", Value::Map(Default::default())),
+        ]);
+        let live = |status: &str| {
+            let mut m = desired.as_map().cloned().unwrap_or_default();
+            m.insert(STATUS.into(), Value::str(status));
+            Value::Map(m)
+        };
+        let d = HelmDriver::default();
+        assert!(d.diff(&live("deployed"), &desired, "s").is_empty());
+        for (status, why) in [
+            (
+                "failed",
+                "failed: the last install or upgrade failed; apply runs it again",
+            ),
+            (
+                "pending-install",
+                "pending-install: another helm operation holds the release, running or interrupted; apply stops and says how to clear it",
+            ),
+            (
+                "pending-rollback",
+                "pending-rollback: another helm operation",
+            ),
+            (
+                "uninstalling",
+                "uninstalling: an uninstall holds the release",
+            ),
+            ("unknown", "unknown"),
+        ] {
+            let c = d.diff(&live(status), &desired, "s");
+            assert_eq!(c.len(), 1, "{c:?}");
+            assert_eq!(c[0].path, [STATUS]);
+            assert!(!c[0].forces_replacement);
+            let before = c[0].before.as_ref().and_then(Value::as_str).unwrap();
+            assert!(before.starts_with(why), "{before}");
+            assert_eq!(c[0].after, Some(Value::str(DEPLOYED)));
+        }
+    }
+
+    #[test]
+    fn values_as_get_values_prints_them() {
+        assert_eq!(values_of("null\n").unwrap(), Value::Map(Default::default()));
+        assert_eq!(
+            values_of("{\"grafana\":{\"enabled\":true}}\n").unwrap(),
+            Value::map([("grafana", Value::map([("enabled", Value::Bool(true))]))])
+        );
+        assert!(values_of("Error: release: not found").is_err());
+    }
+
+    #[test]
+    fn a_held_release_says_how_to_clear_it() {
+        // What `Cmd::failed` makes of helm v3.17.3's refusal (cmd/helm/upgrade.go wraps
+        // errPending in "UPGRADE FAILED"; cmd/helm/helm.go exits 1).
+        let failed = || {
+            DriverError::new(
+                "`helm upgrade --install …` failed (exit 1): Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress",
+            )
+        };
+        let target = "kube-prometheus-stack -n alpaka --kube-context k3d-alpaka-k3d --kubeconfig /home/u/.kube/config";
+        let e = pending_error(failed(), &release(), Some("pending-upgrade"));
+        assert_eq!(e.code.as_deref(), Some("HelmReleasePending"));
+        assert!(e.message.starts_with("`helm upgrade --install …` failed (exit 1): Error: UPGRADE FAILED: another operation"), "{e}");
+        assert!(e.message.contains("is pending-upgrade"), "{e}");
+        assert!(
+            e.message.contains(&format!("`helm rollback {target}`")),
+            "{e}"
+        );
+        // A first install has nothing to roll back to.
+        let e = pending_error(failed(), &release(), Some("pending-install"));
+        assert!(
+            e.message.contains(&format!("`helm uninstall {target}`")),
+            "{e}"
+        );
+        assert!(!e.message.contains("helm rollback"), "{e}");
+        let e = pending_error(failed(), &release(), None);
+        assert!(e.message.contains("is held by another operation"), "{e}");
+        assert!(e.message.contains(HELM_PENDING), "{e}");
     }
 }
