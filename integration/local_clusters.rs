@@ -80,6 +80,15 @@ impl World {
         c.args(args).assert().success();
     }
 
+    /// A fake's JSON output, read as alpaka's drivers read the real tool's.
+    fn fake_json(&self, tool: &str, args: &[&str]) -> serde_json::Value {
+        let mut c = Command::new(self.root().join("bin").join(tool));
+        self.env(&mut c);
+        let out = c.args(args).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
     fn env(&self, c: &mut Command) {
         c.env("ALPAKA_ROOT", self.root())
             .env_remove("ALPAKA_PROFILE")
@@ -180,8 +189,38 @@ fn k3d_create_plan_drift_replace_destroy() {
         w.root().join(".kube/config").display().to_string()
     );
 
-    // Unchanged: no changes, exit 0, and only reads.
+    // What k3d v5.8.3 reports for that cluster (see integration/fakes/k3d): the image as the
+    // container's image ID, the limit as HumanSize of 8 GiB, no k3sNodeLabels (the labels are in
+    // each node's Cmd), user ports bound on HostIp "".
+    let list = w.fake_json("k3d", &["cluster", "list", "-o", "json"]);
+    w.take_log();
+    let nodes = list[0]["nodes"].as_array().unwrap();
+    let agent = nodes
+        .iter()
+        .find(|n| n["name"] == "k3d-alpaka-k3d-agent-0")
+        .unwrap();
+    assert!(
+        agent["image"].as_str().unwrap().starts_with("sha256:"),
+        "{agent}"
+    );
+    assert_eq!(agent["Memory"], "8.59GB");
+    assert!(agent.get("k3sNodeLabels").is_none(), "{agent}");
+    assert_eq!(
+        agent["Cmd"],
+        serde_json::json!(["agent", "--node-label", "alpaka/node-type=infra"])
+    );
+    let lb = nodes.iter().find(|n| n["role"] == "loadbalancer").unwrap();
+    assert_eq!(
+        lb["portMappings"]["80/tcp"],
+        serde_json::json!([{"HostIp": "", "HostPort": "80"}])
+    );
+
+    // Unchanged: no changes, exit 0, and only reads. (The second apply of a real cluster must
+    // not replace it: nothing above is compared as alpaka wrote it.)
     ok(w.run(&cmd(&["plan", "--detailed-exitcode"], K3D)));
+    assert_eq!(w.take_log(), ["k3d cluster list -o json"]);
+    let out = ok(w.run(&cmd(&["apply", "--auto-approve"], K3D)));
+    assert!(out.contains("No changes."), "{out}");
     assert_eq!(w.take_log(), ["k3d cluster list -o json"]);
 
     // A size change is a replacement that says it wipes the cluster.
@@ -214,6 +253,47 @@ fn k3d_create_plan_drift_replace_destroy() {
         w.take_log()
             .contains(&"k3d cluster start alpaka-k3d --wait".to_owned())
     );
+    ok(w.run(&cmd(&["plan", "--detailed-exitcode"], K3D)));
+
+    // Made again outside alpaka with another limit and the labels swapped: both seen (as k3d
+    // reports them), a replacement.
+    w.fake("k3d", &["cluster", "delete", "alpaka-k3d"]);
+    w.fake(
+        "k3d",
+        &[
+            "cluster",
+            "create",
+            "alpaka-k3d",
+            "--servers",
+            "1",
+            "--agents",
+            "2",
+            "--agents-memory",
+            "4g",
+            "--image",
+            "rancher/k3s:v1.34.1-k3s1",
+            "-p",
+            "80:80@loadbalancer",
+            "--k3s-node-label",
+            "alpaka/node-type=worker@agent:0",
+            "--k3s-node-label",
+            "alpaka/node-type=infra@agent:1",
+        ],
+    );
+    let (code, out, _) = w.run(&cmd(&["plan", "--detailed-exitcode"], K3D));
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("-/+ k3d.cluster.k3d (k3d.cluster)"), "{out}");
+    assert!(
+        out.contains(r#"agent_memory = "4.295GB" -> "8g" # forces replacement"#),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            r#"agent_labels = [{alpaka/node-type = "worker"}, {alpaka/node-type = "infra"}] -> [{alpaka/node-type = "infra"}, {alpaka/node-type = "worker"}] # forces replacement"#
+        ),
+        "{out}"
+    );
+    ok(w.run(&cmd(&["apply", "--auto-approve"], K3D)));
     ok(w.run(&cmd(&["plan", "--detailed-exitcode"], K3D)));
 
     // Destroy deletes the cluster and empties the state.
@@ -249,8 +329,21 @@ fn minikube_create_plan_resize_stop_destroy() {
         "alpaka-minikube"
     );
 
-    // minikube reports 10240 MiB and 40960 MiB: still "10g"/"40g", no changes.
+    // minikube v1.37.0 reports 10240 MiB and 40960 MiB and a running cluster as `OK` (see
+    // integration/fakes/minikube): still "10g"/"40g" and Running, no changes; so too with
+    // v1.34's `Running`.
+    let list = w.fake_json("minikube", &["profile", "list", "-o", "json"]);
+    let p = &list["valid"][0];
+    assert_eq!(p["Status"], "OK");
+    assert_eq!(
+        (&p["Config"]["Memory"], &p["Config"]["DiskSize"]),
+        (&serde_json::json!(10240), &serde_json::json!(40960))
+    );
     ok(w.run(&cmd(&["plan", "--detailed-exitcode"], MINIKUBE)));
+    ok(w.run_with(
+        &cmd(&["plan", "--detailed-exitcode"], MINIKUBE),
+        &[("FAKE_MINIKUBE_VERSION", "v1.34.0")],
+    ));
 
     // Memory change: replace, with the wipe warning; applying it deletes then starts.
     w.edit_profile("minikube", "memory: 10g", "memory: 12g");

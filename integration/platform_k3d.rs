@@ -76,8 +76,23 @@ impl World {
     }
 
     fn run(&self, args: &[&str]) -> (i32, String, String) {
+        self.run_with(args, &[])
+    }
+
+    fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
         let mut c = support::alpaka(self.root());
-        c.args(args).args(["--profile", "k3d"]);
+        c.args(args)
+            .args(["--profile", "k3d"])
+            .envs(env.iter().copied());
+        support::output(c)
+    }
+
+    /// The fake helm run directly, as a user would.
+    fn helm(&self, args: &[&str]) -> (i32, String, String) {
+        let mut c = std::process::Command::new(self.root().join("bin/helm"));
+        c.args(args)
+            .env("ALPAKA_FAKE_LOG", self.root().join("fake.log"))
+            .env("ALPAKA_FAKE_STATE", self.root().join("fake-state"));
         support::output(c)
     }
 
@@ -462,4 +477,124 @@ fn a_failing_init_job_shows_its_log_and_only_its_inputs_rerun_it() {
     assert_eq!(w.take("api.log"), Vec::<String>::new());
     ok(w.run(&["destroy", "--auto-approve"]));
     assert_eq!(w.objects().len(), 2, "only the world's namespaces are left");
+}
+
+/// helm's release statuses as alpaka plans and applies them (see `src/providers/helm/mod.rs`),
+/// against the fake helm scripted to fail or be killed as real helm v3.17.3 does.
+#[test]
+fn a_failed_or_held_helm_release_is_planned_and_applied_as_helm_allows() {
+    const REL: &str = "kube-prometheus-stack";
+    let w = World::new(1);
+    let target = |verb: &[&str]| -> Vec<String> {
+        verb.iter()
+            .chain(&["--target", "helm.kube-prometheus-stack"])
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let apply = target(&["apply", "--auto-approve"]);
+    let apply: Vec<&str> = apply.iter().map(String::as_str).collect();
+    let plan = target(&["plan", "--detailed-exitcode"]);
+    let plan: Vec<&str> = plan.iter().map(String::as_str).collect();
+    let both = |r: (i32, String, String)| (r.0, format!("{}\n{}", r.1, r.2));
+
+    // A first install whose `--wait` runs out: helm's exit code and error are in apply's.
+    let (code, out) = both(w.run_with(&apply, &[("FAKE_HELM_FAIL_RELEASE", REL)]));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("`helm upgrade --install kube-prometheus-stack"),
+        "{out}"
+    );
+    assert!(
+        out.contains("failed (exit 1): Error: INSTALLATION FAILED: context deadline exceeded"),
+        "{out}"
+    );
+    // Applied again: helm upgrades a failed release, and it is deployed.
+    ok(w.run(&apply));
+    let r = w
+        .helm_releases()
+        .into_iter()
+        .find(|r| r["name"] == REL)
+        .unwrap();
+    assert_eq!(
+        (&r["status"], &r["revision"]),
+        (&"deployed".into(), &2.into())
+    );
+    assert_eq!(w.run(&plan).0, 0);
+
+    // An upgrade that fails leaves the release `failed`: plan says so, apply runs it again.
+    w.edit_config("retention: 10d", "retention: 5d");
+    let (code, out) = both(w.run_with(&apply, &[("FAKE_HELM_FAIL_RELEASE", REL)]));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("Error: UPGRADE FAILED: context deadline exceeded"),
+        "{out}"
+    );
+    let (code, out) = both(w.run(&plan));
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(r#"~ status = "failed: the last install or upgrade failed; apply runs it again" -> "deployed""#),
+        "{out}"
+    );
+    assert!(
+        !out.contains("retention"),
+        "the failed revision has the new values: {out}"
+    );
+    w.take("fake.log");
+    ok(w.run(&apply));
+    assert!(
+        w.take("fake.log")
+            .iter()
+            .any(|l| l.starts_with("helm upgrade --install kube-prometheus-stack")),
+    );
+    assert_eq!(w.run(&plan).0, 0);
+
+    // An upgrade killed mid-way leaves it `pending-upgrade`: plan says why; apply does not take
+    // it over but stops with helm's error and what to do.
+    w.edit_config("retention: 5d", "retention: 7d");
+    let (code, out) = both(w.run_with(&apply, &[("FAKE_HELM_KILL_RELEASE", REL)]));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("killed by a signal"), "{out}");
+    let (code, out) = both(w.run(&plan));
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(r#"~ status = "pending-upgrade: another helm operation holds the release, running or interrupted; apply stops and says how to clear it" -> "deployed""#),
+        "{out}"
+    );
+    let (code, out) = both(w.run(&apply));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("failed (exit 1): Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress"),
+        "{out}"
+    );
+    assert!(out.contains("HelmReleasePending"), "{out}");
+    assert!(
+        out.contains("helm release `kube-prometheus-stack` is pending-upgrade"),
+        "{out}"
+    );
+    let hint = out
+        .split("`helm rollback ")
+        .nth(1)
+        .and_then(|r| r.split('`').next())
+        .unwrap_or_else(|| panic!("no rollback command in {out}"));
+    let kubeconfig = w.root().join(".kube/config").display().to_string();
+    assert!(
+        hint.contains(&format!(
+            "--kube-context {CONTEXT} --kubeconfig {kubeconfig}"
+        )),
+        "{hint}"
+    );
+    // Doing what it says clears it: the rollback brings back 5d, which apply upgrades to 7d.
+    let mut args = vec!["rollback"];
+    args.extend(hint.split_whitespace());
+    let (code, out, err) = w.helm(&args);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out) = both(w.run(&plan));
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(r#"~ values.prometheus.prometheusSpec.retention = "5d" -> "7d""#),
+        "{out}"
+    );
+    assert!(!out.contains("status ="), "{out}");
+    ok(w.run(&apply));
+    assert_eq!(w.run(&plan).0, 0);
 }

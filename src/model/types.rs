@@ -37,7 +37,9 @@ pub fn check_format(format: &str, s: &str) -> Result<(), &'static str> {
     }
 }
 
-/// Bytes in a size such as `10g`, `8gb`, `10Gi`, `4000Mi`, `512m` (decimal or binary units).
+/// Bytes in a size such as `10g`, `8gb`, `10Gi`, `4000Mi`, `512m` (decimal or binary units),
+/// with an optional fraction (`1.5Gi`, `8.59GB`: what docker's `HumanSize` prints, e.g. in
+/// `k3d cluster list`). A fraction of a byte is dropped.
 pub fn parse_size(s: &str) -> Option<u64> {
     let s = s.trim();
     let digits_end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
@@ -45,7 +47,21 @@ pub fn parse_size(s: &str) -> Option<u64> {
         return None;
     }
     let n: u64 = s[..digits_end].parse().ok()?;
-    let mult: u64 = match s[digits_end..].to_ascii_lowercase().as_str() {
+    let mut rest = &s[digits_end..];
+    // The fraction's digits, kept as an integer over 10^len so the result is exact.
+    let mut frac: (u128, u32) = (0, 0);
+    if let Some(after) = rest.strip_prefix('.') {
+        let end = after
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(after.len());
+        // `8.` and `8.g` are typos, not sizes; more than 18 digits is not a size either.
+        if end == 0 || end > 18 {
+            return None;
+        }
+        frac = (after[..end].parse().ok()?, u32::try_from(end).ok()?);
+        rest = &after[end..];
+    }
+    let mult: u64 = match rest.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" => 1_000,
         "m" | "mb" => 1_000_000,
@@ -57,7 +73,9 @@ pub fn parse_size(s: &str) -> Option<u64> {
         "ti" | "tib" => 1 << 40,
         _ => return None,
     };
-    n.checked_mul(mult)
+    let whole = n.checked_mul(mult)?;
+    let part = frac.0 * u128::from(mult) / 10u128.pow(frac.1);
+    whole.checked_add(u64::try_from(part).ok()?)
 }
 
 /// Seconds in a duration such as `30s`, `30m`, `72h`, `10d`, `1h30m`.
@@ -291,6 +309,15 @@ mod tests {
         assert_eq!(parse_size("10x"), None);
         assert_eq!(parse_size("-1g"), None);
         assert_eq!(parse_size("99999999999999999999g"), None);
+        // Fractions: docker's HumanSize (`8.59GB` for 8 GiB) and the like.
+        assert_eq!(parse_size("8.59GB"), Some(8_590_000_000));
+        assert_eq!(parse_size("1.5Gi"), Some(3 << 29));
+        assert_eq!(parse_size("268.4MB"), Some(268_400_000));
+        assert_eq!(parse_size("0.5b"), Some(0));
+        assert_eq!(parse_size("8."), None);
+        assert_eq!(parse_size("8.g"), None);
+        assert_eq!(parse_size(".5g"), None);
+        assert_eq!(parse_size("1.2.3g"), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use console::style;
 use super::{Ctx, EXIT_ERROR, EXIT_OK, OpsError};
 use crate::config;
 use crate::model::profile::{Cluster, Profile};
-use crate::providers::local::cli::Cmd;
+use crate::providers::local::cli::{Cmd, Output};
 use crate::providers::local::existing;
 
 /// `major.minor.patch`, parsed from the first `v?N.N[.N]` in a tool's output.
@@ -28,6 +28,21 @@ impl Version {
                 Some(Version(a, b, c))
             })
     }
+}
+
+/// The tool's version in what it printed: on the first stdout line starting with `marker` when
+/// there is such a line, else the first version in stdout, then in stderr (where a tool may put
+/// a warning that holds a version of something else).
+fn version_in(marker: &str, out: &Output) -> Option<Version> {
+    if !marker.is_empty()
+        && let Some(line) = out
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(marker))
+    {
+        return Version::find(line);
+    }
+    Version::find(&out.stdout).or_else(|| Version::find(&out.stderr))
 }
 
 impl fmt::Display for Version {
@@ -73,6 +88,9 @@ struct Tool {
     name: &'static str,
     /// Arguments that print the version without contacting anything.
     version_args: &'static [&'static str],
+    /// The start of the output line that holds the tool's own version, where the output has
+    /// others (`k3d version` also prints the k3s version it defaults to); `""`: the first.
+    marker: &'static str,
     min: Version,
     url: &'static str,
 }
@@ -83,6 +101,8 @@ struct Tool {
 const DOCKER: Tool = Tool {
     name: "docker",
     version_args: &["--version"],
+    // docker/cli v27.3.1 cmd/docker/docker.go: "Docker version 27.3.1, build ce12230".
+    marker: "Docker version",
     min: Version(20, 10, 5),
     url: "https://docs.docker.com/engine/install/",
 };
@@ -91,6 +111,8 @@ const DOCKER: Tool = Tool {
 const MINIKUBE: Tool = Tool {
     name: "minikube",
     version_args: &["version", "--short"],
+    // minikube v1.37.0 cmd/minikube/cmd/version.go: "v1.37.0" alone.
+    marker: "",
     min: Version(1, 37, 0),
     url: "https://minikube.sigs.k8s.io/docs/start/",
 };
@@ -100,6 +122,9 @@ const MINIKUBE: Tool = Tool {
 const K3D: Tool = Tool {
     name: "k3d",
     version_args: &["version"],
+    // k3d v5.8.3 cmd/root.go printVersion: "k3d version v5.8.3" then "k3s version v1.31.5-k3s1
+    // (default)"; a build without a version tag says "k3d version v5-dev".
+    marker: "k3d version",
     min: Version(5, 6, 0),
     url: "https://k3d.io",
 };
@@ -108,6 +133,9 @@ const K3D: Tool = Tool {
 const HELM: Tool = Tool {
     name: "helm",
     version_args: &["version", "--short"],
+    // helm v3.17.3 cmd/helm/version.go (v4.0.5 pkg/cmd/version.go alike) formatVersion:
+    // "v3.17.3+ge4da497" (version, "+g", 7 hex of the commit).
+    marker: "",
     min: Version(3, 8, 0),
     url: "https://helm.sh/docs/intro/install/",
 };
@@ -136,7 +164,7 @@ async fn tool_check(t: &Tool) -> Check {
             format!("`{}` failed", c.display()),
             Some(fix()),
         ),
-        Ok(out) => match Version::find(&out.text()) {
+        Ok(out) => match version_in(t.marker, &out) {
             Some(v) if v >= t.min => (Status::Ok, format!("v{v}"), None),
             Some(v) => (
                 Status::Fail,
@@ -220,8 +248,10 @@ fn wanted_memory(profile: &Profile) -> Option<u64> {
         Cluster::Minikube(m) => crate::providers::local::minikube::minikube_mib(m.memory.as_str())
             .and_then(|mib| u64::try_from(mib).ok())
             .map(|mib| mib << 20),
-        Cluster::K3d(k) => crate::model::types::parse_size(k.agent_memory.as_str())
-            .map(|b| b * u64::from(k.agents)),
+        // k3d reads `--agents-memory` as docker does: `8g` is 8 GiB.
+        Cluster::K3d(k) => crate::providers::local::units::ram_in_bytes(k.agent_memory.as_str())
+            .or_else(|| crate::model::types::parse_size(k.agent_memory.as_str()))
+            .and_then(|b| b.checked_mul(u64::from(k.agents))),
         _ => None,
     }
 }
@@ -368,7 +398,52 @@ pub async fn doctor(ctx: &Ctx) -> Result<u8, OpsError> {
 
 #[cfg(test)]
 mod tests {
-    use super::Version;
+    use super::{DOCKER, HELM, K3D, MINIKUBE, Version, version_in};
+    use crate::providers::local::cli::Output;
+
+    fn printed(stdout: &str, stderr: &str) -> Output {
+        Output {
+            code: Some(0),
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+        }
+    }
+
+    #[test]
+    fn versions_from_real_tool_output() {
+        // Each as the tool's source at that version prints it (see the Tool constants).
+        let v = |t: &super::Tool, out: &str| version_in(t.marker, &printed(out, ""));
+        assert_eq!(
+            v(&DOCKER, "Docker version 27.3.1, build ce12230\n"),
+            Some(Version(27, 3, 1))
+        );
+        assert_eq!(v(&MINIKUBE, "v1.37.0\n"), Some(Version(1, 37, 0)));
+        assert_eq!(
+            v(
+                &K3D,
+                "k3d version v5.8.3\nk3s version v1.31.5-k3s1 (default)\n"
+            ),
+            Some(Version(5, 8, 3))
+        );
+        assert_eq!(v(&HELM, "v3.17.3+ge4da497\n"), Some(Version(3, 17, 3)));
+        assert_eq!(v(&HELM, "v4.0.5+g1b6053d\n"), Some(Version(4, 0, 5)));
+        // An untagged k3d build: not mistaken for the k3s version on the next line.
+        assert_eq!(
+            v(
+                &K3D,
+                "k3d version v5-dev\nk3s version v1.21.7-k3s1 (default)\n"
+            ),
+            None
+        );
+        // stdout first: a warning on stderr may name another version.
+        assert_eq!(
+            version_in(
+                MINIKUBE.marker,
+                &printed("v1.37.0\n", "! kubectl 1.29.0 is older than 1.34.0\n")
+            ),
+            Some(Version(1, 37, 0))
+        );
+    }
 
     #[test]
     fn versions_from_tool_output() {

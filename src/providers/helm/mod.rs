@@ -8,6 +8,19 @@
 //! supplied), in the desired shape, so an unchanged release plans as no change and a changed
 //! one shows a values diff. Delete is `helm uninstall --wait`. Values never hold secrets: charts
 //! get them through existing Secrets (e.g. Grafana's `admin.existingSecret`).
+//!
+//! A release whose status (helm v3.17.3 `pkg/release/status.go`, v4.0.5
+//! `pkg/release/common/status.go`) is not `deployed` plans as an in-place update of `status`,
+//! whose before says why:
+//! - `failed` (the last install/upgrade failed, e.g. `--wait` ran out): apply runs
+//!   `upgrade --install` again, which helm allows on a failed release.
+//! - `pending-install`, `pending-upgrade`, `pending-rollback`: helm holds the release for an
+//!   operation that is running or was interrupted, and refuses any other ("another operation
+//!   (install/upgrade/rollback) is in progress"). alpaka cannot tell the two apart, and rolling
+//!   back or uninstalling under a running operation breaks the release, so apply does not take
+//!   it over: it stops with helm's error and the commands that clear an interrupted one
+//!   (`helm rollback`, or `helm uninstall` for a first install that never finished).
+//! - `uninstalling`: likewise held; apply reports helm's error.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -18,7 +31,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::engine::diff::FieldChange;
+use crate::engine::diff::{self, FieldChange};
 use crate::engine::{Driver, DriverError, Drivers, ResourceId, StepCx, Value};
 use crate::providers::k8s::Access;
 use crate::providers::local::cli::Cmd;
@@ -26,6 +39,14 @@ use crate::state::ResourceState;
 
 /// `--timeout` for install/upgrade/uninstall (`--wait` waits for the release's pods).
 const HELM_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// helm's error for a release held by another operation (helm v3.17.3 and v4.0.5
+/// `pkg/action/action.go` `errPending`, raised by `pkg/action/upgrade.go` `prepareUpgrade`).
+const HELM_PENDING: &str = "another operation (install/upgrade/rollback) is in progress";
+
+/// The live attribute holding the release's status; not part of the desired shape.
+const STATUS: &str = "status";
+const DEPLOYED: &str = "deployed";
 
 pub fn register(drivers: &mut Drivers) {
     drivers.register("helm.release", std::sync::Arc::new(HelmDriver::default()));
@@ -184,11 +205,7 @@ impl HelmDriver {
     async fn values(&self, r: &Release) -> Result<Value, DriverError> {
         let c = self.cmd(r, &["get", "values", &r.release, "-o", "json"]);
         let out = c.run_ok().await?;
-        let text = out.stdout.trim();
-        if text.is_empty() || text == "null" {
-            return Ok(Value::Map(Default::default()));
-        }
-        serde_json::from_str(text).map_err(|e| {
+        values_of(&out.stdout).map_err(|e| {
             HelmError::Output {
                 command: c.display(),
                 message: e.to_string(),
@@ -236,17 +253,77 @@ impl HelmDriver {
             "helm upgrade --install {} {}",
             r.release, r.version
         ));
-        self.cmd(&r, &args)
-            .timeout(HELM_TIMEOUT + Duration::from_secs(60))
-            .run_ok()
-            .await?;
+        let c = self
+            .cmd(&r, &args)
+            .timeout(HELM_TIMEOUT + Duration::from_secs(60));
+        let out = c.output().await?;
         drop(file);
+        if !out.success() {
+            let failed = c.failed(&out);
+            if !out.text().contains(HELM_PENDING) {
+                return Err(failed);
+            }
+            // Which operation holds it decides the way out; unknown if helm cannot say.
+            let status = self.listed(&r).await.ok().flatten().map(|l| l.status);
+            return Err(pending_error(failed, &r, status.as_deref()));
+        }
         Ok(Value::map([
             ("release", Value::str(&r.release)),
             ("namespace", Value::str(&r.namespace)),
             ("version", Value::str(&r.version)),
         ]))
     }
+}
+
+/// The user-supplied values in `helm get values -o json`: helm v3.17.3/v4.0.5
+/// `pkg/action/get_values.go` prints the release's `Config`, which storage drops when empty
+/// (`config,omitempty` in `pkg/release/release.go`), so none is `null`.
+fn values_of(stdout: &str) -> Result<Value, serde_json::Error> {
+    let text = stdout.trim();
+    if text.is_empty() || text == "null" {
+        return Ok(Value::Map(Default::default()));
+    }
+    serde_json::from_str(text)
+}
+
+/// Why a release in `status` is not as asked, for the plan.
+fn status_reason(status: &str) -> String {
+    let why = match status {
+        "failed" => "the last install or upgrade failed; apply runs it again",
+        "pending-install" | "pending-upgrade" | "pending-rollback" => {
+            "another helm operation holds the release, running or interrupted; apply stops and says how to clear it"
+        }
+        "uninstalling" => "an uninstall holds the release, running or interrupted",
+        _ => return status.to_owned(),
+    };
+    format!("{status}: {why}")
+}
+
+/// The error for an upgrade helm refused because the release is held (`failed` carries
+/// helm's exit code and stderr tail), with what to do.
+fn pending_error(failed: DriverError, r: &Release, status: Option<&str>) -> DriverError {
+    let target = format!(
+        "{} -n {} --kube-context {} --kubeconfig {}",
+        r.release, r.namespace, r.access.context, r.access.kubeconfig
+    );
+    let fix = match status {
+        // A first install that never finished has no revision to go back to.
+        Some("pending-install") => {
+            format!("remove the unfinished install with `helm uninstall {target}`")
+        }
+        _ => format!(
+            "roll it back to its last good revision with `helm rollback {target}` (`helm history {target}` lists them)"
+        ),
+    };
+    DriverError::new(format!(
+        "{}\nhelm release `{}` is {}: another helm operation holds it, or one was interrupted. \
+         alpaka does not take over a held release. If one is running, wait for it; if none is, \
+         {fix}. Then apply again.",
+        failed.message,
+        r.release,
+        status.unwrap_or("held by another operation"),
+    ))
+    .with_code("HelmReleasePending")
 }
 
 fn has_secret(v: &Value) -> bool {
@@ -294,16 +371,34 @@ impl Driver for HelmDriver {
         let Some(l) = self.listed(&r).await? else {
             return Ok(None);
         };
-        let mut version = listed_version(r.chart_name(), &l.chart);
-        if l.status != "deployed" {
-            // A failed or pending release is not what was asked: plan shows it, apply redoes it.
-            version = format!("{version} ({})", l.status);
-        }
+        let version = listed_version(r.chart_name(), &l.chart);
         let values = self.values(&r).await?;
         let mut live = recorded.attrs.as_map().cloned().unwrap_or_default();
         live.insert("version".into(), Value::Str(version));
         live.insert("values".into(), values);
+        live.insert(STATUS.into(), Value::Str(l.status));
         Ok(Some(Value::Map(live)))
+    }
+
+    /// As asked, plus `status` when the release is not `deployed` (see the module doc).
+    fn diff(&self, live: &Value, desired: &Value, salt: &str) -> Vec<FieldChange> {
+        let mut live = live.clone();
+        let status = match &mut live {
+            Value::Map(m) => m.remove(STATUS),
+            _ => None,
+        };
+        let mut changes = diff::diff(&live, desired, self.force_new(), salt);
+        if let Some(s) = status.as_ref().and_then(Value::as_str)
+            && s != DEPLOYED
+        {
+            changes.push(FieldChange {
+                path: vec![STATUS.to_owned()],
+                before: Some(Value::str(status_reason(s))),
+                after: Some(Value::str(DEPLOYED)),
+                forces_replacement: false,
+            });
+        }
+        changes
     }
 
     async fn create(&self, cx: &StepCx, desired: &Value) -> Result<Value, DriverError> {
@@ -377,5 +472,117 @@ mod tests {
         assert!(!has_secret(&Value::map([("x", Value::str("s"))])));
         assert_eq!(regex_escape("kafka-ui"), "kafka-ui");
         assert_eq!(regex_escape("a.b"), "a\\.b");
+    }
+
+    /// `helm list -o json` as helm v3.17.3 `cmd/helm/list.go` (v4.0.5 `pkg/cmd/list.go`) prints
+    /// it: `releaseElement`, revision a string, `updated` Go's `time.Time.String()`.
+    const LISTED: &str = r#"[{"name":"kube-prometheus-stack","namespace":"alpaka","revision":"3","updated":"2026-01-01 10:00:00.123456789 +0000 UTC","status":"pending-upgrade","chart":"kube-prometheus-stack-93.9.0","app_version":"v0.86.0"},{"name":"loki","namespace":"alpaka","revision":"1","updated":"2026-01-01 10:00:00.123456789 +0000 UTC","status":"failed","chart":"loki-6.46.0","app_version":"3.5.7"}]"#;
+
+    fn release() -> Release {
+        Release::of(&Value::map([
+            (
+                "cluster",
+                Value::map([
+                    ("context", Value::str("k3d-alpaka-k3d")),
+                    ("kubeconfig", Value::str("/home/u/.kube/config")),
+                ]),
+            ),
+            ("release", Value::str("kube-prometheus-stack")),
+            ("chart", Value::str("kube-prometheus-stack")),
+            ("version", Value::str("93.9.0")),
+            ("namespace", Value::str("alpaka")),
+        ]))
+        .unwrap()
+    }
+
+    #[test]
+    fn status_other_than_deployed_is_planned_with_why() {
+        let l: Vec<Listed> = serde_json::from_str(LISTED).unwrap();
+        assert_eq!(
+            (l[0].status.as_str(), l[1].status.as_str()),
+            ("pending-upgrade", "failed")
+        );
+        assert_eq!(
+            listed_version("kube-prometheus-stack", &l[0].chart),
+            "93.9.0"
+        );
+        let desired = Value::map([
+            ("version", Value::str("93.9.0")),
+            ("values", Value::Map(Default::default())),
+        ]);
+        let live = |status: &str| {
+            let mut m = desired.as_map().cloned().unwrap_or_default();
+            m.insert(STATUS.into(), Value::str(status));
+            Value::Map(m)
+        };
+        let d = HelmDriver::default();
+        assert!(d.diff(&live("deployed"), &desired, "s").is_empty());
+        for (status, why) in [
+            (
+                "failed",
+                "failed: the last install or upgrade failed; apply runs it again",
+            ),
+            (
+                "pending-install",
+                "pending-install: another helm operation holds the release, running or interrupted; apply stops and says how to clear it",
+            ),
+            (
+                "pending-rollback",
+                "pending-rollback: another helm operation",
+            ),
+            (
+                "uninstalling",
+                "uninstalling: an uninstall holds the release",
+            ),
+            ("unknown", "unknown"),
+        ] {
+            let c = d.diff(&live(status), &desired, "s");
+            assert_eq!(c.len(), 1, "{c:?}");
+            assert_eq!(c[0].path, [STATUS]);
+            assert!(!c[0].forces_replacement);
+            let before = c[0].before.as_ref().and_then(Value::as_str).unwrap();
+            assert!(before.starts_with(why), "{before}");
+            assert_eq!(c[0].after, Some(Value::str(DEPLOYED)));
+        }
+    }
+
+    #[test]
+    fn values_as_get_values_prints_them() {
+        assert_eq!(values_of("null\n").unwrap(), Value::Map(Default::default()));
+        assert_eq!(
+            values_of("{\"grafana\":{\"enabled\":true}}\n").unwrap(),
+            Value::map([("grafana", Value::map([("enabled", Value::Bool(true))]))])
+        );
+        assert!(values_of("Error: release: not found").is_err());
+    }
+
+    #[test]
+    fn a_held_release_says_how_to_clear_it() {
+        // What `Cmd::failed` makes of helm v3.17.3's refusal (cmd/helm/upgrade.go wraps
+        // errPending in "UPGRADE FAILED"; cmd/helm/helm.go exits 1).
+        let failed = || {
+            DriverError::new(
+                "`helm upgrade --install …` failed (exit 1): Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress",
+            )
+        };
+        let target = "kube-prometheus-stack -n alpaka --kube-context k3d-alpaka-k3d --kubeconfig /home/u/.kube/config";
+        let e = pending_error(failed(), &release(), Some("pending-upgrade"));
+        assert_eq!(e.code.as_deref(), Some("HelmReleasePending"));
+        assert!(e.message.starts_with("`helm upgrade --install …` failed (exit 1): Error: UPGRADE FAILED: another operation"), "{e}");
+        assert!(e.message.contains("is pending-upgrade"), "{e}");
+        assert!(
+            e.message.contains(&format!("`helm rollback {target}`")),
+            "{e}"
+        );
+        // A first install has nothing to roll back to.
+        let e = pending_error(failed(), &release(), Some("pending-install"));
+        assert!(
+            e.message.contains(&format!("`helm uninstall {target}`")),
+            "{e}"
+        );
+        assert!(!e.message.contains("helm rollback"), "{e}");
+        let e = pending_error(failed(), &release(), None);
+        assert!(e.message.contains("is held by another operation"), "{e}");
+        assert!(e.message.contains(HELM_PENDING), "{e}");
     }
 }

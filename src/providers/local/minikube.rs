@@ -1,9 +1,10 @@
 //! `minikube.cluster`: a minikube profile, made and read through the minikube CLI.
 //!
 //! Live state comes from `minikube profile list -o json` (size, version, driver, status) and
-//! `minikube addons list -o json`. minikube keeps memory and disk in MiB; they are mapped back to
-//! the recorded string when equal, so an unchanged cluster plans as no change. Node labels are
-//! not reported by minikube and are taken from state.
+//! `minikube addons list -o json`. minikube keeps memory and disk in MiB (binary units: `10g` is
+//! 10240); they are mapped back to the recorded string when equal, so an unchanged cluster plans
+//! as no change. A running cluster's status is `OK` (minikube ≥ 1.35) or `Running` (older).
+//! Node labels are not reported by minikube and are taken from state.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::cli::{Cmd, default_kubeconfig};
+use super::units::ram_in_bytes;
 use crate::engine::diff::{self, FieldChange};
 use crate::engine::{Driver, DriverError, ResourceId, StepCx, Value};
 use crate::state::ResourceState;
@@ -64,21 +66,40 @@ struct AddonStatus {
     status: String,
 }
 
-/// MiB in a minikube size: `10g`, `8192m`, `8192mb`, `10Gi`, a bare number = MiB
-/// (minikube parses sizes with binary units).
+/// MiB in a minikube size as minikube v1.37.0 reads `--memory`/`--disk-size`
+/// (`pkg/util/utils.go` `CalculateSizeInMB`): a bare integer is MiB, anything else goes through
+/// go-units `RAMInBytes` (binary units, so `10g` = 10240) and is cut to whole MiB. `10Gi` is
+/// refused there, so here too.
 pub fn minikube_mib(s: &str) -> Option<i64> {
-    let s = s.trim().to_ascii_lowercase();
-    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let n: i64 = s.get(..end)?.parse().ok()?;
-    let unit = s[end..].trim_end_matches('b').trim_end_matches('i');
-    let mult = match unit {
-        "" | "m" => 1,
-        "g" => 1024,
-        "t" => 1024 * 1024,
-        "k" => return Some(n / 1024),
-        _ => return None,
+    let bytes = if s.parse::<i64>().is_ok() {
+        ram_in_bytes(&format!("{s}mb"))?
+    } else {
+        ram_in_bytes(s)?
     };
-    n.checked_mul(mult)
+    i64::try_from(bytes >> 20).ok()
+}
+
+/// `Status` in `profile list -o json`, in alpaka's words: since minikube v1.35.0
+/// (`pkg/minikube/cluster/status.go` `GetState`) a running cluster is `OK` (HTTP-like status
+/// code names: `OK`, `Stopped`, `Paused`, `Starting`, `Error`, `Unknown`, …; `HAppy` for a
+/// healthy HA cluster), before it `Running`. Both mean running; the rest are kept as printed.
+fn state_of(status: &str) -> String {
+    match status {
+        "OK" | "Running" | "HAppy" => "Running".to_owned(),
+        "" => "Unknown".to_owned(),
+        s => s.to_owned(),
+    }
+}
+
+/// The enabled addons in `minikube addons list -o json` (v1.37.0
+/// `cmd/minikube/cmd/config/addons_list.go` `printAddonsJSON`: every addon by name, with
+/// `Status` "enabled"/"disabled", or `{}` when the profile does not exist).
+fn enabled(json: &str) -> Result<Vec<String>, serde_json::Error> {
+    let m: BTreeMap<String, AddonStatus> = serde_json::from_str(json)?;
+    Ok(m.into_iter()
+        .filter(|(_, s)| s.status == "enabled")
+        .map(|(k, _)| k)
+        .collect())
 }
 
 fn size_value(live_mib: i64, recorded: Option<&str>) -> Value {
@@ -135,18 +156,23 @@ impl MinikubeDriver {
     async fn profile(&self, name: &str) -> Result<Option<Profile>, DriverError> {
         let c = self.cmd().args(["profile", "list", "-o", "json"]);
         let out = c.output().await?;
-        // With no profile at all minikube exits non-zero; its JSON (if any) still says so.
-        let list: ProfileList = match serde_json::from_str(out.stdout.trim()) {
-            Ok(l) => l,
-            Err(_) if !out.success() && no_profiles(&out.text()) => ProfileList::default(),
-            Err(e) if out.success() => {
-                return Err(DriverError::new(format!(
-                    "`{}` printed JSON alpaka cannot read: {e}",
-                    c.display()
-                )));
+        // minikube v1.37.0 (`cmd/minikube/cmd/config/profile_list.go` `printProfilesJSON`)
+        // prints `{"invalid":[],"valid":[]}` and exits 0 when there is no profile, and
+        // `{"error":…}` with exit 80 when it cannot list them: a failure, even though that JSON
+        // reads as an empty list. The table output's "No minikube profile was found." (exit
+        // 14) is taken as none too.
+        if !out.success() {
+            if no_profiles(&out.text()) {
+                return Ok(None);
             }
-            Err(_) => return Err(c.failed(&out)),
-        };
+            return Err(c.failed(&out));
+        }
+        let list: ProfileList = serde_json::from_str(out.stdout.trim()).map_err(|e| {
+            DriverError::new(format!(
+                "`{}` printed JSON alpaka cannot read: {e}",
+                c.display()
+            ))
+        })?;
         Ok(list
             .valid
             .into_iter()
@@ -160,12 +186,8 @@ impl MinikubeDriver {
             .args(["addons", "list", "-p", name, "-o", "json"])
             .run_ok()
             .await?;
-        let m: BTreeMap<String, AddonStatus> = serde_json::from_str(out.stdout.trim())
-            .map_err(|e| DriverError::new(format!("reading `minikube addons list`: {e}")))?;
-        Ok(m.into_iter()
-            .filter(|(_, s)| s.status == "enabled")
-            .map(|(k, _)| k)
-            .collect())
+        enabled(out.stdout.trim())
+            .map_err(|e| DriverError::new(format!("reading `minikube addons list`: {e}")))
     }
 
     fn outputs(name: &str) -> Value {
@@ -244,7 +266,8 @@ impl Driver for MinikubeDriver {
         };
         let cfg = p.config.unwrap_or_default();
         let rec = |k: &str| recorded.attrs.get(k).cloned().unwrap_or(Value::Null);
-        let running = p.status == "Running";
+        let state = state_of(&p.status);
+        let running = state == "Running";
         let addons = if running {
             Value::List(
                 self.enabled_addons(&name)
@@ -278,14 +301,7 @@ impl Driver for MinikubeDriver {
             ("driver", Value::str(cfg.driver)),
             ("addons", addons),
             ("node_labels", rec("node_labels")),
-            (
-                "state",
-                Value::str(if p.status.is_empty() {
-                    "Unknown".to_owned()
-                } else {
-                    p.status
-                }),
-            ),
+            ("state", Value::str(state)),
         ])))
     }
 
@@ -332,7 +348,7 @@ impl Driver for MinikubeDriver {
     ) -> Result<Value, DriverError> {
         let name = name_of(desired)?;
         let p = self.profile(&name).await?;
-        if p.as_ref().map(|p| p.status.as_str()) != Some("Running") {
+        if p.map(|p| state_of(&p.status)).as_deref() != Some("Running") {
             self.start(cx, desired).await?;
         }
         let enabled = self.enabled_addons(&name).await?;
@@ -374,25 +390,98 @@ mod tests {
 
     #[test]
     fn sizes_in_mib() {
+        // minikube v1.37.0 `CalculateSizeInMB`: bare numbers are MiB, units binary (go-units
+        // RAMInBytes), fractions allowed, `Gi` refused.
         assert_eq!(minikube_mib("10g"), Some(10240));
-        assert_eq!(minikube_mib("10Gi"), Some(10240));
+        assert_eq!(minikube_mib("10GB"), Some(10240));
+        assert_eq!(minikube_mib("10GiB"), Some(10240));
+        assert_eq!(minikube_mib("1.5g"), Some(1536));
         assert_eq!(minikube_mib("8192mb"), Some(8192));
         assert_eq!(minikube_mib("4096"), Some(4096));
+        assert_eq!(minikube_mib("20000mb"), Some(20000));
+        assert_eq!(minikube_mib("10Gi"), None);
         assert_eq!(minikube_mib("x"), None);
         assert_eq!(size_value(10240, Some("10g")), Value::str("10g"));
         assert_eq!(size_value(8192, Some("10g")), Value::str("8192m"));
     }
 
+    /// `minikube profile list -o json` as minikube v1.37.0 prints it
+    /// (`cmd/minikube/cmd/config/profile_list.go` `printProfilesJSON`: `{"invalid":…,"valid":…}`
+    /// of `pkg/minikube/config/types.go` `Profile` with its `ClusterConfig`, Go field names, no
+    /// JSON tags; `Memory` and `DiskSize` in MiB as `CalculateSizeInMB` made them; `Status`
+    /// from `pkg/minikube/cluster/status.go` `GetState`: `OK` when running).
+    fn profile_list(status: &str) -> String {
+        format!(
+            r#"{{"invalid":[],"valid":[{{"Name":"alpaka-minikube","Status":"{status}","Config":{{
+            "Name":"alpaka-minikube","KeepContext":true,"EmbedCerts":false,"MinikubeISO":"",
+            "KicBaseImage":"gcr.io/k8s-minikube/kicbase:v0.0.48","Memory":10240,"CPUs":4,
+            "DiskSize":40960,"Driver":"docker","HyperkitVpnKitSock":"","HyperkitVSockPorts":[],
+            "DockerEnv":null,"ContainerVolumeMounts":null,"InsecureRegistry":null,
+            "RegistryMirror":[],"HostOnlyCIDR":"192.168.59.1/24","APIServerPort":8443,
+            "KubernetesConfig":{{"KubernetesVersion":"v1.34.0","ClusterName":"alpaka-minikube",
+              "Namespace":"default","APIServerHAVIP":"","APIServerName":"minikubeCA",
+              "APIServerNames":null,"APIServerIPs":null,"DNSDomain":"cluster.local",
+              "ContainerRuntime":"docker","CRISocket":"","NetworkPlugin":"cni","FeatureGates":"",
+              "ServiceCIDR":"10.96.0.0/12","ImageRepository":"","LoadBalancerStartIP":"",
+              "LoadBalancerEndIP":"","CustomIngressCert":"","RegistryAliases":"",
+              "ExtraOptions":null,"ShouldLoadCachedImages":true,"EnableDefaultCNI":false,"CNI":""}},
+            "Nodes":[{{"Name":"","IP":"192.168.49.2","Port":8443,"KubernetesVersion":"v1.34.0",
+              "ContainerRuntime":"docker","ControlPlane":true,"Worker":true}}],
+            "Addons":{{"default-storageclass":true,"ingress":true,"metrics-server":true,
+              "storage-provisioner":true}},
+            "CustomAddonImages":null,"CustomAddonRegistries":null,
+            "VerifyComponents":{{"apiserver":true,"system_pods":true}},
+            "StartHostTimeout":360000000000,"ScheduledStop":null,"ExposedPorts":[],
+            "ListenAddress":"","Network":"","Subnet":"","MultiNodeRequested":false,
+            "ExtraDisks":0,"CertExpiration":94608000000000000,"MountString":"","Mount9PVersion":"9p2000.L",
+            "MountGID":"docker","MountIP":"","MountMSize":262144,"MountOptions":[],"MountPort":0,
+            "MountType":"9p","MountUID":"docker","BinaryMirror":"","DisableOptimizations":false,
+            "DisableMetrics":false,"DisableCoreDNSLog":false,"CustomQemuFirmwarePath":"",
+            "SocketVMnetClientPath":"","SocketVMnetPath":"","StaticIP":"","SSHAuthSock":"",
+            "SSHAgentPID":0,"GPUs":"","AutoPauseInterval":60000000000}},
+            "Active":false,"ActiveKubeContext":false}}]}}"#
+        )
+    }
+
     #[test]
     fn profile_list_json_is_read() {
-        let j = r#"{"invalid":[],"valid":[{"Name":"alpaka-minikube","Status":"Stopped",
-            "Config":{"Name":"alpaka-minikube","Memory":10240,"CPUs":4,"DiskSize":40960,
-            "Driver":"docker","KubernetesConfig":{"KubernetesVersion":"v1.34.0"}},"Active":false}]}"#;
-        let l: ProfileList = serde_json::from_str(j).unwrap();
+        let l: ProfileList = serde_json::from_str(&profile_list("Stopped")).unwrap();
         let p = &l.valid[0];
-        assert_eq!(p.status, "Stopped");
+        assert_eq!(state_of(&p.status), "Stopped");
         let c = p.config.as_ref().unwrap();
         assert_eq!((c.cpus, c.memory, c.disk_size), (4, 10240, 40960));
         assert_eq!(c.kubernetes.version, "v1.34.0");
+        assert_eq!(c.driver, "docker");
+        // 10g and 40g (the shipped profile) are what minikube stored.
+        assert_eq!(minikube_mib("10g"), Some(c.memory));
+        assert_eq!(minikube_mib("40g"), Some(c.disk_size));
+        // Running is `OK` since v1.35.0, `Running` before; none of them is empty.
+        let l: ProfileList = serde_json::from_str(&profile_list("OK")).unwrap();
+        assert_eq!(state_of(&l.valid[0].status), "Running");
+        assert_eq!(state_of("Running"), "Running");
+        assert_eq!(state_of("Paused"), "Paused");
+        assert_eq!(state_of(""), "Unknown");
+        // No profile at all: exit 0 and this.
+        let l: ProfileList = serde_json::from_str(r#"{"invalid":[],"valid":[]}"#).unwrap();
+        assert!(l.valid.is_empty() && l.invalid.is_empty());
+    }
+
+    #[test]
+    fn addons_list_json_is_read() {
+        // minikube v1.37.0 `printAddonsJSON` (see `enabled`).
+        let j = r#"{"ambassador":{"Profile":"alpaka-minikube","Status":"disabled"},
+            "ingress":{"Profile":"alpaka-minikube","Status":"enabled"},
+            "metrics-server":{"Profile":"alpaka-minikube","Status":"enabled"},
+            "storage-provisioner":{"Profile":"alpaka-minikube","Status":"enabled"}}"#;
+        assert_eq!(
+            enabled(j).unwrap(),
+            ["ingress", "metrics-server", "storage-provisioner"]
+        );
+        assert!(
+            enabled(r#"{"ambassador":{},"ingress":{}}"#)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(enabled("* Profile not found").is_err());
     }
 }

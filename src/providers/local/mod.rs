@@ -5,6 +5,7 @@ pub mod cli;
 pub mod existing;
 pub mod k3d;
 pub mod minikube;
+pub mod units;
 
 use std::sync::Arc;
 
