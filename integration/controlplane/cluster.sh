@@ -131,10 +131,15 @@ kubeconfig "$dir/controller-manager.kubeconfig" controller-manager default
 kubeconfig "$dir/scheduler.kubeconfig" scheduler default
 kubeconfig "$dir/kwok.kubeconfig" kwok default
 
+# Each component dies with this script, even when it is SIGKILLed (util-linux setpriv).
+pdeath=()
+if command -v setpriv >/dev/null && setpriv --pdeathsig KILL -- true 2>/dev/null; then
+  pdeath=(setpriv --pdeathsig KILL --)
+fi
 start() { # name args...
   local name=$1
   shift
-  "$@" >"$dir/$name.log" 2>&1 &
+  "${pdeath[@]}" "$@" >"$dir/$name.log" 2>&1 &
   pids+=($!)
 }
 

@@ -1,0 +1,267 @@
+//! alpaka's own objects against a real kube-apiserver (`integration/controlplane/`): the real
+//! API validates and prunes every custom resource against the Strimzi and prometheus-operator
+//! CRDs, owns fields by manager, refuses immutable-field changes, honours finalizers; the real
+//! controller-manager, scheduler and KWOK make Deployments Available and Jobs complete. The
+//! Strimzi operator cannot run here: KWOK stages stand in for it
+//! (`integration/controlplane/strimzi-standin.yaml`). helm is the recording fake here (releases
+//! are `integration/real_helm.rs`'s subject), so no chart object appears.
+//!
+//! Each shipped profile's config runs on an existing-cluster (`k3s`) profile whose kubeconfig
+//! is the control plane's: same config, namespace and overrides, the KWOK nodes' labels.
+
+use std::path::Path;
+
+#[path = "controlplane.rs"]
+mod controlplane;
+#[path = "support.rs"]
+mod support;
+
+use controlplane::{CONTEXT, ControlPlane, Strimzi};
+
+const SHIPPED: &[&str] = &["minikube", "k3d", "k3s", "eks-dev", "eks-prod"];
+
+fn python() -> String {
+    std::env::var("ALPAKA_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// A workspace whose `profiles/real-<name>.yaml` run each shipped profile's config on `cp`.
+fn workspace(cp: &ControlPlane) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    support::copy_workspace(dir.path());
+    support::fake_tools(dir.path(), &python(), &["helm"]);
+    for name in SHIPPED {
+        let text =
+            std::fs::read_to_string(support::repo().join(format!("profiles/{name}.yaml"))).unwrap();
+        let shipped: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        let mut p = serde_json::json!({
+            "description": format!("{name}'s config on the real control plane"),
+            "distribution": "k3s",
+            "config": shipped["config"],
+            "namespace": shipped["namespace"],
+            "k3s": {
+                "kubeconfig": cp.kubeconfig.display().to_string(),
+                "context": CONTEXT,
+                "nodeLabels": ControlPlane::node_labels(),
+            },
+        });
+        if let Some(o) = shipped.get("overrides") {
+            p["overrides"] = o.clone();
+        }
+        std::fs::write(
+            dir.path().join(format!("profiles/real-{name}.yaml")),
+            serde_json::to_string_pretty(&p).unwrap(),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+fn run(root: &Path, profile: &str, args: &[&str]) -> (i32, String, String) {
+    let mut c = support::alpaka(root);
+    c.args(args).args(["--profile", profile]);
+    support::output(c)
+}
+
+fn ok(r: (i32, String, String)) -> String {
+    assert_eq!(r.0, 0, "--- stdout\n{}\n--- stderr\n{}", r.1, r.2);
+    format!("{}\n{}", r.1, r.2)
+}
+
+/// `plan --detailed-exitcode` says nothing changes.
+fn assert_clean(root: &Path, profile: &str) {
+    let (code, out, err) = run(root, profile, &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{profile}: a second plan is not clean:\n{out}\n{err}");
+    assert!(out.contains("No changes"), "{out}");
+}
+
+#[test]
+fn every_shipped_profiles_objects_apply_replan_clean_and_destroy_on_a_real_api_server() {
+    let cp = ControlPlane::start(Strimzi::V1);
+    let ws = workspace(&cp);
+    for name in SHIPPED {
+        let profile = format!("real-{name}");
+        let printed = ok(run(ws.path(), &profile, &["apply", "--auto-approve"]));
+        assert!(printed.contains("Apply complete!"), "{printed}");
+        assert_clean(ws.path(), &profile);
+        // What the real API holds is what alpaka applied: the Kafka (validated and pruned
+        // against the 1.2.0 CRD) is there with the stand-in's Ready.
+        let kafkas = cp.get(&["kafka", "-n", "alpaka"]).unwrap();
+        let items = kafkas["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{name}: {kafkas}");
+        assert_eq!(items[0]["status"]["conditions"][0]["type"], "Ready");
+
+        let printed = ok(run(ws.path(), &profile, &["destroy", "--auto-approve"]));
+        assert!(printed.contains("Destroy complete!"), "{printed}");
+        // The namespace went last and is really gone (the namespace controller emptied it).
+        assert!(
+            cp.get(&["namespace", "alpaka"]).is_none(),
+            "{name}: namespace left"
+        );
+    }
+}
+
+#[test]
+fn another_managers_edit_is_drift_on_alpakas_fields_only_and_apply_keeps_theirs() {
+    let cp = ControlPlane::start(Strimzi::V1);
+    let ws = workspace(&cp);
+    let profile = "real-k3s";
+    ok(run(ws.path(), profile, &["apply", "--auto-approve"]));
+    let kafka = cp.get(&["kafka", "-n", "alpaka"]).unwrap()["items"][0].clone();
+    let name = kafka["metadata"]["name"].as_str().unwrap().to_owned();
+    let replicas = kafka["spec"]["kafka"]["replicas"].clone();
+    // Another field manager takes over one of alpaka's fields and adds one of its own.
+    let patch = serde_json::json!({
+        "apiVersion": "kafka.strimzi.io/v1", "kind": "Kafka",
+        "metadata": {"name": name, "namespace": "alpaka", "labels": {"team": "someone-else"}},
+        "spec": {"kafka": {"config": {"log.retention.hours": 1}}},
+    });
+    let (code, _, err) = cp.kubectl_stdin(
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager",
+            "intruder",
+            "--force-conflicts",
+            "-f",
+            "-",
+        ],
+        &patch.to_string(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(ws.path(), profile, &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(out.contains("log.retention.hours"), "{out}");
+    assert!(!out.contains("someone-else"), "another manager's field is drift:\n{out}");
+    assert!(out.contains("1 to change"), "{out}");
+
+    ok(run(ws.path(), profile, &["apply", "--auto-approve"]));
+    assert_clean(ws.path(), profile);
+    let live = cp.get(&["kafka", &name, "-n", "alpaka"]).unwrap();
+    assert_eq!(live["metadata"]["labels"]["team"], "someone-else");
+    assert_eq!(live["spec"]["kafka"]["replicas"], replicas);
+    assert_ne!(live["spec"]["kafka"]["config"]["log.retention.hours"], 1);
+}
+
+#[test]
+fn an_immutable_field_changed_underneath_plans_a_replacement_and_apply_succeeds() {
+    let cp = ControlPlane::start(Strimzi::V1);
+    let ws = workspace(&cp);
+    let profile = "real-k3s";
+    ok(run(ws.path(), profile, &["apply", "--auto-approve"]));
+    let rbs = cp.get(&["rolebinding", "-n", "alpaka"]).unwrap();
+    let rb = rbs["items"]
+        .as_array()
+        .unwrap()
+        .first()
+        .cloned()
+        .expect("the k3s profile makes a RoleBinding");
+    let rb_name = rb["metadata"]["name"].as_str().unwrap().to_owned();
+    // Someone re-creates the RoleBinding with another roleRef (immutable: the API refuses to
+    // update it, so only delete + create can put alpaka's back).
+    let mut other = serde_json::json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": rb_name, "namespace": "alpaka"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": rb["subjects"],
+    });
+    let (code, _, err) = cp.kubectl(&["delete", "rolebinding", &rb_name, "-n", "alpaka"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = cp.kubectl_stdin(&["create", "-f", "-"], &other.to_string());
+    assert_eq!(code, 0, "{err}");
+    // The API really refuses the in-place change alpaka would otherwise make.
+    other["roleRef"] = rb["roleRef"].clone();
+    let (code, _, err) = cp.kubectl_stdin(
+        &["apply", "--server-side", "--force-conflicts", "-f", "-"],
+        &other.to_string(),
+    );
+    assert_ne!(code, 0, "the API accepted a roleRef change");
+    assert!(err.contains("immutable") || err.contains("cannot change roleRef"), "{err}");
+
+    let (code, out, err) = run(ws.path(), profile, &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(out.contains("must be replaced"), "{out}");
+    assert!(out.contains("roleRef"), "{out}");
+    let printed = ok(run(ws.path(), profile, &["apply", "--auto-approve"]));
+    assert!(!printed.contains("422"), "{printed}");
+    assert_clean(ws.path(), profile);
+    let live = cp.get(&["rolebinding", &rb_name, "-n", "alpaka"]).unwrap();
+    assert_eq!(live["roleRef"], rb["roleRef"]);
+}
+
+#[test]
+fn destroy_waits_for_a_finalizer_with_progress_and_the_namespace_goes_last() {
+    let cp = ControlPlane::start(Strimzi::V1);
+    let ws = workspace(&cp);
+    let profile = "real-k3s";
+    ok(run(ws.path(), profile, &["apply", "--auto-approve"]));
+    let kafka = cp.get(&["kafka", "-n", "alpaka"]).unwrap()["items"][0].clone();
+    let name = kafka["metadata"]["name"].as_str().unwrap().to_owned();
+    // A finalizer another controller holds (as Strimzi's do on KafkaTopics).
+    let (code, _, err) = cp.kubectl(&[
+        "patch",
+        "kafka",
+        &name,
+        "-n",
+        "alpaka",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":["example.com/hold"]}}"#,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let root = ws.path().to_owned();
+    let destroy = std::thread::spawn(move || run(&root, profile, &["destroy", "--auto-approve"]));
+    // Held: the Kafka stays, marked for deletion, and so does the namespace.
+    let mut held = false;
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        if let Some(k) = cp.get(&["kafka", &name, "-n", "alpaka"])
+            && k["metadata"]["deletionTimestamp"].is_string()
+        {
+            held = true;
+            break;
+        }
+    }
+    assert!(held, "the Kafka was never marked for deletion");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(!destroy.is_finished(), "destroy did not wait for the finalizer");
+    let ns = cp.get(&["namespace", "alpaka"]).unwrap();
+    assert!(
+        ns["metadata"]["deletionTimestamp"].is_null(),
+        "the namespace was deleted before what is in it"
+    );
+    let (code, _, err) = cp.kubectl(&[
+        "patch",
+        "kafka",
+        &name,
+        "-n",
+        "alpaka",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = destroy.join().unwrap();
+    assert_eq!(code, 0, "{out}\n{err}");
+    let printed = format!("{out}\n{err}");
+    assert!(printed.contains("to be gone"), "no progress while waiting:\n{printed}");
+    assert!(cp.get(&["namespace", "alpaka"]).is_none());
+}
+
+#[test]
+fn legacy_mode_resources_validate_against_the_0_45_crds() {
+    let cp = ControlPlane::start(Strimzi::V1beta2);
+    let ws = workspace(&cp);
+    // ZooKeeper mode: the 0.45 operator's v1beta2 resources.
+    let p = ws.path().join("profiles/real-k3s.yaml");
+    let mut profile: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    profile["overrides"]["kafka"]["mode"] = "zookeeper".into();
+    profile["overrides"]["kafka"]["version"] = "3.9.0".into();
+    std::fs::write(&p, profile.to_string()).unwrap();
+    let printed = ok(run(ws.path(), "real-k3s", &["apply", "--auto-approve"]));
+    assert!(printed.contains("Apply complete!"), "{printed}");
+    assert_clean(ws.path(), "real-k3s");
+    let k = cp.get(&["kafkas.v1beta2.kafka.strimzi.io", "-n", "alpaka"]).unwrap();
+    assert_eq!(k["items"].as_array().unwrap().len(), 1);
+    ok(run(ws.path(), "real-k3s", &["destroy", "--auto-approve"]));
+}
