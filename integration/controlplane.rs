@@ -71,7 +71,9 @@ impl ControlPlane {
             .args(["--strimzi", api])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = c.spawn().expect("starting integration/controlplane/cluster.sh");
+        let mut child = c
+            .spawn()
+            .expect("starting integration/controlplane/cluster.sh");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)

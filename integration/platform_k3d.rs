@@ -257,9 +257,9 @@ fn k3d_profile_apply_edit_one_connector_remove_one_destroy() {
     );
     // The connector password reaches the connector only through the Secret + config provider.
     let secret = w.object("Secret", "alpaka-connect-srccon");
-    let key = "srccon-mydb_log-log1.connection.password";
+    let key = "srccon-mydb-log-log1.connection.password";
     assert_eq!(b64_decode(secret["data"][key].as_str().unwrap()), DB_PASS);
-    let connector = w.object("KafkaConnector", "srccon-mydb_log-log1");
+    let connector = w.object("KafkaConnector", "srccon-mydb-log-log1");
     assert_eq!(
         connector["spec"]["config"]["connection.password"],
         format!("${{secrets:alpaka/alpaka-connect-srccon:{key}}}")
@@ -323,13 +323,13 @@ fn k3d_profile_apply_edit_one_connector_remove_one_destroy() {
     assert_eq!(
         w.take("api.log"),
         [
-            "APPLY kafka.strimzi.io/v1 KafkaConnector alpaka/srccon-mydb_log-log2 changed manager=alpaka force=true"
+            "APPLY kafka.strimzi.io/v1 KafkaConnector alpaka/srccon-mydb-log-log2 changed manager=alpaka force=true"
         ]
     );
     let helm = w.take("fake.log");
     assert!(helm.iter().all(|l| !l.contains("upgrade")), "{helm:#?}");
     assert_eq!(
-        w.object("KafkaConnector", "srccon-mydb_log-log2")["spec"]["config"]["query"],
+        w.object("KafkaConnector", "srccon-mydb-log-log2")["spec"]["config"]["query"],
         "SELECT * FROM log2 WHERE id > 100"
     );
     let (code, out, _) = w.run(&["plan", "--detailed-exitcode"]);
@@ -372,7 +372,7 @@ fn k3d_profile_apply_edit_one_connector_remove_one_destroy() {
         "{out}"
     );
     assert!(
-        out.contains(r#"- data["srccon-mydb_log-log2.connection.password"] = (sensitive) -> null"#),
+        out.contains(r#"- data["srccon-mydb-log-log2.connection.password"] = (sensitive) -> null"#),
         "{out}"
     );
     assert!(
@@ -383,14 +383,14 @@ fn k3d_profile_apply_edit_one_connector_remove_one_destroy() {
     let writes = w.take("api.log");
     assert!(
         writes.contains(
-            &"DELETE kafka.strimzi.io/v1 KafkaConnector alpaka/srccon-mydb_log-log2".to_owned()
+            &"DELETE kafka.strimzi.io/v1 KafkaConnector alpaka/srccon-mydb-log-log2".to_owned()
         ),
         "{writes:#?}"
     );
     assert!(
         !w.objects()
             .iter()
-            .any(|o| o["metadata"]["name"] == "srccon-mydb_log-log2")
+            .any(|o| o["metadata"]["name"] == "srccon-mydb-log-log2")
     );
 
     // No plaintext secret in the state, the output, or any stored custom resource.

@@ -20,8 +20,14 @@ use controlplane::{CONTEXT, ControlPlane, Strimzi};
 
 const SHIPPED: &[&str] = &["minikube", "k3d", "k3s", "eks-dev", "eks-prod"];
 
+/// An absolute python for the fakes (alpaka runs with only the fakes on PATH).
 fn python() -> String {
-    std::env::var("ALPAKA_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
+    let py = std::env::var("ALPAKA_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = std::process::Command::new(py)
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3 is needed by the fakes");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 /// A workspace whose `profiles/real-<name>.yaml` run each shipped profile's config on `cp`.
@@ -70,7 +76,10 @@ fn ok(r: (i32, String, String)) -> String {
 /// `plan --detailed-exitcode` says nothing changes.
 fn assert_clean(root: &Path, profile: &str) {
     let (code, out, err) = run(root, profile, &["plan", "--detailed-exitcode"]);
-    assert_eq!(code, 0, "{profile}: a second plan is not clean:\n{out}\n{err}");
+    assert_eq!(
+        code, 0,
+        "{profile}: a second plan is not clean:\n{out}\n{err}"
+    );
     assert!(out.contains("No changes"), "{out}");
 }
 
@@ -131,7 +140,10 @@ fn another_managers_edit_is_drift_on_alpakas_fields_only_and_apply_keeps_theirs(
     let (code, out, err) = run(ws.path(), profile, &["plan", "--detailed-exitcode"]);
     assert_eq!(code, 2, "{out}\n{err}");
     assert!(out.contains("log.retention.hours"), "{out}");
-    assert!(!out.contains("someone-else"), "another manager's field is drift:\n{out}");
+    assert!(
+        !out.contains("someone-else"),
+        "another manager's field is drift:\n{out}"
+    );
     assert!(out.contains("1 to change"), "{out}");
 
     ok(run(ws.path(), profile, &["apply", "--auto-approve"]));
@@ -175,7 +187,10 @@ fn an_immutable_field_changed_underneath_plans_a_replacement_and_apply_succeeds(
         &other.to_string(),
     );
     assert_ne!(code, 0, "the API accepted a roleRef change");
-    assert!(err.contains("immutable") || err.contains("cannot change roleRef"), "{err}");
+    assert!(
+        err.contains("immutable") || err.contains("cannot change roleRef"),
+        "{err}"
+    );
 
     let (code, out, err) = run(ws.path(), profile, &["plan", "--detailed-exitcode"]);
     assert_eq!(code, 2, "{out}\n{err}");
@@ -223,7 +238,10 @@ fn destroy_waits_for_a_finalizer_with_progress_and_the_namespace_goes_last() {
     }
     assert!(held, "the Kafka was never marked for deletion");
     std::thread::sleep(std::time::Duration::from_secs(3));
-    assert!(!destroy.is_finished(), "destroy did not wait for the finalizer");
+    assert!(
+        !destroy.is_finished(),
+        "destroy did not wait for the finalizer"
+    );
     let ns = cp.get(&["namespace", "alpaka"]).unwrap();
     assert!(
         ns["metadata"]["deletionTimestamp"].is_null(),
@@ -243,7 +261,10 @@ fn destroy_waits_for_a_finalizer_with_progress_and_the_namespace_goes_last() {
     let (code, out, err) = destroy.join().unwrap();
     assert_eq!(code, 0, "{out}\n{err}");
     let printed = format!("{out}\n{err}");
-    assert!(printed.contains("to be gone"), "no progress while waiting:\n{printed}");
+    assert!(
+        printed.contains("to be gone"),
+        "no progress while waiting:\n{printed}"
+    );
     assert!(cp.get(&["namespace", "alpaka"]).is_none());
 }
 
@@ -261,7 +282,9 @@ fn legacy_mode_resources_validate_against_the_0_45_crds() {
     let printed = ok(run(ws.path(), "real-k3s", &["apply", "--auto-approve"]));
     assert!(printed.contains("Apply complete!"), "{printed}");
     assert_clean(ws.path(), "real-k3s");
-    let k = cp.get(&["kafkas.v1beta2.kafka.strimzi.io", "-n", "alpaka"]).unwrap();
+    let k = cp
+        .get(&["kafkas.v1beta2.kafka.strimzi.io", "-n", "alpaka"])
+        .unwrap();
     assert_eq!(k["items"].as_array().unwrap().len(), 1);
     ok(run(ws.path(), "real-k3s", &["destroy", "--auto-approve"]));
 }

@@ -370,7 +370,7 @@ fn every_check_passes_against_a_working_stack_and_leaves_nothing_behind() {
         "{deletes:#?}"
     );
     assert!(
-        log.contains("KafkaConnector alpaka/srccon-mydb_log-log1"),
+        log.contains("KafkaConnector alpaka/srccon-mydb-log-log1"),
         "the platform's connectors exist: {log}"
     );
     let (code, plan, _) = w.alpaka(&["plan", "--detailed-exitcode"]);

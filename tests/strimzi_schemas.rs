@@ -203,7 +203,7 @@ fn connector_secrets_are_config_provider_references() {
         .find(|(id, _)| id == "connector.srccon.mydb_log.log1")
         .unwrap()
         .1;
-    assert_eq!(log1["metadata"]["name"], "srccon-mydb_log-log1");
+    assert_eq!(log1["metadata"]["name"], "srccon-mydb-log-log1");
     assert_eq!(log1["metadata"]["labels"]["strimzi.io/cluster"], "srccon");
     assert_eq!(
         log1["spec"]["class"],
@@ -212,7 +212,7 @@ fn connector_secrets_are_config_provider_references() {
     assert_eq!(log1["spec"]["tasksMax"], 1);
     assert_eq!(
         log1["spec"]["config"]["connection.password"],
-        "${secrets:alpaka/alpaka-connect-srccon:srccon-mydb_log-log1.connection.password}"
+        "${secrets:alpaka/alpaka-connect-srccon:srccon-mydb-log-log1.connection.password}"
     );
     assert_eq!(
         log1["spec"]["config"]["connection.url"],

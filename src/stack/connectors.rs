@@ -687,6 +687,39 @@ fn bad_name_part(what: &str, part: &str) -> Option<String> {
     }
 }
 
+/// The connector's name: `<type>-<group>-<name>` as the original chart named it, made a
+/// Kubernetes object name. Strimzi names the Connect connector after the KafkaConnector's
+/// `metadata.name`, which the API server requires to be a lowercase RFC 1123 subdomain (found
+/// against the real kube-apiserver: `srccon-mydb_log-log1` is refused with a 422). So `_`
+/// becomes `-` and letters are lowercased; two connectors that then collide are refused by the
+/// caller's uniqueness check.
+pub fn object_name(connect_type: &str, group: &str, name: &str) -> Result<String, String> {
+    let raw = format!("{connect_type}-{group}-{name}");
+    let n: String = raw
+        .chars()
+        .map(|c| {
+            if c == '_' {
+                '-'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect();
+    let valid_chars = n
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+    let ends_ok = n.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && n.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if !valid_chars || !ends_ok || n.len() > 253 {
+        return Err(format!(
+            "connector name `{raw}` cannot be a Kubernetes object name (Strimzi's KafkaConnector): \
+             use letters, digits, `-`, `_` or `.` in the connect type, group and connector names, \
+             starting and ending with a letter or digit, 253 characters at most"
+        ));
+    }
+    Ok(n)
+}
+
 /// Render every connector of one connect type. Either all connectors, or every error found.
 pub fn render_connect(spec: &ConnectSpec) -> Result<Vec<RenderedConnector>, Vec<RenderError>> {
     let mut errors = Vec::new();
@@ -715,7 +748,16 @@ pub fn render_connect(spec: &ConnectSpec) -> Result<Vec<RenderedConnector>, Vec<
             if let Some(m) = bad_name_part("the connector name", connector.name) {
                 errors.push(e("", m));
             }
-            let full_name = format!("{}-{}-{}", spec.connect_type, group.name, connector.name);
+            let full_name = match object_name(spec.connect_type, group.name, connector.name) {
+                Ok(n) => n,
+                Err(m) => {
+                    // One error per bad name: a part already refused says it better.
+                    if errors.len() == before {
+                        errors.push(e("", m));
+                    }
+                    continue;
+                }
+            };
             if let Some((g, c)) = names.get(&full_name) {
                 errors.push(e(
                     "",
@@ -1009,7 +1051,7 @@ kafka_connect:
     /// Discrepancies between this and the README's documented output (the generated `.sh`
     /// scripts), each a README/chart error, not ours:
     /// 1. `"name": "srccon-mydb_log-log1.sh"`: the chart kept the script's `.sh` suffix in the
-    ///    connector name; the name is `srccon-mydb_log-log1`.
+    ///    connector name; the name is `srccon-mydb_log-log1`, made an object name `srccon-mydb-log-log1`.
     /// 2. `connection.url` is documented as `jdbc:mysql://mysql-db-addr;databaseName=mydb`, without
     ///    the `:3306` that the template `…{{ .Values.db_host }}:{{ .Values.db_port }}…` produces.
     /// 3. `query` is documented as `"SELECT * FROM log1\n"` (and log2): the YAML value is a
@@ -1033,9 +1075,9 @@ kafka_connect:
         assert_eq!(
             names,
             [
-                "srccon-mydb_log-log1",
-                "srccon-mydb_log-log2",
-                "srccon-mydb_code-code"
+                "srccon-mydb-log-log1",
+                "srccon-mydb-log-log2",
+                "srccon-mydb-code-code"
             ]
         );
         assert_eq!(
@@ -1642,5 +1684,23 @@ connects:
                 proptest::prop_assert_eq!(r.map(|r| r.text), Ok(text.clone()));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod object_name_tests {
+    use super::object_name;
+
+    #[test]
+    fn names_become_kubernetes_object_names() {
+        assert_eq!(
+            object_name("srccon", "mydb_log", "Log1").unwrap(),
+            "srccon-mydb-log-log1"
+        );
+        assert_eq!(object_name("a", "b.c", "d").unwrap(), "a-b.c-d");
+        let e = object_name("srccon", "db", "log 1").unwrap_err();
+        assert!(e.contains("cannot be a Kubernetes object name"), "{e}");
+        assert!(object_name("srccon", "db", "x_").is_err());
+        assert!(object_name("s", "g", &"n".repeat(260)).is_err());
     }
 }
