@@ -117,12 +117,13 @@ fn another_managers_edit_is_drift_on_alpakas_fields_only_and_apply_keeps_theirs(
     ok(run(ws.path(), profile, &["apply", "--auto-approve"]));
     let kafka = cp.get(&["kafka", "-n", "alpaka"]).unwrap()["items"][0].clone();
     let name = kafka["metadata"]["name"].as_str().unwrap().to_owned();
-    let replicas = kafka["spec"]["kafka"]["replicas"].clone();
+    let partitions = kafka["spec"]["kafka"]["config"]["num.partitions"].clone();
+    assert!(partitions.is_i64(), "alpaka sets num.partitions: {kafka}");
     // Another field manager takes over one of alpaka's fields and adds one of its own.
     let patch = serde_json::json!({
         "apiVersion": "kafka.strimzi.io/v1", "kind": "Kafka",
         "metadata": {"name": name, "namespace": "alpaka", "labels": {"team": "someone-else"}},
-        "spec": {"kafka": {"config": {"log.retention.hours": 1}}},
+        "spec": {"kafka": {"config": {"num.partitions": partitions.as_i64().unwrap() + 7}}},
     });
     let (code, _, err) = cp.kubectl_stdin(
         &[
@@ -139,7 +140,8 @@ fn another_managers_edit_is_drift_on_alpakas_fields_only_and_apply_keeps_theirs(
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = run(ws.path(), profile, &["plan", "--detailed-exitcode"]);
     assert_eq!(code, 2, "{out}\n{err}");
-    assert!(out.contains("log.retention.hours"), "{out}");
+    assert!(out.contains("changed outside alpaka"), "{out}");
+    assert!(out.contains("num.partitions"), "{out}");
     assert!(
         !out.contains("someone-else"),
         "another manager's field is drift:\n{out}"
@@ -148,10 +150,25 @@ fn another_managers_edit_is_drift_on_alpakas_fields_only_and_apply_keeps_theirs(
 
     ok(run(ws.path(), profile, &["apply", "--auto-approve"]));
     assert_clean(ws.path(), profile);
-    let live = cp.get(&["kafka", &name, "-n", "alpaka"]).unwrap();
+    let live = cp
+        .get(&["kafka", &name, "-n", "alpaka", "--show-managed-fields"])
+        .unwrap();
     assert_eq!(live["metadata"]["labels"]["team"], "someone-else");
-    assert_eq!(live["spec"]["kafka"]["replicas"], replicas);
-    assert_ne!(live["spec"]["kafka"]["config"]["log.retention.hours"], 1);
+    assert_eq!(
+        live["spec"]["kafka"]["config"]["num.partitions"],
+        partitions
+    );
+    // And the API records alpaka as the owner of it again.
+    let managers: Vec<&str> = live["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["manager"].as_str())
+        .collect();
+    assert!(
+        managers.contains(&"alpaka") && managers.contains(&"intruder"),
+        "{managers:?}"
+    );
 }
 
 #[test]

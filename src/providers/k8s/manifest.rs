@@ -23,6 +23,40 @@ pub const FIELD_MANAGER: &str = "alpaka";
 
 /// Fields that name an object: changing them makes another object.
 pub const IDENTITY: &[&str] = &["apiVersion", "kind", "metadata.name", "metadata.namespace"];
+/// Fields the API server refuses to change in place (a 422 "field is immutable"), per kind:
+/// a change to one plans as a replacement (delete, then create) with the field named, so the
+/// user never meets the raw 422. Found against the real kube-apiserver (integration/real_api.rs).
+pub const DEPLOYMENT_IDENTITY: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata.name",
+    "metadata.namespace",
+    "spec.selector",
+];
+pub const ROLEBINDING_IDENTITY: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata.name",
+    "metadata.namespace",
+    "roleRef",
+];
+pub const STORAGECLASS_IDENTITY: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata.name",
+    "provisioner",
+    "parameters",
+    "reclaimPolicy",
+    "volumeBindingMode",
+];
+pub const SERVICE_IDENTITY: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata.name",
+    "metadata.namespace",
+    "spec.clusterIP",
+    "spec.clusterIPs",
+];
 /// A Job's spec is immutable once created.
 pub const JOB_IDENTITY: &[&str] = &[
     "apiVersion",

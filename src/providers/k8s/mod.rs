@@ -45,7 +45,20 @@ pub fn register(drivers: &mut Drivers) {
         manifest::IDENTITY,
     ));
     for k in MANIFEST_KINDS {
-        drivers.register(*k, generic.clone());
+        let immutable = match *k {
+            "k8s.deployment" => manifest::DEPLOYMENT_IDENTITY,
+            "k8s.rolebinding" => manifest::ROLEBINDING_IDENTITY,
+            "k8s.storageclass" => manifest::STORAGECLASS_IDENTITY,
+            "k8s.service" => manifest::SERVICE_IDENTITY,
+            _ => {
+                drivers.register(*k, generic.clone());
+                continue;
+            }
+        };
+        drivers.register(
+            *k,
+            Arc::new(manifest::ManifestDriver::new(clients.clone(), immutable)),
+        );
     }
     // A Job's pod template is immutable: a changed Job is a new Job (its name carries a hash of
     // its inputs, so it re-runs only when they change).
