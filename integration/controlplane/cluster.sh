@@ -35,6 +35,7 @@ parent=$PPID
 
 bin="$("$here/build.sh")"
 pids=()
+# shellcheck disable=SC2329 # called by the EXIT trap
 stop() {
   trap - EXIT INT TERM
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -42,7 +43,7 @@ stop() {
   for _ in 1 2 3 4 5 6 7 8 9 10; do
     alive=0
     for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-    [ $alive = 0 ] && break
+    [ "$alive" = 0 ] && break
     sleep 0.2
   done
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
@@ -104,7 +105,6 @@ api_port=$(free_port)
 server="https://127.0.0.1:$api_port"
 
 kubeconfig() { # file user context
-  local b64
   b64() { base64 -w0 <"$1"; }
   cat >"$1" <<EOF
 apiVersion: v1

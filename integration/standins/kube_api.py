@@ -70,7 +70,7 @@ Served:
 "Something that flips custom resources to Ready": every GET of an object counts; after
 --ready-after reads (default 1) since its last change, Kafka/KafkaConnect/KafkaConnector/KafkaTopic get
 `status.conditions=[{type: Ready, status: "True"}]` and `observedGeneration`, Deployments
-`availableReplicas = spec.replicas`, Jobs `succeeded: 1` and a Complete condition — except a Job
+`updatedReplicas = availableReplicas = spec.replicas`, Jobs `succeeded: 1` and a Complete condition — except a Job
 whose pod command mentions STANDIN_FAIL, which gets a Failed condition and a pod `<job>-standin`
 (label job-name) whose log says why.
 Every write is appended to --log as one line: `APPLY <apiVersion> <Kind> <ns>/<name> created|changed|unchanged manager=<m> force=<f>`
@@ -266,7 +266,7 @@ class Cluster:
                        "conditions": [{"type": "Ready", "status": "True", "reason": "StandIn"}]})
         elif kind == "Deployment":
             n = obj.get("spec", {}).get("replicas", 1)
-            st.update({"observedGeneration": gen, "replicas": n, "readyReplicas": n, "availableReplicas": n})
+            st.update({"observedGeneration": gen, "replicas": n, "updatedReplicas": n, "readyReplicas": n, "availableReplicas": n})
         elif kind == "Job" and not st.get("conditions") and not self.args.run_jobs:
             if "STANDIN_FAIL" in json.dumps(obj.get("spec", {})):
                 st.update({"failed": 1, "conditions": [

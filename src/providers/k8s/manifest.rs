@@ -297,10 +297,28 @@ pub fn pending(kind: &str, obj: &serde_json::Value) -> Option<String> {
                 None => Some(format!("{kind}: waiting for a Ready condition")),
             }
         }
+        // As `kubectl rollout status` judges it (kubectl's polymorphichelpers/rollout_status.go):
+        // the controller has seen this generation, every replica runs the new template, no old
+        // one is left, and all are available. Not mid-rollout.
         "Deployment" => {
             let want = obj["spec"]["replicas"].as_i64().unwrap_or(1);
-            let have = status["availableReplicas"].as_i64().unwrap_or(0);
-            (have < want).then(|| format!("Deployment: {have}/{want} replicas available"))
+            let updated = status["updatedReplicas"].as_i64().unwrap_or(0);
+            let total = status["replicas"].as_i64().unwrap_or(0);
+            let available = status["availableReplicas"].as_i64().unwrap_or(0);
+            if observed.is_none() && generation.is_some() {
+                Some("Deployment: waiting for the controller".to_owned())
+            } else if updated < want {
+                Some(format!("Deployment: {updated}/{want} replicas updated"))
+            } else if total > updated {
+                Some(format!(
+                    "Deployment: {} old replicas pending termination",
+                    total - updated
+                ))
+            } else if available < updated {
+                Some(format!("Deployment: {available}/{want} replicas available"))
+            } else {
+                None
+            }
         }
         "Job" => (status["succeeded"].as_i64().unwrap_or(0) < 1)
             .then(|| "Job: waiting for completion".to_owned()),
@@ -438,6 +456,18 @@ mod tests {
         );
         let d = json!({"spec": {"replicas": 2}, "status": {"availableReplicas": 1}});
         assert!(pending("Deployment", &d).is_some());
+        // Mid-rollout: enough available, but old replicas remain / not all updated.
+        let mid = json!({"metadata": {"generation": 2}, "spec": {"replicas": 2}, "status": {
+            "observedGeneration": 2, "replicas": 3, "updatedReplicas": 2, "availableReplicas": 3}});
+        assert_eq!(
+            pending("Deployment", &mid).as_deref(),
+            Some("Deployment: 1 old replicas pending termination")
+        );
+        let unseen = json!({"metadata": {"generation": 2}, "spec": {"replicas": 1}, "status": {}});
+        assert!(pending("Deployment", &unseen).is_some());
+        let done = json!({"metadata": {"generation": 2}, "spec": {"replicas": 2}, "status": {
+            "observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 2}});
+        assert_eq!(pending("Deployment", &done), None);
         assert_eq!(pending("Job", &json!({"status": {"succeeded": 1}})), None);
         let failed = json!({"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}});
         assert_eq!(job_failed(&failed).as_deref(), Some("BackoffLimitExceeded"));
