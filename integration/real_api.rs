@@ -83,6 +83,24 @@ fn assert_clean(root: &Path, profile: &str) {
     assert!(out.contains("No changes"), "{out}");
 }
 
+/// The existing-cluster profile the single-scenario tests use.
+const PROFILE: &str = "real-k3s";
+
+/// A control plane with `profile` applied to it.
+fn applied(profile: &str) -> (ControlPlane, tempfile::TempDir) {
+    let cp = ControlPlane::start(Strimzi::V1);
+    let ws = workspace(&cp);
+    ok(run(ws.path(), profile, &["apply", "--auto-approve"]));
+    (cp, ws)
+}
+
+/// The one Kafka alpaka made, and its name.
+fn the_kafka(cp: &ControlPlane) -> (serde_json::Value, String) {
+    let kafka = cp.get(&["kafka", "-n", "alpaka"]).unwrap()["items"][0].clone();
+    let name = kafka["metadata"]["name"].as_str().unwrap().to_owned();
+    (kafka, name)
+}
+
 #[test]
 fn every_shipped_profiles_objects_apply_replan_clean_and_destroy_on_a_real_api_server() {
     let cp = ControlPlane::start(Strimzi::V1);
@@ -111,12 +129,9 @@ fn every_shipped_profiles_objects_apply_replan_clean_and_destroy_on_a_real_api_s
 
 #[test]
 fn another_managers_edit_is_drift_on_alpakas_fields_only_and_apply_keeps_theirs() {
-    let cp = ControlPlane::start(Strimzi::V1);
-    let ws = workspace(&cp);
-    let profile = "real-k3s";
-    ok(run(ws.path(), profile, &["apply", "--auto-approve"]));
-    let kafka = cp.get(&["kafka", "-n", "alpaka"]).unwrap()["items"][0].clone();
-    let name = kafka["metadata"]["name"].as_str().unwrap().to_owned();
+    let (cp, ws) = applied(PROFILE);
+    let profile = PROFILE;
+    let (kafka, name) = the_kafka(&cp);
     let partitions = kafka["spec"]["kafka"]["config"]["num.partitions"].clone();
     assert!(partitions.is_i64(), "alpaka sets num.partitions: {kafka}");
     // Another field manager takes over one of alpaka's fields and adds one of its own.
@@ -173,10 +188,8 @@ fn another_managers_edit_is_drift_on_alpakas_fields_only_and_apply_keeps_theirs(
 
 #[test]
 fn an_immutable_field_changed_underneath_plans_a_replacement_and_apply_succeeds() {
-    let cp = ControlPlane::start(Strimzi::V1);
-    let ws = workspace(&cp);
-    let profile = "real-k3s";
-    ok(run(ws.path(), profile, &["apply", "--auto-approve"]));
+    let (cp, ws) = applied(PROFILE);
+    let profile = PROFILE;
     let rbs = cp.get(&["rolebinding", "-n", "alpaka"]).unwrap();
     let rb = rbs["items"]
         .as_array()
@@ -222,12 +235,9 @@ fn an_immutable_field_changed_underneath_plans_a_replacement_and_apply_succeeds(
 
 #[test]
 fn destroy_waits_for_a_finalizer_with_progress_and_the_namespace_goes_last() {
-    let cp = ControlPlane::start(Strimzi::V1);
-    let ws = workspace(&cp);
-    let profile = "real-k3s";
-    ok(run(ws.path(), profile, &["apply", "--auto-approve"]));
-    let kafka = cp.get(&["kafka", "-n", "alpaka"]).unwrap()["items"][0].clone();
-    let name = kafka["metadata"]["name"].as_str().unwrap().to_owned();
+    let (cp, ws) = applied(PROFILE);
+    let profile = PROFILE;
+    let (_, name) = the_kafka(&cp);
     // A finalizer another controller holds (as Strimzi's do on KafkaTopics).
     let (code, _, err) = cp.kubectl(&[
         "patch",
