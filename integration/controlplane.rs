@@ -69,6 +69,8 @@ impl ControlPlane {
             .arg("--crds")
             .arg(shared.join("prometheus-operator-v0.93.0/crds"))
             .args(["--strimzi", api])
+            .arg("--stages")
+            .arg(repo().join("integration/controlplane/test-stages.yaml"))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = c

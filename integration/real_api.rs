@@ -315,3 +315,30 @@ fn legacy_mode_resources_validate_against_the_0_45_crds() {
     assert_eq!(k["items"].as_array().unwrap().len(), 1);
     ok(run(ws.path(), "real-k3s", &["destroy", "--auto-approve"]));
 }
+
+#[test]
+fn a_failed_job_reports_the_reason_the_job_controller_gives() {
+    let cp = ControlPlane::start(Strimzi::V1);
+    let ws = workspace(&cp);
+    let cfg = ws.path().join("configs/default.yaml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(text.contains("init:\n  enabled: false"));
+    // KWOK_FAIL: the test stage makes this Job's pod exit 1 (integration/controlplane/test-stages.yaml).
+    std::fs::write(
+        &cfg,
+        text.replacen(
+            "init:\n  enabled: false",
+            "init:\n  enabled: true\n  commands:\n  - echo KWOK_FAIL",
+            1,
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = run(ws.path(), PROFILE, &["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains("k8s.job.init"), "{out}");
+    // The real Job controller's reason, not a stand-in's.
+    assert!(out.contains("BackoffLimitExceeded"), "{out}");
+    // The failed Job is removed and not recorded: the next apply runs it again.
+    let jobs = cp.get(&["jobs", "-n", "alpaka"]).unwrap();
+    assert_eq!(jobs["items"].as_array().unwrap().len(), 0, "{jobs}");
+}

@@ -256,6 +256,8 @@ impl ManifestDriver {
         };
         match pods.logs(&name, &params).await {
             Ok(text) => format!("log of pod {name} (last {LOG_TAIL} lines):\n{text}"),
+            // No kubelet serves it (e.g. a node that is gone): the API's own words, briefly.
+            Err(kube::Error::Api(s)) => format!("(no log of pod {name}: {})", s.message),
             Err(e) => format!("(no log of pod {name}: {e})"),
         }
     }
@@ -332,12 +334,12 @@ pub fn job_failed(obj: &serde_json::Value) -> Option<String> {
         .as_array()?
         .iter()
         .find(|c| c["type"] == "Failed" && c["status"] == "True")
-        .map(|c| {
-            c["message"]
-                .as_str()
-                .or(c["reason"].as_str())
-                .unwrap_or("failed")
-                .to_owned()
+        // Both, as `kubectl describe job` shows them: the reason is the stable word
+        // (BackoffLimitExceeded, DeadlineExceeded, PodFailurePolicy), the message the detail.
+        .map(|c| match (c["reason"].as_str(), c["message"].as_str()) {
+            (Some(r), Some(m)) => format!("{r}: {m}"),
+            (Some(t), None) | (None, Some(t)) => t.to_owned(),
+            (None, None) => "failed".to_owned(),
         })
 }
 
@@ -471,6 +473,13 @@ mod tests {
         assert_eq!(pending("Job", &json!({"status": {"succeeded": 1}})), None);
         let failed = json!({"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}});
         assert_eq!(job_failed(&failed).as_deref(), Some("BackoffLimitExceeded"));
+        // The real Job controller's condition (seen on kube-controller-manager 1.36).
+        let real = json!({"status": {"conditions": [{"type": "Failed", "status": "True",
+            "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]}});
+        assert_eq!(
+            job_failed(&real).as_deref(),
+            Some("BackoffLimitExceeded: Job has reached the specified backoff limit")
+        );
         assert_eq!(pending("Namespace", &json!({})), None);
     }
 
