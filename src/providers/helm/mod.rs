@@ -2,9 +2,12 @@
 //! kubeconfig and context (`--kubeconfig`, `--kube-context`), never the current one.
 //!
 //! Desired: `{cluster, release, chart, repo, version, namespace, values}`. Apply is
-//! `helm upgrade --install … --version <pin> -f <values> --wait --timeout`, with the values
-//! written from the typed tree into a private (0600) temp file removed afterwards. Read is
-//! `helm list -o json` (chart version, status) plus `helm get values -o json` (what was
+//! `helm upgrade --install … --version <pin> --reset-values -f <values> --wait --timeout`, with
+//! the values written from the typed tree into a private (0600) temp file removed afterwards.
+//! `--reset-values` because the file is the whole of what alpaka supplies: without it helm
+//! reuses the last release's values whenever the supplied ones are empty (v4.2.3, checked
+//! against a real API server by `integration/real_helm.rs`), so emptied values never converge.
+//! Read is `helm list -o json` (chart version, status) plus `helm get values -o json` (what was
 //! supplied), in the desired shape, so an unchanged release plans as no change and a changed
 //! one shows a values diff. Delete is `helm uninstall --wait`. Values never hold secrets: charts
 //! get them through existing Secrets (e.g. Grafana's `admin.existingSecret`).
@@ -77,7 +80,14 @@ pub struct HelmDriver {
 
 impl Default for HelmDriver {
     fn default() -> Self {
-        HelmDriver { bin: "helm".into() }
+        HelmDriver::with_bin("helm")
+    }
+}
+
+impl HelmDriver {
+    /// A driver running this `helm` (the tests pin the real binary without touching `PATH`).
+    pub fn with_bin(bin: impl Into<String>) -> Self {
+        HelmDriver { bin: bin.into() }
     }
 }
 
@@ -190,9 +200,25 @@ impl HelmDriver {
     }
 
     async fn listed(&self, r: &Release) -> Result<Option<Listed>, DriverError> {
-        // `--filter` takes a regex: anchor the exact release name.
+        // `--filter` takes a regex: anchor the exact release name. Every status but
+        // `uninstalled` (kept history of a removed release, which is gone), named: helm v3 lists
+        // only deployed and failed ones by default and has `--all`, v4 lists all by default and
+        // has no `--all` ("unknown flag", v4.2.3); both take the status flags.
         let pattern = format!("^{}$", regex_escape(&r.release));
-        let c = self.cmd(r, &["list", "--all", "-o", "json", "--filter", &pattern]);
+        let c = self.cmd(
+            r,
+            &[
+                "list",
+                "--deployed",
+                "--failed",
+                "--pending",
+                "--uninstalling",
+                "-o",
+                "json",
+                "--filter",
+                &pattern,
+            ],
+        );
         let out = c.run_ok().await?;
         let list: Vec<Listed> =
             serde_json::from_str(out.stdout.trim()).map_err(|e| HelmError::Output {
@@ -243,6 +269,7 @@ impl HelmDriver {
         }
         args.extend([
             "--create-namespace",
+            "--reset-values",
             "-f",
             &path,
             "--wait",

@@ -1,0 +1,475 @@
+//! The `helm.release` driver with the real helm (v4.2.3, `integration/tools.sh`) against the
+//! real control plane (`integration/controlplane/`), installing a local chart
+//! (`integration/charts/alpaka-test-chart`: a ConfigMap from values, a Deployment KWOK runs).
+//!
+//! Why through the library and not the binary: every release the binary plans comes from
+//! `stack::catalog`'s pins (a chart repository or OCI URL and a version), and nothing in a
+//! profile, config or the environment routes one to a local path, so the binary cannot install a
+//! chart without the network. The test builds the graph the stack would (one `helm.release`
+//! node, `stack::release_desired`'s shape) and runs the engine's own plan and apply on it: the
+//! same refresh, diff and walker `alpaka plan`/`apply`/`destroy` run, with the driver pinned to
+//! the real helm binary (`HelmDriver::with_bin`, so nothing depends on `PATH`).
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alpaka::engine::apply::{self, ApplyContext, ApplyReport, Outcome};
+use alpaka::engine::progress::{Reporter, StepEnd};
+use alpaka::engine::{Action, Drivers, Graph, Node, Plan, PlanOptions, ResourceId, Value, plan};
+use alpaka::providers::helm::HelmDriver;
+use alpaka::state::State;
+
+#[path = "controlplane.rs"]
+mod controlplane;
+
+use controlplane::{CONTEXT, ControlPlane, Strimzi};
+
+const NS: &str = "helm-test";
+const RELEASE: &str = "demo";
+const ID: &str = "helm.demo";
+
+fn chart() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("integration/charts/alpaka-test-chart")
+        .display()
+        .to_string()
+}
+
+/// Progress goes nowhere: the assertions read the plan and the report.
+struct Quiet;
+
+impl Reporter for Quiet {
+    fn started(&self, _: &ResourceId, _: Action) {}
+    fn status(&self, _: &ResourceId, _: &str) {}
+    fn finished(&self, _: &ResourceId, _: Action, _: &StepEnd, _: Duration) {}
+    fn note(&self, _: &str) {}
+}
+
+/// A control plane, the real helm, and alpaka's state for one release of the test chart.
+struct Rig {
+    cp: ControlPlane,
+    helm: PathBuf,
+    drivers: Drivers,
+    state: State,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Rig {
+    fn start() -> Rig {
+        let cp = ControlPlane::start(Strimzi::V1);
+        let helm = controlplane::tools().join("helm");
+        let mut drivers = Drivers::new();
+        drivers.register(
+            "helm.release",
+            Arc::new(HelmDriver::with_bin(helm.display().to_string())),
+        );
+        Rig {
+            cp,
+            helm,
+            drivers,
+            state: State::new("real-helm"),
+            rt: tokio::runtime::Runtime::new().unwrap(),
+        }
+    }
+
+    /// The node the stack would make for a release of the local chart with these values.
+    fn graph(&self, values: serde_json::Value) -> Graph {
+        let desired: Value = serde_json::from_value(serde_json::json!({
+            "cluster": {"context": CONTEXT, "kubeconfig": self.cp.kubeconfig.display().to_string()},
+            "release": RELEASE,
+            "chart": chart(),
+            "repo": null,
+            "version": "0.1.0",
+            "namespace": NS,
+            "values": values,
+        }))
+        .unwrap();
+        Graph::new(vec![Node::new(ID, "helm.release", desired)]).unwrap()
+    }
+
+    fn plan_of(&self, graph: &Graph, destroy: bool) -> Plan {
+        let opts = PlanOptions {
+            profile: "real-helm".into(),
+            targets: Vec::new(),
+            destroy,
+            parallelism: 4,
+            inputs_hash: String::new(),
+        };
+        self.rt
+            .block_on(plan::plan(graph, &self.state, &self.drivers, &opts))
+            .unwrap()
+    }
+
+    fn plan(&self, values: serde_json::Value) -> Plan {
+        self.plan_of(&self.graph(values), false)
+    }
+
+    fn run(&mut self, graph: &Graph, p: &Plan) -> ApplyReport {
+        let (_tx, interrupt) = tokio::sync::watch::channel(false);
+        let cx = ApplyContext {
+            graph,
+            drivers: &self.drivers,
+            reporter: Arc::new(Quiet),
+            parallelism: 4,
+            interrupt,
+        };
+        let mut sink = |_: &State| Ok::<(), String>(());
+        self.rt
+            .block_on(apply::apply(p, cx, &mut self.state, &mut sink))
+    }
+
+    /// Plan then apply, as `alpaka apply --auto-approve` does.
+    fn apply(&mut self, values: serde_json::Value) -> ApplyReport {
+        let g = self.graph(values);
+        let p = self.plan_of(&g, false);
+        self.run(&g, &p)
+    }
+
+    fn destroy(&mut self) -> ApplyReport {
+        let g = self.graph(serde_json::json!({}));
+        let p = self.plan_of(&g, true);
+        self.run(&g, &p)
+    }
+
+    /// The real helm against the control plane, in the release's namespace.
+    fn helm_cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.helm);
+        c.args(args)
+            .args(["-n", NS, "--kube-context", CONTEXT, "--kubeconfig"])
+            .arg(&self.cp.kubeconfig)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c
+    }
+
+    fn helm(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.helm_cmd(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// `helm list` of the release as helm itself reports it (every status).
+    fn listed(&self) -> Option<serde_json::Value> {
+        let (code, out, err) = self.helm(&["list", "-o", "json", "--filter", "^demo$"]);
+        assert_eq!(code, 0, "{err}");
+        let list: Vec<serde_json::Value> = serde_json::from_str(out.trim()).unwrap();
+        list.into_iter().next()
+    }
+
+    fn status(&self) -> String {
+        let l = self.listed().expect("the release exists");
+        l["status"].as_str().unwrap().to_owned()
+    }
+
+    fn revision(&self) -> String {
+        let l = self.listed().expect("the release exists");
+        l["revision"].as_str().unwrap().to_owned()
+    }
+
+    fn values(&self) -> serde_json::Value {
+        let (code, out, err) = self.helm(&["get", "values", RELEASE, "-o", "json"]);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str(out.trim()).unwrap()
+    }
+
+    fn greeting(&self) -> serde_json::Value {
+        let cm = self
+            .cp
+            .get(&["configmap", "demo-config", "-n", NS])
+            .expect("the chart's ConfigMap");
+        cm["data"]["greeting"].clone()
+    }
+
+    /// What `plan --detailed-exitcode` exits 0 on (ops::run: no change, no diff).
+    fn assert_clean(&self, values: serde_json::Value) {
+        let p = self.plan(values);
+        assert!(
+            !p.has_changes(),
+            "a second plan is not clean:\n{}",
+            text(&p)
+        );
+    }
+}
+
+fn text(p: &Plan) -> String {
+    console::strip_ansi_codes(&alpaka::engine::render::plan_text(p)).into_owned()
+}
+
+fn assert_done(r: &ApplyReport) {
+    assert!(r.succeeded(), "{r:#?}");
+}
+
+/// The one step's error.
+fn failure(r: &ApplyReport) -> String {
+    match &r.steps[..] {
+        [s] => match &s.outcome {
+            Outcome::Failed { error } => error.clone(),
+            o => panic!("{ID} did not fail: {o:?}"),
+        },
+        s => panic!("not one step: {s:?}"),
+    }
+}
+
+/// The release's change in a plan.
+fn change(p: &Plan) -> &alpaka::engine::Change {
+    p.changes
+        .iter()
+        .find(|c| c.id.as_str() == ID)
+        .expect("the release is in the plan")
+}
+
+fn hello() -> serde_json::Value {
+    serde_json::json!({"data": {"greeting": "hello"}})
+}
+
+#[test]
+fn install_then_replan_is_a_no_op() {
+    let mut rig = Rig::start();
+    let p = rig.plan(hello());
+    assert_eq!(change(&p).action, Action::Create, "{}", text(&p));
+    assert_done(&rig.apply(hello()));
+
+    let l = rig.listed().expect("helm has the release");
+    assert_eq!(l["status"], "deployed");
+    assert_eq!(l["chart"], "alpaka-test-chart-0.1.0");
+    assert_eq!(rig.values(), hello());
+    assert_eq!(rig.greeting(), "hello");
+    // `--wait` returned once the Deployment was ready (KWOK runs its pod).
+    let d = rig.cp.get(&["deployment", RELEASE, "-n", NS]).unwrap();
+    assert_eq!(d["status"]["readyReplicas"], 1, "{d}");
+    // The read (real `helm list`/`get values`) gives back what was asked.
+    rig.assert_clean(hello());
+}
+
+#[test]
+fn a_values_change_plans_a_values_diff_and_apply_upgrades() {
+    let mut rig = Rig::start();
+    assert_done(&rig.apply(hello()));
+    let bonjour = serde_json::json!({"data": {"greeting": "bonjour"}});
+    let p = rig.plan(bonjour.clone());
+    let c = change(&p);
+    assert_eq!(c.action, Action::Update, "{}", text(&p));
+    assert_eq!(c.fields.len(), 1, "{}", text(&p));
+    assert_eq!(c.fields[0].path, ["values", "data", "greeting"]);
+    assert!(
+        text(&p).contains(r#"~ values.data.greeting = "hello" -> "bonjour""#),
+        "{}",
+        text(&p)
+    );
+    assert_done(&rig.apply(bonjour.clone()));
+    assert_eq!(rig.revision(), "2");
+    assert_eq!(rig.values(), bonjour);
+    assert_eq!(rig.greeting(), "bonjour");
+    rig.assert_clean(bonjour);
+
+    // Emptied values converge: the chart's defaults come back and the re-plan is clean (real
+    // helm reuses the last values when none are supplied, unless `--reset-values`).
+    let p = rig.plan(serde_json::json!({}));
+    assert_eq!(change(&p).action, Action::Update, "{}", text(&p));
+    assert_done(&rig.apply(serde_json::json!({})));
+    let (code, out, err) = rig.helm(&["get", "values", RELEASE, "-o", "json"]);
+    assert_eq!((code, out.trim()), (0, "null"), "{err}");
+    assert_eq!(rig.greeting(), "hello", "the chart's default");
+    rig.assert_clean(serde_json::json!({}));
+}
+
+#[test]
+fn a_failed_upgrade_plans_its_status_and_apply_runs_it_again() {
+    let mut rig = Rig::start();
+    assert_done(&rig.apply(hello()));
+    // The API refuses one of the chart's objects: helm records the revision `failed`.
+    let broken = serde_json::json!({"data": {"greeting": "hello"}, "broken": true});
+    let e = failure(&rig.apply(broken));
+    assert!(e.contains("UPGRADE FAILED"), "{e}");
+    assert_eq!(rig.status(), "failed");
+    assert_eq!(rig.revision(), "2");
+
+    let p = rig.plan(hello());
+    let c = change(&p);
+    assert_eq!(c.action, Action::Update, "{}", text(&p));
+    let status = c
+        .fields
+        .iter()
+        .find(|f| f.path == ["status"])
+        .unwrap_or_else(|| panic!("no status change:\n{}", text(&p)));
+    assert_eq!(
+        status.before,
+        Some(Value::str(
+            "failed: the last install or upgrade failed; apply runs it again"
+        ))
+    );
+    assert_eq!(status.after, Some(Value::str("deployed")));
+    // `get values` is the failed revision's: the diff takes it back.
+    assert!(
+        c.fields.iter().any(|f| f.path == ["values", "broken"]),
+        "{}",
+        text(&p)
+    );
+    assert_done(&rig.apply(hello()));
+    assert_eq!(rig.status(), "deployed");
+    assert_eq!(rig.revision(), "3");
+    assert_eq!(rig.values(), hello());
+    rig.assert_clean(hello());
+}
+
+#[test]
+fn a_pending_upgrade_is_not_taken_over_and_the_rollback_it_names_clears_it() {
+    let mut rig = Rig::start();
+    assert_done(&rig.apply(hello()));
+    // Another helm's upgrade, waiting on a pod no node can take, killed outright (SIGKILL, as a
+    // lost machine or OOM kill would) while it waits: the revision stays pending-upgrade.
+    let values = rig.cp.dir().join("stuck.json");
+    std::fs::write(&values, r#"{"nodeSelector": {"alpaka-test/nowhere": "x"}}"#).unwrap();
+    let mut other = rig
+        .helm_cmd(&[
+            "upgrade",
+            RELEASE,
+            &chart(),
+            "-f",
+            &values.display().to_string(),
+            "--wait",
+            "--timeout",
+            "600s",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    loop {
+        let pending_pod = rig
+            .cp
+            .get(&["pods", "-n", NS, "--field-selector", "status.phase=Pending"])
+            .is_some_and(|p| !p["items"].as_array().unwrap().is_empty());
+        if pending_pod && rig.status() == "pending-upgrade" {
+            break;
+        }
+        assert!(
+            other.try_wait().unwrap().is_none(),
+            "the other upgrade ended"
+        );
+        assert!(t.elapsed() < Duration::from_secs(60), "never pending");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    other.kill().unwrap();
+    other.wait().unwrap();
+    assert_eq!(rig.status(), "pending-upgrade");
+    assert_eq!(rig.revision(), "2");
+
+    let p = rig.plan(hello());
+    let c = change(&p);
+    assert_eq!(c.action, Action::Update, "{}", text(&p));
+    assert!(
+        text(&p).contains(r#"~ status"#)
+            && text(&p).contains(
+                r#""pending-upgrade: another helm operation holds the release, running or interrupted; apply stops and says how to clear it" -> "deployed""#
+            ),
+        "{}",
+        text(&p)
+    );
+    // Apply stops with helm's refusal and the way out; the release is left as it was.
+    let e = failure(&rig.apply(hello()));
+    assert!(
+        e.contains(
+            "failed (exit 1): Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress"
+        ),
+        "{e}"
+    );
+    assert!(e.contains("(HelmReleasePending)"), "{e}");
+    assert!(e.contains("helm release `demo` is pending-upgrade"), "{e}");
+    assert_eq!(rig.status(), "pending-upgrade");
+    assert_eq!(rig.revision(), "2");
+
+    // Doing what it says (the real `helm rollback`, as named) clears it: back to revision 1's
+    // values, which are alpaka's, so nothing is left to do.
+    let hint = e
+        .split("`helm rollback ")
+        .nth(1)
+        .and_then(|r| r.split('`').next())
+        .unwrap_or_else(|| panic!("no rollback command in {e}"));
+    let args: Vec<&str> = hint.split_whitespace().collect();
+    let out = Command::new(&rig.helm)
+        .arg("rollback")
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(rig.status(), "deployed");
+    assert_eq!(rig.values(), hello());
+    rig.assert_clean(hello());
+}
+
+#[test]
+fn a_failing_install_reports_helms_exit_code_and_stderr_and_apply_again_installs() {
+    let mut rig = Rig::start();
+    let broken = serde_json::json!({"broken": true});
+    let r = rig.apply(broken);
+    let e = failure(&r);
+    assert!(
+        e.starts_with(&format!(
+            "`{} upgrade --install demo {}",
+            rig.helm.display(),
+            chart()
+        )),
+        "{e}"
+    );
+    assert!(e.contains("failed (exit 1): "), "{e}");
+    // helm's own stderr: the API server's refusal of the object.
+    assert!(
+        e.contains(r#"ConfigMap "Not_A_Valid_Name" is invalid"#),
+        "{e}"
+    );
+    assert!(e.contains("(CommandFailed)"), "{e}");
+    let report = alpaka::engine::render::report_text(&r, false);
+    assert!(report.contains("Not_A_Valid_Name"), "{report}");
+    assert!(rig.state.get(&ResourceId::new(ID)).is_none());
+    // helm keeps the failed first install; alpaka recorded nothing, so it plans a create, and
+    // `upgrade --install` over a release whose only revision failed upgrades it.
+    assert_eq!(rig.status(), "failed");
+    let p = rig.plan(hello());
+    assert_eq!(change(&p).action, Action::Create, "{}", text(&p));
+    assert_done(&rig.apply(hello()));
+    assert_eq!(rig.status(), "deployed");
+    assert_eq!(rig.values(), hello());
+    rig.assert_clean(hello());
+}
+
+#[test]
+fn destroy_uninstalls_the_release() {
+    let mut rig = Rig::start();
+    assert_done(&rig.apply(hello()));
+    let secrets = |rig: &Rig| {
+        rig.cp
+            .get(&["secrets", "-n", NS, "-l", "owner=helm,name=demo"])
+            .unwrap()["items"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(secrets(&rig), 1, "helm stores the release as a Secret");
+
+    let p = rig.plan_of(&rig.graph(hello()), true);
+    assert_eq!(change(&p).action, Action::Delete, "{}", text(&p));
+    assert_done(&rig.destroy());
+    assert_eq!(secrets(&rig), 0, "the release Secret is left");
+    assert!(
+        rig.cp
+            .get(&["secret", "sh.helm.release.v1.demo.v1", "-n", NS])
+            .is_none()
+    );
+    assert!(rig.listed().is_none());
+    assert!(
+        rig.cp
+            .get(&["configmap", "demo-config", "-n", NS])
+            .is_none()
+    );
+    assert!(rig.cp.get(&["deployment", RELEASE, "-n", NS]).is_none());
+    assert!(rig.state.resources.is_empty());
+    let p = rig.plan_of(&rig.graph(hello()), true);
+    assert!(!p.has_changes(), "{}", text(&p));
+}
