@@ -233,23 +233,29 @@ fn an_immutable_field_changed_underneath_plans_a_replacement_and_apply_succeeds(
     assert_eq!(live["roleRef"], rb["roleRef"]);
 }
 
+/// Sets the Kafka's finalizers as another controller would (a JSON list, or `null`).
+fn set_finalizers(cp: &ControlPlane, name: &str, finalizers: &str) {
+    let patch = format!(r#"{{"metadata":{{"finalizers":{finalizers}}}}}"#);
+    let (code, _, err) = cp.kubectl(&[
+        "patch",
+        "kafka",
+        name,
+        "-n",
+        "alpaka",
+        "--type=merge",
+        "-p",
+        &patch,
+    ]);
+    assert_eq!(code, 0, "{err}");
+}
+
 #[test]
 fn destroy_waits_for_a_finalizer_with_progress_and_the_namespace_goes_last() {
     let (cp, ws) = applied(PROFILE);
     let profile = PROFILE;
     let (_, name) = the_kafka(&cp);
     // A finalizer another controller holds (as Strimzi's do on KafkaTopics).
-    let (code, _, err) = cp.kubectl(&[
-        "patch",
-        "kafka",
-        &name,
-        "-n",
-        "alpaka",
-        "--type=merge",
-        "-p",
-        r#"{"metadata":{"finalizers":["example.com/hold"]}}"#,
-    ]);
-    assert_eq!(code, 0, "{err}");
+    set_finalizers(&cp, &name, r#"["example.com/hold"]"#);
     let root = ws.path().to_owned();
     let destroy = std::thread::spawn(move || run(&root, profile, &["destroy", "--auto-approve"]));
     // Held: the Kafka stays, marked for deletion, and so does the namespace.
@@ -274,17 +280,7 @@ fn destroy_waits_for_a_finalizer_with_progress_and_the_namespace_goes_last() {
         ns["metadata"]["deletionTimestamp"].is_null(),
         "the namespace was deleted before what is in it"
     );
-    let (code, _, err) = cp.kubectl(&[
-        "patch",
-        "kafka",
-        &name,
-        "-n",
-        "alpaka",
-        "--type=merge",
-        "-p",
-        r#"{"metadata":{"finalizers":null}}"#,
-    ]);
-    assert_eq!(code, 0, "{err}");
+    set_finalizers(&cp, &name, "null");
     let (code, out, err) = destroy.join().unwrap();
     assert_eq!(code, 0, "{out}\n{err}");
     let printed = format!("{out}\n{err}");
