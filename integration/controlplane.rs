@@ -33,20 +33,25 @@ pub struct ControlPlane {
     pub kubeconfig: PathBuf,
 }
 
-/// The directory with the real `kubectl` and `helm` (npm; `integration/tools.sh`).
+/// The directory with the real `kubectl` and `helm` (npm; `integration/tools.sh`), found once
+/// per test process: every `kubectl` call goes through it.
 pub fn tools() -> PathBuf {
-    if let Ok(d) = std::env::var("ALPAKA_REAL_TOOLS") {
-        return PathBuf::from(d);
-    }
-    let out = Command::new(repo().join("integration/tools.sh"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("running integration/tools.sh");
-    assert!(
-        out.status.success(),
-        "integration/tools.sh failed: the real kubectl and helm are needed"
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Ok(d) = std::env::var("ALPAKA_REAL_TOOLS") {
+            return PathBuf::from(d);
+        }
+        let out = Command::new(repo().join("integration/tools.sh"))
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("running integration/tools.sh");
+        assert!(
+            out.status.success(),
+            "integration/tools.sh failed: the real kubectl and helm are needed"
+        );
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    })
+    .clone()
 }
 
 impl ControlPlane {
