@@ -31,6 +31,53 @@ pub struct ControlPlane {
     dir: TempDir,
     child: Child,
     pub kubeconfig: PathBuf,
+    /// How far `writes()` has read the audit log.
+    audit_read: std::cell::Cell<usize>,
+}
+
+/// The user `cluster.sh`'s second admin certificate authenticates as (`pki/alpaka.crt`): give
+/// alpaka this identity and the audit log tells its writes from the test's own kubectl.
+pub const ALPAKA_USER: &str = "alpaka";
+
+/// One write request the API server answered, from its audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Write {
+    pub verb: String,
+    /// `group/version`, or `v1` for the core group.
+    pub api: String,
+    /// The resource's plural name (`kafkaconnectors`).
+    pub resource: String,
+    pub namespace: String,
+    pub name: String,
+    /// The request's `fieldManager` and `force` query parameters, `-` when absent.
+    pub manager: String,
+    pub force: String,
+    pub code: u64,
+}
+
+impl std::fmt::Display for Write {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ns = if self.namespace.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.namespace)
+        };
+        write!(
+            f,
+            "{} {} {} {ns}{} manager={} force={} code={}",
+            self.verb, self.api, self.resource, self.name, self.manager, self.force, self.code
+        )
+    }
+}
+
+impl Write {
+    /// The `kubectl get` type of its object (`kafkaconnectors.kafka.strimzi.io`).
+    pub fn kubectl_type(&self) -> String {
+        match self.api.split_once('/') {
+            Some((group, _)) => format!("{}.{group}", self.resource),
+            None => self.resource.clone(),
+        }
+    }
 }
 
 /// The directory with the real `kubectl` and `helm` (npm; `integration/tools.sh`), found once
@@ -58,6 +105,11 @@ impl ControlPlane {
     /// Starts one, with the Strimzi CRDs of `strimzi` and prometheus-operator's
     /// PodMonitor/ServiceMonitor CRDs installed; returns once nodes are Ready.
     pub fn start(strimzi: Strimzi) -> ControlPlane {
+        Self::start_with(strimzi, None)
+    }
+
+    /// As `start`, with bearer tokens also checked by the TokenReview webhook at `token_webhook`.
+    pub fn start_with(strimzi: Strimzi, token_webhook: Option<&str>) -> ControlPlane {
         let dir = tempfile::Builder::new()
             .prefix("alpaka-cp-")
             .tempdir()
@@ -76,6 +128,12 @@ impl ControlPlane {
             .args(["--strimzi", api])
             .arg("--stages")
             .arg(repo().join("integration/controlplane/test-stages.yaml"))
+            .args(
+                token_webhook
+                    .map(|u| ["--token-webhook", u])
+                    .into_iter()
+                    .flatten(),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = c
@@ -98,7 +156,104 @@ impl ControlPlane {
             dir,
             child,
             kubeconfig,
+            audit_read: std::cell::Cell::new(0),
         }
+    }
+
+    fn pki(&self, file: &str) -> PathBuf {
+        self.dir.path().join("cp/pki").join(file)
+    }
+
+    /// The CA (PEM) the API server's serving certificate is signed by.
+    pub fn ca_file(&self) -> PathBuf {
+        self.pki("ca.crt")
+    }
+
+    /// The API server's URL (`https://127.0.0.1:<port>`).
+    pub fn server(&self) -> String {
+        let text = std::fs::read_to_string(&self.kubeconfig).unwrap();
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix("server: "))
+            .expect("cluster.sh's kubeconfig names the server")
+            .to_owned()
+    }
+
+    /// A kubeconfig at `path` whose context `context` reaches this control plane as
+    /// `ALPAKA_USER`. With `decoy`, its *current* context is another one, to a closed port: only
+    /// a client that uses `context` explicitly gets through.
+    pub fn write_kubeconfig(&self, path: &Path, context: &str, decoy: bool) {
+        use base64::Engine;
+        let b64 = |f: &str| {
+            base64::engine::general_purpose::STANDARD.encode(std::fs::read(self.pki(f)).unwrap())
+        };
+        let mut clusters = vec![serde_json::json!({"name": context, "cluster": {
+            "server": self.server(), "certificate-authority-data": b64("ca.crt")}})];
+        let mut contexts = vec![
+            serde_json::json!({"name": context, "context": {"cluster": context, "user": context}}),
+        ];
+        let users = vec![serde_json::json!({"name": context, "user": {
+            "client-certificate-data": b64("alpaka.crt"), "client-key-data": b64("alpaka.key")}})];
+        let mut current = context.to_owned();
+        if decoy {
+            clusters.push(
+                serde_json::json!({"name": "decoy", "cluster": {"server": "https://127.0.0.1:9"}}),
+            );
+            contexts.push(serde_json::json!({"name": "decoy", "context": {"cluster": "decoy", "user": context}}));
+            current = "decoy".into();
+        }
+        // JSON is YAML: every kubeconfig reader takes it.
+        let kc = serde_json::json!({"apiVersion": "v1", "kind": "Config", "clusters": clusters,
+            "contexts": contexts, "users": users, "current-context": current});
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, serde_json::to_string_pretty(&kc).unwrap()).unwrap();
+    }
+
+    /// The write requests by `user` the API server answered since the last call, in order
+    /// (its audit log: cluster.sh logs every write by a client that is not a component).
+    pub fn writes(&self, user: &str) -> Vec<Write> {
+        let text =
+            std::fs::read_to_string(self.dir.path().join("cp/audit.log")).unwrap_or_default();
+        let start = self.audit_read.get().min(text.len());
+        // Only whole lines: the API server may be writing the next one.
+        let end = start + text[start..].rfind('\n').map_or(0, |i| i + 1);
+        self.audit_read.set(end);
+        text[start..end]
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|e| e["user"]["username"] == user)
+            .map(|e| {
+                let o = &e["objectRef"];
+                let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
+                let query = e["requestURI"]
+                    .as_str()
+                    .and_then(|u| u.split_once('?'))
+                    .map_or("", |(_, q)| q)
+                    .to_owned();
+                let param = |k: &str| {
+                    query
+                        .split('&')
+                        .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+                        .unwrap_or("-")
+                        .to_owned()
+                };
+                let group = s(&o["apiGroup"]);
+                let version = s(&o["apiVersion"]);
+                Write {
+                    verb: s(&e["verb"]),
+                    api: if group.is_empty() {
+                        version
+                    } else {
+                        format!("{group}/{version}")
+                    },
+                    resource: s(&o["resource"]),
+                    namespace: s(&o["namespace"]),
+                    name: s(&o["name"]),
+                    manager: param("fieldManager"),
+                    force: param("force"),
+                    code: e["responseStatus"]["code"].as_u64().unwrap_or(0),
+                }
+            })
+            .collect()
     }
 
     pub fn dir(&self) -> &Path {

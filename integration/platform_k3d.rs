@@ -1,74 +1,60 @@
-//! The whole k3d profile end to end: the real binary against recording fakes of k3d and helm
-//! (`integration/fakes/`) on PATH and the Kubernetes API stand-in
-//! (`integration/standins/kube_api.py`), which flips Strimzi resources, Deployments and Jobs to
-//! ready. apply → no changes → one connector edited → exactly that change, applied to exactly
-//! that KafkaConnector → a connector removed → its delete → destroy leaves no object and no
-//! release. No plaintext secret in the state, any plan/apply output, or any stored custom
-//! resource.
+//! The whole k3d profile end to end: the real binary against the real Kubernetes control plane
+//! (`integration/controlplane/`: kube-apiserver, controller-manager, scheduler, KWOK nodes whose
+//! pods run, the Strimzi stand-in's stages) and recording fakes of k3d and helm
+//! (`integration/fakes/`, in the real tools' output shapes) on PATH. apply → no changes → one
+//! connector edited → exactly that change, written to exactly that KafkaConnector (the API
+//! server's audit log says which writes alpaka made) → a connector removed → its delete →
+//! destroy leaves no object alpaka made and no release. No plaintext secret in the state, any
+//! plan/apply output, or any object but the Secrets.
 
-use std::io::{BufRead, BufReader};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Child, Stdio};
 
 use tempfile::TempDir;
+
+#[path = "controlplane.rs"]
+mod controlplane;
+#[path = "support.rs"]
+mod support;
+use controlplane::{ALPAKA_USER, ControlPlane, Strimzi, Write};
 
 const CONTEXT: &str = "k3d-alpaka-k3d";
 /// The connector password of the shipped config (`db_pass`).
 const DB_PASS: &str = "mypass";
 
-#[path = "support.rs"]
-mod support;
-use support::repo;
-
 fn python() -> String {
-    let out = std::process::Command::new("python3")
+    let py = std::env::var("ALPAKA_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = std::process::Command::new(py)
         .args(["-c", "import sys; print(sys.executable)"])
         .output()
         .expect("python3 is needed by the fakes");
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-/// A workspace with the shipped profiles and configs, the fakes on PATH, and the Kubernetes API
-/// stand-in serving the k3d cluster's context in `$HOME/.kube/config` (the kubeconfig the k3d
-/// driver records). The kubeconfig's *current* context is a decoy: only the explicit context
-/// reaches the stand-in.
+/// A workspace with the shipped profiles and configs, the fakes on PATH, and the real control
+/// plane serving the k3d cluster's context in `$HOME/.kube/config` (where real k3d merges it,
+/// and what the k3d driver records). The kubeconfig's *current* context is a decoy: only the
+/// explicit context reaches the cluster.
 struct World {
     dir: TempDir,
-    api: Child,
-    port: u16,
+    cp: ControlPlane,
+    /// Every object alpaka wrote so far (kubectl type, namespace, name).
+    touched: RefCell<BTreeSet<(String, String, String)>>,
 }
 
 impl World {
-    fn new(ready_after: u32) -> World {
+    fn new() -> World {
+        let cp = ControlPlane::start(Strimzi::V1);
         let dir = tempfile::tempdir().unwrap();
         support::copy_workspace(dir.path());
-        std::fs::create_dir_all(dir.path().join(".kube")).unwrap();
-        let py = python();
-        support::fake_tools(dir.path(), &py, &["k3d", "helm", "docker"]);
-        let world = dir.path().join("kube-world.json");
-        std::fs::write(&world, r#"{"gitVersion": "v1.34.1+k3s1"}"#).unwrap();
-        let mut api = std::process::Command::new(&py)
-            .arg(repo().join("integration/standins/kube_api.py"))
-            .arg("--world")
-            .arg(&world)
-            .arg("--kubeconfig")
-            .arg(dir.path().join(".kube/config"))
-            .args(["--context", CONTEXT, "--decoy"])
-            .arg("--log")
-            .arg(dir.path().join("api.log"))
-            .args(["--ready-after", &ready_after.to_string()])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(api.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .strip_prefix("PORT ")
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("stand-in said {line:?}"));
-        World { dir, api, port }
+        support::fake_tools(dir.path(), &python(), &["k3d", "helm", "docker"]);
+        cp.write_kubeconfig(&dir.path().join(".kube/config"), CONTEXT, true);
+        World {
+            dir,
+            cp,
+            touched: RefCell::default(),
+        }
     }
 
     fn root(&self) -> &Path {
@@ -96,7 +82,7 @@ impl World {
         support::output(c)
     }
 
-    /// Lines of a log since the last call.
+    /// Lines of a fake's log since the last call.
     fn take(&self, log: &str) -> Vec<String> {
         let p = self.root().join(log);
         let text = std::fs::read_to_string(&p).unwrap_or_default();
@@ -104,25 +90,29 @@ impl World {
         text.lines().map(str::to_owned).collect()
     }
 
-    /// Every object the stand-in holds.
-    fn objects(&self) -> Vec<serde_json::Value> {
-        let out = std::process::Command::new(python())
-            .args([
-                "-c",
-                "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
-                &format!("http://127.0.0.1:{}/standin/objects", self.port),
-            ])
-            .output()
-            .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["items"].as_array().unwrap().clone()
+    /// alpaka's writes to the API server since the last call, as
+    /// `verb api resource ns/name manager=… force=… code=…`.
+    fn writes(&self) -> Vec<String> {
+        let w: Vec<Write> = self.cp.writes(ALPAKA_USER);
+        let mut touched = self.touched.borrow_mut();
+        for x in &w {
+            touched.insert((x.kubectl_type(), x.namespace.clone(), x.name.clone()));
+        }
+        w.iter().map(Write::to_string).collect()
     }
 
+    /// An object in the platform's namespace, as the API server holds it.
     fn object(&self, kind: &str, name: &str) -> serde_json::Value {
-        self.objects()
-            .into_iter()
-            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
-            .unwrap_or_else(|| panic!("no {kind} {name} in the stand-in"))
+        self.cp
+            .get(&[kind, name, "-n", "alpaka"])
+            .unwrap_or_else(|| panic!("no {kind} {name} in the cluster"))
+    }
+
+    fn objects(&self, kinds: &str) -> Vec<serde_json::Value> {
+        self.cp.get(&[kinds, "-n", "alpaka"]).unwrap()["items"]
+            .as_array()
+            .unwrap()
+            .clone()
     }
 
     fn helm_releases(&self) -> Vec<serde_json::Value> {
@@ -145,14 +135,40 @@ impl World {
     fn state_text(&self) -> String {
         std::fs::read_to_string(self.root().join(".alpaka/k3d.state.json")).unwrap()
     }
-}
 
-impl Drop for World {
-    fn drop(&mut self) {
-        let _ = self.api.kill();
-        let _ = self.api.wait();
+    /// Every object alpaka ever wrote is gone (polls: the garbage collector and the namespace
+    /// controller finish after the API answered the delete).
+    fn assert_all_gone(&self) {
+        let touched = self.writes_so_far();
+        let mut left = Vec::new();
+        for _ in 0..150 {
+            left = touched
+                .iter()
+                .filter(|(ty, ns, name)| {
+                    let mut args = vec![ty.as_str(), name.as_str()];
+                    if !ns.is_empty() {
+                        args.extend(["-n", ns.as_str()]);
+                    }
+                    self.cp.get(&args).is_some()
+                })
+                .cloned()
+                .collect();
+            if left.is_empty() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        panic!("left in the cluster: {left:?}");
+    }
+
+    fn writes_so_far(&self) -> BTreeSet<(String, String, String)> {
+        self.writes();
+        self.touched.borrow().clone()
     }
 }
+
+/// The `kubectl` types of the objects a platform namespace holds (no Secrets).
+const NON_SECRET: &str = "kafkas,kafkanodepools,kafkaconnects,kafkaconnectors,kafkatopics,podmonitors,configmaps,deployments,jobs,services,ingresses,roles,rolebindings";
 
 fn ok(r: (i32, String, String)) -> String {
     assert_eq!(r.0, 0, "--- stdout\n{}\n--- stderr\n{}", r.1, r.2);
@@ -160,20 +176,13 @@ fn ok(r: (i32, String, String)) -> String {
 }
 
 fn b64_decode(s: &str) -> String {
-    let out = std::process::Command::new(python())
-        .args([
-            "-c",
-            "import base64, sys; print(base64.b64decode(sys.argv[1]).decode(), end='')",
-            s,
-        ])
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap()
+    use base64::Engine;
+    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(s).unwrap()).unwrap()
 }
 
 #[test]
 fn k3d_profile_apply_edit_one_connector_remove_one_destroy() {
-    let w = World::new(2);
+    let w = World::new();
     // The init job too: a ConfigMap of files and a Job, both named by a hash of their inputs.
     w.edit_config(
         "init:\n  enabled: false",
@@ -223,31 +232,33 @@ fn k3d_profile_apply_edit_one_connector_remove_one_destroy() {
             assert!(!Path::new(f).exists(), "{f} left behind");
         }
     }
-    let writes = w.take("api.log");
+    // Every write a server-side apply by alpaka's field manager, forced, and accepted.
+    let writes = w.writes();
     assert!(
         writes
             .iter()
-            .all(|l| l.contains("manager=alpaka force=true"))
+            .all(|l| l.starts_with("patch ") && l.contains(" manager=alpaka force=true code=20")),
+        "{writes:#?}"
     );
-    for kind in [
-        "Namespace",
-        "Kafka",
-        "KafkaNodePool",
-        "KafkaConnect",
-        "KafkaConnector",
-        "Secret",
-        "Role",
-        "RoleBinding",
-        "Deployment",
-        "Service",
-        "Ingress",
-        "PodMonitor",
-        "ConfigMap",
-        "Job",
+    for resource in [
+        "v1 namespaces",
+        "kafka.strimzi.io/v1 kafkas",
+        "kafka.strimzi.io/v1 kafkanodepools",
+        "kafka.strimzi.io/v1 kafkaconnects",
+        "kafka.strimzi.io/v1 kafkaconnectors",
+        "v1 secrets",
+        "rbac.authorization.k8s.io/v1 roles",
+        "rbac.authorization.k8s.io/v1 rolebindings",
+        "apps/v1 deployments",
+        "v1 services",
+        "networking.k8s.io/v1 ingresses",
+        "monitoring.coreos.com/v1 podmonitors",
+        "v1 configmaps",
+        "batch/v1 jobs",
     ] {
         assert!(
-            writes.iter().any(|l| l.contains(&format!(" {kind} "))),
-            "{kind} never applied: {writes:#?}"
+            writes.iter().any(|l| l.contains(&format!(" {resource} "))),
+            "{resource} never applied: {writes:#?}"
         );
     }
     // Ingress class per distribution: traefik on k3d.
@@ -277,11 +288,9 @@ fn k3d_profile_apply_edit_one_connector_remove_one_destroy() {
             .to_string()
             .contains("alpaka-kafka-bootstrap.alpaka.svc:9092")
     );
-    let job = w
-        .objects()
-        .into_iter()
-        .find(|o| o["kind"] == "Job")
-        .unwrap();
+    let job = w.objects("jobs").into_iter().next().expect("the init Job");
+    // The real Job controller ran it to completion on a KWOK node.
+    assert_eq!(job["status"]["succeeded"], 1, "{job}");
     let volume = &job["spec"]["template"]["spec"]["volumes"][0]["configMap"];
     assert_eq!(volume["defaultMode"], 0o755);
     assert_eq!(volume["name"], job["metadata"]["name"]);
@@ -321,9 +330,9 @@ fn k3d_profile_apply_edit_one_connector_remove_one_destroy() {
     w.take("fake.log");
     printed += &ok(w.run(&["apply", "--auto-approve"]));
     assert_eq!(
-        w.take("api.log"),
+        w.writes(),
         [
-            "APPLY kafka.strimzi.io/v1 KafkaConnector alpaka/srccon-mydb-log-log2 changed manager=alpaka force=true"
+            "patch kafka.strimzi.io/v1 kafkaconnectors alpaka/srccon-mydb-log-log2 manager=alpaka force=true code=200"
         ]
     );
     let helm = w.take("fake.log");
@@ -356,7 +365,7 @@ fn k3d_profile_apply_edit_one_connector_remove_one_destroy() {
         .collect();
     assert_eq!(upgrades.len(), 1, "{upgrades:#?}");
     assert!(upgrades[0].starts_with("helm upgrade --install kube-prometheus-stack kube-prometheus-stack --version 93.9.0 --repo https://prometheus-community.github.io/helm-charts"), "{upgrades:#?}");
-    assert_eq!(w.take("api.log"), Vec::<String>::new());
+    assert_eq!(w.writes(), Vec::<String>::new());
 
     // 5. A connector removed from the config: plan shows its delete (and its password leaving
     //    the Secret); apply deletes the KafkaConnector.
@@ -380,17 +389,16 @@ fn k3d_profile_apply_edit_one_connector_remove_one_destroy() {
         "{out}"
     );
     printed += &ok(w.run(&["apply", "--auto-approve"]));
-    let writes = w.take("api.log");
+    let writes = w.writes();
     assert!(
-        writes.contains(
-            &"DELETE kafka.strimzi.io/v1 KafkaConnector alpaka/srccon-mydb-log-log2".to_owned()
-        ),
+        writes.iter().any(|l| l.starts_with(
+            "delete kafka.strimzi.io/v1 kafkaconnectors alpaka/srccon-mydb-log-log2 "
+        ) && l.ends_with(" code=200")),
         "{writes:#?}"
     );
     assert!(
-        !w.objects()
-            .iter()
-            .any(|o| o["metadata"]["name"] == "srccon-mydb-log-log2")
+        w.cp.get(&["kafkaconnector", "srccon-mydb-log-log2", "-n", "alpaka"])
+            .is_none()
     );
 
     // No plaintext secret in the state, the output, or any stored custom resource.
@@ -402,24 +410,15 @@ fn k3d_profile_apply_edit_one_connector_remove_one_destroy() {
             "{what} holds the Grafana password"
         );
     }
-    for o in w.objects() {
-        if o["kind"] != "Secret" {
-            let t = o.to_string();
-            assert!(!t.contains(DB_PASS) && !t.contains(&grafana_pw), "{t}");
-        }
+    for o in w.objects(NON_SECRET) {
+        let t = o.to_string();
+        assert!(!t.contains(DB_PASS) && !t.contains(&grafana_pw), "{t}");
     }
 
     // 6. Destroy: no object alpaka made, no release, empty state.
     printed += &ok(w.run(&["destroy", "--auto-approve"]));
-    let left: Vec<String> = w
-        .objects()
-        .iter()
-        .map(|o| format!("{}/{}", o["kind"], o["metadata"]["name"]))
-        .collect();
-    assert_eq!(
-        left,
-        [r#""Namespace"/"default""#, r#""Namespace"/"kube-system""#]
-    );
+    w.assert_all_gone();
+    assert!(w.cp.get(&["namespace", "alpaka"]).is_none());
     assert!(w.helm_releases().is_empty());
     let st: serde_json::Value = serde_json::from_str(&w.state_text()).unwrap();
     assert_eq!(st["resources"], serde_json::json!({}));
@@ -428,35 +427,57 @@ fn k3d_profile_apply_edit_one_connector_remove_one_destroy() {
 
 #[test]
 fn a_failing_init_job_shows_its_log_and_only_its_inputs_rerun_it() {
-    let w = World::new(1);
+    let w = World::new();
+    // KWOK_FAIL: the test stage makes this Job's pod exit 1 (integration/controlplane/test-stages.yaml).
     w.edit_config(
         "init:\n  enabled: false",
-        "init:\n  enabled: true\n  commands:\n  - echo STANDIN_FAIL",
+        "init:\n  enabled: true\n  commands:\n  - echo KWOK_FAIL",
     );
     let (code, out, err) = w.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(out.contains("k8s.job.init"), "{out}");
+    // The real Job controller's reason and message.
     assert!(
-        out.contains("BackoffLimitExceeded") || out.contains("backoff limit"),
+        out.contains("BackoffLimitExceeded: Job has reached the specified backoff limit"),
         "{out}"
     );
+    // The pod's log tail, through the API server's pods/log (kwok serves a fixed log for
+    // `init` containers: integration/controlplane/test-stages.yaml).
     assert!(
-        out.contains("STANDIN_FAIL: the init command exited 1"),
+        out.contains("KWOK_FAIL: the init command exited 1"),
         "the pod log tail is shown: {out}"
     );
     // The failed Job is removed (its log was shown) and not recorded: nothing is left behind.
-    let writes = w.take("api.log");
+    let writes = w.writes();
     assert!(
-        writes.iter().any(|l| l.starts_with("DELETE batch/v1 Job")),
+        writes
+            .iter()
+            .any(|l| l.starts_with("delete batch/v1 jobs alpaka/")),
         "{writes:#?}"
     );
-    assert!(
-        !w.objects()
-            .iter()
-            .any(|o| o["kind"] == "Job" || o["kind"] == "Pod")
+    let mut left = Vec::new();
+    for _ in 0..100 {
+        left = w.objects("jobs");
+        // A Job's pods carry the label the Job controller sets.
+        left.extend(
+            w.cp.get(&["pods", "-n", "alpaka", "-l", "batch.kubernetes.io/job-name"])
+                .unwrap()["items"]
+                .as_array()
+                .unwrap()
+                .clone(),
+        );
+        if left.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(
+        left,
+        Vec::<serde_json::Value>::new(),
+        "the Job's pods are collected"
     );
     // Fixed inputs: a new ConfigMap and Job, both with a new name.
-    w.edit_config("  - echo STANDIN_FAIL", "  - echo fine");
+    w.edit_config("  - echo KWOK_FAIL", "  - echo fine");
     let (code, out, _) = w.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(code, 2, "{out}");
     assert!(
@@ -472,11 +493,12 @@ fn a_failing_init_job_shows_its_log_and_only_its_inputs_rerun_it() {
     // Unchanged inputs: the Job is not run again.
     let (code, out, _) = w.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(code, 0, "{out}");
-    w.take("api.log");
+    w.writes();
     ok(w.run(&["apply", "--auto-approve"]));
-    assert_eq!(w.take("api.log"), Vec::<String>::new());
+    assert_eq!(w.writes(), Vec::<String>::new());
     ok(w.run(&["destroy", "--auto-approve"]));
-    assert_eq!(w.objects().len(), 2, "only the world's namespaces are left");
+    w.assert_all_gone();
+    assert!(w.cp.get(&["namespace", "alpaka"]).is_none());
 }
 
 /// helm's release statuses as alpaka plans and applies them (see `src/providers/helm/mod.rs`),
@@ -484,7 +506,7 @@ fn a_failing_init_job_shows_its_log_and_only_its_inputs_rerun_it() {
 #[test]
 fn a_failed_or_held_helm_release_is_planned_and_applied_as_helm_allows() {
     const REL: &str = "kube-prometheus-stack";
-    let w = World::new(1);
+    let w = World::new();
     let target = |verb: &[&str]| -> Vec<String> {
         verb.iter()
             .chain(&["--target", "helm.kube-prometheus-stack"])

@@ -5,11 +5,17 @@
 # complete), all built from Go modules by build.sh. Custom resource definitions given with
 # --crds are installed and established before READY.
 #
-#   integration/controlplane/cluster.sh DIR [--crds DIR_OR_FILE]... [--stages FILE]... [--strimzi v1|v1beta2]
+#   integration/controlplane/cluster.sh DIR [--crds DIR_OR_FILE]... [--stages FILE]...
+#                                        [--strimzi v1|v1beta2] [--token-webhook URL]
 #
 # Writes DIR/kubeconfig (context `alpaka-real`, user authenticated by a client certificate in
 # group system:masters, the CA the API server's serving certificate is signed by), DIR/*.log,
-# then prints `READY DIR/kubeconfig` on stdout and stays in the foreground. It stops everything
+# then prints `READY DIR/kubeconfig` on stdout and stays in the foreground. DIR/pki/alpaka.crt
+# and .key are a second admin identity (CN=alpaka), so a test can tell alpaka's requests from
+# its own kubectl's. DIR/audit.log is the API server's audit log of every write by a client
+# that is not a control-plane component (one JSON event per line, stage ResponseComplete).
+# --token-webhook: bearer tokens are also checked by that TokenReview webhook (how EKS checks
+# aws-iam-authenticator tokens). It stops everything
 # it started on SIGTERM/SIGINT, or when the process that started it goes away (a test runner
 # that panicked or was killed leaves nothing running).
 set -euo pipefail
@@ -20,12 +26,14 @@ shift
 crds=()
 stages=()
 strimzi=""
+webhook=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --crds) crds+=("$2"); shift 2 ;;
     --stages) stages+=("$2"); shift 2 ;;
     # The Strimzi stand-in (strimzi-standin.yaml) for this API version of kafka.strimzi.io.
     --strimzi) strimzi="$2"; shift 2 ;;
+    --token-webhook) webhook="$2"; shift 2 ;;
     *) echo "cluster.sh: unknown argument $1" >&2; exit 64 ;;
   esac
 done
@@ -92,9 +100,16 @@ extendedKeyUsage=serverAuth
 subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.96.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc"
   # The identities kubeadm gives them; RBAC's bootstrap policy binds these names.
   sign admin "/O=system:masters/CN=alpaka-test-admin" "$client"
+  sign alpaka "/O=system:masters/CN=alpaka" "$client"
   sign controller-manager "/CN=system:kube-controller-manager" "$client"
   sign scheduler "/CN=system:kube-scheduler" "$client"
   sign kwok "/O=system:masters/CN=kwok" "$client"
+  # kwok also serves the kubelet API (pod logs) for its nodes; the API server calls it.
+  sign kwok-serving "/CN=kwok" "basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=serverAuth
+subjectAltName=IP:127.0.0.1"
+  sign apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$client"
   ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out sa.key
   ossl pkey -in sa.key -pubout -out sa.pub
 ) || die "making certificates failed (openssl)"
@@ -102,6 +117,7 @@ subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.96.0.1,DNS:kubernetes,DNS:kubern
 etcd_port=$(free_port)
 peer_port=$(free_port)
 api_port=$(free_port)
+kubelet_port=$(free_port)
 server="https://127.0.0.1:$api_port"
 
 kubeconfig() { # file user context
@@ -149,8 +165,45 @@ start etcd "$bin/etcd" --name default --data-dir "$dir/etcd" \
   --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
   --initial-cluster "default=http://127.0.0.1:$peer_port" --unsafe-no-fsync --log-level warn
 
+# --- The audit policy: writes by anyone but the control plane's own components (the first
+# matching rule decides; audit.k8s.io/v1 Policy).
+cat >"$dir/audit-policy.yaml" <<'EOF'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+- level: None
+  users: [system:kube-controller-manager, system:kube-scheduler, system:apiserver, kwok]
+- level: None
+  userGroups: [system:serviceaccounts, system:nodes]
+- level: None
+  verbs: [get, list, watch]
+- level: Metadata
+EOF
+authn=()
+if [ -n "$webhook" ]; then
+  cat >"$dir/token-webhook.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: webhook
+  cluster: {server: "$webhook"}
+users:
+- name: apiserver
+contexts:
+- name: webhook
+  context: {cluster: webhook, user: apiserver}
+current-context: webhook
+EOF
+  authn=(--authentication-token-webhook-config-file "$dir/token-webhook.kubeconfig"
+    --authentication-token-webhook-version v1 --authentication-token-webhook-cache-ttl 10s)
+fi
+
 # --- kube-apiserver: flags as kubeadm/envtest set them; default admission plugins left on.
 start kube-apiserver "$bin/kube-apiserver" \
+  --audit-policy-file "$dir/audit-policy.yaml" --audit-log-path "$dir/audit.log" \
+  --audit-log-format json --audit-log-mode blocking \
+  "${authn[@]}" \
   --etcd-servers "http://127.0.0.1:$etcd_port" \
   --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
   --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
@@ -160,6 +213,9 @@ start kube-apiserver "$bin/kube-apiserver" \
   --service-account-issuer https://kubernetes.default.svc.cluster.local \
   --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
   --allow-privileged=true --profiling=false --cert-dir "$pki/generated" \
+  --kubelet-preferred-address-types InternalIP \
+  --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" \
+  --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
   --endpoint-reconciler-type lease
 
 ready=""
@@ -230,7 +286,8 @@ start kube-scheduler "$bin/kube-scheduler" \
   --leader-elect=false --bind-address 127.0.0.1 --secure-port 0
 
 # kwok's own stages (fast node/pod lifecycle) come from the kwok module Go downloaded for the
-# build (nothing copied into this repository); ours (--stages) follow.
+# build (nothing copied into this repository); ours (--stages) follow, with @CONTROLPLANE@
+# standing for this directory (a ClusterLogs' logsFile must be an absolute path).
 kwok_dir="$(cd "$here" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
 {
   for f in node/fast/node-initialize.yaml node/heartbeat/node-heartbeat.yaml \
@@ -238,7 +295,7 @@ kwok_dir="$(cd "$here" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
     cat "$kwok_dir/kustomize/stage/$f"
     echo "---"
   done
-  for f in "${stages[@]}"; do cat "$f"; echo "---"; done
+  for f in "${stages[@]}"; do sed "s|@CONTROLPLANE@|$here|g" "$f"; echo "---"; done
   if [ -n "$strimzi" ]; then
     sed "s|@STRIMZI_API@|kafka.strimzi.io/$strimzi|g" "$here/strimzi-standin.yaml"
     if [ "$strimzi" = v1 ]; then echo "---"; cat "$here/strimzi-standin-v1.yaml"; fi
@@ -246,7 +303,9 @@ kwok_dir="$(cd "$here" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
 } >"$dir/kwok.yaml"
 start kwok "$bin/kwok" --kubeconfig "$dir/kwok.kubeconfig" --config "$dir/kwok.yaml" \
   --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
-  --node-lease-duration-seconds 0 --cidr 10.244.0.0/16 --node-ip 10.0.0.1
+  --node-lease-duration-seconds 0 --cidr 10.244.0.0/16 \
+  --node-ip 127.0.0.1 --node-port "$kubelet_port" --server-address "127.0.0.1:$kubelet_port" \
+  --tls-cert-file "$pki/kwok-serving.crt" --tls-private-key-file "$pki/kwok-serving.key"
 
 
 # --- fake nodes: three, as a k3d cluster's infra and worker agents plus an unlabelled one.

@@ -10,10 +10,12 @@ What it adds to moto 5.2 (and why; each is named in the tests that rely on it):
   * A call log: every request's service and operation, in order, at GET /_alpaka/calls
     (POST /_alpaka/calls/reset empties it).
   * With ALPAKA_STANDIN_EKS_ENDPOINT=URL in its environment, every EKS cluster it makes has that
-    endpoint (moto's is a fixed fake hostname) and a CA that is a real self-signed certificate
-    (moto's is random text, which no Kubernetes client accepts): a test points it at its
-    Kubernetes API stand-in, so the kubeconfig alpaka writes from DescribeCluster reaches it. moto does not raise every DependencyViolation real
-    AWS raises, so destroy ordering is asserted on the calls made, not on moto refusing.
+    endpoint (moto's is a fixed fake hostname) and a CA that is a real certificate (moto's is
+    random text, which no Kubernetes client accepts): ALPAKA_STANDIN_EKS_CA_FILE's PEM, or a
+    self-signed one. A test points it at its real control plane (integration/controlplane/), so
+    the kubeconfig alpaka writes from DescribeCluster reaches it.
+moto does not raise every DependencyViolation real AWS raises, so destroy ordering is asserted
+on the calls made, not on moto refusing.
 Everything else is moto unchanged (moto's own /moto-api/ endpoints included).
 """
 import io
@@ -151,7 +153,14 @@ def _self_signed_ca():
 
 ENDPOINT = os.environ.get("ALPAKA_STANDIN_EKS_ENDPOINT")
 if ENDPOINT:
-    _CA = _self_signed_ca()
+    # ALPAKA_STANDIN_EKS_CA_FILE: the PEM CA of the API server at ENDPOINT (the tests' real
+    # control plane), reported as EKS reports it: base64 of the PEM.
+    _ca_file = os.environ.get("ALPAKA_STANDIN_EKS_CA_FILE")
+    if _ca_file:
+        with open(_ca_file, "rb") as f:
+            _CA = base64.b64encode(f.read()).decode()
+    else:
+        _CA = _self_signed_ca()
     _init = eks_models.Cluster.__init__
 
     def _cluster_init(self, *args, **kwargs):

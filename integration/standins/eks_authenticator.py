@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""The EKS token check, as a TokenReview webhook for the real kube-apiserver of the tests.
+
+Usage: eks_authenticator.py --sts URL --admin-account ACCOUNT [--log FILE]
+Prints `PORT n` once it listens on 127.0.0.1:n (POST /authenticate takes a TokenReview).
+
+A stand-in for aws-iam-authenticator, which an EKS control plane runs for bearer tokens
+`k8s-aws-v1.…`. Its checks are taken, rule by rule, from kubernetes-sigs/aws-iam-authenticator
+v0.7.18 (commit 81b1dab), pkg/token/token.go `tokenVerifier.Verify`: token at most 4 KiB, the
+prefix, base64url without padding, an https URL on an STS host of the aws partition, path "/",
+only the whitelisted query parameters each once, Action=GetCallerIdentity, `x-k8s-aws-id` among
+the signed headers, 0 <= X-Amz-Expires <= 900, X-Amz-Date no older than 15 minutes. It then
+GETs the presigned URL (with `x-k8s-aws-id` and `accept: application/json`, as the
+authenticator does) — here from moto (--sts), keeping the STS Host header the URL was signed
+for — and maps the caller as pkg/server/server.go does: username the caller's ARN, uid
+`aws-iam-authenticator:<account>:<user id>`, the `arn`/`accessKeyId`/`principalId` extras.
+
+What is not real: moto does not check SigV4 signatures, so a forged signature passes; and
+authorization is reduced to EKS's cluster-creator access entry (bootstrapClusterCreatorAdmin-
+Permissions, AmazonEKSClusterAdminPolicy): a caller of --admin-account is put in
+system:masters, any other caller is authenticated with no groups (RBAC then refuses it).
+"""
+import argparse
+import base64
+import datetime
+import http.server
+import json
+import re
+import sys
+import urllib.parse
+import urllib.request
+import xml.etree.ElementTree as ET
+
+PREFIX = "k8s-aws-v1."
+MAX_TOKEN = 4 * 1024
+WHITELIST = {
+    "action", "version", "x-amz-algorithm", "x-amz-credential", "x-amz-date",
+    "x-amz-expires", "x-amz-security-token", "x-amz-signature", "x-amz-signedheaders",
+}
+# sts.amazonaws.com (global) or sts.<region>.amazonaws.com; the aws partition only.
+STS_HOST = re.compile(r"^sts(\.([a-z]{2}(-gov)?-[a-z]+-\d))?\.amazonaws\.com$")
+
+
+class Refused(Exception):
+    pass
+
+
+def verify(token, sts, cluster_header):
+    if len(token) > MAX_TOKEN:
+        raise Refused("token is too large")
+    if not token.startswith(PREFIX):
+        raise Refused(f"token is missing expected {PREFIX!r} prefix")
+    raw = token[len(PREFIX):]
+    if "=" in raw:
+        raise Refused("illegal base64 data (padding)")
+    try:
+        url = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+    except Exception as e:  # noqa: BLE001 - any decoding failure is a format error
+        raise Refused(str(e))
+    u = urllib.parse.urlsplit(url)
+    if u.scheme != "https":
+        raise Refused(f"unexpected scheme {u.scheme!r} in pre-signed URL")
+    if not STS_HOST.match(u.netloc):
+        raise Refused(f"could not parse region for pre-signed URL {u.netloc}")
+    if u.path != "/":
+        raise Refused("unexpected path in pre-signed URL")
+    params = urllib.parse.parse_qs(u.query, keep_blank_values=True)
+    lower = {}
+    for k, v in params.items():
+        if k.lower() not in WHITELIST:
+            raise Refused(f"non-whitelisted query parameter {k!r}")
+        if len(v) != 1 or k.lower() in lower:
+            raise Refused("query parameter with multiple values not supported")
+        lower[k.lower()] = v[0]
+    if lower.get("action") != "GetCallerIdentity":
+        raise Refused("unexpected action parameter in pre-signed URL")
+    if "x-k8s-aws-id" not in lower.get("x-amz-signedheaders", "").split(";"):
+        raise Refused("client did not sign the x-k8s-aws-id header in the pre-signed URL")
+    try:
+        expires = int(lower.get("x-amz-expires", ""))
+    except ValueError:
+        expires = -1
+    if not 0 <= expires <= 900:
+        raise Refused(f"invalid X-Amz-Expires parameter in pre-signed URL: {expires}")
+    if not lower.get("x-amz-date"):
+        raise Refused("X-Amz-Date parameter must be present in pre-signed URL")
+    date = datetime.datetime.strptime(lower["x-amz-date"], "%Y%m%dT%H%M%SZ").replace(
+        tzinfo=datetime.timezone.utc)
+    if datetime.datetime.now(datetime.timezone.utc) > date + datetime.timedelta(minutes=15):
+        raise Refused(f"X-Amz-Date parameter is expired (15 minute expiration) {date}")
+
+    req = urllib.request.Request(
+        sts.rstrip("/") + "/?" + u.query,
+        headers={"Host": u.netloc, "x-k8s-aws-id": cluster_header,
+                 "accept": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            body = r.read()
+    except urllib.error.HTTPError as e:
+        raise Refused(f"error from AWS (expected 200, got {e.code}). Body: {e.read()[:300]!r}")
+    return caller(body, lower["x-amz-credential"].split("/")[0])
+
+
+def caller(body, access_key):
+    """Account, ARN, user id from STS's answer (JSON when STS honours `accept`; moto answers XML)."""
+    try:
+        r = json.loads(body)["GetCallerIdentityResponse"]["GetCallerIdentityResult"]
+        return r["Account"], r["Arn"], r["UserId"], access_key
+    except (ValueError, KeyError):
+        pass
+    root = ET.fromstring(body)
+    get = lambda tag: next(e.text for e in root.iter() if e.tag.endswith("}" + tag) or e.tag == tag)
+    return get("Account"), get("Arn"), get("UserId"), access_key
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sts", required=True)
+    ap.add_argument("--admin-account", required=True)
+    ap.add_argument("--cluster-id", default="")
+    ap.add_argument("--log")
+    args = ap.parse_args()
+
+    def log(line):
+        if args.log:
+            with open(args.log, "a") as f:
+                f.write(line + "\n")
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_POST(self):
+            review = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            token = review.get("spec", {}).get("token", "")
+            out = {"apiVersion": review.get("apiVersion", "authentication.k8s.io/v1"),
+                   "kind": "TokenReview"}
+            try:
+                account, arn, user_id, key = verify(token, args.sts, args.cluster_id)
+            except Refused as e:
+                log(f"REFUSED {e}")
+                out["status"] = {"authenticated": False, "error": str(e)}
+                self._send(403, out)
+                return
+            groups = ["system:masters"] if account == args.admin_account else []
+            log(f"ALLOWED {arn} groups={','.join(groups)}")
+            out["status"] = {"authenticated": True, "user": {
+                "username": arn,
+                "uid": f"aws-iam-authenticator:{account}:{user_id}",
+                "groups": groups,
+                "extra": {"arn": [arn], "accessKeyId": [key], "principalId": [user_id]},
+            }}
+            self._send(200, out)
+
+        def _send(self, code, obj):
+            body = json.dumps(obj).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    print(f"PORT {srv.server_address[1]}", flush=True)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
