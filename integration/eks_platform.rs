@@ -1,14 +1,18 @@
 //! The whole `eks-dev` profile end to end: the real binary against moto (AWS, extended by
-//! `integration/standins/moto_eks.py`), the Kubernetes API stand-in
-//! (`integration/standins/kube_api.py`) and the recording fake helm (`integration/fakes/helm`).
+//! `integration/standins/moto_eks.py`), the real Kubernetes control plane
+//! (`integration/controlplane/`) as the EKS cluster's API server, and the recording fake helm
+//! (`integration/fakes/helm`).
 //!
-//! How the in-cluster part reaches the stand-in, with no seam in alpaka: moto_eks.py, started
-//! with `ALPAKA_STANDIN_EKS_ENDPOINT=<the stand-in's URL>`, reports that URL as the cluster's
-//! endpoint and a real self-signed certificate as its CA. The `eks.cluster` driver writes
-//! `.alpaka/eks-dev.kubeconfig` from DescribeCluster exactly as in production (its user an exec
-//! credential running this binary's `eks-token`), and every in-cluster node — kube-rs for the
-//! manifests, `helm --kubeconfig --kube-context` — connects through it. kube-rs runs the exec
-//! plugin, so the token path (`alpaka eks-token` against moto's credentials) is exercised too.
+//! How the in-cluster part reaches the real API server, with no seam in alpaka: moto_eks.py,
+//! started with `ALPAKA_STANDIN_EKS_ENDPOINT=<its URL>` and `ALPAKA_STANDIN_EKS_CA_FILE=<its CA>`,
+//! reports them as the cluster's endpoint and certificate authority. The `eks.cluster` driver
+//! writes `.alpaka/eks-dev.kubeconfig` from DescribeCluster exactly as in production (its user an
+//! exec credential running this binary's `eks-token`), and every in-cluster node — kube-rs for
+//! the manifests, `helm --kubeconfig --kube-context` — connects through it. The API server
+//! checks that bearer token as EKS does, through a TokenReview webhook
+//! (`integration/standins/eks_authenticator.py`, aws-iam-authenticator's checks, asking moto's
+//! STS who signed it): the token path is exercised end to end, and the audit log shows every
+//! write made as the caller's IAM identity.
 //!
 //! The AWS Load Balancer Controller's IAM policy document is not compiled into this build (no
 //! verified copy), so a full apply fails at `iam.policy.dev.lb-controller` with the driver's
@@ -17,9 +21,10 @@
 //! applied; no document is seeded (there is no test-only path for one).
 //!
 //! Never reaches a non-loopback address: AWS goes to moto through `AWS_ENDPOINT_URL`, instance
-//! metadata is disabled, the cluster endpoint is the loopback stand-in. Needs moto
+//! metadata is disabled, the cluster endpoint is the loopback control plane. Needs moto
 //! (`ALPAKA_TEST_PYTHON`, set up by integration/test.sh); FAILS without it, never skips.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
@@ -31,10 +36,16 @@ use assert_cmd::Command;
 use serde_json::Value as Json;
 use tempfile::TempDir;
 
+#[path = "controlplane.rs"]
+mod controlplane;
+use controlplane::{ControlPlane, Strimzi};
+
 const REGION: &str = "ap-northeast-2";
 const PROFILE: &str = "eks-dev";
 const CONTEXT: &str = "alpaka-dev";
 const POLICY_FILE: &str = "policies/aws-load-balancer-controller-v3.6.0-iam-policy.json";
+/// moto's account: the cluster creator's, which EKS makes cluster admin.
+const ACCOUNT: &str = "123456789012";
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -73,8 +84,8 @@ impl Drop for Kill {
 
 struct World {
     dir: TempDir,
-    _api: Kill,
-    api_port: u16,
+    cp: ControlPlane,
+    _authenticator: Kill,
     _moto: Kill,
     moto_port: u16,
 }
@@ -90,6 +101,14 @@ fn http(port: u16, method: &str, path: &str) -> Option<String> {
     s.read_to_string(&mut out).ok()?;
     let (_, body) = out.split_once("\r\n\r\n")?;
     Some(body.to_owned())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl World {
@@ -115,47 +134,41 @@ impl World {
         .unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
 
-        // The Kubernetes API stand-in (its own kubeconfig is not used: alpaka writes one).
-        let world = root.join("kube-world.json");
-        std::fs::write(&world, r#"{"gitVersion": "v1.34.1-eks"}"#).unwrap();
-        let mut api = Process::new(&py)
-            .arg(repo().join("integration/standins/kube_api.py"))
-            .arg("--world")
-            .arg(&world)
-            .arg("--kubeconfig")
-            .arg(root.join("standin.kubeconfig"))
+        // The order breaks a cycle: moto reports the API server, the API server asks the
+        // authenticator, the authenticator asks moto's STS. moto's port is chosen first.
+        let moto_port = free_port();
+        let mut auth = Process::new(&py)
+            .arg(repo().join("integration/standins/eks_authenticator.py"))
+            .args(["--sts", &format!("http://127.0.0.1:{moto_port}")])
+            .args(["--admin-account", ACCOUNT, "--cluster-id", "dev"])
             .arg("--log")
-            .arg(root.join("api.log"))
-            .args(["--ready-after", "1"])
+            .arg(root.join("authenticator.log"))
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
         let mut line = String::new();
-        BufReader::new(api.stdout.take().unwrap())
+        BufReader::new(auth.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let api_port: u16 = line
+        let auth_port: u16 = line
             .strip_prefix("PORT ")
             .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("stand-in said {line:?}"));
-        let api = Kill(api);
+            .unwrap_or_else(|| panic!("the authenticator said {line:?}"));
+        let auth = Kill(auth);
+        let cp = ControlPlane::start_with(
+            Strimzi::V1,
+            Some(&format!("http://127.0.0.1:{auth_port}/authenticate")),
+        );
 
-        // moto, reporting the stand-in as the EKS cluster's endpoint.
-        let moto_port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        // moto, reporting the control plane as the EKS cluster's endpoint and CA.
         let moto = Kill(
             Process::new(moto_python())
                 .arg(repo().join("integration/standins/moto_eks.py"))
                 .arg("127.0.0.1")
                 .arg(moto_port.to_string())
                 .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-                .env(
-                    "ALPAKA_STANDIN_EKS_ENDPOINT",
-                    format!("http://127.0.0.1:{api_port}"),
-                )
+                .env("ALPAKA_STANDIN_EKS_ENDPOINT", cp.server())
+                .env("ALPAKA_STANDIN_EKS_CA_FILE", cp.ca_file())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -171,8 +184,8 @@ impl World {
         }
         World {
             dir,
-            _api: api,
-            api_port,
+            cp,
+            _authenticator: auth,
             _moto: moto,
             moto_port,
         }
@@ -224,10 +237,19 @@ impl World {
         text.lines().map(str::to_owned).collect()
     }
 
-    fn objects(&self) -> Vec<Json> {
-        let body = http(self.api_port, "GET", "/standin/objects").unwrap();
-        let v: Json = serde_json::from_str(&body).unwrap();
-        v["items"].as_array().unwrap().clone()
+    /// The IAM identity the authenticator let in, and alpaka's writes as it since the last call
+    /// (the API server's audit log).
+    fn writes(&self) -> (String, Vec<controlplane::Write>) {
+        let log =
+            std::fs::read_to_string(self.root().join("authenticator.log")).unwrap_or_default();
+        let arn = log
+            .lines()
+            .find_map(|l| l.strip_prefix("ALLOWED "))
+            .and_then(|l| l.split(' ').next())
+            .unwrap_or_else(|| panic!("the authenticator let nobody in: {log}"))
+            .to_owned();
+        let w = self.cp.writes(&arn);
+        (arn, w)
     }
 
     fn helm_releases(&self) -> Vec<Json> {
@@ -333,10 +355,7 @@ fn eks_dev_apply_end_to_end_then_destroy_leaves_nothing() {
     let kc = std::fs::read_to_string(&kc_path).unwrap();
     let mode = std::fs::metadata(&kc_path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-    assert!(
-        kc.contains(&format!("server: http://127.0.0.1:{}", w.api_port)),
-        "{kc}"
-    );
+    assert!(kc.contains(&format!("server: {}", w.cp.server())), "{kc}");
     assert!(kc.contains("certificate-authority-data: "), "{kc}");
     assert!(kc.contains("current-context: alpaka-dev"), "{kc}");
     for a in ["eks-token", "--cluster", "dev", "--region", REGION] {
@@ -357,19 +376,53 @@ fn eks_dev_apply_end_to_end_then_destroy_leaves_nothing() {
                            "alpaka.io/profile": "eks-dev", "alpaka.io/cluster": "dev"})
     );
 
-    // In the cluster (through that kubeconfig): the gp3 class, the platform.
-    let writes = w.take("api.log");
+    // In the cluster (through that kubeconfig, as the IAM identity moto's STS named for the
+    // token): the gp3 class, the platform; every write a forced server-side apply.
+    let (arn, writes) = w.writes();
+    assert_eq!(arn, format!("arn:aws:sts::{ACCOUNT}:user/moto"));
+    // The webhook is no rubber stamp: a token that is not a presigned STS URL is refused.
+    let bogus = controlplane::tools().join("kubectl");
+    let out = Process::new(bogus)
+        .args([
+            "--server",
+            &w.cp.server(),
+            "--token",
+            "k8s-aws-v1.aHR0cDovL2V4YW1wbGUuY29tLw",
+        ])
+        .arg(format!(
+            "--certificate-authority={}",
+            w.cp.ca_file().display()
+        ))
+        .args(["get", "namespaces"])
+        .env("KUBECONFIG", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("the server has asked for the client to provide credentials"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = std::fs::read_to_string(root.join("authenticator.log")).unwrap();
+    assert!(
+        log.contains(r#"REFUSED unexpected scheme 'http' in pre-signed URL"#),
+        "{log}"
+    );
+    let mut touched: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for x in &writes {
+        touched.insert((x.kubectl_type(), x.namespace.clone(), x.name.clone()));
+    }
+    let writes: Vec<String> = writes.iter().map(ToString::to_string).collect();
     assert!(
         writes
             .iter()
-            .all(|l| l.contains("manager=alpaka force=true")),
+            .all(|l| l.starts_with("patch ") && l.contains(" manager=alpaka force=true code=20")),
         "{writes:#?}"
     );
-    let sc = w
-        .objects()
-        .into_iter()
-        .find(|o| o["kind"] == "StorageClass")
-        .expect("the gp3 StorageClass");
+    let sc =
+        w.cp.get(&["storageclass", "gp3"])
+            .expect("the gp3 StorageClass");
     assert_eq!(sc["metadata"]["name"], "gp3");
     assert_eq!(sc["provisioner"], "ebs.csi.aws.com");
     assert_eq!(sc["parameters"]["type"], "gp3");
@@ -378,16 +431,17 @@ fn eks_dev_apply_end_to_end_then_destroy_leaves_nothing() {
         sc["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"],
         "true"
     );
-    for kind in [
-        "Namespace",
-        "Kafka",
-        "KafkaConnect",
-        "KafkaConnector",
-        "Deployment",
+    for resource in [
+        "v1 namespaces",
+        "kafka.strimzi.io/v1 kafkas",
+        "kafka.strimzi.io/v1 kafkaconnects",
+        "kafka.strimzi.io/v1 kafkaconnectors",
+        "apps/v1 deployments",
+        "storage.k8s.io/v1 storageclasses",
     ] {
         assert!(
-            writes.iter().any(|l| l.contains(&format!(" {kind} "))),
-            "{kind} never applied: {writes:#?}"
+            writes.iter().any(|l| l.contains(&format!(" {resource} "))),
+            "{resource} never applied: {writes:#?}"
         );
     }
     let helm_calls: Vec<String> = w
@@ -450,18 +504,35 @@ fn eks_dev_apply_end_to_end_then_destroy_leaves_nothing() {
         last_in_cluster_end < sweep_start,
         "an in-cluster delete ended after the sweep started:\n{text}"
     );
-    // Only the stand-in's built-in namespaces remain.
-    let left: Vec<Json> = w
-        .objects()
-        .into_iter()
-        .filter(|o| {
-            !o["metadata"]["uid"]
-                .as_str()
-                .unwrap_or("")
-                .starts_with("uid-")
-        })
-        .collect();
-    assert_eq!(left, Vec::<Json>::new(), "objects left in the cluster");
+    // Nothing alpaka wrote is left in the cluster: it deleted what it applied, as the same IAM
+    // identity (polls: the garbage collector and the namespace controller finish after the
+    // API answered the deletes).
+    let (_, deletes) = w.writes();
+    assert!(
+        deletes
+            .iter()
+            .any(|d| d.verb == "delete" && d.resource == "namespaces"),
+        "{deletes:?}"
+    );
+    let mut left = Vec::new();
+    for _ in 0..150 {
+        left = touched
+            .iter()
+            .filter(|(ty, ns, name)| {
+                let mut args = vec![ty.as_str(), name.as_str()];
+                if !ns.is_empty() {
+                    args.extend(["-n", ns.as_str()]);
+                }
+                w.cp.get(&args).is_some()
+            })
+            .cloned()
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(left, Vec::new(), "objects left in the cluster");
     assert!(w.helm_releases().is_empty(), "{:#?}", w.helm_releases());
     let calls = w.calls();
     let first = |f: &dyn Fn(&str, &str) -> bool| calls.iter().position(|(s, a)| f(s, a));

@@ -1,14 +1,16 @@
 //! Local clusters end to end: the real binary against recording fakes of minikube, k3d, docker
-//! and helm (`integration/fakes/`) on PATH, and the Kubernetes API stand-in
-//! (`integration/standins/kube_api.py`) for an existing cluster. Each test has its own workspace,
-//! fake state and argument log; PATH holds only the fakes a test asks for.
+//! and helm (`integration/fakes/`) on PATH, and the real control plane
+//! (`integration/controlplane/`) as an existing cluster. Each test has its own workspace, fake
+//! state and argument log; PATH holds only the fakes a test asks for.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 
 use assert_cmd::Command;
 use tempfile::TempDir;
+
+#[path = "controlplane.rs"]
+mod controlplane;
+use controlplane::{ControlPlane, Strimzi};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -402,59 +404,28 @@ fn a_failing_tool_names_the_command_and_its_stderr() {
     assert!(out.contains("something went wrong"), "{out}");
 }
 
-/// The Kubernetes API stand-in, stopped on drop.
-struct KubeApi {
-    child: Child,
-}
-
-impl KubeApi {
-    fn start(world: &Path, kubeconfig: &Path, context: &str) -> KubeApi {
-        let mut child = std::process::Command::new(python())
-            .arg(repo().join("integration/standins/kube_api.py"))
-            .arg("--world")
-            .arg(world)
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .args(["--context", context])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(line.starts_with("PORT "), "stand-in said {line:?}");
-        KubeApi { child }
-    }
-}
-
-impl Drop for KubeApi {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn write_world(path: &Path, uid: &str) {
-    std::fs::write(
-        path,
-        serde_json::json!({
-            "gitVersion": "v1.34.1+k3s1",
-            "kubeSystemUid": uid,
-            "nodes": [{"name": "node-1", "labels": {"node.kubernetes.io/instance-type": "k3s"}}]
-        })
-        .to_string(),
+/// The identity of a real control plane: its kube-system namespace's UID and its version.
+fn identity(cp: &ControlPlane) -> (String, String) {
+    let ns = cp.get(&["namespace", "kube-system"]).unwrap();
+    let (code, out, err) = cp.kubectl(&["version", "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    (
+        ns["metadata"]["uid"].as_str().unwrap().to_owned(),
+        v["serverVersion"]["gitVersion"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
     )
-    .unwrap();
 }
 
 #[test]
 fn existing_cluster_is_recorded_and_a_context_mismatch_refuses_to_plan() {
     let w = World::new(&["helm"]);
-    let world = w.root().join("kube-world.json");
+    let a = ControlPlane::start(Strimzi::V1);
     let kubeconfig = w.root().join("kubeconfig.yaml");
-    write_world(&world, "uid-aaaa");
-    let _api = KubeApi::start(&world, &kubeconfig, "k3s-test");
+    a.write_kubeconfig(&kubeconfig, "k3s-test", false);
+    let (uid_a, version) = identity(&a);
     // No context in the profile: the kubeconfig's current one is resolved once and recorded.
     w.write_profile(
         "k3s-test",
@@ -468,30 +439,41 @@ fn existing_cluster_is_recorded_and_a_context_mismatch_refuses_to_plan() {
     let st = w.state_json("k3s-test");
     let outputs = &st["resources"]["k8s.cluster.k3s-test"]["outputs"];
     assert_eq!(outputs["context"], "k3s-test");
-    assert_eq!(outputs["distribution"], "k3s");
-    assert_eq!(outputs["server_version"], "v1.34.1+k3s1");
-    assert_eq!(outputs["kube_system_uid"], "uid-aaaa");
+    // A control plane built from the Go modules with no distribution suffix and KWOK nodes
+    // (`type: kwok`): nothing says k3s, so it is recorded as what the server says.
+    let distribution = outputs["distribution"].as_str().unwrap().to_owned();
+    assert_eq!(outputs["server_version"], version.as_str());
+    assert_eq!(outputs["kube_system_uid"], uid_a.as_str());
     ok(w.run(&cmd(&["plan", "--detailed-exitcode"], scope)));
 
     // The same context now reaches another cluster: plan fails, naming both UIDs.
-    write_world(&world, "uid-bbbb");
+    let b = ControlPlane::start(Strimzi::V1);
+    b.write_kubeconfig(&kubeconfig, "k3s-test", false);
+    let (uid_b, _) = identity(&b);
+    assert_ne!(uid_a, uid_b);
     let (code, _, err) = w.run(&cmd(&["plan"], scope));
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("context `k3s-test`"), "{err}");
     assert!(
-        err.contains("kube-system UID uid-bbbb where alpaka recorded uid-aaaa"),
+        err.contains(&format!(
+            "kube-system UID {uid_b} where alpaka recorded {uid_a}"
+        )),
         "{err}"
     );
     assert!(err.contains("ContextMismatch"), "{err}");
+    drop(b);
 
     // Destroy forgets the cluster; it never deletes it (the API still answers).
-    write_world(&world, "uid-aaaa");
+    a.write_kubeconfig(&kubeconfig, "k3s-test", false);
     ok(w.run(&["destroy", "--auto-approve", "--profile", "k3s-test"]));
     assert_eq!(w.state_json("k3s-test")["resources"], serde_json::json!({}));
+    assert!(a.get(&["namespace", "kube-system"]).is_some());
     let (code, out, _) = w.run(&["doctor", "--profile", "k3s-test"]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("✓ cluster            context `k3s-test` reaches k3s v1.34.1+k3s1"),
+        out.contains(&format!(
+            "✓ cluster            context `k3s-test` reaches {distribution} {version}"
+        )),
         "{out}"
     );
 }

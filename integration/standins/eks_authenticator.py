@@ -142,6 +142,11 @@ def main():
                 out["status"] = {"authenticated": False, "error": str(e)}
                 self._send(403, out)
                 return
+            except Exception as e:  # noqa: BLE001 - STS unreachable or answering nonsense
+                log(f"ERROR {type(e).__name__}: {e}")
+                out["status"] = {"authenticated": False, "error": f"STS: {e}"}
+                self._send(500, out)
+                return
             groups = ["system:masters"] if account == args.admin_account else []
             log(f"ALLOWED {arn} groups={','.join(groups)}")
             out["status"] = {"authenticated": True, "user": {

@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
-"""A small stand-in for the Kubernetes API server, for alpaka's end-to-end tests.
+"""A small stand-in for the Kubernetes API server, for `alpaka test`'s end-to-end tests.
+
+Every other test runs against the real control plane (integration/controlplane/). This one is
+kept for what KWOK cannot do: run a Job's script (kcat against a Kafka peer) and proxy a
+Service to a web backend (docs/test-boundaries.md).
 
 Start: kube_api.py --world WORLD.json --kubeconfig OUT [--context NAME] [--port 0]
                    [--log FILE] [--ready-after N] [--decoy]
@@ -70,9 +74,9 @@ Served:
 "Something that flips custom resources to Ready": every GET of an object counts; after
 --ready-after reads (default 1) since its last change, Kafka/KafkaConnect/KafkaConnector/KafkaTopic get
 `status.conditions=[{type: Ready, status: "True"}]` and `observedGeneration`, Deployments
-`updatedReplicas = availableReplicas = spec.replicas`, Jobs `succeeded: 1` and a Complete condition — except a Job
-whose pod command mentions STANDIN_FAIL, which gets a Failed condition and a pod `<job>-standin`
-(label job-name) whose log says why.
+`updatedReplicas = availableReplicas = spec.replicas`, Jobs `succeeded: 1` and a Complete condition
+(without --run-jobs). A failed Job and its pod log are the real control plane's now
+(integration/platform_k3d.rs).
 Every write is appended to --log as one line: `APPLY <apiVersion> <Kind> <ns>/<name> created|changed|unchanged manager=<m> force=<f>`
 or `DELETE <apiVersion> <Kind> <ns>/<name>`.
 
@@ -80,8 +84,7 @@ NOT modelled: authentication and authorization (any credentials pass; no RBAC), 
 (except POST through the service proxy) and other patch types (405/415), field ownership between several managers and conflicts,
 YAML bodies, resourceVersion checks, watches, field selectors, set-based label selectors,
 pagination (`limit` is ignored), admission, defaulting, validation against schemas, finalizers,
-garbage collection and namespace cascade, controllers (nothing runs: no pods except a failed
-Job's, or with --run-jobs, each Job's one pod), subresources other than pod logs and the service
+garbage collection and namespace cascade, controllers (nothing runs: no pods except, with --run-jobs, each Job's one pod), subresources other than pod logs and the service
 proxy. The service proxy: no Service/Endpoints objects are consulted (only the proxy map), no
 PUT/PATCH/DELETE through it, no streaming (the backend's whole answer is read, then sent), only
 Content-Type and Accept headers are forwarded, https backends. Jobs (--run-jobs): the image is
@@ -268,19 +271,7 @@ class Cluster:
             n = obj.get("spec", {}).get("replicas", 1)
             st.update({"observedGeneration": gen, "replicas": n, "updatedReplicas": n, "readyReplicas": n, "availableReplicas": n})
         elif kind == "Job" and not st.get("conditions") and not self.args.run_jobs:
-            if "STANDIN_FAIL" in json.dumps(obj.get("spec", {})):
-                st.update({"failed": 1, "conditions": [
-                    {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
-                     "message": "Job has reached the specified backoff limit"}]})
-                ns, name = obj["metadata"]["namespace"], obj["metadata"]["name"]
-                pod = f"{name}-standin"
-                self.written[("v1", "pods", ns, pod)] = {
-                    "apiVersion": "v1", "kind": "Pod",
-                    "metadata": {"name": pod, "namespace": ns, "labels": {"job-name": name}},
-                    "status": {"phase": "Failed"}}
-                self.logs[(ns, pod)] = "running init\nSTANDIN_FAIL: the init command exited 1\n"
-            else:
-                st.update({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]})
+            st.update({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]})
 
     def apply(self, gv, plural, kind, ns, name, query, body):
         manager = (query.get("fieldManager") or [""])[0]

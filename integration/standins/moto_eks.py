@@ -208,6 +208,24 @@ def _operation(environ, body):
     return service, action, ident
 
 
+def _route_presigned(environ):
+    """A presigned (query-signed) request, as the EKS authenticator sends STS GetCallerIdentity:
+    moto routes a request by its Authorization header's credential scope and, without one,
+    takes it for S3. Give it the header the query's X-Amz-Credential/SignedHeaders/Signature
+    stand for (real STS accepts either form; moto checks no signature either way)."""
+    if environ.get("HTTP_AUTHORIZATION"):
+        return
+    q = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+    cred = q.get("X-Amz-Credential", [None])[0]
+    if not cred:
+        return
+    environ["HTTP_AUTHORIZATION"] = (
+        f"AWS4-HMAC-SHA256 Credential={cred}, "
+        f"SignedHeaders={q.get('X-Amz-SignedHeaders', [''])[0]}, "
+        f"Signature={q.get('X-Amz-Signature', [''])[0]}"
+    )
+
+
 class Recording:
     def __init__(self, app):
         self.app = app
@@ -235,6 +253,7 @@ class Recording:
             length = 0
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
+        _route_presigned(environ)
         service, action, ident = _operation(environ, body)
         with LOCK:
             CALLS.append({"service": service, "action": action, "id": ident})
