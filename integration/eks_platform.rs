@@ -461,6 +461,52 @@ fn eks_dev_apply_end_to_end_then_destroy_leaves_nothing() {
     }
     assert!(!w.helm_releases().is_empty());
 
+    // The gp3 class re-created underneath with other parameters (immutable: the API refuses
+    // to change them in place) plans as a replacement naming them, and apply puts it back.
+    let mut gp2 = serde_json::json!({
+        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "metadata": {"name": "gp3", "annotations": sc["metadata"]["annotations"],
+                     "labels": sc["metadata"]["labels"]},
+        "provisioner": "ebs.csi.aws.com", "parameters": {"type": "gp2"},
+        "volumeBindingMode": "WaitForFirstConsumer", "reclaimPolicy": sc["reclaimPolicy"],
+        "allowVolumeExpansion": sc["allowVolumeExpansion"],
+    });
+    let (code, _, err) = w.cp.kubectl(&["delete", "storageclass", "gp3"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = w.cp.kubectl_stdin(&["create", "-f", "-"], &gp2.to_string());
+    assert_eq!(code, 0, "{err}");
+    gp2["parameters"] = sc["parameters"].clone();
+    let (code, _, err) = w.cp.kubectl_stdin(
+        &[
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--dry-run=server",
+            "-f",
+            "-",
+        ],
+        &gp2.to_string(),
+    );
+    assert_ne!(code, 0, "the API accepted a parameters change");
+    assert!(err.contains("field is immutable"), "{err}");
+    let (code, out, err) = w.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        out.contains("# k8s.storageclass.gp3 must be replaced"),
+        "{out}"
+    );
+    assert!(
+        out.lines().any(|l| l.contains("~ parameters.type")
+            && l.ends_with(r#"= "gp2" -> "gp3" # forces replacement"#)),
+        "{out}"
+    );
+    let (_, out, err) = w.run(&["apply", "--auto-approve"]);
+    assert!(!out.contains("422") && !err.contains("422"), "{out}\n{err}");
+    assert!(!out.contains("✗ k8s.storageclass.gp3"), "{out}");
+    let live = w.cp.get(&["storageclass", "gp3"]).unwrap();
+    assert_eq!(live["parameters"]["type"], "gp3");
+    w.writes();
+
     // 2. A second plan: nothing but the refused chain (still to create).
     let (code, out, err) = w.run(&["plan", "--json"]);
     assert_eq!(code, 0, "{out}\n{err}");

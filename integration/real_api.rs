@@ -338,3 +338,158 @@ fn a_failed_job_reports_the_reason_the_job_controller_gives() {
     let jobs = cp.get(&["jobs", "-n", "alpaka"]).unwrap();
     assert_eq!(jobs["items"].as_array().unwrap().len(), 0, "{jobs}");
 }
+
+/// Deletes `kind/name` in the platform namespace and creates `replacement` in its place, as
+/// someone working around alpaka might.
+fn recreate(cp: &ControlPlane, kind: &str, name: &str, replacement: &serde_json::Value) {
+    let (code, _, err) = cp.kubectl(&["delete", kind, name, "-n", "alpaka", "--wait=true"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = cp.kubectl_stdin(&["create", "-f", "-"], &replacement.to_string());
+    assert_eq!(code, 0, "{err}");
+}
+
+/// What the API answers to alpaka's version of an object applied in place over `live`'s.
+fn in_place(cp: &ControlPlane, object: &serde_json::Value) -> (i32, String) {
+    let (code, _, err) = cp.kubectl_stdin(
+        &[
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--field-manager",
+            "alpaka",
+            "--dry-run=server",
+            "-f",
+            "-",
+        ],
+        &object.to_string(),
+    );
+    (code, err)
+}
+
+#[test]
+fn immutable_fields_of_a_deployment_and_a_job_plan_replacements_and_a_service_keeps_its_cluster_ip()
+{
+    let cp = ControlPlane::start(Strimzi::V1);
+    let ws = workspace(&cp);
+    let cfg = ws.path().join("configs/default.yaml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replacen(
+            "init:\n  enabled: false",
+            "init:\n  enabled: true\n  commands:\n  - echo ours",
+            1,
+        ),
+    )
+    .unwrap();
+    ok(run(ws.path(), PROFILE, &["apply", "--auto-approve"]));
+
+    // A Deployment re-created with another selector (immutable once created).
+    let tool = cp
+        .get(&["deployment", "alpaka-tool", "-n", "alpaka"])
+        .unwrap();
+    let theirs = serde_json::json!({"app": "someone-elses-tool"});
+    let mut other = serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "alpaka-tool", "namespace": "alpaka",
+                     "labels": tool["metadata"]["labels"]},
+        "spec": {"replicas": 1, "selector": {"matchLabels": theirs},
+                 "template": {"metadata": {"labels": theirs},
+                              "spec": tool["spec"]["template"]["spec"]}},
+    });
+    recreate(&cp, "deployment", "alpaka-tool", &other);
+    other["spec"]["selector"] = tool["spec"]["selector"].clone();
+    other["spec"]["template"]["metadata"] = tool["spec"]["template"]["metadata"].clone();
+    let (code, err) = in_place(&cp, &other);
+    assert_ne!(code, 0, "the API accepted a selector change");
+    assert!(err.contains("field is immutable"), "{err}");
+
+    // The init Job re-created under its name with another command (a Job's template is
+    // immutable).
+    let jobs = cp.get(&["jobs", "-n", "alpaka"]).unwrap();
+    let job = jobs["items"][0].clone();
+    let job_name = job["metadata"]["name"].as_str().unwrap().to_owned();
+    let mut pod = job["spec"]["template"]["spec"].clone();
+    pod["containers"][0]["command"] = serde_json::json!(["/bin/sh", "-c", "echo theirs"]);
+    let ours = |labels: &serde_json::Value| -> serde_json::Value {
+        labels
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k.starts_with("app.kubernetes.io/"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let other_job = serde_json::json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": job_name, "namespace": "alpaka",
+                     "labels": ours(&job["metadata"]["labels"])},
+        "spec": {"backoffLimit": 0, "template": {
+            "metadata": {"labels": ours(&job["spec"]["template"]["metadata"]["labels"])},
+            "spec": pod}},
+    });
+    let (code, _, err) = cp.kubectl(&[
+        "delete",
+        "job",
+        &job_name,
+        "-n",
+        "alpaka",
+        "--cascade=foreground",
+        "--wait=true",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = cp.kubectl_stdin(&["create", "-f", "-"], &other_job.to_string());
+    assert_eq!(code, 0, "{err}");
+
+    // The ksqlDB Service re-created headless: clusterIP is immutable, but it is not a field
+    // alpaka sets, so it is neither drift nor something apply could be refused over.
+    let svc = cp.get(&["service", "ksqldb", "-n", "alpaka"]).unwrap();
+    let headless = serde_json::json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "ksqldb", "namespace": "alpaka", "labels": svc["metadata"]["labels"]},
+        "spec": {"clusterIP": "None", "selector": svc["spec"]["selector"],
+                 "ports": svc["spec"]["ports"]},
+    });
+    recreate(&cp, "service", "ksqldb", &headless);
+
+    let (code, out, err) = run(ws.path(), PROFILE, &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    let section = |id: &str| -> String {
+        let start = out
+            .find(&format!("# {id} "))
+            .unwrap_or_else(|| panic!("{id} not in the plan:\n{out}"));
+        out[start..]
+            .split("\n\n")
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let deployment = section("k8s.deployment.tool");
+    assert!(deployment.contains("must be replaced"), "{deployment}");
+    assert!(deployment.contains("spec.selector"), "{deployment}");
+    let job_plan = section("k8s.job.init");
+    assert!(job_plan.contains("must be replaced"), "{job_plan}");
+    assert!(job_plan.contains("echo ours"), "{job_plan}");
+    assert!(!out.contains("k8s.service.ksqldb"), "{out}");
+    assert!(out.contains("2 to add, 0 to change, 2 to destroy"), "{out}");
+
+    let printed = ok(run(ws.path(), PROFILE, &["apply", "--auto-approve"]));
+    assert!(!printed.contains("422"), "{printed}");
+    assert_clean(ws.path(), PROFILE);
+    let live = cp
+        .get(&["deployment", "alpaka-tool", "-n", "alpaka"])
+        .unwrap();
+    assert_eq!(live["spec"]["selector"], tool["spec"]["selector"]);
+    assert_eq!(live["status"]["availableReplicas"], 1, "{live}");
+    let live = cp.get(&["job", &job_name, "-n", "alpaka"]).unwrap();
+    assert!(
+        live["spec"]["template"]["spec"]["containers"][0]["command"]
+            .to_string()
+            .contains("echo ours"),
+        "{live}"
+    );
+    assert_eq!(live["status"]["succeeded"], 1, "{live}");
+    let live = cp.get(&["service", "ksqldb", "-n", "alpaka"]).unwrap();
+    assert_eq!(live["spec"]["clusterIP"], "None");
+}
