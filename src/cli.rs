@@ -124,6 +124,9 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
+    /// When another run holds the state lock, wait this long for it (e.g. `5m`), with progress.
+    #[arg(long, value_name = "DURATION", value_parser = lock_timeout)]
+    pub lock_timeout: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +139,16 @@ pub struct DestroyArgs {
     /// EKS: keep the EBS volumes behind the platform's PVCs (deleted by default).
     #[arg(long)]
     pub keep_volumes: bool,
+    /// When another run holds the state lock, wait this long for it (e.g. `5m`), with progress.
+    #[arg(long, value_name = "DURATION", value_parser = lock_timeout)]
+    pub lock_timeout: Option<std::time::Duration>,
+}
+
+/// `30s`, `5m`, `1h30m`: as durations elsewhere in alpaka.
+fn lock_timeout(s: &str) -> Result<std::time::Duration, String> {
+    crate::model::parse_duration_secs(s)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| format!("{s:?} is not a duration: use e.g. 30s, 5m or 1h"))
 }
 
 #[derive(Debug, Args)]
@@ -176,5 +189,25 @@ pub enum StateCommand {
         id: String,
         #[arg(long)]
         json: bool,
+    },
+    /// Move the state between `.alpaka/` and the S3 location of the profile's `state:` block,
+    /// under both locks; the source is left as a backup.
+    Migrate {
+        #[arg(long, value_enum)]
+        to: crate::ops::MigrateTo,
+    },
+    /// Create an S3 bucket fit for a shared state (versioning, default encryption, public
+    /// access blocked; idempotent) and print the `state:` block to paste into the profile.
+    InitBackend {
+        #[arg(long)]
+        bucket: Option<String>,
+        #[arg(long)]
+        region: Option<String>,
+        /// The state's object key (default `alpaka/<profile>.state.json`).
+        #[arg(long)]
+        key: Option<String>,
+        /// Encrypt with this KMS key (SSE-KMS) instead of S3's keys (SSE-S3).
+        #[arg(long)]
+        kms_key_id: Option<String>,
     },
 }

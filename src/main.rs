@@ -35,6 +35,21 @@ fn main() -> ExitCode {
             Command::Test(a) => ops::selftest(&ctx, a).await,
             Command::State(StateCommand::List { json }) => ops::state_list(&ctx, *json),
             Command::State(StateCommand::Show { id, json }) => ops::state_show(&ctx, id, *json),
+            Command::State(StateCommand::Migrate { to }) => ops::migrate(&ctx, *to),
+            Command::State(StateCommand::InitBackend {
+                bucket,
+                region,
+                key,
+                kms_key_id,
+            }) => {
+                let args = ops::InitBackend {
+                    bucket: bucket.clone(),
+                    region: region.clone(),
+                    key: key.clone(),
+                    kms_key_id: kms_key_id.clone(),
+                };
+                ops::init_backend(&ctx, &args).await
+            }
             Command::ForceUnlock { lock_id } => ops::force_unlock(&ctx, lock_id),
             Command::Schema { which } => ops::schema(*which),
             Command::EksToken { cluster, region } => ops::eks_token(cluster, region).await,

@@ -11,6 +11,12 @@ Usage: aws_helper.py ENDPOINT REGION COMMAND [ARGS...]
   volume CLUSTER PROFILE   a volume tagged with the profile only (not found by the sweep's
                            cluster tag when no sweep runs)
   list-tagged PROFILE      every resource tagged alpaka.io/profile=PROFILE (JSON list)
+  s3-bucket NAME           a plain bucket (no versioning, no default encryption)
+  s3-versioned NAME        a bucket with versioning enabled
+  s3-versions BUCKET KEY   the serials of every version of a state object, newest first
+  s3-get BUCKET KEY        {"exists", "body", "sse", "kms"} of one object
+  s3-describe BUCKET       {"versioning", "encryption", "public_access_block"}
+  s3-keys BUCKET           every key in the bucket (JSON list)
 """
 import json
 import sys
@@ -24,6 +30,8 @@ ec2 = boto3.client("ec2", **kw)
 iam = boto3.client("iam", **kw)
 eks = boto3.client("eks", **kw)
 elbv2 = boto3.client("elbv2", **kw)
+s3 = boto3.client("s3", config=__import__("botocore.config").config.Config(
+    s3={"addressing_style": "path"}), **kw)
 TAG = "alpaka.io/profile"
 
 
@@ -99,5 +107,42 @@ elif cmd == "list-tagged":
             out.append("eks " + name)
     out += ["lb " + lb["LoadBalancerArn"] for lb in elbv2.describe_load_balancers()["LoadBalancers"]]
     print(json.dumps(out))
+elif cmd == "s3-bucket":
+    conf = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=args[0], **conf)
+    print("{}")
+elif cmd == "s3-versioned":
+    conf = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=args[0], **conf)
+    s3.put_bucket_versioning(Bucket=args[0], VersioningConfiguration={"Status": "Enabled"})
+    print("{}")
+elif cmd == "s3-versions":
+    vs = s3.list_object_versions(Bucket=args[0], Prefix=args[1]).get("Versions", [])
+    # S3 lists a key's versions newest first (ListObjectVersions).
+    vs = [v for v in vs if v["Key"] == args[1]]
+    print(json.dumps([json.loads(s3.get_object(Bucket=args[0], Key=args[1], VersionId=v["VersionId"])["Body"].read())["serial"] for v in vs]))
+elif cmd == "s3-get":
+    try:
+        o = s3.get_object(Bucket=args[0], Key=args[1])
+        print(json.dumps({"exists": True, "body": o["Body"].read().decode(),
+                          "sse": o.get("ServerSideEncryption"), "kms": o.get("SSEKMSKeyId")}))
+    except s3.exceptions.NoSuchKey:
+        print(json.dumps({"exists": False}))
+elif cmd == "s3-describe":
+    v = s3.get_bucket_versioning(Bucket=args[0]).get("Status")
+    try:
+        e = s3.get_bucket_encryption(Bucket=args[0])["ServerSideEncryptionConfiguration"]["Rules"]
+    except Exception:  # noqa: BLE001 - absent configuration
+        e = None
+    try:
+        p = s3.get_public_access_block(Bucket=args[0])["PublicAccessBlockConfiguration"]
+    except Exception:  # noqa: BLE001
+        p = None
+    print(json.dumps({"versioning": v, "encryption": e, "public_access_block": p}))
+elif cmd == "s3-keys":
+    keys = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=args[0]):
+        keys += [o["Key"] for o in page.get("Contents", [])]
+    print(json.dumps(keys))
 else:
     sys.exit(f"unknown command {cmd}")

@@ -14,6 +14,8 @@ What it adds to moto 5.2 (and why; each is named in the tests that rely on it):
     random text, which no Kubernetes client accepts): ALPAKA_STANDIN_EKS_CA_FILE's PEM, or a
     self-signed one. A test points it at its real control plane (integration/controlplane/), so
     the kubeconfig alpaka writes from DescribeCluster reaches it.
+  * S3 GetBucketVersioning in S3's documented shape, `<VersioningConfiguration>` (moto 5.2's
+    root element, `<GetBucketVersioningResponse>`, is one no SDK but boto3 accepts).
 moto does not raise every DependencyViolation real AWS raises, so destroy ordering is asserted
 on the calls made, not on moto refusing.
 Everything else is moto unchanged (moto's own /moto-api/ endpoints included).
@@ -226,6 +228,31 @@ def _route_presigned(environ):
     )
 
 
+def _versioning_shape(app, environ, start_response):
+    """GetBucketVersioning: moto 5.2 answers `<GetBucketVersioningResponse>` (empty when the
+    bucket never had versioning, else with `<Status>`); S3 answers `<VersioningConfiguration>`,
+    empty or with `<Status>`/`<MfaDelete>` (Amazon S3 API Reference, GetBucketVersioning,
+    "Response Syntax"), and the Rust SDK refuses any other root element. Put S3's shape back."""
+    captured = {}
+
+    def capture(status, headers, exc_info=None):
+        captured["status"], captured["headers"] = status, headers
+        return lambda _data: None
+
+    body = b"".join(app(environ, capture))
+    if b"<GetBucketVersioningResponse" in body and b"<Status>" not in body:
+        body = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
+                b'<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>')
+    else:
+        # Versioning on (or suspended): same root element, with <Status> (and <MfaDelete>).
+        body = body.replace(b"<GetBucketVersioningResponse", b"<VersioningConfiguration")
+        body = body.replace(b"</GetBucketVersioningResponse>", b"</VersioningConfiguration>")
+    headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+    headers.append(("Content-Length", str(len(body))))
+    start_response(captured["status"], headers)
+    return [body]
+
+
 class Recording:
     def __init__(self, app):
         self.app = app
@@ -257,6 +284,8 @@ class Recording:
         service, action, ident = _operation(environ, body)
         with LOCK:
             CALLS.append({"service": service, "action": action, "id": ident})
+        if environ.get("REQUEST_METHOD") == "GET" and environ.get("QUERY_STRING") == "versioning":
+            return _versioning_shape(self.app, environ, start_response)
         return self.app(environ, start_response)
 
 

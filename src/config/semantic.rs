@@ -160,6 +160,9 @@ pub fn profile_checks(profile: &Profile, tree: &Node) -> Vec<Diagnostic> {
             .with_expected(format!("at most {} (one per agent)", k3d.agents)),
         );
     }
+    if let (Some(st), Some(st_tree)) = (&profile.state, tree.get("state")) {
+        state_checks(st, st_tree, &mut out);
+    }
     if let (Some(eks), Some(eks_tree)) = (&profile.eks, tree.get("eks")) {
         if eks.vpc.cidr.is_some()
             && eks.vpc.existing.is_some()
@@ -204,6 +207,100 @@ pub fn profile_checks(profile: &Profile, tree: &Node) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// S3's bucket naming rules (general purpose buckets): 3 to 63 characters of lowercase letters,
+/// digits, dots and hyphens, starting and ending with a letter or digit, no `..`, not shaped
+/// like an IP address, none of the reserved prefixes and suffixes.
+pub fn bucket_name_problem(b: &str) -> Option<&'static str> {
+    let ends_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if !(3..=63).contains(&b.len()) {
+        Some("3 to 63 characters")
+    } else if !b
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+    {
+        Some("only lowercase letters, digits, '.' and '-'")
+    } else if !ends_ok(b.chars().next()) || !ends_ok(b.chars().last()) {
+        Some("a letter or digit first and last")
+    } else if b.contains("..") {
+        Some("no two dots in a row")
+    } else if b.split('.').count() == 4 && b.split('.').all(|p| p.parse::<u8>().is_ok()) {
+        Some("a name, not an IP address")
+    } else if b.starts_with("xn--") || b.starts_with("sthree-") || b.ends_with("-s3alias") {
+        Some("none of the reserved prefixes (xn--, sthree-) or suffixes (-s3alias)")
+    } else {
+        None
+    }
+}
+
+fn state_checks(st: &crate::model::StateSettings, tree: &Node, out: &mut Vec<Diagnostic>) {
+    use crate::model::StateBackendKind;
+    let s3_only = ["bucket", "key", "region", "kmsKeyId"];
+    match st.backend {
+        StateBackendKind::Local => {
+            for k in s3_only {
+                if let Some(n) = tree.get(k) {
+                    out.push(
+                        diag_at(
+                            n,
+                            &format!("state.{k}"),
+                            format!("`{k}` is for the S3 backend"),
+                        )
+                        .with_expected("no other setting with `backend: local`")
+                        .with_hint(format!("set `backend: s3`, or remove `{k}`")),
+                    );
+                }
+            }
+        }
+        StateBackendKind::S3 => {
+            for (k, v) in [("bucket", &st.bucket), ("region", &st.region)] {
+                if v.is_none() {
+                    out.push(
+                        diag_at(tree, "state", format!("`backend: s3` needs `{k}`"))
+                            .with_expected("state: {backend: s3, bucket: <name>, region: <region>}")
+                            .with_hint("`alpaka state init-backend --bucket <name> --region <region>` creates a bucket and prints the block"),
+                    );
+                }
+            }
+            if let (Some(b), Some(n)) = (&st.bucket, tree.get("bucket"))
+                && let Some(why) = bucket_name_problem(b)
+            {
+                out.push(
+                    diag_at(
+                        n,
+                        "state.bucket",
+                        format!("{b:?} is not a valid S3 bucket name"),
+                    )
+                    .with_expected(why),
+                );
+            }
+            if let (Some(k), Some(n)) = (&st.key, tree.get("key"))
+                && (k.is_empty() || k.starts_with('/') || k.ends_with('/') || k.len() > 1000)
+            {
+                out.push(
+                    diag_at(n, "state.key", format!("{k:?} cannot be the state's object key"))
+                        .with_expected("a key such as alpaka/prod.state.json: not empty, no leading or trailing '/', at most 1000 bytes"),
+                );
+            }
+            if let (Some(r), Some(n)) = (&st.region, tree.get("region"))
+                && !r.split('-').all(|p| {
+                    !p.is_empty()
+                        && p.chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                })
+            {
+                out.push(
+                    diag_at(
+                        n,
+                        "state.region",
+                        format!("{r:?} is not an AWS region name"),
+                    )
+                    .with_expected("a region such as ap-northeast-2"),
+                );
+            }
+        }
+    }
 }
 
 /// Relations in the merged stack config, and between it and the profile.

@@ -68,6 +68,44 @@ pub struct Profile {
     pub k3s: Option<K3s>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eks: Option<Eks>,
+    /// Where alpaka keeps what it made: `.alpaka/` (default), or an S3 bucket a team shares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<StateSettings>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StateBackendKind {
+    #[default]
+    Local,
+    S3,
+}
+
+/// The profile's `state:` block. With `backend: s3`, `bucket` and `region` are required; `key`
+/// defaults to `alpaka/<profile>.state.json`; objects are encrypted with SSE-S3, or SSE-KMS
+/// with `kmsKeyId`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StateSettings {
+    #[serde(default)]
+    pub backend: StateBackendKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+}
+
+impl StateSettings {
+    /// The state object's key for `profile`.
+    pub fn key_for(&self, profile: &str) -> String {
+        self.key
+            .clone()
+            .unwrap_or_else(|| format!("alpaka/{profile}.state.json"))
+    }
 }
 
 impl Profile {

@@ -8,7 +8,6 @@ use serde_json::Value as Json;
 use super::{Ctx, EXIT_OK, OpsError, open};
 use crate::engine::ResourceId;
 use crate::model::profile::Cluster;
-use crate::state::Backend;
 
 /// Print an `ExecCredential` with a fresh EKS token (kubectl's exec plugin protocol).
 pub async fn eks_token(cluster: &str, region: &str) -> Result<u8, OpsError> {

@@ -6,7 +6,7 @@ use super::{Ctx, EXIT_ERROR, EXIT_OK, OpsError, open};
 use crate::cli::SchemaWhich;
 use crate::config::{self, SchemaKind};
 use crate::engine::ResourceId;
-use crate::state::{Backend, LocalBackend};
+use crate::state::Backend;
 use crate::suggest::closest;
 
 pub fn validate(ctx: &Ctx, json_out: bool) -> Result<u8, OpsError> {
@@ -62,12 +62,14 @@ pub fn graph(ctx: &Ctx) -> Result<u8, OpsError> {
     Ok(EXIT_OK)
 }
 
-fn backend(ctx: &Ctx) -> LocalBackend {
-    LocalBackend::new(&ctx.root, &ctx.profile)
+/// The profile's state backend (its `state:` block; `.alpaka/` without one).
+fn backend(ctx: &Ctx) -> Result<Box<dyn Backend>, OpsError> {
+    let loaded = config::load(&ctx.root, &ctx.profile).map_err(OpsError::Invalid)?;
+    super::state_backend::for_profile(&ctx.root, &loaded.profile_name, &loaded.profile)
 }
 
 pub fn state_list(ctx: &Ctx, json_out: bool) -> Result<u8, OpsError> {
-    let b = backend(ctx);
+    let b = backend(ctx)?;
     let Some(state) = b.load()? else {
         if json_out {
             println!(
@@ -102,7 +104,7 @@ pub fn state_list(ctx: &Ctx, json_out: bool) -> Result<u8, OpsError> {
 }
 
 pub fn state_show(ctx: &Ctx, id: &str, json_out: bool) -> Result<u8, OpsError> {
-    let b = backend(ctx);
+    let b = backend(ctx)?;
     let state = b
         .load()?
         .unwrap_or_else(|| crate::state::State::new(ctx.profile.clone()));
@@ -148,7 +150,7 @@ pub fn state_show(ctx: &Ctx, id: &str, json_out: bool) -> Result<u8, OpsError> {
 }
 
 pub fn force_unlock(ctx: &Ctx, lock_id: &str) -> Result<u8, OpsError> {
-    let info = backend(ctx).force_unlock(lock_id)?;
+    let info = backend(ctx)?.force_unlock(lock_id)?;
     println!("Removed the lock of profile `{}`: {info}", ctx.profile);
     Ok(EXIT_OK)
 }

@@ -8,12 +8,14 @@ mod eks;
 mod inspect;
 mod run;
 mod selftest;
+mod state_backend;
 
 pub use doctor::doctor;
 pub use eks::{eks_token, kubeconfig};
 pub use inspect::{force_unlock, graph, notes, schema, state_list, state_show, validate};
 pub use run::{apply, destroy, plan};
 pub use selftest::selftest;
+pub use state_backend::{InitBackend, MigrateTo, init_backend, migrate};
 
 use std::fmt;
 use std::io::IsTerminal;
@@ -26,7 +28,7 @@ use crate::diag::Diagnostics;
 use crate::engine::{Drivers, Graph, GraphError};
 use crate::providers;
 use crate::stack::{self, StackError};
-use crate::state::{LocalBackend, StateError};
+use crate::state::{Backend, StateError};
 
 /// Process exit codes (terraform's, for `--detailed-exitcode`).
 pub const EXIT_OK: u8 = 0;
@@ -112,7 +114,7 @@ impl From<crate::engine::plan::PlanError> for OpsError {
 pub struct Workspace {
     pub loaded: Loaded,
     pub graph: Graph,
-    pub backend: LocalBackend,
+    pub backend: Box<dyn Backend>,
     pub drivers: Drivers,
     /// Hash of the input files, so a saved plan can tell they changed.
     pub inputs_hash: String,
@@ -128,7 +130,7 @@ pub fn open(ctx: &Ctx) -> Result<Workspace, OpsError> {
     let graph = Graph::new(nodes)?;
     let inputs_hash = hash_inputs(&[&loaded.profile_path, &loaded.config_path])?;
     Ok(Workspace {
-        backend: LocalBackend::new(&ctx.root, &loaded.profile_name),
+        backend: state_backend::for_profile(&ctx.root, &loaded.profile_name, &loaded.profile)?,
         drivers: providers::drivers_with(
             &loaded.profile,
             providers::DriverOptions::for_workspace(&ctx.root, &loaded.profile_name),

@@ -12,7 +12,7 @@ use crate::engine::apply::{self, ApplyContext};
 use crate::engine::plan::{self, PLAN_FORMAT_VERSION, Plan, PlanOptions};
 use crate::engine::progress::{BarReporter, LineReporter, Reporter};
 use crate::engine::{ResourceId, render};
-use crate::state::{Backend, State, StateLock};
+use crate::state::{State, StateLock};
 
 fn plan_options(ws: &Workspace, run: &RunArgs, destroy: bool) -> PlanOptions {
     PlanOptions {
@@ -21,6 +21,47 @@ fn plan_options(ws: &Workspace, run: &RunArgs, destroy: bool) -> PlanOptions {
         destroy,
         parallelism: usize::from(run.parallelism),
         inputs_hash: ws.inputs_hash.clone(),
+    }
+}
+
+/// The state lock for `operation`; with `wait`, a lock another run holds is waited for (polled,
+/// saying who holds it) until it is free or `wait` has passed.
+async fn take_lock(
+    backend: &dyn crate::state::Backend,
+    operation: &str,
+    wait: Option<std::time::Duration>,
+) -> Result<crate::state::StateLock, OpsError> {
+    let start = std::time::Instant::now();
+    let mut said = None::<String>;
+    let mut last = start;
+    loop {
+        match backend.lock(operation) {
+            Err(crate::state::StateError::Locked { holder, .. })
+                if wait.is_some_and(|w| start.elapsed() < w) =>
+            {
+                let who = holder
+                    .map(|h| {
+                        format!(
+                            "{} by {}@{} (pid {}, since {})",
+                            h.operation, h.owner, h.host, h.pid, h.created
+                        )
+                    })
+                    .unwrap_or_else(|| "another run".to_owned());
+                if said.as_deref() != Some(&who) {
+                    eprintln!(
+                        "waiting up to {}s for the state lock of {}, held: {who}",
+                        wait.map(|w| w.as_secs()).unwrap_or_default(),
+                        backend.describe()
+                    );
+                    said = Some(who);
+                } else if last.elapsed() >= std::time::Duration::from_secs(10) {
+                    eprintln!("  still locked after {}s", start.elapsed().as_secs());
+                    last = std::time::Instant::now();
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
+            other => return Ok(other?),
+        }
     }
 }
 
@@ -169,7 +210,7 @@ fn check_saved_plan(path: &Path, p: &Plan, ws: &Workspace, state: &State) -> Res
 
 pub async fn apply(ctx: &Ctx, args: &ApplyArgs) -> Result<u8, OpsError> {
     let ws = open(ctx)?;
-    let lock = ws.backend.lock("apply")?;
+    let lock = take_lock(&*ws.backend, "apply", args.lock_timeout).await?;
     let mut state = load_state(&ws)?;
     let (p, saved) = match &args.plan_file {
         Some(path) => {
@@ -210,7 +251,7 @@ pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> Result<u8, OpsError> {
             ..crate::providers::DriverOptions::for_workspace(&ctx.root, &ws.loaded.profile_name)
         },
     );
-    let lock = ws.backend.lock("destroy")?;
+    let lock = take_lock(&*ws.backend, "destroy", args.lock_timeout).await?;
     let mut state = load_state(&ws)?;
     let p = plan::plan(
         &ws.graph,

@@ -17,7 +17,6 @@ use crate::selftest::plan::{self, Check, Planned};
 use crate::selftest::runner::{Options, Runner, Undo};
 use crate::selftest::{CheckResult, ObjectStore, Outcome};
 use crate::stack::testkit::{RUN_LABEL, RunId, TestKit};
-use crate::state::Backend;
 use crate::suggest::closest;
 
 const CLUSTER_KINDS: &[&str] = &[

@@ -120,6 +120,27 @@ pub enum StateError {
     #[error("profile {profile:?} is not locked ({} does not exist)", .path.display())]
     NotLocked { profile: String, path: PathBuf },
 
+    /// The remote store failed: the operation, the object, and the store's own error code.
+    #[error("{}", remote_message(.source, .location))]
+    Remote {
+        location: String,
+        #[source]
+        source: alpaka_aws::error::AwsError,
+    },
+
+    /// A conditional write lost: another run wrote the state since this one read it. Nothing was
+    /// written; what the other run wrote is intact.
+    #[error(
+        "refusing to overwrite {location}: another run wrote it since this run read it (it is now \
+         at serial {theirs}; this run's state is serial {ours}). Nothing was written and nothing \
+         is lost: run the command again to plan against the current state"
+    )]
+    Conflict {
+        location: String,
+        theirs: u64,
+        ours: u64,
+    },
+
     /// The lock file exists but holds no readable holder record.
     #[error(
         "lock file {} has no readable holder record ({detail}); if no alpaka process is running \
@@ -140,6 +161,19 @@ impl StateError {
     }
 }
 
+fn remote_message(source: &alpaka_aws::error::AwsError, location: &str) -> String {
+    let mut m = format!("{source}\n  state: {location}");
+    if source.code_is("AccessDenied") {
+        // S3 answers a missing key with AccessDenied to whoever may not list the bucket.
+        m.push_str(
+            "\n  alpaka needs s3:ListBucket on the bucket and s3:GetObject, s3:PutObject and \
+             s3:DeleteObject on the state, its .lock and .backup objects (README: Working as a \
+             team)",
+        );
+    }
+    m
+}
+
 fn locked_message(profile: &str, path: &std::path::Path, holder: Option<&LockInfo>) -> String {
     let mut m = format!("profile {profile:?} is locked by another alpaka run");
     match holder {
@@ -147,7 +181,7 @@ fn locked_message(profile: &str, path: &std::path::Path, holder: Option<&LockInf
             let _ = write!(
                 m,
                 ":\n  operation: {}\n  owner:     {}\n  pid:       {}\n  host:      {}\n  since:     {}\n  \
-                 lock id:   {}\n  lock file: {}\nWait for it to finish. If that process is gone or \
+                 lock id:   {}\n  lock file: {}\nWait for it to finish (or pass --lock-timeout 10m to wait). If that process is gone or \
                  hung, break the lock with:\n  alpaka force-unlock {} --profile {profile}",
                 h.operation,
                 h.owner,

@@ -20,10 +20,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde::Deserialize;
-
 use super::lock::{self, StateLock};
-use super::{LockInfo, STATE_VERSION, State, StateError};
+use super::{LockInfo, State, StateError};
 
 /// Persists and locks the state of one profile. The local backend is the default; a remote one
 /// (object store + lock table) implements the same contract.
@@ -149,36 +147,7 @@ impl LocalBackend {
 
     /// Parse and check state file bytes read from `path`.
     fn decode(&self, path: &Path, bytes: &[u8]) -> Result<State, StateError> {
-        #[derive(Deserialize)]
-        struct Probe {
-            version: u32,
-        }
-        let parse_err = |source: serde_json::Error| StateError::Parse {
-            path: path.into(),
-            backup: self.backup_path(),
-            line: source.line(),
-            column: source.column(),
-            source,
-        };
-        // The version first: a newer format may not parse as this build's `State` at all.
-        let probe: Probe = serde_json::from_slice(bytes).map_err(parse_err)?;
-        if probe.version > STATE_VERSION {
-            return Err(StateError::TooNew {
-                path: path.into(),
-                found: probe.version,
-                supported: STATE_VERSION,
-            });
-        }
-        let mut state: State = serde_json::from_slice(bytes).map_err(parse_err)?;
-        migrate(&mut state);
-        if state.profile != self.profile {
-            return Err(StateError::ProfileMismatch {
-                path: path.into(),
-                found: state.profile,
-                expected: self.profile.clone(),
-            });
-        }
-        Ok(state)
+        super::decode(bytes, path, &self.backup_path(), &self.profile)
     }
 
     /// Keep the current state file as the backup: hard-linked (no copy), or rewritten from
@@ -210,13 +179,6 @@ impl LocalBackend {
                 let _ = fs::remove_file(entry.path());
             }
         }
-    }
-}
-
-/// Bring an older on-disk state to [`STATE_VERSION`]. Version 1 is the first; nothing to do yet.
-fn migrate(state: &mut State) {
-    if state.version < STATE_VERSION {
-        state.version = STATE_VERSION;
     }
 }
 
@@ -317,12 +279,7 @@ impl Backend for LocalBackend {
             Err(e) => return Err(StateError::io("read state file", &path)(e)),
         };
 
-        let mut json =
-            serde_json::to_vec_pretty(&state.sealed()).map_err(|source| StateError::Serialize {
-                path: path.clone(),
-                source,
-            })?;
-        json.push(b'\n');
+        let json = super::encode(state, &path)?;
 
         let tmp = self.tmp_path("");
         write_synced(&tmp, &json)?;

@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -21,10 +22,12 @@ use crate::engine::{ResourceId, Value};
 mod error;
 mod local;
 mod lock;
+mod s3;
 
 pub use error::StateError;
 pub use local::{Backend, LocalBackend, STATE_DIR};
 pub use lock::{LockInfo, LockRelease, StateLock};
+pub use s3::{S3Backend, S3Location};
 
 /// Bumped when the on-disk shape changes; older files are migrated on load, newer refused.
 pub const STATE_VERSION: u32 = 1;
@@ -145,6 +148,61 @@ pub(crate) fn random_hex(n: usize) -> String {
         }
     }
     buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Read a stored state: the format version first (a newer format may not parse as this
+/// build's [`State`] at all), then the state, migrated to [`STATE_VERSION`], which must be
+/// `profile`'s. `path` names where it came from (a file, or an `s3://` URL), `backup` where the
+/// previous one is kept.
+pub(crate) fn decode(
+    bytes: &[u8],
+    path: &Path,
+    backup: &Path,
+    profile: &str,
+) -> Result<State, StateError> {
+    #[derive(Deserialize)]
+    struct Probe {
+        version: u32,
+    }
+    let parse_err = |source: serde_json::Error| StateError::Parse {
+        path: path.into(),
+        backup: backup.into(),
+        line: source.line(),
+        column: source.column(),
+        source,
+    };
+    let probe: Probe = serde_json::from_slice(bytes).map_err(parse_err)?;
+    if probe.version > STATE_VERSION {
+        return Err(StateError::TooNew {
+            path: path.into(),
+            found: probe.version,
+            supported: STATE_VERSION,
+        });
+    }
+    let mut state: State = serde_json::from_slice(bytes).map_err(parse_err)?;
+    // Version 1 is the first: nothing to migrate yet.
+    if state.version < STATE_VERSION {
+        state.version = STATE_VERSION;
+    }
+    if state.profile != profile {
+        return Err(StateError::ProfileMismatch {
+            path: path.into(),
+            found: state.profile,
+            expected: profile.to_owned(),
+        });
+    }
+    Ok(state)
+}
+
+/// The stored form of a state: sealed, pretty JSON, a final newline.
+pub(crate) fn encode(state: &State, path: &Path) -> Result<Vec<u8>, StateError> {
+    let mut json =
+        serde_json::to_vec_pretty(&state.sealed()).map_err(|source| StateError::Serialize {
+            path: path.into(),
+            source,
+        })?;
+    json.push(b'\n');
+    Ok(json)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod eks;
 pub mod error;
 pub mod iam;
 pub mod s3;
+pub mod state_store;
 pub mod sweep;
 pub mod token;
 pub mod wait;

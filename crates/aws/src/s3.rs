@@ -362,7 +362,7 @@ fn head_bucket_status(
 }
 
 /// Whether the S3 client will talk to something other than AWS's own endpoints.
-fn endpoint_overridden(config: &SdkConfig) -> bool {
+pub(crate) fn endpoint_overridden(config: &SdkConfig) -> bool {
     // `SdkConfig` carries the global override (env, profile or code); the S3-only one
     // (`AWS_ENDPOINT_URL_S3`) is resolved inside the S3 config builder, which has no getter.
     config.endpoint_url().is_some()
