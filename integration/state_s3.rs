@@ -303,7 +303,10 @@ fn a_versioned_bucket_keeps_every_state_as_a_version_and_no_backup_object() {
     }
     assert_eq!(object(&b, &format!("{key}.backup")), None);
     // Every state, by its serial: the bucket is the backup.
-    assert_eq!(helper(&["s3-versions", &b, key]), serde_json::json!([3, 2, 1]));
+    assert_eq!(
+        helper(&["s3-versions", &b, key]),
+        serde_json::json!([3, 2, 1])
+    );
 }
 
 #[test]
@@ -671,4 +674,77 @@ fn init_backend_is_idempotent_and_migrate_moves_the_state_both_ways_under_lineag
     assert_eq!(code, 0, "{out}\n{err}");
     let back: State = serde_json::from_str(&std::fs::read_to_string(&local_path).unwrap()).unwrap();
     assert_eq!(back.lineage, local.lineage);
+}
+
+#[test]
+fn an_apply_through_failing_s3_calls_never_tears_the_state_and_converges_when_run_again() {
+    let b = bucket("flaky");
+    let key = "alpaka/k3d.state.json";
+    let cp = controlplane::ControlPlane::start(controlplane::Strimzi::V1);
+    let ws = workspace(&b);
+    cp.write_kubeconfig(&ws.path().join(".kube/config"), "k3d-alpaka-k3d", true);
+    // The cluster first, on a healthy S3 (the fake k3d refuses a second create, as k3d does).
+    let (code, out, err) = run(
+        ws.path(),
+        &["apply", "--auto-approve", "--target", "k3d.cluster.k3d"],
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    // S3 refusing every state write for longer than alpaka retries (the SDK's 3 tries, 4
+    // rounds): the run stops starting steps and fails, saying so; the state stays whole.
+    faults(
+        &b,
+        serde_json::json!({"rate": 1.0, "max": 12, "methods": ["PUT"], "key_suffix": ".state.json"}),
+    );
+    let (code, out, err) = run(ws.path(), &["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        err.contains("writing state failed, starting nothing new"),
+        "{err}"
+    );
+    assert_eq!(fault_count(&b), 12);
+    let _: State = serde_json::from_str(&object(&b, key).unwrap()).unwrap();
+    assert_eq!(
+        object(&b, &format!("{key}.lock")),
+        None,
+        "the lock is released"
+    );
+    // Then the rest, with 30 % of the bucket's calls failing (500), half of them after S3 did
+    // the work, run again until it succeeds, as a user (or CI) would.
+    faults(
+        &b,
+        serde_json::json!({"rate": 0.3, "seed": 3, "modes": ["before", "after"]}),
+    );
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        let (code, out, err) = run(
+            ws.path(),
+            &["apply", "--auto-approve", "--lock-timeout", "60s"],
+        );
+        // Never torn: whatever the run got to, the bucket holds a whole state.
+        let held: State = serde_json::from_str(&object(&b, key).unwrap())
+            .unwrap_or_else(|e| panic!("run {runs}: the state object is not a state: {e}"));
+        assert!(
+            held.resources
+                .contains_key(&alpaka::engine::ResourceId::new("k3d.cluster.k3d"))
+        );
+        if code == 0 {
+            break;
+        }
+        // A run that fails says it was S3, naming the object and S3's code.
+        assert!(
+            err.contains(&format!("s3://{b}/")),
+            "run {runs}:\n{out}\n{err}"
+        );
+        assert!(err.contains("InternalError"), "run {runs}:\n{out}\n{err}");
+        assert!(runs < 6, "no convergence after {runs} runs:\n{out}\n{err}");
+    }
+    let injected = fault_count(&b);
+    assert!(injected >= 10, "only {injected} faults were injected");
+    eprintln!("{injected} faults injected; apply converged on run {runs}");
+    // Converged: with S3 healthy again, nothing to do, and no lock left behind.
+    faults(&b, serde_json::json!({}));
+    let (code, out, err) = run(ws.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(object(&b, &format!("{key}.lock")), None);
 }
