@@ -76,12 +76,17 @@ impl Rig {
 
     /// The node the stack would make for a release of the local chart with these values.
     fn graph(&self, values: serde_json::Value) -> Graph {
+        self.graph_of(&chart(), "0.1.0", values)
+    }
+
+    /// The same for a chart at `path` whose Chart.yaml says `version`.
+    fn graph_of(&self, path: &str, version: &str, values: serde_json::Value) -> Graph {
         let desired: Value = serde_json::from_value(serde_json::json!({
             "cluster": {"context": CONTEXT, "kubeconfig": self.cp.kubeconfig.display().to_string()},
             "release": RELEASE,
-            "chart": chart(),
+            "chart": path,
             "repo": null,
-            "version": "0.1.0",
+            "version": version,
             "namespace": NS,
             "values": values,
         }))
@@ -471,5 +476,102 @@ fn destroy_uninstalls_the_release() {
     assert!(rig.cp.get(&["deployment", RELEASE, "-n", NS]).is_none());
     assert!(rig.state.resources.is_empty());
     let p = rig.plan_of(&rig.graph(hello()), true);
+    assert!(!p.has_changes(), "{}", text(&p));
+}
+
+/// A chart at `dir/<version>/alpaka-crd-chart` (helm names it by its directory) whose `crds/` defines `widgets.example.com` with these properties
+/// in its schema (and a ConfigMap, so the release has an object).
+fn crd_chart(dir: &std::path::Path, version: &str, properties: &[&str]) -> String {
+    let root = dir.join(version).join("alpaka-crd-chart");
+    std::fs::create_dir_all(root.join("crds")).unwrap();
+    std::fs::create_dir_all(root.join("templates")).unwrap();
+    std::fs::write(
+        root.join("Chart.yaml"),
+        format!("apiVersion: v2\nname: alpaka-crd-chart\nversion: {version}\n"),
+    )
+    .unwrap();
+    let props: String = properties
+        .iter()
+        .map(|p| format!("                {p}: {{type: string}}\n"))
+        .collect();
+    std::fs::write(
+        root.join("crds/widgets.yaml"),
+        format!(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  \
+             name: widgets.example.com\nspec:\n  group: example.com\n  names: {{kind: Widget, \
+             plural: widgets}}\n  scope: Namespaced\n  versions:\n  - name: v1\n    served: \
+             true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: \
+             object\n        properties:\n          spec:\n            type: object\n            \
+             properties:\n{props}"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("templates/configmap.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-widgets\ndata: {}\n",
+    )
+    .unwrap();
+    root.display().to_string()
+}
+
+fn widget_properties(cp: &ControlPlane) -> Vec<String> {
+    let crd = cp
+        .get(&["customresourcedefinition", "widgets.example.com"])
+        .expect("the CRD exists");
+    let props = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"];
+    props.as_object().unwrap().keys().cloned().collect()
+}
+
+#[test]
+fn a_chart_version_change_applies_the_new_charts_crds_before_upgrading() {
+    let mut rig = Rig::start();
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = crd_chart(dir.path(), "0.1.0", &["size"]);
+    let v2 = crd_chart(dir.path(), "0.2.0", &["color", "size"]);
+    // helm installs crds/ on the first install.
+    let g1 = rig.graph_of(&v1, "0.1.0", serde_json::json!({}));
+    let p = rig.plan_of(&g1, false);
+    assert_done(&rig.run(&g1, &p));
+    assert_eq!(widget_properties(&rig.cp), ["size"]);
+    // helm itself leaves them as they are on an upgrade (helm 4.2.3; it does apply them when
+    // it installs a new release): the real helm upgrades the release to the new chart, then
+    // rolls it back, and the CRD never changed.
+    let (code, _, err) = rig.helm(&["upgrade", RELEASE, &v2]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(widget_properties(&rig.cp), ["size"], "helm upgraded a CRD");
+    let (code, _, err) = rig.helm(&["rollback", RELEASE, "1", "--wait"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(rig.listed().unwrap()["chart"], "alpaka-crd-chart-0.1.0");
+
+    // alpaka: the version change plans an update, and apply brings the new chart's CRDs first.
+    let g2 = rig.graph_of(&v2, "0.2.0", serde_json::json!({}));
+    let p = rig.plan_of(&g2, false);
+    let c = change(&p);
+    assert_eq!(c.action, Action::Update, "{}", text(&p));
+    assert!(
+        c.fields.iter().any(|f| f.path == ["version"]),
+        "{}",
+        text(&p)
+    );
+    assert_done(&rig.run(&g2, &p));
+    assert_eq!(widget_properties(&rig.cp), ["color", "size"]);
+    let crd = rig
+        .cp
+        .get(&[
+            "customresourcedefinition",
+            "widgets.example.com",
+            "--show-managed-fields",
+        ])
+        .unwrap();
+    assert!(
+        crd["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["manager"] == "alpaka" && m["operation"] == "Apply"),
+        "{crd}"
+    );
+    assert_eq!(rig.listed().unwrap()["chart"], "alpaka-crd-chart-0.2.0");
+    let p = rig.plan_of(&g2, false);
     assert!(!p.has_changes(), "{}", text(&p));
 }

@@ -79,3 +79,24 @@ fn the_check_catches_a_misspelt_key() {
         verified_values("kube-prometheus-stack")
     ));
 }
+
+/// The LB controller's keys are in the pinned chart's own `values.yaml` (eks-charts 3.5.0, a
+/// byte-for-byte copy in `../shared/reference/aws-load-balancer-controller/values-3.5.0.yaml`).
+#[test]
+fn the_lb_controller_keys_are_in_chart_3_5_0s_values_file() {
+    use alpaka::stack::catalog::AWS_LOAD_BALANCER_CONTROLLER as LBC;
+    assert_eq!(LBC.version, "3.5.0");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let file = root.join("../shared/reference/aws-load-balancer-controller/values-3.5.0.yaml");
+    let text = std::fs::read_to_string(&file)
+        .unwrap_or_else(|e| panic!("{}: {e} (../shared beside the repo)", file.display()));
+    let values: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    for path in verified_values(LBC.release) {
+        let mut at = &values;
+        for k in path.trim_end_matches(".*").split('.') {
+            at = at
+                .get(k)
+                .unwrap_or_else(|| panic!("{path}: no `{k}` in {}", file.display()));
+        }
+    }
+}

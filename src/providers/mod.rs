@@ -75,14 +75,14 @@ fn aws_shared(profile: &Profile, opts: &DriverOptions) -> Option<Arc<aws::Shared
     ))
 }
 
-/// The IAM policy documents compiled into this binary, by the file name the stack uses.
-///
-/// Empty in this build: the AWS Load Balancer Controller's policy for the pinned chart
-/// (`catalog::LB_CONTROLLER_POLICY_FILE`) could not yet be verified verbatim from its source, and
-/// alpaka never ships an invented policy. The `iam.policy` driver refuses, naming the file, until
-/// the verified document is added here (`include_str!`) — see docs/chart-versions.md.
+/// The IAM policy documents compiled into this binary, by the file name the stack uses. Each is
+/// a publisher's document byte for byte (never written by hand): a test holds each to the
+/// checksum recorded with its source.
 fn policy_documents() -> HashMap<&'static str, &'static str> {
-    HashMap::new()
+    HashMap::from([(
+        crate::stack::catalog::LB_CONTROLLER_POLICY_FILE,
+        include_str!("../../policies/aws-load-balancer-controller-v3.5.0-iam-policy.json"),
+    )])
 }
 
 /// EKS: the EBS volumes behind the platform's PVCs (tagged by the EBS CSI add-on with the
@@ -108,4 +108,50 @@ pub async fn leftovers(profile: &Profile, profile_name: &str) -> Result<Vec<Stri
         return Ok(Vec::new());
     };
     aws::leftovers(&shared, profile_name, &e.cluster_name).await
+}
+
+#[cfg(test)]
+mod tests {
+    use sha2::{Digest, Sha256};
+
+    use crate::stack::catalog;
+
+    fn sha256(bytes: &[u8]) -> String {
+        Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The compiled policy is the publisher's, byte for byte: the checksum recorded with its
+    /// source (`shared/reference/aws-load-balancer-controller/README.md`), and the reference
+    /// copy itself where it is beside the repository.
+    #[test]
+    fn the_lb_controller_policy_is_the_published_v3_5_0_document() {
+        let docs = super::policy_documents();
+        let doc = docs
+            .get(catalog::LB_CONTROLLER_POLICY_FILE)
+            .expect("the pinned policy file is compiled in");
+        assert_eq!(sha256(doc.as_bytes()), catalog::LB_CONTROLLER_POLICY_SHA256);
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let on_disk = std::fs::read(root.join(catalog::LB_CONTROLLER_POLICY_FILE)).unwrap();
+        assert_eq!(on_disk, doc.as_bytes());
+        let reference =
+            root.join("../shared/reference/aws-load-balancer-controller/iam-policy-v3.5.0.json");
+        let r = std::fs::read(&reference)
+            .unwrap_or_else(|e| panic!("{}: {e} (../shared beside the repo)", reference.display()));
+        assert_eq!(r, on_disk, "{} differs", reference.display());
+        // The version in the file name is the pinned chart's (chart 3.x = controller v3.x).
+        assert!(
+            catalog::LB_CONTROLLER_POLICY_FILE.contains(&format!(
+                "-v{}-",
+                catalog::AWS_LOAD_BALANCER_CONTROLLER.version
+            )),
+            "{}",
+            catalog::LB_CONTROLLER_POLICY_FILE
+        );
+        let policy: serde_json::Value = serde_json::from_str(doc).unwrap();
+        assert_eq!(policy["Version"], "2012-10-17");
+        assert_eq!(policy["Statement"].as_array().map(Vec::len), Some(16));
+    }
 }

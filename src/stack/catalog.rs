@@ -75,18 +75,24 @@ pub const HEADLAMP: ChartPin = ChartPin {
     version: "0.42.0",
 };
 
-/// Ships controller v3.6.0. The chart version number is taken to follow the controller's and is
-/// still to be confirmed against the eks-charts index, with the policy file, by the EKS work.
+/// Chart 3.5.0 ships controller v3.5.0 (since v3 the chart version is the controller's without
+/// the `v`): eks-charts' index lists `aws-load-balancer-controller-3.5.0.tgz`, created
+/// 2026-08-03, digest 45051f63…; docs/chart-versions.md has the provenance.
 pub const AWS_LOAD_BALANCER_CONTROLLER: ChartPin = ChartPin {
     release: "aws-load-balancer-controller",
     chart: "aws-load-balancer-controller",
     repo: "https://aws.github.io/eks-charts",
-    version: "3.6.0",
+    version: "3.5.0",
 };
 
-/// The controller's published IAM policy for the pinned version, kept in `policies/`.
+/// The controller's published IAM policy for the pinned version (`docs/install/iam_policy.json`
+/// at tag v3.5.0, byte for byte), kept in `policies/` and compiled into the binary.
 pub const LB_CONTROLLER_POLICY_FILE: &str =
-    "policies/aws-load-balancer-controller-v3.6.0-iam-policy.json";
+    "policies/aws-load-balancer-controller-v3.5.0-iam-policy.json";
+
+/// Its sha256, as recorded where it was copied from (a test holds the file to it).
+pub const LB_CONTROLLER_POLICY_SHA256: &str =
+    "16f232c9d9f79366fe949c4550ad517a202380058a9e48d45a4e215044a20a6a";
 
 pub const EKS_CLUSTER_POLICIES: &[&str] = &["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"];
 pub const EKS_NODE_POLICIES: &[&str] = &[

@@ -9,7 +9,9 @@
 //! against a real API server by `integration/real_helm.rs`), so emptied values never converge.
 //! Read is `helm list -o json` (chart version, status) plus `helm get values -o json` (what was
 //! supplied), in the desired shape, so an unchanged release plans as no change and a changed
-//! one shows a values diff. Delete is `helm uninstall --wait`. Values never hold secrets: charts
+//! one shows a values diff. Delete is `helm uninstall --wait`. A change of chart version first
+//! applies the new chart's CRDs server-side (`helm show crds`; helm installs `crds/` once and
+//! never upgrades them: `providers/k8s/crds.rs`). Values never hold secrets: charts
 //! get them through existing Secrets (e.g. Grafana's `admin.existingSecret`).
 //!
 //! A release whose status (helm v3.17.3 `pkg/release/status.go`, v4.0.5
@@ -36,7 +38,7 @@ use thiserror::Error;
 
 use crate::engine::diff::{self, FieldChange};
 use crate::engine::{Driver, DriverError, Drivers, ResourceId, StepCx, Value};
-use crate::providers::k8s::Access;
+use crate::providers::k8s::{Access, crds};
 use crate::providers::local::cli::Cmd;
 use crate::state::ResourceState;
 
@@ -302,6 +304,31 @@ impl HelmDriver {
     }
 }
 
+impl HelmDriver {
+    /// Apply the CRDs of the chart version about to be installed (`helm show crds`: the files of
+    /// its `crds/`, each after `---`; nothing for a chart without them).
+    async fn upgrade_crds(&self, cx: &StepCx, r: &Release) -> Result<(), DriverError> {
+        let mut c = Cmd::new(&self.bin).args(["show", "crds", &r.chart, "--version", &r.version]);
+        if let Some(repo) = &r.repo {
+            c = c.args(["--repo", repo]);
+        }
+        cx.status(&format!("helm show crds {} {}", r.chart, r.version));
+        let out = c.run_ok().await?;
+        let crds = crds::parse(&out.stdout)?;
+        if crds.is_empty() {
+            return Ok(());
+        }
+        cx.status(&format!(
+            "server-side apply {} CRDs of {} {}",
+            crds.len(),
+            r.chart_name(),
+            r.version
+        ));
+        crds::apply(&r.access, &crds).await?;
+        Ok(())
+    }
+}
+
 /// The user-supplied values in `helm get values -o json`: helm v3.17.3/v4.0.5
 /// `pkg/action/get_values.go` prints the release's `Config`, which storage drops when empty
 /// (`config,omitempty` in `pkg/release/release.go`), so none is `null`.
@@ -432,13 +459,17 @@ impl Driver for HelmDriver {
         self.install(cx, desired).await
     }
 
+    /// A new chart version's CRDs first (helm upgrades none), then `upgrade --install`.
     async fn update(
         &self,
         cx: &StepCx,
         _recorded: &ResourceState,
         desired: &Value,
-        _changes: &[FieldChange],
+        changes: &[FieldChange],
     ) -> Result<Value, DriverError> {
+        if changes.iter().any(|c| c.path == ["version"]) {
+            self.upgrade_crds(cx, &Release::of(desired)?).await?;
+        }
         self.install(cx, desired).await
     }
 

@@ -108,6 +108,9 @@ impl Clients {
 /// calls, wrong for probes through the service proxy, where a 503 is the backend's answer and
 /// would be retried for minutes.
 pub async fn connect(a: &Access, retry: bool) -> Result<Client, K8sError> {
+    // kube's rustls needs a process-wide crypto provider; the binary installs it first thing,
+    // a library caller (the tests' engine runs) may not have. Installing twice is a no-op.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let path = expand_home(&a.kubeconfig);
     let err = |message: String| K8sError::Kubeconfig {
         path: path.clone(),

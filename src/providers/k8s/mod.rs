@@ -8,6 +8,7 @@
 //! attributes, `ready` from the outputs `create` returned.
 
 pub mod access;
+pub mod crds;
 pub mod manifest;
 pub mod probe;
 pub mod project;
