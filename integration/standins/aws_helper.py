@@ -11,6 +11,7 @@ Usage: aws_helper.py ENDPOINT REGION COMMAND [ARGS...]
   volume CLUSTER PROFILE   a volume tagged with the profile only (not found by the sweep's
                            cluster tag when no sweep runs)
   list-tagged PROFILE      every resource tagged alpaka.io/profile=PROFILE (JSON list)
+  policy-document ARN      the default version's document of a customer managed policy
   s3-bucket NAME           a plain bucket (no versioning, no default encryption)
   s3-versioned NAME        a bucket with versioning enabled
   s3-versions BUCKET KEY   the serials of every version of a state object, newest first
@@ -107,6 +108,11 @@ elif cmd == "list-tagged":
             out.append("eks " + name)
     out += ["lb " + lb["LoadBalancerArn"] for lb in elbv2.describe_load_balancers()["LoadBalancers"]]
     print(json.dumps(out))
+elif cmd == "policy-document":
+    v = iam.get_policy(PolicyArn=args[0])["Policy"]["DefaultVersionId"]
+    doc = iam.get_policy_version(PolicyArn=args[0], VersionId=v)["PolicyVersion"]["Document"]
+    # boto3 decodes the URL-encoded document IAM returns into a dict.
+    print(json.dumps(doc if isinstance(doc, dict) else json.loads(doc)))
 elif cmd == "s3-bucket":
     conf = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
     s3.create_bucket(Bucket=args[0], **conf)
