@@ -69,3 +69,6 @@ if ! wait "$cp_build"; then
 fi
 grep -h 'built in' "$cp_log" || echo "control plane: cached build"
 cargo test --locked --workspace
+
+echo "== benchmarks, once each in their short mode (so none can rot unnoticed; numbers are not quoted)"
+cargo test --locked --bench schedule -- --short
