@@ -534,8 +534,33 @@ fn eks_dev_apply_end_to_end_then_destroy_leaves_nothing() {
     assert_eq!(live["parameters"]["type"], "gp3");
     w.writes();
 
-    // 2. A second plan: no changes.
+    // 2. A second plan: no changes, at most one AWS read per AWS resource.
+    w.reset_calls();
     let (code, out, err) = w.run(&["plan", "--json"]);
+    // Not alpaka's: the authenticator checking the EKS token asks STS through the presigned URL.
+    let reads: Vec<(String, String)> = w
+        .calls()
+        .into_iter()
+        .filter(|(s, a)| !(s == "sts" && a == "GET /"))
+        .collect();
+    let aws_resources = state["resources"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|id| ["aws.", "iam.", "eks."].iter().any(|p| id.starts_with(p)))
+        .count();
+    eprintln!(
+        "no-op plan: {} AWS requests for {aws_resources} AWS resources ({:.2} per resource): {reads:?}",
+        reads.len(),
+        reads.len() as f64 / aws_resources as f64
+    );
+    // Tags come with GetRole/GetPolicy: no listing call per role or policy.
+    assert!(
+        reads
+            .iter()
+            .all(|(_, a)| a != "ListRoleTags" && a != "ListPolicyTags"),
+        "{reads:?}"
+    );
     assert_eq!(code, 0, "{out}\n{err}");
     let plan: Json = serde_json::from_str(&out).unwrap();
     assert_eq!(ids(&plan), Vec::new());

@@ -253,18 +253,14 @@ pub async fn get_role(c: &Client, name: &str) -> Result<Option<Role>, AwsError> 
         .assume_role_policy_document()
         .and_then(|d| decode_document(d).ok())
         .and_then(|d| Trust::parse(&d));
-    let tags = c
-        .list_role_tags()
-        .role_name(name)
-        .send()
-        .await
-        .map_err(sdk("iam:ListRoleTags", name))?;
+    // GetRole returns the role's tags (IAM API Reference, GetRole: `Role.Tags`): no
+    // ListRoleTags call.
     Ok(Some(Role {
         name: name.to_owned(),
         arn: role.arn().to_owned(),
         trust,
         policies: attached_policies(c, name).await?,
-        tags: from_tags(tags.tags()),
+        tags: from_tags(role.tags()),
     }))
 }
 
@@ -407,17 +403,12 @@ pub async fn get_policy(c: &Client, arn: &str) -> Result<Option<Policy>, AwsErro
         .unwrap_or("{}");
     let document =
         decode_document(raw).map_err(|m| AwsError::new("iam:GetPolicyVersion", arn, m))?;
-    let tags = c
-        .list_policy_tags()
-        .policy_arn(arn)
-        .send()
-        .await
-        .map_err(sdk("iam:ListPolicyTags", arn))?;
+    // GetPolicy returns the policy's tags (IAM API Reference, GetPolicy: `Policy.Tags`).
     Ok(Some(Policy {
         arn: arn.to_owned(),
         name: p.policy_name().unwrap_or_default().to_owned(),
         document,
-        tags: from_tags(tags.tags()),
+        tags: from_tags(p.tags()),
     }))
 }
 
