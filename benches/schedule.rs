@@ -208,7 +208,7 @@ fn main() {
         let mut times = Vec::new();
         for _ in 0..plan_runs {
             let t = Instant::now();
-            let out = std::process::Command::new(&bin)
+            let out = std::process::Command::new(bin)
                 .args(["plan", "--no-color"])
                 .current_dir(root)
                 .env_remove("ALPAKA_ROOT")
