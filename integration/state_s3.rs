@@ -586,6 +586,8 @@ fn a_bucket_without_permission_is_a_clear_error_naming_bucket_key_and_code() {
     );
     assert!(err.contains("(AccessDenied)"), "{err}");
     assert!(err.contains("s3:GetObject"), "{err}");
+    assert!(err.contains("[request id "), "{err}");
+    assert!(err.contains("needs s3:ListBucket"), "{err}");
 }
 
 #[test]

@@ -23,7 +23,7 @@ with its own bucket, do not disturb each other). A bucket's plan is set with
 Each fault is logged to --log as `FAULT <mode> <method> <path> <status> <code>`; `GET
 /_faults/<bucket>/count` says how many were injected into that bucket. Error bodies are S3's documented REST error
 response (Amazon S3 API Reference, "Error responses": `<Error><Code/><Message/><RequestId/>
-<HostId/></Error>`, Content-Type application/xml), with the status and code S3 documents for
+<HostId/></Error>`, Content-Type application/xml; the request id also in `x-amz-request-id`), with the status and code S3 documents for
 each: 500 InternalError ("We encountered an internal error. Please try again."), 503 SlowDown
 ("Please reduce your request rate."), 403 AccessDenied ("Access Denied").
 """
@@ -48,8 +48,7 @@ HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te"
        "upgrade"}
 
 
-def error_body(code, resource):
-    rid = uuid.uuid4().hex[:16].upper()
+def error_body(code, resource, rid):
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f"<Error><Code>{code}</Code><Message>{MESSAGES.get(code, code)}</Message>"
@@ -88,6 +87,12 @@ def main():
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)
+
+        def _fail(self, fault, path):
+            # S3 names the request in the body and in x-amz-request-id (and x-amz-id-2).
+            rid = uuid.uuid4().hex[:16].upper()
+            return self._send(fault[1], error_body(fault[2], path, rid),
+                              headers=[("x-amz-request-id", rid), ("x-amz-id-2", uuid.uuid4().hex)])
 
         def _control(self, body):
             parts = self.path.strip("/").split("/")
@@ -135,7 +140,7 @@ def main():
                 return None
             if fault and fault[0] == "before":
                 log(f"FAULT before {self.command} {path} {fault[1]} {fault[2]}")
-                return self._send(fault[1], error_body(fault[2], path))
+                return self._fail(fault, path)
             conn = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
             conn.request(self.command, self.path, body=body, headers=headers)
@@ -146,7 +151,7 @@ def main():
             if fault:
                 log(f"FAULT after {self.command} {path} {fault[1]} {fault[2]} (moto said {resp.status})")
                 conn.close()
-                return self._send(fault[1], error_body(fault[2], path))
+                return self._fail(fault, path)
             rheaders = [(k, v) for k, v in resp.getheaders()
                         if k.lower() not in HOP | {"content-length", "content-type", "server", "date"}]
             conn.close()

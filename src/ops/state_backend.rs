@@ -172,7 +172,7 @@ pub async fn init_backend(ctx: &Ctx, args: &InitBackend) -> Result<u8, OpsError>
         .await
         .map_err(|source| crate::state::StateError::Remote {
             location: format!("s3://{bucket}"),
-            source,
+            source: Box::new(source),
         })?;
     let did = |yes: bool, now: &str, already: &str| {
         if yes {

@@ -125,7 +125,7 @@ pub enum StateError {
     Remote {
         location: String,
         #[source]
-        source: alpaka_aws::error::AwsError,
+        source: Box<alpaka_aws::error::AwsError>,
     },
 
     /// A conditional write lost: another run wrote the state since this one read it. Nothing was

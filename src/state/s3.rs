@@ -115,7 +115,7 @@ impl std::fmt::Debug for S3Backend {
 fn remote(at: &S3Location) -> impl Fn(alpaka_aws::error::AwsError) -> StateError + '_ {
     move |source| StateError::Remote {
         location: at.url(),
-        source,
+        source: Box::new(source),
     }
 }
 
@@ -136,11 +136,11 @@ impl S3Backend {
                 .join()
                 .map_err(|_| StateError::Remote {
                     location: at.url(),
-                    source: alpaka_aws::error::AwsError::new(
+                    source: Box::new(alpaka_aws::error::AwsError::new(
                         "s3:configure",
                         at.url(),
                         "loading the AWS configuration panicked",
-                    ),
+                    )),
                 })
         })?;
         Ok(S3Backend {

@@ -1,12 +1,19 @@
 //! Typed AWS failures: which operation, on which resource, with AWS's own error code.
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_types::request_id::RequestId;
 use thiserror::Error;
 
-/// One failed AWS call (or a waiter that gave up). The message names the resource and the code.
+/// One failed AWS call (or a waiter that gave up): service and operation (`ec2:DeleteVpc`), the
+/// resource, AWS's error code, its message and the request id AWS support asks for.
 #[derive(Debug, Clone, Error, PartialEq)]
-#[error("{op} {resource}: {message}{}", .code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+#[error(
+    "{op} {resource}: {message}{}{}",
+    .code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default(),
+    .request_id.as_ref().map(|r| format!(" [request id {r}]")).unwrap_or_default()
+)]
 pub struct AwsError {
     /// The API operation, e.g. `ec2:CreateVpc`, or what a waiter waited for.
     pub op: String,
@@ -16,6 +23,9 @@ pub struct AwsError {
     /// alpaka's own for waiters (`Timeout`, the failed status such as `CREATE_FAILED`).
     pub code: Option<String>,
     pub message: String,
+    /// AWS's id of the failed request (`x-amzn-requestid`/`x-amz-request-id`, or the error
+    /// body's `RequestId`); none when AWS was never reached.
+    pub request_id: Option<String>,
 }
 
 impl AwsError {
@@ -29,6 +39,7 @@ impl AwsError {
             resource: resource.into(),
             code: None,
             message: message.into(),
+            request_id: None,
         }
     }
 
@@ -58,30 +69,36 @@ impl AwsError {
 }
 
 /// Turn an SDK error into an [`AwsError`] for `op` on `resource`.
-pub(crate) fn sdk<E, R>(op: &str, resource: &str) -> impl FnOnce(SdkError<E, R>) -> AwsError
+pub(crate) fn sdk<E>(op: &str, resource: &str) -> impl FnOnce(SdkError<E, HttpResponse>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
     let op = op.to_owned();
     let resource = resource.to_owned();
     move |e| {
         let code = e.code().map(str::to_owned);
-        let message = match e.message() {
-            Some(m) => m.to_owned(),
-            None => match &e {
-                SdkError::ServiceError(_) => "service error".to_owned(),
-                other => format!(
-                    "{}",
-                    aws_smithy_types::error::display::DisplayErrorContext(other)
-                ),
-            },
+        let request_id = e
+            .request_id()
+            .or_else(|| e.meta().request_id())
+            .map(str::to_owned);
+        let message = match (e.message(), &e) {
+            (Some(m), _) => m.to_owned(),
+            // A service error without a message (S3's HEAD answers have no body): its HTTP
+            // status is what there is to say.
+            (None, SdkError::ServiceError(s)) => {
+                format!("HTTP {} with no error message", s.raw().status().as_u16())
+            }
+            (None, other) => format!(
+                "{}",
+                aws_smithy_types::error::display::DisplayErrorContext(other)
+            ),
         };
         AwsError {
             op,
             resource,
             code,
             message,
+            request_id,
         }
     }
 }
@@ -105,4 +122,50 @@ pub(crate) fn gone_ok(r: Result<(), AwsError>) -> Result<(), AwsError> {
 
 pub(crate) fn missing(op: &str, resource: &str, what: &str) -> AwsError {
     AwsError::new(op, resource, format!("the response had no {what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ec2::operation::delete_vpc::DeleteVpcError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+
+    fn response(status: u16, request_id: Option<&str>) -> HttpResponse {
+        let mut r = HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty());
+        if let Some(id) = request_id {
+            r.headers_mut().insert("x-amzn-requestid", id.to_owned());
+        }
+        r
+    }
+
+    #[test]
+    fn a_service_error_names_operation_resource_code_message_and_request_id() {
+        // EC2 puts the request id in the error body, which the SDK keeps in the metadata.
+        let err = DeleteVpcError::generic(
+            ErrorMetadata::builder()
+                .code("DependencyViolation")
+                .message("The vpc 'vpc-1' has dependencies and cannot be deleted.")
+                .custom("aws_request_id", "7a62c49f-347e-4fc4-9331-6e8eEXAMPLE")
+                .build(),
+        );
+        let e = sdk("ec2:DeleteVpc", "vpc-1")(SdkError::service_error(err, response(400, None)));
+        assert_eq!(
+            e.to_string(),
+            "ec2:DeleteVpc vpc-1: The vpc 'vpc-1' has dependencies and cannot be deleted. \
+             (DependencyViolation) [request id 7a62c49f-347e-4fc4-9331-6e8eEXAMPLE]"
+        );
+    }
+
+    #[test]
+    fn an_error_without_message_says_its_status_and_the_header_request_id() {
+        let err = DeleteVpcError::generic(ErrorMetadata::builder().code("Forbidden").build());
+        let e = sdk("s3:HeadBucket", "b")(SdkError::service_error(err, response(403, Some("R1"))));
+        assert_eq!(
+            e.to_string(),
+            "s3:HeadBucket b: HTTP 403 with no error message (Forbidden) [request id R1]"
+        );
+    }
 }

@@ -57,9 +57,9 @@ pub struct Object {
 pub enum WriteError {
     /// The condition did not hold: someone else wrote (or deleted) the object first.
     #[error("{0}")]
-    Precondition(AwsError),
+    Precondition(Box<AwsError>),
     #[error("{0}")]
-    Aws(AwsError),
+    Aws(Box<AwsError>),
 }
 
 /// How a bucket was found or set up by [`StateStore::ensure_bucket`].
@@ -358,8 +358,8 @@ impl StateStore {
 
 fn classify(err: AwsError) -> WriteError {
     if err.code_is(PRECONDITION_FAILED) || err.code_is(CONDITIONAL_CONFLICT) {
-        WriteError::Precondition(err)
+        WriteError::Precondition(Box::new(err))
     } else {
-        WriteError::Aws(err)
+        WriteError::Aws(Box::new(err))
     }
 }
