@@ -116,6 +116,21 @@ impl Moto {
             .collect()
     }
 
+    /// Answer matching calls with AWS's error (moto_eks.py's fault rules), replacing any rules.
+    fn faults(&self, rules: Json) {
+        let body = rules.to_string();
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "POST /_alpaka/faults HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        assert!(out.contains(" 200 "), "{out}");
+    }
+
     fn reset_calls(&self) {
         self.http("POST", "/_alpaka/calls");
     }
@@ -435,4 +450,123 @@ fn post_destroy_listing_fails_when_something_tagged_remains() {
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(err.contains("Left behind:"), "{err}");
     assert!(err.contains("volume vol-"), "{err}");
+}
+
+/// A role EKS refuses for a while after it was created (IAM propagation), as real AWS answers:
+/// the same call, retried with backoff, succeeds. Injected before moto sees the call, in EKS's
+/// error shape (moto itself never refuses a fresh role).
+const ROLE_NOT_ASSUMABLE: &str = "Role with arn: arn:aws:iam::123456789012:role/alpaka-prod-cluster, \
+     could not be assumed because it does not exist or the trusted entity is not correct";
+const NO_MANAGED_POLICIES: &str = "The provided role doesn't have the Amazon EKS Managed Policies \
+     associated with it. Please ensure the following policies [arn:aws:iam::aws:policy/\
+     AmazonEKSWorkerNodePolicy, arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly] are attached";
+const IN_USE: &str = "The subnet 'subnet-0' has dependencies and cannot be deleted.";
+
+fn count(calls: &[(String, String, String)], service: &str, action: &str) -> usize {
+    calls
+        .iter()
+        .filter(|(s, a, _)| s == service && a == action)
+        .count()
+}
+
+#[test]
+fn eks_refusing_fresh_roles_and_vpc_parts_in_use_are_waited_out() {
+    let moto = Moto::start();
+    let ws = workspace();
+    let root = ws.path();
+    moto.faults(serde_json::json!([
+        {"service": "eks", "action": "POST /clusters", "code": "InvalidParameterException",
+         "message": ROLE_NOT_ASSUMABLE, "times": 2},
+        {"service": "eks", "action": "POST /clusters/prod/node-groups",
+         "code": "InvalidParameterException", "message": NO_MANAGED_POLICIES, "times": 1},
+        {"service": "eks", "action": "POST /clusters/prod/addons",
+         "code": "InvalidParameterException", "message": ROLE_NOT_ASSUMABLE, "times": 1},
+    ]));
+    let (code, out, err) =
+        run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
+    assert_eq!(code, 0, "apply failed:\n{out}\n{err}");
+    let calls = moto.calls();
+    assert_eq!(count(&calls, "eks", "POST /clusters"), 3, "{calls:?}");
+    assert_eq!(
+        count(&calls, "eks", "POST /clusters/prod/node-groups"),
+        2,
+        "{calls:?}"
+    );
+    assert_eq!(
+        count(&calls, "eks", "POST /clusters/prod/addons"),
+        2,
+        "{calls:?}"
+    );
+    let plan = plan_json(root, &moto);
+    assert_eq!(actions(&plan), vec![], "second plan is not empty");
+
+    // Tear-down while interfaces drain: every VPC part refuses a few times first.
+    let violation = |action: &str, times: u32| {
+        serde_json::json!({"service": "ec2", "action": action, "code": "DependencyViolation",
+                           "message": IN_USE, "times": times})
+    };
+    moto.faults(serde_json::json!([
+        violation("DeleteSubnet", 2),
+        violation("DetachInternetGateway", 1),
+        violation("DeleteInternetGateway", 1),
+        violation("DeleteRouteTable", 1),
+        violation("DeleteVpc", 2),
+    ]));
+    moto.reset_calls();
+    let (code, out, err) = run(alpaka(root, &moto).args(["destroy", "--auto-approve"]));
+    assert_eq!(code, 0, "destroy failed:\n{out}\n{err}");
+    let calls = moto.calls();
+    assert_eq!(count(&calls, "ec2", "DeleteVpc"), 3, "{calls:?}");
+    assert_eq!(count(&calls, "ec2", "DeleteSubnet"), 4 + 2, "{calls:?}");
+    assert_eq!(
+        moto.helper(&["list-tagged", "eks-prod"]),
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn a_subnet_that_stays_in_use_fails_destroy_naming_the_interfaces_in_it() {
+    let moto = Moto::start();
+    let ws = workspace();
+    let root = ws.path();
+    // A short bound, so the test does not wait the shipped 30 minutes.
+    let p = root.join("profiles/eks-prod.yaml");
+    let text = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("waitTimeout: 30m", "waitTimeout: 8s");
+    std::fs::write(&p, text).unwrap();
+    let (code, out, err) =
+        run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
+    assert_eq!(code, 0, "apply failed:\n{out}\n{err}");
+    let state: Json = serde_json::from_str(
+        &std::fs::read_to_string(root.join(".alpaka/eks-prod.state.json")).unwrap(),
+    )
+    .unwrap();
+    let (subnet_node, subnet) = state["resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(id, _)| id.starts_with("aws.subnet."))
+        .map(|(id, r)| (id.clone(), r["outputs"]["id"].as_str().unwrap().to_owned()))
+        .unwrap();
+    let eni = moto.helper(&["eni", &subnet])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    moto.faults(serde_json::json!([
+        {"service": "ec2", "action": "DeleteSubnet", "code": "DependencyViolation",
+         "message": IN_USE, "times": 1000},
+    ]));
+    let (code, out, err) = run(alpaka(root, &moto).args(["destroy", "--auto-approve"]));
+    let all = format!("{out}\n{err}");
+    assert_eq!(code, 1, "{all}");
+    assert!(all.contains(&subnet_node), "{all}");
+    assert!(all.contains("(DependencyViolation)"), "{all}");
+    assert!(all.contains("still refused after 8s"), "{all}");
+    assert!(
+        all.contains(&format!("network interfaces in {subnet}: {eni}")),
+        "{all}"
+    );
+    assert!(all.contains("ELB app/k8s-alpaka-grafana"), "{all}");
+    assert!(all.contains("[request id "), "{all}");
 }

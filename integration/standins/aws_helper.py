@@ -12,6 +12,8 @@ Usage: aws_helper.py ENDPOINT REGION COMMAND [ARGS...]
                            cluster tag when no sweep runs)
   list-tagged PROFILE      every resource tagged alpaka.io/profile=PROFILE (JSON list)
   policy-document ARN      the default version's document of a customer managed policy
+  eni SUBNET               a network interface in the subnet, not alpaka's (as a load balancer
+                           or a pod leaves behind); prints {"id": …}
   s3-bucket NAME           a plain bucket (no versioning, no default encryption)
   s3-versioned NAME        a bucket with versioning enabled
   s3-versions BUCKET KEY   the serials of every version of a state object, newest first
@@ -108,6 +110,9 @@ elif cmd == "list-tagged":
             out.append("eks " + name)
     out += ["lb " + lb["LoadBalancerArn"] for lb in elbv2.describe_load_balancers()["LoadBalancers"]]
     print(json.dumps(out))
+elif cmd == "eni":
+    n = ec2.create_network_interface(SubnetId=args[0], Description="ELB app/k8s-alpaka-grafana/0123456789abcdef")
+    print(json.dumps({"id": n["NetworkInterface"]["NetworkInterfaceId"]}))
 elif cmd == "policy-document":
     v = iam.get_policy(PolicyArn=args[0])["Policy"]["DefaultVersionId"]
     doc = iam.get_policy_version(PolicyArn=args[0], VersionId=v)["PolicyVersion"]["Document"]

@@ -14,14 +14,20 @@ What it adds to moto 5.2 (and why; each is named in the tests that rely on it):
     random text, which no Kubernetes client accepts): ALPAKA_STANDIN_EKS_CA_FILE's PEM, or a
     self-signed one. A test points it at its real control plane (integration/controlplane/), so
     the kubeconfig alpaka writes from DescribeCluster reaches it.
+  * Injected AWS errors (`POST /_alpaka/faults`, a list of {service, action, code, message,
+    times} rules): a matching call is refused before moto sees it, in the service's error wire
+    shape (see `_fault_response`), so the tests can show what real AWS does and moto does not
+    (EKS refusing a role IAM has not propagated yet, DependencyViolation while ENIs drain).
   * S3 GetBucketVersioning in S3's documented shape, `<VersioningConfiguration>` (moto 5.2's
     root element, `<GetBucketVersioningResponse>`, is one no SDK but boto3 accepts).
 moto does not raise every DependencyViolation real AWS raises, so destroy ordering is asserted
 on the calls made, not on moto refusing.
 Everything else is moto unchanged (moto's own /moto-api/ endpoints included).
 """
+import html
 import io
 import json
+import uuid
 import re
 import sys
 import threading
@@ -253,6 +259,50 @@ def _versioning_shape(app, environ, start_response):
     return [body]
 
 
+# Injected AWS errors: a list of {"service", "action", "code", "message", "status", "times"}
+# rules; a call whose service and action match the first rule with times left is answered with
+# that error instead of reaching moto (nothing is created or deleted), as AWS refuses it.
+FAULTS = []
+
+
+def _fault_response(service, code, message, status):
+    """The error in the wire shape of the service's protocol, so the SDK parses code and message
+    as from AWS:
+      * EC2 (ec2 query protocol), EC2 API Reference "Error codes": <Response><Errors><Error>
+        <Code/><Message/></Error></Errors><RequestID/></Response>;
+      * IAM and STS (awsQuery), IAM API Reference "Common Errors" response: <ErrorResponse>
+        <Error><Type>Sender</Type><Code/><Message/></Error><RequestId/></ErrorResponse>;
+      * EKS (restJson1), Amazon EKS API Reference "Common errors": the code in the
+        x-amzn-ErrorType header, {"message": …} in the body, x-amzn-RequestId."""
+    rid = str(uuid.uuid4())
+    if service == "ec2":
+        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{code}'
+                f"</Code><Message>{html.escape(message)}</Message></Error></Errors>"
+                f"<RequestID>{rid}</RequestID></Response>").encode()
+        # The id is also in the x-amzn-RequestId header, which is where the Rust SDK reads it
+        # (its ec2 error parser reads Code and Message only); moto's own EC2 errors send it too.
+        return body, [("Content-Type", "text/xml;charset=UTF-8"), ("x-amzn-RequestId", rid)]
+    if service in ("iam", "sts", "elasticloadbalancing"):
+        body = (f'<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>'
+                f"{html.escape(message)}</Message></Error><RequestId>{rid}</RequestId>"
+                f"</ErrorResponse>").encode()
+        return body, [("Content-Type", "text/xml"), ("x-amzn-RequestId", rid)]
+    body = json.dumps({"message": message}).encode()
+    return body, [("Content-Type", "application/json"), ("x-amzn-ErrorType", f"{code}:"),
+                  ("x-amzn-RequestId", rid)]
+
+
+def _injected(service, action):
+    with LOCK:
+        for rule in FAULTS:
+            if rule.get("times", 1) > 0 and rule["service"] == service \
+                    and (action == rule["action"] or action.startswith(rule["action"] + " ")
+                         or (rule["action"].endswith("*") and action.startswith(rule["action"][:-1]))):
+                rule["times"] = rule.get("times", 1) - 1
+                return rule
+    return None
+
+
 class Recording:
     def __init__(self, app):
         self.app = app
@@ -269,6 +319,13 @@ class Recording:
                     body = json.dumps(CALLS).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
+        if path == "/_alpaka/faults":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            rules = json.loads(environ["wsgi.input"].read(length) or b"[]") if length else []
+            with LOCK:
+                FAULTS[:] = rules
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "2")])
+            return [b"{}"]
         if path.startswith("/moto-api"):
             if path.startswith("/moto-api/reset"):
                 with LOCK:
@@ -282,8 +339,16 @@ class Recording:
         environ["wsgi.input"] = io.BytesIO(body)
         _route_presigned(environ)
         service, action, ident = _operation(environ, body)
+        rule = _injected(service, action)
         with LOCK:
-            CALLS.append({"service": service, "action": action, "id": ident})
+            CALLS.append({"service": service, "action": action, "id": ident,
+                          "fault": rule["code"] if rule else None})
+        if rule:
+            body, headers = _fault_response(service, rule["code"], rule.get("message", rule["code"]),
+                                            rule.get("status", 400))
+            start_response(f"{rule.get('status', 400)} Error",
+                           headers + [("Content-Length", str(len(body)))])
+            return [body]
         if environ.get("REQUEST_METHOD") == "GET" and environ.get("QUERY_STRING") == "versioning":
             return _versioning_shape(self.app, environ, start_response)
         return self.app(environ, start_response)

@@ -1,5 +1,7 @@
 //! EC2 network: VPC, subnets, internet gateway, route tables, elastic IP, NAT gateway, tags.
 
+use std::time::Duration;
+
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, DomainType, Filter, NatGatewayState, ResourceType, Tag, TagSpecification,
@@ -7,6 +9,7 @@ use aws_sdk_ec2::types::{
 
 use crate::Tags;
 use crate::error::{AwsError, found, gone_ok, missing, sdk};
+use crate::retry::{Backoff, dependency_violation, retry};
 use crate::wait::{Probe, WaitSpec, wait_for};
 
 fn spec(rt: ResourceType, tags: &Tags) -> TagSpecification {
@@ -120,15 +123,98 @@ pub async fn describe_vpc(c: &Client, id: &str) -> Result<Option<Vpc>, AwsError>
     }))
 }
 
-pub async fn delete_vpc(c: &Client, id: &str) -> Result<(), AwsError> {
-    gone_ok(
-        c.delete_vpc()
-            .vpc_id(id)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(sdk("ec2:DeleteVpc", id)),
+/// Retried while it has dependencies (ENIs draining), up to `within`.
+pub async fn delete_vpc(c: &Client, id: &str, within: Duration) -> Result<(), AwsError> {
+    until_drained(c, within, ("vpc-id", id), || async {
+        gone_ok(
+            c.delete_vpc()
+                .vpc_id(id)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(sdk("ec2:DeleteVpc", id)),
+        )
+    })
+    .await
+}
+
+/// The network interfaces in a VPC or subnet (`filter` `vpc-id` or `subnet-id`), each with what
+/// owns it: what keeps a delete answering `DependencyViolation`.
+pub async fn interfaces_in(c: &Client, filter: &str, value: &str) -> Result<Vec<String>, AwsError> {
+    let mut pages = c
+        .describe_network_interfaces()
+        .filters(Filter::builder().name(filter).values(value).build())
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(sdk("ec2:DescribeNetworkInterfaces", value))?;
+        for n in page.network_interfaces() {
+            let mut owner = Vec::new();
+            if let Some(d) = n.description().filter(|d| !d.is_empty()) {
+                owner.push(format!("{d:?}"));
+            }
+            if let Some(t) = n.interface_type() {
+                owner.push(format!("type {}", t.as_str()));
+            }
+            if let Some(r) = n.requester_id() {
+                owner.push(format!("requester {r}"));
+            }
+            if let Some(i) = n.attachment().and_then(|a| a.instance_id()) {
+                owner.push(format!("attached to {i}"));
+            }
+            if let Some(s) = n.status() {
+                owner.push(s.as_str().to_owned());
+            }
+            out.push(format!(
+                "{} ({})",
+                n.network_interface_id().unwrap_or("?"),
+                owner.join(", ")
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Run a delete until it stops answering `DependencyViolation` (interfaces still draining), up
+/// to `within`; then fail naming the network interfaces left in `scope`.
+async fn until_drained<F, Fut>(
+    c: &Client,
+    within: Duration,
+    scope: (&str, &str),
+    call: F,
+) -> Result<(), AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), AwsError>>,
+{
+    match retry(
+        Backoff::draining(within),
+        dependency_violation,
+        &|_| {},
+        call,
     )
+    .await
+    {
+        Err(mut e) if dependency_violation(&e) => {
+            let (filter, value) = scope;
+            let blocking = match interfaces_in(c, filter, value).await {
+                Ok(enis) if enis.is_empty() => {
+                    format!("no network interface is left in {value}")
+                }
+                Ok(enis) => format!("network interfaces in {value}: {}", enis.join("; ")),
+                Err(listing) => format!("listing the network interfaces failed: {listing}"),
+            };
+            e.message = format!(
+                "{} — still refused after {}s; {blocking}. Delete what owns them (or wait for \
+                 them to drain), then run destroy again",
+                e.message,
+                within.as_secs()
+            );
+            Err(e)
+        }
+        other => other,
+    }
 }
 
 // ---- Internet gateway ----
@@ -194,30 +280,41 @@ pub async fn describe_internet_gateway(
     }))
 }
 
-/// Detach from every VPC, then delete.
-pub async fn delete_internet_gateway(c: &Client, id: &str) -> Result<(), AwsError> {
+/// Detach from every VPC, then delete; each retried while the VPC's public addresses drain.
+pub async fn delete_internet_gateway(
+    c: &Client,
+    id: &str,
+    within: Duration,
+) -> Result<(), AwsError> {
     let Some(g) = describe_internet_gateway(c, id).await? else {
         return Ok(());
     };
     if let Some(vpc) = &g.vpc_id {
+        until_drained(c, within, ("vpc-id", vpc), || async {
+            gone_ok(
+                c.detach_internet_gateway()
+                    .internet_gateway_id(id)
+                    .vpc_id(vpc)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(sdk("ec2:DetachInternetGateway", id)),
+            )
+        })
+        .await?;
+    }
+    let scope = g.vpc_id.as_deref().unwrap_or(id);
+    until_drained(c, within, ("vpc-id", scope), || async {
         gone_ok(
-            c.detach_internet_gateway()
+            c.delete_internet_gateway()
                 .internet_gateway_id(id)
-                .vpc_id(vpc)
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(sdk("ec2:DetachInternetGateway", id)),
-        )?;
-    }
-    gone_ok(
-        c.delete_internet_gateway()
-            .internet_gateway_id(id)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(sdk("ec2:DeleteInternetGateway", id)),
-    )
+                .map_err(sdk("ec2:DeleteInternetGateway", id)),
+        )
+    })
+    .await
 }
 
 // ---- Subnet ----
@@ -290,15 +387,19 @@ pub async fn describe_subnet(c: &Client, id: &str) -> Result<Option<Subnet>, Aws
     }))
 }
 
-pub async fn delete_subnet(c: &Client, id: &str) -> Result<(), AwsError> {
-    gone_ok(
-        c.delete_subnet()
-            .subnet_id(id)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(sdk("ec2:DeleteSubnet", id)),
-    )
+/// Retried while interfaces in it drain, up to `within`.
+pub async fn delete_subnet(c: &Client, id: &str, within: Duration) -> Result<(), AwsError> {
+    until_drained(c, within, ("subnet-id", id), || async {
+        gone_ok(
+            c.delete_subnet()
+                .subnet_id(id)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(sdk("ec2:DeleteSubnet", id)),
+        )
+    })
+    .await
 }
 
 // ---- Route table ----
@@ -449,22 +550,25 @@ pub async fn describe_route_table(c: &Client, id: &str) -> Result<Option<RouteTa
     }))
 }
 
-/// Disassociate every subnet, then delete.
-pub async fn delete_route_table(c: &Client, id: &str) -> Result<(), AwsError> {
+/// Disassociate every subnet, then delete (retried while it has dependencies, up to `within`).
+pub async fn delete_route_table(c: &Client, id: &str, within: Duration) -> Result<(), AwsError> {
     let Some(r) = describe_route_table(c, id).await? else {
         return Ok(());
     };
     for (_, assoc) in &r.associations {
         disassociate(c, id, assoc).await?;
     }
-    gone_ok(
-        c.delete_route_table()
-            .route_table_id(id)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(sdk("ec2:DeleteRouteTable", id)),
-    )
+    until_drained(c, within, ("vpc-id", &r.vpc_id), || async {
+        gone_ok(
+            c.delete_route_table()
+                .route_table_id(id)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(sdk("ec2:DeleteRouteTable", id)),
+        )
+    })
+    .await
 }
 
 // ---- Elastic IP ----

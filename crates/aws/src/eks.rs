@@ -10,6 +10,7 @@ use aws_sdk_eks::types::{
 
 use crate::Tags;
 use crate::error::{AwsError, found, gone_ok, missing, sdk};
+use crate::retry::{Backoff, iam_propagation, retry};
 use crate::wait::{Probe, WaitSpec, wait_for};
 
 type OnStatus<'a> = &'a (dyn Fn(&str) + Send + Sync);
@@ -90,7 +91,15 @@ pub struct Cluster {
     pub tags: Tags,
 }
 
+/// Retried while EKS cannot yet see the role just created (`retry::iam_propagation`).
 pub async fn create_cluster(c: &Client, s: &ClusterSpec) -> Result<(), AwsError> {
+    retry(Backoff::IAM_PROPAGATION, iam_propagation, &|_| {}, || {
+        create_cluster_once(c, s)
+    })
+    .await
+}
+
+async fn create_cluster_once(c: &Client, s: &ClusterSpec) -> Result<(), AwsError> {
     c.create_cluster()
         .name(&s.name)
         .version(&s.version)
@@ -332,7 +341,15 @@ fn scaling(s: &Scaling) -> NodegroupScalingConfig {
         .build()
 }
 
+/// Retried while EKS cannot yet see the node role or its policies (`retry::iam_propagation`).
 pub async fn create_nodegroup(c: &Client, s: &NodegroupSpec) -> Result<(), AwsError> {
+    retry(Backoff::IAM_PROPAGATION, iam_propagation, &|_| {}, || {
+        create_nodegroup_once(c, s)
+    })
+    .await
+}
+
+async fn create_nodegroup_once(c: &Client, s: &NodegroupSpec) -> Result<(), AwsError> {
     let id = format!("{}/{}", s.cluster, s.name);
     c.create_nodegroup()
         .cluster_name(&s.cluster)
@@ -574,16 +591,25 @@ pub async fn create_addon(
     configuration_values: Option<&str>,
     tags: &Tags,
 ) -> Result<(), AwsError> {
-    c.create_addon()
-        .cluster_name(cluster)
-        .addon_name(name)
-        .set_service_account_role_arn(role_arn.map(str::to_owned))
-        .set_configuration_values(configuration_values.map(str::to_owned))
-        .set_tags(Some(to_map(tags)))
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(sdk("eks:CreateAddon", &format!("{cluster}/{name}")))
+    // Retried while EKS cannot yet see the add-on's IRSA role (`retry::iam_propagation`).
+    retry(
+        Backoff::IAM_PROPAGATION,
+        iam_propagation,
+        &|_| {},
+        || async {
+            c.create_addon()
+                .cluster_name(cluster)
+                .addon_name(name)
+                .set_service_account_role_arn(role_arn.map(str::to_owned))
+                .set_configuration_values(configuration_values.map(str::to_owned))
+                .set_tags(Some(to_map(tags)))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(sdk("eks:CreateAddon", &format!("{cluster}/{name}")))
+        },
+    )
+    .await
 }
 
 pub async fn describe_addon(

@@ -16,6 +16,7 @@ pub mod ec2;
 pub mod eks;
 pub mod error;
 pub mod iam;
+pub mod retry;
 pub mod s3;
 pub mod state_store;
 pub mod sweep;

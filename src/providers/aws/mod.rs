@@ -92,7 +92,12 @@ pub async fn pvc_volumes(
 
 pub(crate) fn err(e: AwsError) -> DriverError {
     let code = e.code.clone();
-    let d = DriverError::new(format!("{} {}: {}", e.op, e.resource, e.message));
+    let rid = e
+        .request_id
+        .as_ref()
+        .map(|r| format!(" [request id {r}]"))
+        .unwrap_or_default();
+    let d = DriverError::new(format!("{} {}: {}{rid}", e.op, e.resource, e.message));
     match code {
         Some(c) => d.with_code(c),
         None => d,

@@ -81,7 +81,7 @@ impl Driver for VpcDriver {
     }
     async fn delete(&self, _: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
         let aws = self.0.aws().await;
-        ec2::delete_vpc(&aws.ec2, &output(rec, "id")?)
+        ec2::delete_vpc(&aws.ec2, &output(rec, "id")?, self.0.timeout)
             .await
             .map_err(err)
     }
@@ -139,7 +139,7 @@ impl Driver for IgwDriver {
     }
     async fn delete(&self, _: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
         let aws = self.0.aws().await;
-        ec2::delete_internet_gateway(&aws.ec2, &output(rec, "id")?)
+        ec2::delete_internet_gateway(&aws.ec2, &output(rec, "id")?, self.0.timeout)
             .await
             .map_err(err)
     }
@@ -216,7 +216,7 @@ impl Driver for SubnetDriver {
     }
     async fn delete(&self, _: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
         let aws = self.0.aws().await;
-        ec2::delete_subnet(&aws.ec2, &output(rec, "id")?)
+        ec2::delete_subnet(&aws.ec2, &output(rec, "id")?, self.0.timeout)
             .await
             .map_err(err)
     }
@@ -325,7 +325,7 @@ impl Driver for RouteTableDriver {
     }
     async fn delete(&self, _: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
         let aws = self.0.aws().await;
-        ec2::delete_route_table(&aws.ec2, &output(rec, "id")?)
+        ec2::delete_route_table(&aws.ec2, &output(rec, "id")?, self.0.timeout)
             .await
             .map_err(err)
     }
