@@ -363,13 +363,25 @@ fn eks_prod_aws_layer_apply_drift_destroy() {
 
     // 4. what controllers would have left (an ALB, target group, security group, PVC volume),
     // then destroy.
+    // The PVC volume is still attached for a while (real EC2 answers VolumeInUse until the
+    // detachment finishes; moto deletes at once): the sweep waits it out.
     let objs = moto.helper(&["controller-objects", "prod", "eks-prod"]);
+    moto.faults(serde_json::json!([
+        {"service": "ec2", "action": "DeleteVolume", "code": "VolumeInUse",
+         "message": format!("Volume {} is currently attached to i-0123456789abcdef0", objs["volume"].as_str().unwrap()),
+         "times": 2},
+    ]));
     moto.reset_calls();
     let (code, out, err) = run(alpaka(root, &moto).args(["destroy", "--auto-approve"]));
     assert_eq!(code, 0, "destroy failed:\n{out}\n{err}");
     assert!(
         out.contains("EBS volumes behind the platform's PVCs will be deleted"),
         "{out}"
+    );
+    assert_eq!(
+        calls_to(&moto.calls(), "ec2", "DeleteVolume"),
+        3,
+        "two refusals, then deleted"
     );
 
     // Nothing tagged with the profile remains (independent listing).
@@ -462,7 +474,7 @@ const NO_MANAGED_POLICIES: &str = "The provided role doesn't have the Amazon EKS
      AmazonEKSWorkerNodePolicy, arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly] are attached";
 const IN_USE: &str = "The subnet 'subnet-0' has dependencies and cannot be deleted.";
 
-fn count(calls: &[(String, String, String)], service: &str, action: &str) -> usize {
+fn calls_to(calls: &[(String, String, String)], service: &str, action: &str) -> usize {
     calls
         .iter()
         .filter(|(s, a, _)| s == service && a == action)
@@ -486,14 +498,14 @@ fn eks_refusing_fresh_roles_and_vpc_parts_in_use_are_waited_out() {
         run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
     assert_eq!(code, 0, "apply failed:\n{out}\n{err}");
     let calls = moto.calls();
-    assert_eq!(count(&calls, "eks", "POST /clusters"), 3, "{calls:?}");
+    assert_eq!(calls_to(&calls, "eks", "POST /clusters"), 3, "{calls:?}");
     assert_eq!(
-        count(&calls, "eks", "POST /clusters/prod/node-groups"),
+        calls_to(&calls, "eks", "POST /clusters/prod/node-groups"),
         2,
         "{calls:?}"
     );
     assert_eq!(
-        count(&calls, "eks", "POST /clusters/prod/addons"),
+        calls_to(&calls, "eks", "POST /clusters/prod/addons"),
         2,
         "{calls:?}"
     );
@@ -516,8 +528,8 @@ fn eks_refusing_fresh_roles_and_vpc_parts_in_use_are_waited_out() {
     let (code, out, err) = run(alpaka(root, &moto).args(["destroy", "--auto-approve"]));
     assert_eq!(code, 0, "destroy failed:\n{out}\n{err}");
     let calls = moto.calls();
-    assert_eq!(count(&calls, "ec2", "DeleteVpc"), 3, "{calls:?}");
-    assert_eq!(count(&calls, "ec2", "DeleteSubnet"), 4 + 2, "{calls:?}");
+    assert_eq!(calls_to(&calls, "ec2", "DeleteVpc"), 3, "{calls:?}");
+    assert_eq!(calls_to(&calls, "ec2", "DeleteSubnet"), 4 + 2, "{calls:?}");
     assert_eq!(
         moto.helper(&["list-tagged", "eks-prod"]),
         serde_json::json!([])

@@ -7,6 +7,7 @@ use std::time::Duration;
 use aws_sdk_ec2::types::Filter;
 
 use crate::error::{AwsError, gone_ok, sdk};
+use crate::retry::{Backoff, retry};
 use crate::wait::{Probe, WaitSpec, wait_for};
 use crate::{Aws, ec2};
 
@@ -257,15 +258,29 @@ pub async fn sweep(
     } else {
         for id in &volumes {
             on_status(&format!("deleting volume {id}"));
-            gone_ok(
-                aws.ec2
-                    .delete_volume()
-                    .volume_id(id)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(sdk("ec2:DeleteVolume", id)),
-            )?;
+            // A volume is still attached for a while after its node or pod went
+            // (`VolumeInUse`): wait for the detachment, up to the timeout.
+            retry(
+                Backoff::draining(timeout),
+                |e| e.code_is("VolumeInUse"),
+                &|_| {
+                    on_status(&format!(
+                        "volume {id} still attached (VolumeInUse), waiting"
+                    ))
+                },
+                || async {
+                    gone_ok(
+                        aws.ec2
+                            .delete_volume()
+                            .volume_id(id)
+                            .send()
+                            .await
+                            .map(|_| ())
+                            .map_err(sdk("ec2:DeleteVolume", id)),
+                    )
+                },
+            )
+            .await?;
         }
         report.volumes_deleted = volumes;
     }
