@@ -582,3 +582,33 @@ fn a_subnet_that_stays_in_use_fails_destroy_naming_the_interfaces_in_it() {
     assert!(all.contains("ELB app/k8s-alpaka-grafana"), "{all}");
     assert!(all.contains("[request id "), "{all}");
 }
+
+#[test]
+fn apply_and_destroy_converge_with_a_third_of_all_calls_throttled_or_failing() {
+    let moto = Moto::start();
+    let ws = workspace();
+    let root = ws.path();
+    // Every service, every call: a third refused with the service's own throttling or
+    // server error, before it takes effect (as a throttled or failed call does).
+    moto.faults(serde_json::json!([
+        {"service": "*", "action": "*", "rate": 0.35, "seed": 42, "kinds": ["throttle", "5xx"]},
+    ]));
+    let (code, out, err) =
+        run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
+    assert_eq!(code, 0, "apply failed:\n{out}\n{err}");
+    let (code, out, err) =
+        run(alpaka(root, &moto).args(["plan", "--detailed-exitcode", "--target", TARGET]));
+    assert_eq!(code, 0, "a second plan is not clean:\n{out}\n{err}");
+    let (code, out, err) = run(alpaka(root, &moto).args(["destroy", "--auto-approve"]));
+    assert_eq!(code, 0, "destroy failed:\n{out}\n{err}");
+    let rules: Json = serde_json::from_str(&moto.http("GET", "/_alpaka/faults").unwrap()).unwrap();
+    let injected = rules[0]["count"].as_u64().unwrap_or_default();
+    let calls = moto.calls().len();
+    eprintln!("{injected} of {calls} calls refused; apply, plan and destroy converged");
+    assert!(injected >= 20, "only {injected} faults injected");
+    moto.faults(serde_json::json!([]));
+    assert_eq!(
+        moto.helper(&["list-tagged", "eks-prod"]),
+        serde_json::json!([])
+    );
+}

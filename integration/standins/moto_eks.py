@@ -27,6 +27,7 @@ Everything else is moto unchanged (moto's own /moto-api/ endpoints included).
 import html
 import io
 import json
+import random
 import uuid
 import re
 import sys
@@ -292,12 +293,39 @@ def _fault_response(service, code, message, status):
                   ("x-amzn-RequestId", rid)]
 
 
+# Throttling and server errors as each service names them (for a "rate" rule with "code":
+# "throttle" or "5xx"): EC2 RequestLimitExceeded (503) and InternalError/Unavailable; IAM
+# Throttling (400) and ServiceFailure (500); EKS ThrottlingException (429) and
+# ServerException (500); from each service's API Reference "Common errors".
+KINDS = {
+    "throttle": {"ec2": ("RequestLimitExceeded", 503), "iam": ("Throttling", 400),
+                 "sts": ("Throttling", 400), "eks": ("ThrottlingException", 429),
+                 "elasticloadbalancing": ("Throttling", 400)},
+    "5xx": {"ec2": ("InternalError", 500), "iam": ("ServiceFailure", 500),
+            "sts": ("InternalFailure", 500), "eks": ("ServerException", 500),
+            "elasticloadbalancing": ("InternalFailure", 500)},
+}
+
+
 def _injected(service, action):
+    """The fault for this call, if any: a rule with "times" left whose service and action
+    match ("*" matches any), or a "rate" rule that fires with that probability (seeded)."""
     with LOCK:
         for rule in FAULTS:
-            if rule.get("times", 1) > 0 and rule["service"] == service \
-                    and (action == rule["action"] or action.startswith(rule["action"] + " ")
-                         or (rule["action"].endswith("*") and action.startswith(rule["action"][:-1]))):
+            if rule["service"] not in ("*", service):
+                continue
+            a = rule.get("action", "*")
+            if not (a == "*" or action == a or action.startswith(a + " ")):
+                continue
+            if "rate" in rule:
+                rng = rule.setdefault("_rng", random.Random(rule.get("seed", 0)))
+                if rng.random() >= rule["rate"]:
+                    continue
+                kind = rng.choice(rule.get("kinds", ["throttle", "5xx"]))
+                code, status = KINDS[kind].get(service, ("InternalFailure", 500))
+                rule["count"] = rule.get("count", 0) + 1
+                return {"code": code, "status": status, "message": f"injected {kind}"}
+            if rule.get("times", 1) > 0:
                 rule["times"] = rule.get("times", 1) - 1
                 return rule
     return None
@@ -318,6 +346,13 @@ class Recording:
                 with LOCK:
                     body = json.dumps(CALLS).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        if path == "/_alpaka/faults" and environ.get("REQUEST_METHOD") == "GET":
+            with LOCK:
+                body = json.dumps([{k: v for k, v in r.items() if k != "_rng"}
+                                   for r in FAULTS]).encode()
+            start_response("200 OK", [("Content-Type", "application/json"),
+                                      ("Content-Length", str(len(body)))])
             return [body]
         if path == "/_alpaka/faults":
             length = int(environ.get("CONTENT_LENGTH") or 0)

@@ -4,7 +4,8 @@
 //! reads and deletes of `alpaka test`'s sink check (only under a per-run test prefix).
 //!
 //! Every failure is an [`AwsError`] naming the operation, the resource and AWS's error code.
-//! Throttling and 5xx are retried by the SDK's standard retry policy. This crate knows nothing
+//! Throttling and 5xx are retried by the SDK's standard retry policy, with more tries than its
+//! default ([`MAX_ATTEMPTS`]); refusals AWS takes back after a while are in [`retry`]. This crate knows nothing
 //! of alpaka's engine; `alpaka::providers::aws` adapts it to the engine's `Driver` trait.
 
 use std::collections::BTreeMap;
@@ -28,15 +29,39 @@ pub use error::AwsError;
 /// Tags (and labels) as alpaka keeps them: sorted, unique keys.
 pub type Tags = BTreeMap<String, String>;
 
+/// Tries per call (the SDK's standard mode has 3). An apply makes a few hundred calls, and a
+/// throttled account refuses many of them: with 3 tries, one call in a few hundred still fails
+/// when a fifth are refused, so a whole apply rarely gets through; with 10 (backoff up to 20 s)
+/// it does. `AWS_MAX_ATTEMPTS`/`AWS_RETRY_MODE`, or a `max_attempts`/`retry_mode` in the AWS
+/// profile other than the SDK's default, still win.
+pub const MAX_ATTEMPTS: u32 = 10;
+
 /// The shared SDK configuration every client here is built from: the standard chain (env,
-/// profile, SSO, credential_process, IMDS), the given region, the SDK's standard retry policy;
-/// `AWS_ENDPOINT_URL[_<SERVICE>]` are honoured (the test stand-in is reached that way, by the
-/// same code path as production).
+/// profile, SSO, credential_process, IMDS), the given region, the standard retry policy with
+/// [`MAX_ATTEMPTS`] tries; `AWS_ENDPOINT_URL[_<SERVICE>]` are honoured (the test stand-in is
+/// reached that way, by the same code path as production).
 pub async fn load_config(region: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    let config = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
         .load()
-        .await
+        .await;
+    // What the loader resolved from `AWS_MAX_ATTEMPTS`/`AWS_RETRY_MODE` or the profile's
+    // `max_attempts`/`retry_mode`; only the SDK's own default is replaced.
+    let default = aws_config::retry::RetryConfig::standard();
+    let user_set = ["AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    if user_set || config.retry_config().is_some_and(|r| *r != default) {
+        return config;
+    }
+    config
+        .into_builder()
+        .retry_config(
+            default
+                .with_max_attempts(MAX_ATTEMPTS)
+                .with_max_backoff(std::time::Duration::from_secs(20)),
+        )
+        .build()
 }
 
 /// One shared SDK configuration and a client per service.
