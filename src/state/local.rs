@@ -259,20 +259,7 @@ impl Backend for LocalBackend {
         let previous = match fs::read(&path) {
             Ok(bytes) => {
                 let on_disk = self.decode(&path, &bytes)?;
-                if on_disk.lineage != state.lineage {
-                    return Err(StateError::LineageMismatch {
-                        path,
-                        on_disk: on_disk.lineage,
-                        ours: state.lineage.clone(),
-                    });
-                }
-                if on_disk.serial > state.serial {
-                    return Err(StateError::StaleSerial {
-                        path,
-                        on_disk: on_disk.serial,
-                        ours: state.serial,
-                    });
-                }
+                super::may_replace(&path, &on_disk.lineage, on_disk.serial, state)?;
                 Some(bytes)
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,

@@ -194,6 +194,31 @@ pub(crate) fn decode(
     Ok(state)
 }
 
+/// Whether `state` may replace the stored one (lineage `lineage`, serial `serial`, at `path`):
+/// the same deployment, and not older than what is stored.
+pub(crate) fn may_replace(
+    path: &Path,
+    lineage: &str,
+    serial: u64,
+    state: &State,
+) -> Result<(), StateError> {
+    if lineage != state.lineage {
+        return Err(StateError::LineageMismatch {
+            path: path.into(),
+            on_disk: lineage.to_owned(),
+            ours: state.lineage.clone(),
+        });
+    }
+    if serial > state.serial {
+        return Err(StateError::StaleSerial {
+            path: path.into(),
+            on_disk: serial,
+            ours: state.serial,
+        });
+    }
+    Ok(())
+}
+
 /// The stored form of a state: sealed, pretty JSON, a final newline.
 pub(crate) fn encode(state: &State, path: &Path) -> Result<Vec<u8>, StateError> {
     let mut json =

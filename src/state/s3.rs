@@ -340,20 +340,7 @@ impl Backend for S3Backend {
         }
         let seen = self.last_seen();
         if let Some(s) = &seen {
-            if s.lineage != state.lineage {
-                return Err(StateError::LineageMismatch {
-                    path,
-                    on_disk: s.lineage.clone(),
-                    ours: state.lineage.clone(),
-                });
-            }
-            if s.serial > state.serial {
-                return Err(StateError::StaleSerial {
-                    path,
-                    on_disk: s.serial,
-                    ours: state.serial,
-                });
-            }
+            super::may_replace(&path, &s.lineage, s.serial, state)?;
         }
         let body = super::encode(state, &path)?;
         let i = &self.inner;
