@@ -96,6 +96,10 @@ impl StateStore {
             .operation_attempt_timeout(ATTEMPT_TIMEOUT)
             .build();
         s3 = s3.timeout_config(timeouts);
+        // The SDK's standard 3 tries per call, not the 10 the other clients get: the state
+        // backend adds its own rounds around every write (`alpaka::state`'s `patiently`), and a
+        // read that keeps failing should say so in seconds, not minutes.
+        s3 = s3.retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3));
         if endpoint_overridden(config) {
             s3 = s3.force_path_style(true);
         }
