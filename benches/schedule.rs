@@ -5,9 +5,10 @@
 //! `makespan / critical path` (goal ≤ 1.05). Then times `alpaka plan` on the default profile
 //! (goal < 300 ms in release) when the release binary exists.
 //!
-//! Run: `cargo bench --bench schedule`. `-- --short` (what `integration/test.sh` runs, through
-//! `cargo test --bench schedule`, in the debug build) makes one pass at a tenth of the latencies
-//! and three plan timings: enough to show the benchmark still runs, not numbers to quote.
+//! Run: `cargo bench --bench schedule`. Under `cargo test` (`test = true` in Cargo.toml, so the
+//! suite runs it in the debug build) or with `--short` it makes one pass at a tenth of the
+//! latencies and three plan timings: enough to show the benchmark still runs, not numbers to
+//! quote. `cargo bench` runs a `harness = false` target with `--bench`; `cargo test` does not.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -107,7 +108,8 @@ fn referenced_outputs(graph: &Graph) -> HashMap<String, BTreeSet<String>> {
 }
 
 fn main() {
-    let short = std::env::args().any(|a| a == "--short");
+    let args: Vec<String> = std::env::args().collect();
+    let short = args.iter().any(|a| a == "--short") || !args.iter().any(|a| a == "--bench");
     let (scale, passes, plan_runs) = if short {
         (SCALE / 10.0, 1, 3)
     } else {

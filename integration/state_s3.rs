@@ -488,6 +488,16 @@ fn a_k3d_apply_keeps_its_state_in_s3_holds_the_lock_only_while_it_runs_and_refus
         err.contains(&format!("lock file: s3://{b}/{lock_key}")),
         "{err}"
     );
+    // One with --lock-timeout waits for it instead (as CI would), then plans against what the
+    // first one wrote: nothing left to do.
+    let waiting = alpaka(
+        ws.path(),
+        &["apply", "--auto-approve", "--lock-timeout", "5m"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     let status = first.wait().unwrap();
     let mut out = String::new();
     first
@@ -498,6 +508,17 @@ fn a_k3d_apply_keeps_its_state_in_s3_holds_the_lock_only_while_it_runs_and_refus
         .unwrap();
     assert!(status.success(), "{out}");
     assert!(out.contains("Apply complete!"), "{out}");
+    let waited = waiting.wait_with_output().unwrap();
+    let (wout, werr) = (
+        String::from_utf8_lossy(&waited.stdout),
+        String::from_utf8_lossy(&waited.stderr),
+    );
+    assert!(waited.status.success(), "{wout}\n{werr}");
+    assert!(
+        werr.contains("waiting up to 300s for the state lock") && werr.contains("apply by "),
+        "{werr}"
+    );
+    assert!(wout.contains("No changes."), "{wout}");
 
     // After: the state is in the bucket (encrypted), the lock is gone, nothing is local.
     assert_eq!(object(&b, &lock_key), None);
