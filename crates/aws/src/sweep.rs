@@ -75,17 +75,17 @@ async fn filter_elbv2_tagged(
 }
 
 async fn controller_target_groups(aws: &Aws, cluster: &str) -> Result<Vec<String>, AwsError> {
-    let out = aws
-        .elbv2
-        .describe_target_groups()
-        .send()
-        .await
-        .map_err(sdk("elbv2:DescribeTargetGroups", cluster))?;
-    let arns = out
-        .target_groups()
-        .iter()
-        .filter_map(|t| t.target_group_arn().map(str::to_owned))
-        .collect();
+    // Every page: a target group missed here keeps its load balancer's listener rules alive.
+    let mut pages = aws.elbv2.describe_target_groups().into_paginator().send();
+    let mut arns = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(sdk("elbv2:DescribeTargetGroups", cluster))?;
+        arns.extend(
+            page.target_groups()
+                .iter()
+                .filter_map(|t| t.target_group_arn().map(str::to_owned)),
+        );
+    }
     filter_elbv2_tagged(aws, arns, cluster).await
 }
 
@@ -110,11 +110,13 @@ async fn controller_security_groups(
         if let Some(v) = vpc_id {
             req = req.filters(Filter::builder().name("vpc-id").values(v).build());
         }
-        let out = req
-            .send()
-            .await
-            .map_err(sdk("ec2:DescribeSecurityGroups", cluster))?;
-        for g in out.security_groups() {
+        let mut pages = req.into_paginator().send();
+        let mut groups = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(sdk("ec2:DescribeSecurityGroups", cluster))?;
+            groups.extend(page.security_groups().iter().cloned());
+        }
+        for g in &groups {
             let name = g.group_name().unwrap_or_default();
             if name == "default" || name_prefix.is_some_and(|p| !name.starts_with(p)) {
                 continue;
@@ -143,18 +145,21 @@ pub async fn cluster_volumes(
             .build(),
         ec2::tag_filter(TAG_PROFILE, profile),
     ] {
-        let out = aws
+        // Every page: a volume missed here keeps billing after destroy.
+        let mut pages = aws
             .ec2
             .describe_volumes()
             .filters(filter)
-            .send()
-            .await
-            .map_err(sdk("ec2:DescribeVolumes", cluster))?;
-        for v in out.volumes() {
-            if let Some(id) = v.volume_id()
-                && !ids.iter().any(|x| x == id)
-            {
-                ids.push(id.to_owned());
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(sdk("ec2:DescribeVolumes", cluster))?;
+            for v in page.volumes() {
+                if let Some(id) = v.volume_id()
+                    && !ids.iter().any(|x| x == id)
+                {
+                    ids.push(id.to_owned());
+                }
             }
         }
     }
