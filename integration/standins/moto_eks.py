@@ -266,7 +266,7 @@ def _versioning_shape(app, environ, start_response):
 FAULTS = []
 
 
-def _fault_response(service, code, message, status):
+def _fault_response(service, code, message):
     """The error in the wire shape of the service's protocol, so the SDK parses code and message
     as from AWS:
       * EC2 (ec2 query protocol), EC2 API Reference "Error codes": <Response><Errors><Error>
@@ -280,8 +280,9 @@ def _fault_response(service, code, message, status):
         body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{code}'
                 f"</Code><Message>{html.escape(message)}</Message></Error></Errors>"
                 f"<RequestID>{rid}</RequestID></Response>").encode()
-        # The id is also in the x-amzn-RequestId header, which is where the Rust SDK reads it
-        # (its ec2 error parser reads Code and Message only); moto's own EC2 errors send it too.
+        # The id is also in the x-amzn-RequestId header: the Rust SDK reads a request id only
+        # from headers (aws-types 1.7.0 `src/request_id.rs`: x-amzn-requestid/x-amz-request-id;
+        # aws-sdk-ec2 1.274.0 `src/ec2_query_errors.rs` parses Code and Message only).
         return body, [("Content-Type", "text/xml;charset=UTF-8"), ("x-amzn-RequestId", rid)]
     if service in ("iam", "sts", "elasticloadbalancing"):
         body = (f'<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>'
@@ -379,8 +380,7 @@ class Recording:
             CALLS.append({"service": service, "action": action, "id": ident,
                           "fault": rule["code"] if rule else None})
         if rule:
-            body, headers = _fault_response(service, rule["code"], rule.get("message", rule["code"]),
-                                            rule.get("status", 400))
+            body, headers = _fault_response(service, rule["code"], rule.get("message", rule["code"]))
             start_response(f"{rule.get('status', 400)} Error",
                            headers + [("Content-Length", str(len(body)))])
             return [body]

@@ -45,6 +45,9 @@ impl S3Location {
     fn lock_key(&self) -> String {
         format!("{}.lock", self.key)
     }
+    fn lock_url(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.lock_key())
+    }
     fn backup_key(&self) -> String {
         format!("{}.backup", self.key)
     }
@@ -217,21 +220,13 @@ impl S3Backend {
     fn locked(&self, holder: Option<LockInfo>) -> StateError {
         StateError::Locked {
             profile: self.profile.clone(),
-            path: PathBuf::from(format!(
-                "s3://{}/{}",
-                self.inner.at.bucket,
-                self.inner.at.lock_key()
-            )),
+            path: self.lock_path(),
             holder: holder.map(Box::new),
         }
     }
 
     fn lock_path(&self) -> PathBuf {
-        PathBuf::from(format!(
-            "s3://{}/{}",
-            self.inner.at.bucket,
-            self.inner.at.lock_key()
-        ))
+        PathBuf::from(self.inner.at.lock_url())
     }
 
     /// The lock object and its holder; `Err(detail)` in the holder when it is not a record.
@@ -302,7 +297,7 @@ impl LockRelease for S3Lock {
         match patiently(|| i.run(i.store.delete_if(&i.at.bucket, &i.at.lock_key(), &etag))) {
             Ok(()) | Err(WriteError::Precondition(_)) => Ok(()),
             Err(WriteError::Aws(source)) => Err(StateError::Remote {
-                location: format!("s3://{}/{}", i.at.bucket, i.at.lock_key()),
+                location: i.at.lock_url(),
                 source,
             }),
         }

@@ -12,8 +12,7 @@ use kube::Api;
 use kube::api::{Patch, PatchParams};
 
 use super::access::{Access, K8sError, connect};
-
-const FIELD_MANAGER: &str = "alpaka";
+use super::manifest::FIELD_MANAGER;
 
 /// How long a CRD may take to be served (`Established`) after it is applied.
 const ESTABLISHED_TIMEOUT: Duration = Duration::from_secs(60);
