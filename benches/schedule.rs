@@ -166,6 +166,7 @@ fn main() {
                 destroy: false,
                 parallelism: 10,
                 inputs_hash: String::new(),
+                refresh: true,
             };
             let p = plan::plan(&graph, &state, &drivers, &opts)
                 .await

@@ -2,7 +2,9 @@
 # shellcheck source-path=SCRIPTDIR
 # Builds alpaka's images (tool, connect-jdbc, connect-s3) with the names, tags and versions of
 # images/versions.env and the checksums of images/checksums.txt, then optionally loads them into
-# the profile's k3d/minikube cluster or pushes them. See --help.
+# the profile's k3d/minikube cluster or pushes them. Before building anything it checks every
+# artifact's checksum against the publisher's published value, and pins (records in
+# checksums.txt) what is not pinned yet: images/sources.sh. See --help.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -11,6 +13,7 @@ all_images=(tool connect-jdbc connect-s3)
 usage() {
   cat <<'USAGE'
 Usage: images/build.sh [--load k3d|minikube] [--profile NAME] [--push [REGISTRY]] [IMAGE ...]
+       images/build.sh --dry-run [IMAGE ...]
 
 Builds IMAGE (tool, connect-jdbc, connect-s3; default: all three) with docker, tagged
 $IMAGE_REGISTRY/<name>:<tag> from images/versions.env.
@@ -21,10 +24,17 @@ $IMAGE_REGISTRY/<name>:<tag> from images/versions.env.
   --push            docker push to IMAGE_REGISTRY (what the stack config references)
   --push REGISTRY   retag as REGISTRY/<name>:<tag>, push, and print the config overrides
                     that make the stack use them (e.g. an ECR registry for EKS)
+  --dry-run         build nothing, fetch nothing: show the checksum source of every
+                    artifact of IMAGE, and check every line of images/checksums.txt has one
   -h, --help        this text
 
-Every downloaded artifact must have a checksum in images/checksums.txt; an image with an
-unpinned artifact is refused (images/pin.sh pins it on a machine with network access).
+Every artifact an image downloads has its checksum in images/checksums.txt with the source it
+comes from: a checksum file the publisher puts beside it, Confluent Hub's plugin manifest, or a
+file at a fixed commit. Before building, each source is read again and must still state the
+pinned value; a `pending` value (or an artifact with no line) is pinned from its source: the
+artifact is downloaded, checked against every value stated or pinned for it, and the value is
+written into checksums.txt. Any disagreement fails before anything is built. The download inside
+`docker build` (images/fetch.sh) checks the pinned value again. Needs curl, jq and coreutils.
 USAGE
 }
 
@@ -40,11 +50,12 @@ is_image() {
   return 1
 }
 
-load="" profile="" push=0 push_registry=""
+load="" profile="" push=0 push_registry="" dry_run=0
 images=()
 while (($#)); do
   case "$1" in
     -h | --help) usage; exit 0 ;;
+    --dry-run) dry_run=1; shift ;;
     --load | --load=*)
       if [[ $1 == --load=* ]]; then load=${1#--load=}; shift
       else [[ $# -ge 2 ]] || usage_error "--load needs k3d or minikube"; load=$2; shift 2; fi
@@ -78,6 +89,41 @@ done
 ((${#images[@]})) || images=("${all_images[@]}")
 [[ -n $profile ]] || profile=$load
 
+. "$here/versions.env"
+. "$here/artifacts.sh"
+. "$here/sources.sh"
+checksums=${ALPAKA_IMAGES_CHECKSUMS:-$here/checksums.txt}
+[[ -r $checksums ]] || { echo "build.sh: cannot read $checksums" >&2; exit 1; }
+
+if ((dry_run)); then
+  sources_init build.sh "$checksums" 0 ""
+  # Every line of the file is checked, not only those of IMAGE.
+  load_checksums || { echo "build.sh --dry-run: $checksums has lines without a usable checksum source" >&2; exit 1; }
+  n=0 pinned=0 pending=0 bad=0
+  for img in "${images[@]}"; do
+    echo "$img"
+    while read -r key url; do
+      n=$((n + 1))
+      echo "  $key $url"
+      describe_sources "$url" || bad=1
+    done < <(artifacts_for "$img")
+  done
+  used=" "
+  for img in "${all_images[@]}"; do
+    while read -r _ url; do used+="$url "; done < <(artifacts_for "$img")
+  done
+  for i in "${!e_url[@]}"; do
+    if [[ ${e_value[i]} == pending ]]; then pending=$((pending + 1)); else pinned=$((pinned + 1)); fi
+    [[ $used == *" ${e_url[i]} "* ]] || echo "note: $checksums line ${e_line[i]}: no image downloads ${e_url[i]} (left from an older version?)"
+  done
+  if ((bad)); then
+    echo "build.sh --dry-run: an artifact has no checksum source" >&2
+    exit 1
+  fi
+  echo "build.sh --dry-run: $n artifacts of ${#images[@]} images, each with a checksum source; $checksums: $pinned values pinned, each with its source, $pending to be pinned at first build. Nothing fetched, nothing built."
+  exit 0
+fi
+
 command -v docker >/dev/null 2>&1 || {
   echo "build.sh: docker not found on PATH; install Docker (https://docs.docker.com/engine/install/) and retry" >&2
   exit 1
@@ -86,34 +132,9 @@ if [[ -n $load ]] && ! command -v "$load" >/dev/null 2>&1; then
   echo "build.sh: --load $load needs the $load command on PATH" >&2
   exit 1
 fi
-
-. "$here/versions.env"
-. "$here/artifacts.sh"
-checksums=${ALPAKA_IMAGES_CHECKSUMS:-$here/checksums.txt}
-[[ -r $checksums ]] || { echo "build.sh: cannot read $checksums" >&2; exit 1; }
-
-valid_sum() {
-  case "$1" in
-    sha512) [[ $2 =~ ^[0-9a-f]{128}$ ]] ;;
-    sha256) [[ $2 =~ ^[0-9a-f]{64}$ ]] ;;
-    md5) [[ $2 =~ ^[0-9a-f]{32}$ ]] ;;
-    *) return 1 ;;
-  esac
-}
-
-# `<algo>:<hex>` recorded for URL, or nothing; a malformed line for URL is an error.
-checksum_of() {
-  local hex algo url rest
-  while read -r hex algo url rest; do
-    [[ -z $hex || $hex == \#* || $url != "$1" ]] && continue
-    if [[ -n $rest ]] || ! valid_sum "$algo" "$hex"; then
-      echo "build.sh: malformed line for $url in $checksums (want '<hex> sha512|sha256|md5 <url>')" >&2
-      return 1
-    fi
-    echo "$algo:$hex"
-    return 0
-  done <"$checksums"
-}
+for tool in curl cut tr grep sed awk mktemp; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "build.sh: $tool not found on PATH (needed to check checksums)" >&2; exit 1; }
+done
 
 name_of() {
   case "$1" in
@@ -134,33 +155,39 @@ version_args_of() {
   for k in "${keys[@]}"; do echo "$k=${!k}"; done
 }
 
-# `docker build` arguments of an image: its versions and its artifacts' checksums.
-build_args_of() {
-  local arg key url
-  while read -r arg; do echo "--build-arg" && echo "$arg"; done < <(version_args_of "$1")
-  while read -r key url; do echo "--build-arg" && echo "$key=$(checksum_of "$url")"; done < <(artifacts_for "$1")
-}
-
-# Check every selected image before building any, so a missing pin never leaves half a build.
-missing=()
+# Check (and pin) every artifact of every selected image before building any, so a checksum
+# problem never leaves half a build. sum_args: `KEY=<algo>:<hex>` per image, in artifact order.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+sources_init build.sh "$checksums" 1 "$work"
+load_checksums || { echo "build.sh: refusing to build: fix $checksums first (build.sh --dry-run shows every source)" >&2; exit 1; }
+sum_args=()
 for img in "${images[@]}"; do
+  echo "== checksums of $img"
+  args=""
   while read -r key url; do
-    sum=$(checksum_of "$url") || exit 1
-    [[ -n $sum ]] || missing+=("$img: $url")
+    resolve "$url" "$key of $img" || exit 1
+    args+="$key=$resolved "
   done < <(artifacts_for "$img")
+  sum_args+=("$args")
 done
-if ((${#missing[@]})); then
-  echo "build.sh: refusing to build: no checksum pinned in $checksums for" >&2
-  printf '  %s\n' "${missing[@]}" >&2
-  echo "Pin them on a machine with network access: images/pin.sh --write <url> (or images/pin.sh --write to pin all), review the lines, commit." >&2
-  exit 1
+if ((pinned_now)); then
+  echo "== $pinned_now checksums pinned in $checksums from their publishers: review and commit them"
 fi
 
+# `docker build` arguments of the Nth selected image: its versions and its artifacts' checksums.
+build_args_of() {
+  local arg
+  while read -r arg; do echo "--build-arg" && echo "$arg"; done < <(version_args_of "${images[$1]}")
+  for arg in ${sum_args[$1]}; do echo "--build-arg" && echo "$arg"; done
+}
+
 pushed=()
-for img in "${images[@]}"; do
+for n in "${!images[@]}"; do
+  img=${images[n]}
   ref="$IMAGE_REGISTRY/$(name_of "$img"):$(tag_of "$img")"
   args=()
-  while read -r arg; do args+=("$arg"); done < <(build_args_of "$img")
+  while read -r arg; do args+=("$arg"); done < <(build_args_of "$n")
   echo "== building $ref"
   docker build -f "$here/Dockerfile.$img" -t "$ref" "${args[@]}" "$here"
   case "$load" in

@@ -193,7 +193,7 @@ fn k3d_profile_apply_edit_one_connector_remove_one_destroy() {
     // 1. Apply the whole profile: cluster, namespace, operator, Kafka, Connect, connectors, ...
     printed += &ok(w.run(&["apply", "--auto-approve"]));
     assert!(
-        printed.contains("Apply complete! Resources: 28 added"),
+        printed.contains("Apply complete! Resources: 29 added"),
         "{printed}"
     );
     let helm_calls: Vec<String> = w

@@ -126,6 +126,9 @@ impl World {
                 {"name": "headlamp", "kind": "headlamp"},
                 {"name": "srccon", "kind": "connect", "plugins": [
                     {"class": "io.confluent.connect.jdbc.JdbcSourceConnector", "type": "source", "version": "10.9.2"},
+                    // What the connect-jdbc image also carries (images/versions.env).
+                    {"class": "io.debezium.connector.mysql.MySqlConnector", "type": "source", "version": "3.5.2.Final"},
+                    {"class": "io.debezium.connector.sqlserver.SqlServerConnector", "type": "source", "version": "3.5.2.Final"},
                     {"class": "org.apache.kafka.connect.mirror.MirrorSourceConnector", "type": "source", "version": "4.3.1"}]},
                 {"name": "ksqldb", "kind": "ksqldb", "bootstrap": bootstrap, "query_timeout": 10}],
              "overrides": {}})

@@ -59,7 +59,7 @@ echo "== images: hadolint (warnings fail), shellcheck"
 # No Docker engine is needed: the Dockerfiles are linted, build.sh is tested against fakes
 # (integration/images.rs). images/.hadolint.yaml, if present, holds only commented ignores.
 "$VENV/bin/hadolint" --failure-threshold warning images/Dockerfile.*
-"$VENV/bin/shellcheck" -x images/*.sh integration/controlplane/*.sh integration/tools.sh
+"$VENV/bin/shellcheck" -x images/*.sh integration/controlplane/*.sh integration/kafka/*.sh integration/servers.sh integration/tools.sh
 
 echo "== tests"
 if ! wait "$cp_build"; then

@@ -56,6 +56,15 @@ pub enum Command {
         /// Lock ID, as shown when a command was refused.
         lock_id: String,
     },
+    /// Turn a values file of the original alpaka Helm chart into configs/NAME.yaml and
+    /// profiles/NAME.yaml (never overwriting), printing what was dropped or moved and why.
+    Import {
+        /// The original chart's values file (e.g. configs/_k3d.yaml of the chart).
+        values: PathBuf,
+        /// Name of the new profile and config.
+        #[arg(long)]
+        name: String,
+    },
     /// Print the JSON Schema of profiles or configs, for editors.
     Schema {
         #[arg(value_enum, default_value_t = SchemaWhich::Config)]
@@ -113,6 +122,10 @@ pub struct PlanArgs {
     /// Machine-readable plan on stdout.
     #[arg(long)]
     pub json: bool,
+    /// `--refresh=false`: plan from state and configuration alone, reading nothing live and not
+    /// looking for what an interrupted run left (no cloud credentials needed; cannot be saved).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub refresh: bool,
 }
 
 #[derive(Debug, Args)]

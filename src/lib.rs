@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod engine;
+pub mod import;
 pub mod model;
 pub mod ops;
 pub mod providers;

@@ -52,6 +52,7 @@ fn main() -> ExitCode {
             }
             Command::ForceUnlock { lock_id } => ops::force_unlock(&ctx, lock_id),
             Command::Schema { which } => ops::schema(*which),
+            Command::Import { values, name } => ops::import(&ctx, values, name),
             Command::EksToken { cluster, region } => ops::eks_token(cluster, region).await,
             Command::Kubeconfig { write } => ops::kubeconfig(&ctx, write.as_deref()),
             Command::Completions { shell } => {

@@ -100,3 +100,205 @@ fn the_lb_controller_keys_are_in_chart_3_5_0s_values_file() {
         }
     }
 }
+
+fn hatch_workspace(config: &str, overrides: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("profiles")).unwrap();
+    std::fs::create_dir_all(root.join("configs")).unwrap();
+    std::fs::write(
+        root.join("profiles/p.yaml"),
+        format!("distribution: k3d\nconfig: c\noverrides:\n{overrides}"),
+    )
+    .unwrap();
+    std::fs::write(root.join("configs/c.yaml"), config).unwrap();
+    dir
+}
+
+fn release_values(loaded: &alpaka::config::Loaded, release: &str) -> Value {
+    let nodes =
+        alpaka::stack::build(&loaded.profile_name, &loaded.profile, &loaded.config).unwrap();
+    nodes
+        .iter()
+        .find(|n| n.desired.get("release").and_then(Value::as_str) == Some(release))
+        .and_then(|n| n.desired.get("values"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no release {release}"))
+}
+
+fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(v, |v, k| v.get(k))
+}
+
+/// `chartValues` reaches the release, merged over alpaka's values from both layers, and a key
+/// alpaka also sets is a located warning naming both paths.
+#[test]
+fn chart_values_merge_over_generated_values_with_a_warning_per_replaced_key() {
+    let ws = hatch_workspace(
+        "grafana:\n  chartValues:\n    plugins: [grafana-piechart-panel]\n    sidecar:\n      datasources:\n        alertmanager:\n          enabled: true\n\
+         loki:\n  enabled: true\n  alloyChartValues:\n    controller:\n      replicas: 1\n",
+        "  prometheus:\n    chartValues:\n      prometheus:\n        prometheusSpec:\n          scrapeInterval: 15s\n",
+    );
+    let loaded = alpaka::config::load(ws.path(), "p").unwrap();
+    let kps = release_values(&loaded, "kube-prometheus-stack");
+    assert_eq!(
+        at(&kps, &["grafana", "plugins"]),
+        Some(&Value::List(vec![Value::str("grafana-piechart-panel")]))
+    );
+    assert_eq!(
+        at(
+            &kps,
+            &[
+                "grafana",
+                "sidecar",
+                "datasources",
+                "alertmanager",
+                "enabled"
+            ]
+        ),
+        Some(&Value::Bool(true))
+    );
+    assert_eq!(
+        at(&kps, &["prometheus", "prometheusSpec", "scrapeInterval"]),
+        Some(&Value::str("15s"))
+    );
+    // alpaka's own keys stay where the user set nothing.
+    assert_eq!(
+        at(&kps, &["prometheus", "prometheusSpec", "retention"]),
+        Some(&Value::str("10d"))
+    );
+    let warnings: Vec<String> = loaded.warnings.iter().map(|d| d.to_string()).collect();
+    assert_eq!(loaded.warnings.len(), 2, "{warnings:#?}");
+    let grafana = loaded
+        .warnings
+        .iter()
+        .find(|d| d.path.starts_with("grafana."))
+        .unwrap();
+    assert_eq!(
+        grafana.path,
+        "grafana.chartValues.sidecar.datasources.alertmanager.enabled"
+    );
+    assert!(grafana.file.ends_with("configs/c.yaml"));
+    assert_eq!(grafana.line, 7);
+    assert!(
+        grafana
+            .message
+            .contains("grafana.sidecar.datasources.alertmanager.enabled"),
+        "{}",
+        grafana.message
+    );
+    let alloy = loaded
+        .warnings
+        .iter()
+        .find(|d| d.path.starts_with("loki."))
+        .unwrap();
+    assert_eq!(alloy.path, "loki.alloyChartValues.controller.replicas");
+    assert_eq!(alloy.line, 12);
+}
+
+/// A plaintext secret in `chartValues` stops the load, located, and its value is not repeated.
+#[test]
+fn chart_values_refuse_plaintext_secrets() {
+    let ws = hatch_workspace(
+        "grafana:\n  chartValues:\n    adminPassword: hunter2-not-shown\n    admin:\n      existingSecret: mine\n\
+         ui4kafka:\n  chartValues:\n    yamlApplicationConfig:\n      kafka:\n        clusters:\n          - name: x\n            schemaRegistry: https://u:pw-not-shown@sr:8081\n",
+        "  {}\n",
+    );
+    let err = alpaka::config::load(ws.path(), "p").unwrap_err();
+    let found: Vec<_> = err
+        .iter()
+        .filter(|d| d.severity == alpaka::diag::Severity::Error)
+        .collect();
+    assert_eq!(found.len(), 2, "{err}");
+    assert_eq!(found[0].path, "grafana.chartValues.adminPassword");
+    assert_eq!(found[0].line, 3);
+    assert_eq!(
+        found[1].path,
+        "ui4kafka.chartValues.yamlApplicationConfig.kafka.clusters.0.schemaRegistry"
+    );
+    assert_eq!(found[1].line, 12);
+    let text = err.to_string();
+    assert!(!text.contains("not-shown"), "{text}");
+    assert!(text.contains("existingSecret"), "{text}");
+}
+
+/// The schema takes any map under `chartValues`, and names each chart and version beside it.
+#[test]
+fn chart_values_are_open_maps_documented_with_their_chart() {
+    use alpaka::stack::catalog;
+    let schema = alpaka::config::json_schema(alpaka::config::SchemaKind::Config);
+    let text = schema.to_string();
+    // Every chart a component's chartValues reaches (the LB controller is a profile's).
+    for pin in catalog::CHARTS
+        .iter()
+        .filter(|p| p.release != catalog::AWS_LOAD_BALANCER_CONTROLLER.release)
+    {
+        let named = format!("`{}` {}", pin.release, pin.version);
+        let sub = format!("of `{}` {}", pin.release, pin.version);
+        assert!(
+            text.contains(&named) || text.contains(&sub),
+            "the schema does not name {} {}",
+            pin.release,
+            pin.version
+        );
+    }
+    for hatch in alpaka::stack::charts::HATCHES {
+        let def = hatch.key[0];
+        let props = &schema["$defs"];
+        let found = props.as_object().unwrap().values().any(|d| {
+            d["properties"][hatch.key[1]]["additionalProperties"] == serde_json::json!(true)
+        });
+        assert!(found, "{def}: {} is not an open map", hatch.key[1]);
+    }
+}
+
+/// Every pinned chart version is recorded in docs/chart-versions.md (with its index entry where
+/// one could be read), and the Loki pin is one its repository's index lists.
+#[test]
+fn every_pin_is_recorded_in_the_chart_versions_doc() {
+    use alpaka::stack::catalog;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/chart-versions.md")).unwrap();
+    for pin in catalog::CHARTS {
+        assert!(
+            doc.contains(&format!("**{}**", pin.version))
+                || doc.contains(&format!("{} stays", pin.version)),
+            "{} {} is not recorded in docs/chart-versions.md",
+            pin.release,
+            pin.version
+        );
+    }
+    assert!(doc.contains(&format!(
+        "entry `loki-{}` created 2026-08-20T20:00:52Z, digest `d4d99424",
+        catalog::LOKI.version
+    )));
+}
+
+/// `kafka.config` reaches the Kafka resource's broker config; keys alpaka derives are refused.
+#[test]
+fn kafka_config_reaches_strimzi_and_refuses_derived_keys() {
+    let ws = hatch_workspace(
+        "kafka:\n  config:\n    log.retention.hours: 168\n    delete.topic.enable: false\n",
+        "  {}\n",
+    );
+    let loaded = alpaka::config::load(ws.path(), "p").unwrap();
+    let nodes =
+        alpaka::stack::build(&loaded.profile_name, &loaded.profile, &loaded.config).unwrap();
+    let kafka = nodes
+        .iter()
+        .find(|n| n.id.to_string() == "kafka.cluster")
+        .unwrap();
+    let Some(Value::Map(config)) = at(&kafka.desired, &["spec", "kafka", "config"]) else {
+        panic!("no broker config")
+    };
+    assert_eq!(config.get("log.retention.hours"), Some(&Value::Int(168)));
+    assert_eq!(config.get("delete.topic.enable"), Some(&Value::Bool(false)));
+    assert_eq!(config.get("num.partitions"), Some(&Value::Int(8)));
+
+    let ws = hatch_workspace("kafka:\n  config:\n    num.partitions: 3\n", "  {}\n");
+    let err = alpaka::config::load(ws.path(), "p").unwrap_err();
+    let d = err.iter().next().unwrap();
+    assert_eq!(d.path, "kafka.config.num.partitions");
+    assert_eq!(d.line, 3);
+    assert!(d.message.contains("kafka.numPartitions"), "{d}");
+}

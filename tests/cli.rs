@@ -85,10 +85,14 @@ fn plan_output_per_shipped_profile() {
     let profiles = shipped_profiles();
     assert!(profiles.len() >= 5, "{profiles:?}");
     for p in profiles {
-        let out = alpaka(ws.path())
-            .args(["plan", "--profile", &p])
-            .output()
-            .unwrap();
+        let mut cmd = alpaka(ws.path());
+        cmd.args(["plan", "--profile", &p]);
+        if p.starts_with("eks") {
+            // On an empty state an EKS plan looks for what an interrupted apply left, which needs
+            // AWS; here the plan comes from the configuration alone.
+            cmd.arg("--refresh=false");
+        }
+        let out = cmd.output().unwrap();
         assert!(
             out.status.success(),
             "{p}: {}",
@@ -412,7 +416,7 @@ fn apply_and_destroy_without_a_terminal_need_auto_approve() {
         .write_stdin("yes\n")
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("Plan: 26 to add"))
+        .stdout(predicate::str::contains("Plan: 27 to add"))
         .stderr(predicate::str::contains("no terminal to ask on"))
         .stderr(predicate::str::contains("--auto-approve"));
     // nothing recorded, so destroy has nothing to do and asks nothing

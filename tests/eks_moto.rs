@@ -278,6 +278,51 @@ fn eks_prod_aws_layer_apply_drift_destroy() {
     assert_eq!(count("oidc "), 1, "{tagged:?}");
     assert_eq!(count("eks "), 1, "{tagged:?}");
 
+    // Each carries the id of the alpaka resource it is, set in its create call.
+    let ids = moto.helper(&["ids", "eks-prod"]);
+    let ids = ids.as_object().unwrap();
+    assert_eq!(ids.len(), tagged.len() + 1, "{ids:#?}"); // + the nodegroup
+    for (what, id) in ids {
+        let id = id
+            .as_str()
+            .unwrap_or_else(|| panic!("{what} has no alpaka.io/id"));
+        let kind = what.split(' ').next().unwrap();
+        let expected = match kind {
+            "vpc" => "aws.vpc.",
+            "subnet" => "aws.subnet.",
+            "igw" => "aws.igw.",
+            "rtb" => "aws.route-table.",
+            "nat" => "aws.nat-gateway.",
+            "eip" => "aws.eip.",
+            "role" => "iam.role.",
+            "policy" => "iam.policy.",
+            "oidc" => "iam.oidc",
+            "eks" => "eks.cluster.",
+            "nodegroup" => "eks.nodegroup.",
+            other => panic!("{other}"),
+        };
+        assert!(id.starts_with(expected), "{what}: {id}");
+    }
+    assert_eq!(ids["eks prod"], "eks.cluster.prod");
+
+    // Creates carry an idempotency token made of the state's lineage and the resource id, so a
+    // create repeated after a crash is the same request to AWS (what EKS recorded, via boto3).
+    let state: Json = serde_json::from_str(
+        &std::fs::read_to_string(root.join(".alpaka/eks-prod.state.json")).unwrap(),
+    )
+    .unwrap();
+    let lineage = state["lineage"].as_str().unwrap();
+    let token = |id: &str, generation: u64| -> String {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(format!("alpaka/{lineage}/{id}/{generation}").as_bytes())
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let tokens = moto.helper(&["request-tokens", "prod"]);
+    assert_eq!(tokens["cluster"], token("eks.cluster.prod", 0), "{tokens}");
+
     // 2. a second plan shows no changes.
     let plan = plan_json(root, &moto);
     assert_eq!(actions(&plan), vec![], "second plan is not empty");
@@ -446,6 +491,14 @@ fn eks_prod_aws_layer_apply_drift_destroy() {
     let (code, out, _) = run(alpaka(root, &moto).args(["state", "list"]));
     assert_eq!(code, 0);
     assert!(!out.contains("aws."), "{out}");
+
+    // Made again after the destroy: a new idempotency token (a replayed one would get AWS's
+    // answer for the deleted cluster).
+    let (code, out, err) =
+        run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", "eks.cluster.prod"]));
+    assert_eq!(code, 0, "re-apply failed:\n{out}\n{err}");
+    let tokens = moto.helper(&["request-tokens", "prod"]);
+    assert_eq!(tokens["cluster"], token("eks.cluster.prod", 1), "{tokens}");
 }
 
 #[test]
@@ -610,5 +663,93 @@ fn apply_and_destroy_converge_with_a_third_of_all_calls_throttled_or_failing() {
     assert_eq!(
         moto.helper(&["list-tagged", "eks-prod"]),
         serde_json::json!([])
+    );
+}
+
+/// A Kubernetes version change: the plan shows the minor steps; apply runs UpdateClusterVersion
+/// per step, each waited out on DescribeUpdate (the stand-in refuses a step while the last is in
+/// progress, and any step that is not exactly one minor, as EKS does), then moves the nodegroup;
+/// a downgrade is refused at plan time.
+#[test]
+fn a_kubernetes_upgrade_goes_one_minor_at_a_time_and_a_downgrade_is_refused() {
+    let moto = Moto::start();
+    let ws = workspace();
+    let root = ws.path();
+    let profile = root.join("profiles/eks-prod.yaml");
+    let set_version = |v: &str| {
+        let text = std::fs::read_to_string(&profile).unwrap();
+        let re = regex::Regex::new(r#"kubernetesVersion: "[0-9.]+""#).unwrap();
+        std::fs::write(
+            &profile,
+            re.replace(&text, format!("kubernetesVersion: \"{v}\"").as_str())
+                .as_ref(),
+        )
+        .unwrap();
+    };
+    set_version("1.32");
+    let (code, out, err) =
+        run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
+    assert_eq!(code, 0, "apply failed:\n{out}\n{err}");
+
+    set_version("1.34");
+    let (code, out, err) = run(alpaka(root, &moto).args(["plan", "--target", TARGET]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("version = \"1.32\" -> \"1.34\""), "{out}");
+    assert!(out.contains("1.32 → 1.33 → 1.34"), "{out}");
+    let got = actions(&plan_json(root, &moto));
+    assert!(
+        got.iter()
+            .any(|(id, a, _, f)| id == "eks.nodegroup.prod.xlarge"
+                && a == "update"
+                && f.contains(&"version".to_owned())),
+        "{got:?}"
+    );
+
+    moto.reset_calls();
+    let (code, out, err) =
+        run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
+    assert_eq!(code, 0, "upgrade failed:\n{out}\n{err}");
+    let calls = moto.calls();
+    let updates = position(&calls, |s, a| {
+        s == "eks" && a == "POST /clusters/prod/updates"
+    });
+    assert_eq!(
+        updates.len(),
+        2,
+        "one UpdateClusterVersion per minor: {calls:?}"
+    );
+    let describes = position(&calls, |s, a| {
+        s == "eks" && a.starts_with("GET /clusters/prod/updates/")
+    });
+    assert!(
+        describes.iter().any(|&d| d > updates[0] && d < updates[1]),
+        "the first step is waited out before the second: {calls:?}"
+    );
+    let ng = position(&calls, |s, a| {
+        s == "eks" && a == "POST /clusters/prod/node-groups/xlarge/update-version"
+    });
+    assert_eq!(ng.len(), 1, "{calls:?}");
+    assert!(
+        ng[0] > updates[1],
+        "the nodegroup follows the cluster: {calls:?}"
+    );
+    let plan = plan_json(root, &moto);
+    assert_eq!(
+        actions(&plan),
+        vec![],
+        "after the upgrade nothing is left to change"
+    );
+
+    // No way back down: refused before anything is called.
+    set_version("1.33");
+    moto.reset_calls();
+    let (code, out, err) = run(alpaka(root, &moto).args(["plan", "--target", TARGET]));
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(err.contains("cannot downgrade"), "{err}");
+    assert!(
+        moto.calls()
+            .iter()
+            .all(|(_, a, _)| !a.contains("/updates") && !a.contains("update-version")),
+        "nothing changes for a refused plan"
     );
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use alpaka::engine::apply::{self, ApplyContext, ApplyReport, Outcome};
 use alpaka::engine::progress::{Reporter, StepEnd};
 use alpaka::engine::{
-    Action, Driver, DriverError, Drivers, Graph, Node, Plan, PlanOptions, ResourceId, StepCx,
-    Value, plan,
+    Action, Driver, DriverError, Drivers, Found, Graph, Node, Plan, PlanOptions, ResourceId,
+    StepCx, Value, plan,
 };
 use alpaka::state::{ResourceState, State};
 use async_trait::async_trait;
@@ -27,6 +27,8 @@ struct World {
     /// After this many finished steps, flip the interrupt.
     interrupt_after: Mutex<Option<(usize, watch::Sender<bool>)>>,
     finished: Mutex<usize>,
+    /// Ids taken by something this deployment did not make: `find` says so.
+    foreign: Mutex<BTreeSet<String>>,
 }
 
 struct Fake(Arc<World>);
@@ -68,6 +70,15 @@ impl Driver for Fake {
     }
     fn replace_warning(&self) -> Option<&'static str> {
         Some("replacing wipes its data")
+    }
+    async fn find(&self, id: &ResourceId, _d: &Value) -> Result<Found, DriverError> {
+        if self.0.foreign.lock().unwrap().contains(id.as_str()) {
+            return Ok(Found::Foreign(format!("`{id}` belongs to someone else")));
+        }
+        Ok(match self.0.live.lock().unwrap().get(id.as_str()) {
+            Some(_) => Found::Ours(Value::map([("id", Value::str(format!("{id}-live")))])),
+            None => Found::Nothing,
+        })
     }
     async fn read(
         &self,
@@ -146,6 +157,7 @@ fn opts(destroy: bool, targets: &[&str]) -> PlanOptions {
         destroy,
         parallelism: 10,
         inputs_hash: String::new(),
+        refresh: true,
     }
 }
 
@@ -156,6 +168,7 @@ fn new_state() -> State {
         lineage: "lin".into(),
         profile: "test".into(),
         resources: BTreeMap::new(),
+        generations: BTreeMap::new(),
     }
 }
 
@@ -341,11 +354,93 @@ async fn kill_between_any_two_nodes_converges() {
     let (_, saved) = run(&p, &g, &d, &mut state, 1, never()).await;
     let full: BTreeSet<ResourceId> = state.resources.keys().cloned().collect();
     for prefix in &saved {
-        // the live world has everything, state knows a prefix: creates must be idempotent-safe
+        // The live world has everything, state knows a prefix: what it does not record is found
+        // and adopted, never created a second time.
         let mut s = prefix.clone();
-        converge(&g, &d, &mut s, 4).await;
+        let p = plan::plan(&g, &s, &d, &opts(false, &[])).await.unwrap();
+        for c in p.actions() {
+            assert_eq!(c.action, Action::Adopt, "{c:?}");
+            assert!(!s.resources.contains_key(&c.id));
+        }
+        let r = converge(&g, &d, &mut s, 4).await;
+        assert!(r.steps.iter().all(|st| st.action == Action::Adopt), "{r:?}");
         assert_eq!(s.resources.keys().cloned().collect::<BTreeSet<_>>(), full);
+        assert_eq!(s.resources, state.resources);
     }
+}
+
+#[tokio::test]
+async fn found_resources_are_adopted_and_diffed_and_a_strangers_refuses_the_plan() {
+    let w = Arc::new(World::default());
+    let (g, d, mut state) = (sample(1), drivers(&w), new_state());
+    converge(&g, &d, &mut state, 4).await;
+    let applied = state.resources.clone();
+
+    // A run made `db` (with an older size) and died before recording it.
+    state.resources.remove(&ResourceId::new("db"));
+    w.live.lock().unwrap().insert(
+        "db".into(),
+        Value::map([("size", Value::Int(7)), ("zone", Value::str("a"))]),
+    );
+    let p = plan::plan(&g, &state, &d, &opts(false, &[])).await.unwrap();
+    let changes: Vec<_> = p.actions().collect();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].action, Action::Adopt);
+    assert_eq!(changes[0].fields[0].path_string(), "size");
+    assert_eq!(
+        changes[0].found,
+        Some(Value::map([("id", Value::str("db-live"))]))
+    );
+    let text = alpaka::engine::render::plan_text(&p);
+    assert!(text.contains("db was found"), "{text}");
+    assert!(
+        text.contains("will be adopted and updated in-place"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Plan: 1 to adopt, 0 to add, 1 to change"),
+        "{text}"
+    );
+    // Without a refresh nothing is looked for: it would be created.
+    let blind = plan::plan(
+        &g,
+        &state,
+        &d,
+        &PlanOptions {
+            refresh: false,
+            ..opts(false, &[])
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        blind.actions().map(|c| c.action).collect::<Vec<_>>(),
+        [Action::Create]
+    );
+    let (r, _) = run(&p, &g, &d, &mut state, 4, never()).await;
+    assert!(r.succeeded(), "{r:?}");
+    assert_eq!(state.resources, applied);
+    assert_eq!(
+        w.live.lock().unwrap()["db"].get("size"),
+        Some(&Value::Int(1))
+    );
+    assert!(
+        !plan::plan(&g, &state, &d, &opts(false, &[]))
+            .await
+            .unwrap()
+            .has_changes()
+    );
+
+    // Something not ours holds `cache`'s name: the plan refuses, naming it.
+    state.resources.remove(&ResourceId::new("cache"));
+    w.foreign.lock().unwrap().insert("cache".into());
+    let e = plan::plan(&g, &state, &d, &opts(false, &[]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "`cache` cannot be created: `cache` belongs to someone else"
+    );
 }
 
 #[tokio::test]

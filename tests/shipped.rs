@@ -43,7 +43,7 @@ fn shipped_profiles_have_expected_shape() {
         .iter()
         .map(|g| g.name.as_str())
         .collect();
-    assert_eq!(groups, ["mydb_log", "mydb_code"]);
+    assert_eq!(groups, ["mydb_log", "mydb_code", "mydb_cdc"]);
     assert_eq!(mk.config.grafana.dashboards.len(), 6);
     assert!(mk.config_path.ends_with("configs/default.yaml"));
 
@@ -58,7 +58,7 @@ fn shipped_profiles_have_expected_shape() {
     );
     assert_eq!(
         srccon.connector_groups.len(),
-        2,
+        3,
         "overrides merge into the connect by type"
     );
     assert_eq!(

@@ -216,7 +216,7 @@ fn connector_secrets_are_config_provider_references() {
     );
     assert_eq!(
         log1["spec"]["config"]["connection.url"],
-        "jdbc:mysql://mysql-db-addr:3306;databaseName=mydb"
+        "jdbc:mysql://mysql-db-addr:3306/mydb"
     );
 }
 

@@ -59,20 +59,11 @@ stop() {
 trap stop EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
+# die, free_port, start (each server under setpriv --pdeathsig), check_alive, serve.
+# shellcheck source=integration/servers.sh
+. "$here/../servers.sh"
 
-die() {
-  echo "cluster.sh: $*" >&2
-  for f in "$dir"/*.log; do
-    [ -s "$f" ] || continue
-    echo "--- last lines of $f" >&2
-    tail -n 15 "$f" >&2
-  done
-  exit 1
-}
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 # --- PKI: one CA; the API server's serving certificate; a client certificate per component.
 pki="$dir/pki"
@@ -148,16 +139,6 @@ kubeconfig "$dir/scheduler.kubeconfig" scheduler default
 kubeconfig "$dir/kwok.kubeconfig" kwok default
 
 # Each component dies with this script, even when it is SIGKILLed (util-linux setpriv).
-pdeath=()
-if command -v setpriv >/dev/null && setpriv --pdeathsig KILL -- true 2>/dev/null; then
-  pdeath=(setpriv --pdeathsig KILL --)
-fi
-start() { # name args...
-  local name=$1
-  shift
-  "${pdeath[@]}" "$@" >"$dir/$name.log" 2>&1 &
-  pids+=($!)
-}
 
 # --- etcd (fsync off: test data, and 2-core machines).
 start etcd "$bin/etcd" --name default --data-dir "$dir/etcd" \
@@ -225,7 +206,7 @@ for _ in $(seq 1 300); do
     ready=1
     break
   fi
-  for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || die "a component exited during start-up"; done
+  check_alive "a component"
   sleep 0.2
 done
 [ -n "$ready" ] || die "kube-apiserver not ready after 60 s"
@@ -324,13 +305,9 @@ for _ in $(seq 1 300); do
   if api GET /api/v1/nodes | python3 -c 'import json,sys; ns=json.load(sys.stdin)["items"]; sys.exit(0 if len(ns)==3 and all(any(c["type"]=="Ready" and c["status"]=="True" for c in n.get("status",{}).get("conditions",[])) for n in ns) else 1)' \
      && api GET /api/v1/namespaces/default/serviceaccounts/default >/dev/null; then
     echo "READY $dir/kubeconfig"
-    while kill -0 "$parent" 2>/dev/null; do
-      for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || die "a component exited"; done
-      sleep 1
-    done
-    exit 0
+    serve "a component"
   fi
-  for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || die "a component exited during start-up"; done
+  check_alive "a component"
   sleep 0.2
 done
 die "nodes not Ready after 60 s"

@@ -28,35 +28,46 @@ def state_dir(tool):
     return d
 
 
+def _read(path):
+    """The object at path, or None if it is gone: another fake process (a parallel step of the
+    same apply) may remove it between listing and reading. Writes are atomic (`save`), so what is
+    read is always whole — as the real tools' stores (release Secrets, k3d's docker state) are."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+
+
 def load_all(tool):
     d = state_dir(tool)
     out = []
     for name in sorted(os.listdir(d)):
         if name.endswith(".json"):
-            with open(os.path.join(d, name), encoding="utf-8") as f:
-                out.append(json.load(f))
+            obj = _read(os.path.join(d, name))
+            if obj is not None:
+                out.append(obj)
     return out
 
 
 def load(tool, name):
-    p = os.path.join(state_dir(tool), name + ".json")
-    if not os.path.exists(p):
-        return None
-    with open(p, encoding="utf-8") as f:
-        return json.load(f)
+    return _read(os.path.join(state_dir(tool), name + ".json"))
 
 
 def save(tool, name, obj):
-    with open(os.path.join(state_dir(tool), name + ".json"), "w", encoding="utf-8") as f:
+    path = os.path.join(state_dir(tool), name + ".json")
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
         json.dump(obj, f, indent=1)
+    os.replace(tmp, path)
 
 
 def remove(tool, name):
-    p = os.path.join(state_dir(tool), name + ".json")
-    if os.path.exists(p):
-        os.remove(p)
+    try:
+        os.remove(os.path.join(state_dir(tool), name + ".json"))
         return True
-    return False
+    except FileNotFoundError:
+        return False
 
 
 def flag(argv, name, default=None):

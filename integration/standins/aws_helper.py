@@ -12,6 +12,10 @@ Usage: aws_helper.py ENDPOINT REGION COMMAND [ARGS...]
                            cluster tag when no sweep runs)
   list-tagged PROFILE      every resource tagged alpaka.io/profile=PROFILE (JSON list)
   policy-document ARN      the default version's document of a customer managed policy
+  ids PROFILE              the alpaka.io/id tag of every resource tagged with the profile:
+                           {"vpc vpc-…": "aws.vpc.prod", …} (null where it is missing)
+  request-tokens CLUSTER   the clientRequestToken EKS recorded for the cluster ({"cluster": …}; the
+                           API's Nodegroup and Addon shapes do not return theirs)
   eni SUBNET               a network interface in the subnet, not alpaka's (as a load balancer
                            or a pod leaves behind); prints {"id": …}
   s3-bucket NAME           a plain bucket (no versioning, no default encryption)
@@ -110,6 +114,53 @@ elif cmd == "list-tagged":
             out.append("eks " + name)
     out += ["lb " + lb["LoadBalancerArn"] for lb in elbv2.describe_load_balancers()["LoadBalancers"]]
     print(json.dumps(out))
+elif cmd == "ids":
+    (profile,) = args
+    f = tagged_filter(profile)
+    ID = "alpaka.io/id"
+
+    def tag(tags):
+        if isinstance(tags, dict):
+            return tags.get(ID)
+        return next((t["Value"] for t in tags or [] if t["Key"] == ID), None)
+
+    out = {}
+    for v in ec2.describe_vpcs(Filters=f)["Vpcs"]:
+        out["vpc " + v["VpcId"]] = tag(v.get("Tags"))
+    for x in ec2.describe_subnets(Filters=f)["Subnets"]:
+        out["subnet " + x["SubnetId"]] = tag(x.get("Tags"))
+    for g in ec2.describe_internet_gateways(Filters=f)["InternetGateways"]:
+        out["igw " + g["InternetGatewayId"]] = tag(g.get("Tags"))
+    for r in ec2.describe_route_tables(Filters=f)["RouteTables"]:
+        out["rtb " + r["RouteTableId"]] = tag(r.get("Tags"))
+    for n in ec2.describe_nat_gateways(Filter=f)["NatGateways"]:
+        if n["State"] != "deleted":
+            out["nat " + n["NatGatewayId"]] = tag(n.get("Tags"))
+    for a in ec2.describe_addresses(Filters=f)["Addresses"]:
+        out["eip " + a["AllocationId"]] = tag(a.get("Tags"))
+    for r in iam.list_roles()["Roles"]:
+        tags = iam.list_role_tags(RoleName=r["RoleName"])["Tags"]
+        if any(t["Key"] == TAG and t["Value"] == profile for t in tags):
+            out["role " + r["RoleName"]] = tag(tags)
+    for p in iam.list_policies(Scope="Local")["Policies"]:
+        tags = iam.list_policy_tags(PolicyArn=p["Arn"])["Tags"]
+        if any(t["Key"] == TAG and t["Value"] == profile for t in tags):
+            out["policy " + p["PolicyName"]] = tag(tags)
+    for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
+        tags = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=p["Arn"]).get("Tags", [])
+        if any(t["Key"] == TAG and t["Value"] == profile for t in tags):
+            out["oidc " + p["Arn"]] = tag(tags)
+    for name in eks.list_clusters()["clusters"]:
+        c = eks.describe_cluster(name=name)["cluster"]
+        if c.get("tags", {}).get(TAG) == profile:
+            out["eks " + name] = tag(c.get("tags"))
+            for ng in eks.list_nodegroups(clusterName=name)["nodegroups"]:
+                n = eks.describe_nodegroup(clusterName=name, nodegroupName=ng)["nodegroup"]
+                out["nodegroup " + ng] = tag(n.get("tags"))
+    print(json.dumps(out))
+elif cmd == "request-tokens":
+    (cluster,) = args
+    print(json.dumps({"cluster": eks.describe_cluster(name=cluster)["cluster"].get("clientRequestToken")}))
 elif cmd == "eni":
     n = ec2.create_network_interface(SubnetId=args[0], Description="ELB app/k8s-alpaka-grafana/0123456789abcdef")
     print(json.dumps({"id": n["NetworkInterface"]["NetworkInterfaceId"]}))

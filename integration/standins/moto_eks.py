@@ -7,6 +7,17 @@ What it adds to moto 5.2 (and why; each is named in the tests that rely on it):
   * The EKS add-on API (CreateAddon, DescribeAddon, ListAddons, UpdateAddon, DeleteAddon):
     moto answers HTTP 404 for all of them. Add-ons here are ACTIVE at once, like everything in
     moto; the cluster must exist in moto's EKS backend.
+  * Kubernetes version updates (UpdateClusterVersion, UpdateNodegroupVersion, DescribeUpdate):
+    moto has none. Request and answer shapes are botocore's EKS service model (2017-11-01:
+    `Update` {id, status, type, params, createdAt, errors}; POST /clusters/{name}/updates,
+    POST /clusters/{name}/node-groups/{ng}/update-version, GET /clusters/{name}/updates/{id}).
+    The refusals are EKS's documented ones (Amazon EKS User Guide, "Update existing cluster to
+    new Kubernetes version": one minor version at a time, no downgrade; a node group's version
+    may not pass its cluster's): InvalidParameterException for a step that is not exactly one
+    minor up (cluster) or not the cluster's version (nodegroup), ResourceInUseException while
+    another update of the cluster is InProgress. An update is InProgress for its first two
+    DescribeUpdate calls, then Successful, and only then does the version change: a client
+    that does not wait on DescribeUpdate is refused its next step, as by EKS.
   * A call log: every request's service and operation, in order, at GET /_alpaka/calls
     (POST /_alpaka/calls/reset empties it).
   * With ALPAKA_STANDIN_EKS_ENDPOINT=URL in its environment, every EKS cluster it makes has that
@@ -51,6 +62,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import run_simple
 
 ADDONS = {}  # (region, cluster, addon) -> dict
+UPDATES = {}  # update id -> {"region", "cluster", "nodegroup", "version", "polls", "update"}
 LOCK = threading.Lock()
 CALLS = []
 
@@ -136,6 +148,73 @@ def addons_handler(request, full_url, headers):
         return _ok(_view(a))
 
 
+def _minor(v):
+    major, minor = v.split(".")[:2]
+    return int(major), int(minor)
+
+
+def _in_progress(region, cluster):
+    return any(u["region"] == region and u["cluster"] == cluster
+               and u["update"]["status"] == "InProgress" for u in UPDATES.values())
+
+
+def updates_handler(request, full_url, headers):
+    """UpdateClusterVersion, UpdateNodegroupVersion, DescribeUpdate."""
+    parsed = urllib.parse.urlparse(full_url)
+    region = _region(headers)
+    raw = request.data if hasattr(request, "data") else request.body
+    body = json.loads(raw) if raw else {}
+    m = re.match(r".*/clusters/([^/]+)/(?:updates(?:/([^/]+))?|node-groups/([^/]+)/update-version)$",
+                 parsed.path)
+    if not m:
+        return _error(404, "ResourceNotFoundException", "no such path")
+    cluster_name, update_id, nodegroup = m.group(1), m.group(2), m.group(3)
+    cluster = _cluster(region, cluster_name)
+    if cluster is None:
+        return _error(404, "ResourceNotFoundException", f"No cluster found for name: {cluster_name}.")
+    with LOCK:
+        if update_id is not None:
+            u = UPDATES.get(update_id)
+            if u is None or u["cluster"] != cluster_name:
+                return _error(404, "ResourceNotFoundException", f"No update found for ID: {update_id}.")
+            u["polls"] += 1
+            if u["update"]["status"] == "InProgress" and u["polls"] > 2:
+                u["update"]["status"] = "Successful"
+                if u["nodegroup"]:
+                    cluster.nodegroups[u["nodegroup"]].version = u["version"]
+                else:
+                    cluster.version = u["version"]
+            return _ok({"update": u["update"]})
+        version = body.get("version", "")
+        if _in_progress(region, cluster_name):
+            return _error(409, "ResourceInUseException",
+                          f"Cluster {cluster_name} has an update in progress.")
+        if nodegroup is None:
+            if _minor(version)[0] != _minor(cluster.version)[0] or \
+                    _minor(version)[1] != _minor(cluster.version)[1] + 1:
+                return _error(400, "InvalidParameterException",
+                              f"Unsupported Kubernetes minor version update from "
+                              f"{cluster.version} to {version}")
+            params = [{"type": "Version", "value": version},
+                      {"type": "PlatformVersion", "value": "eks.1"}]
+        else:
+            if nodegroup not in cluster.nodegroups:
+                return _error(404, "ResourceNotFoundException", f"No node group found for name: {nodegroup}.")
+            if version and version != cluster.version:
+                return _error(400, "InvalidParameterException",
+                              f"Requested Nodegroup Kubernetes version {version} does not match "
+                              f"cluster version {cluster.version}")
+            version = version or cluster.version
+            params = [{"type": "Version", "value": version},
+                      {"type": "ReleaseVersion", "value": f"{version}.0-stand-in"}]
+        uid = str(uuid.uuid4())
+        UPDATES[uid] = {"region": region, "cluster": cluster_name, "nodegroup": nodegroup,
+                        "version": version, "polls": 0,
+                        "update": {"id": uid, "status": "InProgress", "type": "VersionUpdate",
+                                   "params": params, "createdAt": time.time(), "errors": []}}
+        return _ok({"update": UPDATES[uid]["update"]})
+
+
 def _self_signed_ca():
     """A real self-signed CA certificate, PEM, base64 (as EKS reports certificateAuthority)."""
     from cryptography import x509
@@ -180,6 +259,9 @@ if ENDPOINT:
     eks_models.Cluster.__init__ = _cluster_init
 
 
+eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/updates$"] = updates_handler
+eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/updates/(?P<updateId>[^/]+)$"] = updates_handler
+eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/node-groups/(?P<nodegroupName>[^/]+)/update-version$"] = updates_handler
 eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/addons$"] = addons_handler
 eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/addons/(?P<addonName>[^/]+)$"] = addons_handler
 eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/addons/(?P<addonName>[^/]+)/update$"] = addons_handler

@@ -38,7 +38,9 @@ Behaviours (the shapes come from each product's documentation, cited beside each
   value_format='JSON');`, `DROP STREAM [IF EXISTS] n;`; POST /query: `SELECT * | cols FROM n
   EMIT CHANGES LIMIT k;` consumes up to k JSON records from the stream's topic (from the
   beginning when streamsProperties has ksql.streams.auto.offset.reset=earliest, else only new
-  ones) and answers the documented JSON array. Anything else: 400 statement_error "unsupported
+  ones) and answers the documented JSON array (the shapes of confluentinc/ksql v8.3.1,
+  `ksqldb-rest-model/.../StreamedRow.java`: header, `row.columns`, finalMessage, errorMessage,
+  as served by cp-ksqldb-server 8.3; /info reports that version). Anything else: 400 statement_error "unsupported
   by the stand-in".
 Other paths: 404 (JSON or text, per app).
 
@@ -202,7 +204,7 @@ def ksql_topics(bootstrap):
 
 def ksqldb(app, method, path, query, body):
     if method == "GET" and path in ("/info", "/healthcheck"):
-        return 200, ({"KsqlServerInfo": {"version": "0.29.0", "kafkaClusterId": "standin", "ksqlServiceId": "alpaka_",
+        return 200, ({"KsqlServerInfo": {"version": "8.3.0", "kafkaClusterId": "standin", "ksqlServiceId": "alpaka_",
                                          "serverStatus": "RUNNING"}} if path == "/info" else
                      {"isHealthy": True, "details": {"metastore": {"isHealthy": True}, "kafka": {"isHealthy": True}}})
     if method != "POST" or path not in ("/ksql", "/query"):

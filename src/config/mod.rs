@@ -165,6 +165,41 @@ fn to_typed<T: serde::de::DeserializeOwned>(tree: &Node) -> Result<T, Box<Diagno
     })
 }
 
+/// The environment variables connector configs read with `{fromEnv: NAME}`, in order.
+pub fn env_names(cfg: &StackConfig) -> Vec<String> {
+    let blocks = cfg.kafka_connect.connects.iter().flat_map(|c| {
+        std::iter::once(&c.values).chain(c.connector_groups.iter().flat_map(|g| {
+            [&g.values, &g.common]
+                .into_iter()
+                .chain(g.connectors.iter().map(|x| &x.config))
+        }))
+    });
+    crate::stack::connectors::env_refs(blocks)
+}
+
+/// Give every `fromEnv` variable that is not set an empty value, for checks that look at the
+/// files, not the environment (`validate`, `import`'s check); returns their names.
+pub fn fill_missing_env(cfg: &mut StackConfig) -> Vec<String> {
+    let missing: Vec<String> = env_names(cfg)
+        .into_iter()
+        .filter(|n| cfg.env.get(n).is_none())
+        .collect();
+    for n in &missing {
+        cfg.env.0.insert(n.clone(), String::new());
+    }
+    missing
+}
+
+/// Their values now; the renderer says which are missing, with the connector that needs them.
+fn env_snapshot(cfg: &StackConfig) -> crate::model::stack::EnvSnapshot {
+    crate::model::stack::EnvSnapshot(
+        env_names(cfg)
+            .into_iter()
+            .filter_map(|name| std::env::var(&name).ok().map(|v| (name, v)))
+            .collect(),
+    )
+}
+
 /// Load profile `profile` (a name under `profiles/`, or a path) and its stack config from the
 /// workspace `root`. All problems are reported together.
 pub fn load(root: &Path, profile: &str) -> Result<Loaded, Diagnostics> {
@@ -249,6 +284,9 @@ pub fn load(root: &Path, profile: &str) -> Result<Loaded, Diagnostics> {
         }
     };
 
+    let mut typed_config = typed_config;
+    typed_config.env = env_snapshot(&typed_config);
+
     let profile_name = Path::new(profile)
         .file_stem()
         .and_then(|s| s.to_str())
@@ -261,6 +299,12 @@ pub fn load(root: &Path, profile: &str) -> Result<Loaded, Diagnostics> {
     diags.extend(semantic::stack_checks(
         &typed_profile,
         &profile_name,
+        &typed_config,
+        &merged,
+    ));
+    diags.extend(semantic::broker_config(&typed_config, &merged));
+    diags.extend(semantic::chart_values(
+        &typed_profile,
         &typed_config,
         &merged,
     ));

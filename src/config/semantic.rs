@@ -583,3 +583,91 @@ fn check_selector(
 pub fn is_map(n: &Node) -> bool {
     matches!(n.kind, Kind::Map(_))
 }
+
+/// The deepest node of `tree` along `path` (map keys, or list indices), for locating a finding
+/// inside free-form values.
+fn deepest<'a>(tree: &'a Node, path: &[&str]) -> &'a Node {
+    let mut n = tree;
+    for seg in path {
+        let next = match seg.parse::<usize>() {
+            Ok(i) if matches!(n.kind, Kind::Seq(_)) => n.as_seq().get(i),
+            _ => n.get(seg),
+        };
+        match next {
+            Some(x) => n = x,
+            None => break,
+        }
+    }
+    n
+}
+
+/// `<component>.chartValues`: a value that looks like a plaintext secret is an error (alpaka
+/// keeps no secret in plaintext, and these values go to the state and the plan); a key that
+/// replaces one alpaka generates is a warning naming both.
+pub fn chart_values(profile: &Profile, config: &StackConfig, tree: &Node) -> Vec<Diagnostic> {
+    use crate::stack::charts::{HATCHES, overlaps, secret_like};
+    let mut out = Vec::new();
+    for hatch in HATCHES {
+        for path in secret_like(hatch.values(config)) {
+            let full: Vec<&str> = hatch.key.iter().copied().chain(path.split('.')).collect();
+            let n = deepest(tree, &full);
+            out.push(
+                diag_at(
+                    n,
+                    &full.join("."),
+                    format!(
+                        "this looks like a plaintext secret; alpaka keeps none in its config, plan or state (chart {} {})",
+                        hatch.pin(config).chart,
+                        hatch.pin(config).version
+                    ),
+                )
+                .with_expected("no password, token or key in chartValues")
+                .with_hint(
+                    "create a Kubernetes Secret and point the chart at it (most charts take an `existingSecret` or `secretName` key); the value is not shown here",
+                ),
+            );
+        }
+    }
+    for o in overlaps(profile.namespace.as_str(), config) {
+        let cp = o.config_path();
+        let segs: Vec<&str> = cp.split('.').collect();
+        let n = deepest(tree, &segs);
+        out.push(Diagnostic {
+            severity: crate::diag::Severity::Warning,
+            ..diag_at(
+                n,
+                &cp,
+                format!(
+                    "replaces `{}`, which alpaka sets on the {} chart; your value is used",
+                    o.values_path(),
+                    o.hatch.release
+                ),
+            )
+        });
+    }
+    out
+}
+
+/// `kafka.config` may not set what alpaka derives from the typed Kafka keys: one source for each
+/// setting, so a plan never shows two values fighting.
+pub fn broker_config(config: &StackConfig, tree: &Node) -> Vec<Diagnostic> {
+    use crate::stack::strimzi::DERIVED_BROKER_SETTINGS;
+    let mut out = Vec::new();
+    for key in config.kafka.config.keys() {
+        if let Some((_, typed)) = DERIVED_BROKER_SETTINGS.iter().find(|(k, _)| k == key) {
+            let n = deepest(tree, &["kafka", "config", key]);
+            out.push(
+                diag_at(
+                    n,
+                    &format!("kafka.config.{key}"),
+                    format!("`{key}` is set by alpaka from `{typed}`"),
+                )
+                .with_expected(format!("`{typed}` instead"))
+                .with_hint(format!(
+                    "remove `{key}` from kafka.config and set `{typed}`"
+                )),
+            );
+        }
+    }
+    out
+}

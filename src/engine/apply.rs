@@ -103,6 +103,8 @@ struct Step {
     action: Action,
     deps: Vec<ResourceId>,
     fields: Vec<FieldChange>,
+    /// Outputs of a resource found live but not recorded (adopt, or replace what was found).
+    found: Option<Value>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -126,6 +128,7 @@ pub async fn apply(
             action: c.action,
             deps: c.deps.clone(),
             fields: c.fields.clone(),
+            found: c.found.clone(),
         })
         .collect();
     let index: BTreeMap<&ResourceId, usize> =
@@ -297,7 +300,7 @@ fn launch(step: &Step, cx: &ApplyContext<'_>, state: &State) -> Result<StepFutur
             step.kind
         ))
     })?;
-    let recorded = state.resources.get(&step.id).cloned();
+    let mut recorded = state.resources.get(&step.id).cloned();
     let desired = match step.action {
         Action::Delete => None,
         _ => {
@@ -314,10 +317,21 @@ fn launch(step: &Step, cx: &ApplyContext<'_>, state: &State) -> Result<StepFutur
                     u.node
                 )));
             }
+            if recorded.is_none()
+                && let Some(found) = &step.found
+            {
+                recorded = Some(super::plan::found_state(node, &v, found));
+            }
             Some(v)
         }
     };
-    let scx = StepCx::new(step.id.clone(), step.kind.clone(), cx.reporter.clone());
+    let scx = StepCx::new(
+        step.id.clone(),
+        step.kind.clone(),
+        cx.reporter.clone(),
+        &state.lineage,
+        state.generation(&step.id),
+    );
     let action = step.action;
     let fields = step.fields.clone();
     Ok(Box::pin(async move {
@@ -346,7 +360,9 @@ async fn run(
             return Ok(None);
         }
         Action::Create => driver.create(&cx, &desired).await?,
-        Action::Update => {
+        // An adopted resource is brought to the configuration like a recorded one (an update
+        // with no changes still returns its full outputs, e.g. an EKS cluster's kubeconfig).
+        Action::Update | Action::Adopt => {
             driver
                 .update(&cx, &need_recorded()?, &desired, &fields)
                 .await?

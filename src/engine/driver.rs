@@ -42,17 +42,58 @@ pub struct StepCx {
     pub id: ResourceId,
     pub kind: String,
     reporter: Arc<dyn Reporter>,
+    /// The state's lineage and the id's generation (destroys so far): with the id, what makes a
+    /// create's idempotency token.
+    lineage: String,
+    generation: u64,
 }
 
 impl StepCx {
-    pub fn new(id: ResourceId, kind: String, reporter: Arc<dyn Reporter>) -> Self {
-        StepCx { id, kind, reporter }
+    pub fn new(
+        id: ResourceId,
+        kind: String,
+        reporter: Arc<dyn Reporter>,
+        lineage: &str,
+        generation: u64,
+    ) -> Self {
+        StepCx {
+            id,
+            kind,
+            reporter,
+            lineage: lineage.to_owned(),
+            generation,
+        }
+    }
+
+    /// The idempotency token of this resource's create calls (EKS `clientRequestToken`, EC2
+    /// `ClientToken`): the same for this deployment's resource in every run until it is
+    /// destroyed, so a create repeated after a crash (the call made, its answer never recorded)
+    /// is the same request to AWS, not a second resource; a new one after each destroy (AWS would
+    /// answer a replayed token with the deleted resource), and different for every resource and
+    /// deployment. 32 hex characters (both APIs take up to 64).
+    pub fn idempotency_token(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(
+            format!("alpaka/{}/{}/{}", self.lineage, self.id, self.generation).as_bytes(),
+        );
+        digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
     }
 
     /// Live status text shown on this node's progress line (e.g. the AWS status `CREATING`).
     pub fn status(&self, text: &str) {
         self.reporter.status(&self.id, text);
     }
+}
+
+/// What [`Driver::find`] found for a resource the state does not record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found {
+    Nothing,
+    /// One this deployment made (its tags say so), e.g. by a run killed between the create call
+    /// and the state write: the outputs that identify it, as `create` returns them.
+    Ours(Value),
+    /// Something by that name this deployment did not make; the text says what and why.
+    Foreign(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +114,26 @@ pub trait Driver: Send + Sync {
     /// everything in it); shown under the replace in plans.
     fn replace_warning(&self) -> Option<&'static str> {
         None
+    }
+
+    /// Plan-time check of an in-place update from `live` to `desired`: `Err` refuses the plan
+    /// (an update the service cannot make, e.g. a Kubernetes downgrade), `Ok(Some(note))` is shown
+    /// under the change (e.g. the steps an upgrade goes through).
+    fn check_update(
+        &self,
+        _live: &Value,
+        _desired: &Value,
+        _changes: &[FieldChange],
+    ) -> Result<Option<String>, String> {
+        Ok(None)
+    }
+
+    /// Before planning a create: look for this resource by what identifies it without state (a
+    /// tag carrying its id, a name the configuration fixes). `desired` may hold unknowns. Kinds
+    /// whose create is idempotent by itself (server-side apply, `helm upgrade --install`) find
+    /// nothing.
+    async fn find(&self, _id: &ResourceId, _desired: &Value) -> Result<Found, DriverError> {
+        Ok(Found::Nothing)
     }
 
     /// Live state in the shape of the desired attributes, or `None` if it no longer exists.
@@ -127,5 +188,47 @@ impl Drivers {
 
     pub fn get(&self, kind: &str) -> Option<&Arc<dyn Driver>> {
         self.0.get(kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Quiet;
+    impl Reporter for Quiet {
+        fn started(&self, _: &ResourceId, _: crate::engine::plan::Action) {}
+        fn status(&self, _: &ResourceId, _: &str) {}
+        fn finished(
+            &self,
+            _: &ResourceId,
+            _: crate::engine::plan::Action,
+            _: &super::super::progress::StepEnd,
+            _: Duration,
+        ) {
+        }
+        fn note(&self, _: &str) {}
+    }
+
+    #[test]
+    fn idempotency_tokens_are_stable_per_resource_and_deployment() {
+        let cx = |id: &str, lineage: &str, generation: u64| {
+            StepCx::new(
+                ResourceId::new(id),
+                "k".into(),
+                Arc::new(Quiet),
+                lineage,
+                generation,
+            )
+            .idempotency_token()
+        };
+        let t = cx("eks.cluster.prod", "abc", 0);
+        assert_eq!(t, cx("eks.cluster.prod", "abc", 0));
+        assert_ne!(t, cx("eks.cluster.dev", "abc", 0));
+        assert_ne!(t, cx("eks.cluster.prod", "abd", 0));
+        // After a destroy, a new request.
+        assert_ne!(t, cx("eks.cluster.prod", "abc", 1));
+        assert_eq!(t.len(), 32);
+        assert!(t.chars().all(|c| c.is_ascii_hexdigit()));
     }
 }

@@ -13,7 +13,7 @@ pub mod progress;
 pub mod render;
 pub mod value;
 
-pub use driver::{Driver, DriverError, Drivers, Readiness, StepCx};
+pub use driver::{Driver, DriverError, Drivers, Found, Readiness, StepCx};
 pub use graph::{Graph, GraphError};
 pub use node::{Node, ResourceId};
 pub use plan::{Action, Change, Plan, PlanOptions};

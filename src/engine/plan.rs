@@ -9,11 +9,11 @@ use thiserror::Error;
 use tokio::sync::Semaphore;
 
 use super::diff::FieldChange;
-use super::driver::{DriverError, Drivers};
+use super::driver::{DriverError, Drivers, Found};
 use super::graph::{Graph, GraphError};
 use super::node::ResourceId;
 use super::value::{OutputRef, Value};
-use crate::state::State;
+use crate::state::{ResourceState, State};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -24,6 +24,9 @@ pub enum Action {
     /// Delete, then create: a field that cannot change in place changed.
     Replace,
     Delete,
+    /// Not in state but found live, made by this deployment (a run stopped before recording
+    /// it): recorded, and updated where it differs from the configuration.
+    Adopt,
 }
 
 /// Why a change is in the plan when the config alone would not say so.
@@ -38,6 +41,8 @@ pub enum Reason {
     NotInConfig,
     /// Part of `destroy`.
     Destroy,
+    /// Tagged as this profile's but recorded nowhere (`destroy --orphans`).
+    Orphan,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,6 +63,13 @@ pub struct Change {
     /// The driver's warning for a replacement (e.g. "wipes the cluster").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+    /// What an in-place update will do beyond its fields (e.g. an upgrade's steps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// For a resource found live but not in state: its outputs as the driver found them (what
+    /// apply records, and what a replacement deletes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,6 +91,7 @@ pub const PLAN_FORMAT_VERSION: u32 = 1;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Summary {
+    pub adopt: usize,
     pub add: usize,
     pub change: usize,
     pub destroy: usize,
@@ -97,6 +110,12 @@ impl Plan {
                     s.destroy += 1;
                 }
                 Action::Delete => s.destroy += 1,
+                Action::Adopt => {
+                    s.adopt += 1;
+                    if !c.fields.is_empty() {
+                        s.change += 1;
+                    }
+                }
             }
         }
         s
@@ -123,6 +142,10 @@ pub enum PlanError {
     },
     #[error("refreshing `{id}` failed: {source}")]
     Refresh { id: ResourceId, source: DriverError },
+    #[error("`{id}` cannot be changed as configured: {message}")]
+    Refused { id: ResourceId, message: String },
+    #[error("`{id}` cannot be created: {message}")]
+    Foreign { id: ResourceId, message: String },
 }
 
 #[derive(Debug, Clone)]
@@ -132,6 +155,9 @@ pub struct PlanOptions {
     pub destroy: bool,
     pub parallelism: usize,
     pub inputs_hash: String,
+    /// Read live state (and look for resources state does not record). `false` plans from
+    /// state and configuration alone, touching nothing (`plan --refresh=false`).
+    pub refresh: bool,
 }
 
 /// Refresh what state records (concurrently, bounded), then diff against the graph.
@@ -157,10 +183,19 @@ pub async fn plan(
             .filter(|id| in_scope(id))
             .cloned()
             .collect();
-        let live = refresh(state, drivers, &to_refresh, opts.parallelism).await?;
+        let live = if opts.refresh {
+            refresh(state, drivers, &to_refresh, opts.parallelism).await?
+        } else {
+            to_refresh
+                .iter()
+                .map(|id| (id.clone(), Some(state.resources[id].attrs.clone())))
+                .collect()
+        };
 
         let mut changes = Vec::new();
         let mut action_of: HashMap<ResourceId, Action> = HashMap::new();
+        // Outputs of resources found live and adopted (not in state).
+        let mut found_outputs: HashMap<ResourceId, Value> = HashMap::new();
         for node in graph.topo_order() {
             if !in_scope(&node.id) {
                 continue;
@@ -173,13 +208,37 @@ pub async fn plan(
                     Some(Action::NoOp | Action::Update) => {
                         state.resources.get(&id)?.outputs.get(&r.output).cloned()
                     }
+                    Some(Action::Adopt) => found_outputs.get(&id)?.get(&r.output).cloned(),
                     _ => None,
                 }
             };
             let desired = node.desired.resolve(&lookup);
             let mut warning = None;
+            let mut note = None;
+            let mut found = None;
             let (action, reason, fields) = match (state.resources.get(&node.id), live.get(&node.id))
             {
+                (None, _) if opts.refresh => {
+                    let driver = drivers.get(&node.kind).ok_or_else(|| PlanError::NoDriver {
+                        kinds: vec![node.kind.clone()],
+                        ids: vec![node.id.to_string()],
+                    })?;
+                    match look_for(driver.as_ref(), node, &desired).await? {
+                        None => (Action::Create, None, Vec::new()),
+                        Some((outputs, live_attrs)) => {
+                            let fields = redacted(driver.diff(&live_attrs, &desired, salt));
+                            let action = if fields.iter().any(|f| f.forces_replacement) {
+                                warning = driver.replace_warning().map(str::to_owned);
+                                Action::Replace
+                            } else {
+                                Action::Adopt
+                            };
+                            found_outputs.insert(node.id.clone(), outputs.clone());
+                            found = Some(outputs);
+                            (action, None, fields)
+                        }
+                    }
+                }
                 (None, _) => (Action::Create, None, Vec::new()),
                 (Some(_), Some(None)) => {
                     (Action::Create, Some(Reason::DeletedOutOfBand), Vec::new())
@@ -189,15 +248,7 @@ pub async fn plan(
                         kinds: vec![node.kind.clone()],
                         ids: vec![node.id.to_string()],
                     })?;
-                    let fields: Vec<FieldChange> = driver
-                        .diff(live_attrs, &desired, salt)
-                        .into_iter()
-                        .map(|f| FieldChange {
-                            before: f.before.map(|v| v.redact()),
-                            after: f.after.map(|v| v.redact()),
-                            ..f
-                        })
-                        .collect();
+                    let fields = redacted(driver.diff(live_attrs, &desired, salt));
                     if fields.is_empty() {
                         (Action::NoOp, None, fields)
                     } else {
@@ -206,6 +257,12 @@ pub async fn plan(
                             warning = driver.replace_warning().map(str::to_owned);
                             Action::Replace
                         } else {
+                            note = driver.check_update(live_attrs, &desired, &fields).map_err(
+                                |message| PlanError::Refused {
+                                    id: node.id.clone(),
+                                    message,
+                                },
+                            )?;
                             Action::Update
                         };
                         (action, drift.then_some(Reason::Drift), fields)
@@ -224,6 +281,8 @@ pub async fn plan(
                 fields,
                 after,
                 warning,
+                note,
+                found,
             });
         }
         if selected.is_none() {
@@ -238,6 +297,8 @@ pub async fn plan(
                         fields: Vec::new(),
                         after: None,
                         warning: None,
+                        note: None,
+                        found: None,
                     });
                 }
             }
@@ -254,6 +315,61 @@ pub async fn plan(
         inputs_hash: opts.inputs_hash.clone(),
         changes,
     })
+}
+
+fn redacted(fields: Vec<FieldChange>) -> Vec<FieldChange> {
+    fields
+        .into_iter()
+        .map(|f| FieldChange {
+            before: f.before.map(|v| v.redact()),
+            after: f.after.map(|v| v.redact()),
+            ..f
+        })
+        .collect()
+}
+
+/// A resource state does not record, looked for live: `Some((outputs, live attributes))` when
+/// this deployment made it. One found without this deployment's marks refuses the plan:
+/// alpaka never takes over what it did not make.
+async fn look_for(
+    driver: &dyn super::driver::Driver,
+    node: &super::node::Node,
+    desired: &Value,
+) -> Result<Option<(Value, Value)>, PlanError> {
+    let refresh_err = |source| PlanError::Refresh {
+        id: node.id.clone(),
+        source,
+    };
+    match driver.find(&node.id, desired).await.map_err(refresh_err)? {
+        Found::Nothing => Ok(None),
+        Found::Foreign(message) => Err(PlanError::Foreign {
+            id: node.id.clone(),
+            message,
+        }),
+        Found::Ours(outputs) => {
+            // Read it as if recorded: what the read cannot report is taken as configured.
+            let as_recorded = found_state(node, desired, &outputs);
+            match driver
+                .read(&node.id, &as_recorded)
+                .await
+                .map_err(refresh_err)?
+            {
+                Some(live) => Ok(Some((outputs, live))),
+                // Gone between the two calls (being deleted): create it.
+                None => Ok(None),
+            }
+        }
+    }
+}
+
+/// The state a found resource would have had, had its create been recorded.
+pub fn found_state(node: &super::node::Node, desired: &Value, outputs: &Value) -> ResourceState {
+    ResourceState {
+        kind: node.kind.clone(),
+        deps: node.deps.clone(),
+        attrs: desired.clone(),
+        outputs: outputs.clone(),
+    }
 }
 
 /// The state's lineage once it has been written; a state never written has no identity yet, so
@@ -314,6 +430,8 @@ fn destroy_changes(
                 fields: Vec::new(),
                 after: None,
                 warning: None,
+                note: None,
+                found: None,
                 id,
             })
         })

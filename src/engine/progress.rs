@@ -32,6 +32,7 @@ pub fn verb(action: Action) -> (&'static str, &'static str) {
         Action::Update => ("updating", "updated"),
         Action::Replace => ("replacing", "replaced"),
         Action::Delete => ("destroying", "destroyed"),
+        Action::Adopt => ("adopting", "adopted"),
         Action::NoOp => ("reading", "unchanged"),
     }
 }

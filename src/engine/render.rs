@@ -26,9 +26,14 @@ pub fn plan_text(plan: &Plan) -> String {
         s.push('\n');
     }
     let sum = plan.summary();
+    let adopt = if sum.adopt > 0 {
+        format!("{} to adopt, ", sum.adopt)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         s,
-        "{} {} to add, {} to change, {} to destroy.",
+        "{} {adopt}{} to add, {} to change, {} to destroy.",
         style("Plan:").bold(),
         sum.add,
         sum.change,
@@ -47,9 +52,25 @@ fn header(c: &Change) -> String {
             "changed outside alpaka and will be updated in-place".to_owned()
         }
         (Action::Update, _) => "will be updated in-place".to_owned(),
+        (Action::Replace, _) if c.found.is_some() => {
+            "was found, made by an earlier run that stopped before recording it, and must be \
+             replaced"
+                .to_owned()
+        }
         (Action::Replace, _) => "must be replaced".to_owned(),
+        (Action::Adopt, _) if c.fields.is_empty() => {
+            "was found, made by an earlier run that stopped before recording it, and will be \
+             adopted"
+                .to_owned()
+        }
+        (Action::Adopt, _) => "was found, made by an earlier run that stopped before recording \
+                               it, and will be adopted and updated in-place"
+            .to_owned(),
         (Action::Delete, Some(Reason::NotInConfig)) => {
             "will be destroyed (it is no longer in the configuration)".to_owned()
+        }
+        (Action::Delete, Some(Reason::Orphan)) => {
+            "will be destroyed (tagged for this profile, recorded in no state)".to_owned()
         }
         (Action::Delete, _) => "will be destroyed".to_owned(),
         (Action::NoOp, _) => "is unchanged".to_owned(),
@@ -63,6 +84,7 @@ fn symbol(a: Action) -> String {
         Action::Update => style("  ~").yellow().to_string(),
         Action::Replace => style("-/+").red().to_string(),
         Action::Delete => style("  -").red().to_string(),
+        Action::Adopt => style(" <=").cyan().to_string(),
         Action::NoOp => "   ".to_owned(),
     }
 }
@@ -81,7 +103,7 @@ fn change_text(s: &mut String, c: &Change) {
                 }
             }
         }
-        Action::Update | Action::Replace => {
+        Action::Update | Action::Replace | Action::Adopt => {
             let width = c
                 .fields
                 .iter()
@@ -107,6 +129,9 @@ fn change_text(s: &mut String, c: &Change) {
             }
             if let Some(w) = c.warning.as_deref().filter(|_| c.action == Action::Replace) {
                 let _ = writeln!(s, "      {} {w}", style("! warning:").red().bold());
+            }
+            if let Some(n) = c.note.as_deref() {
+                let _ = writeln!(s, "      {} {n}", style("note:").cyan().bold());
             }
         }
         Action::Delete | Action::NoOp => {}
@@ -177,8 +202,14 @@ pub fn report_text(report: &ApplyReport, destroy: bool) -> String {
     let line = if destroy {
         format!("{} destroyed", count(&[Action::Delete]))
     } else {
+        let adopted = count(&[Action::Adopt]);
         format!(
-            "{} added, {} changed, {} destroyed",
+            "{}{} added, {} changed, {} destroyed",
+            if adopted > 0 {
+                format!("{adopted} adopted, ")
+            } else {
+                String::new()
+            },
             count(&[Action::Create, Action::Replace]),
             count(&[Action::Update]),
             count(&[Action::Delete, Action::Replace])

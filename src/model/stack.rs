@@ -32,6 +32,27 @@ pub struct StackConfig {
     pub tool: Tool,
     pub init: Init,
     pub test: Test,
+    /// The environment variables the connector configs read with `{fromEnv: NAME}`, as they
+    /// were when the config was loaded. Never part of a file, a plan or the state.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub env: EnvSnapshot,
+}
+
+/// Values of environment variables (secrets, typically): `Debug` shows only their names.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct EnvSnapshot(pub BTreeMap<String, String>);
+
+impl EnvSnapshot {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+impl std::fmt::Debug for EnvSnapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
@@ -91,8 +112,18 @@ pub struct Kafka {
     pub storage: Storage,
     pub metrics: bool,
     pub mode: KafkaMode,
+    /// Broker settings passed to Strimzi's `spec.kafka.config`, e.g. `log.retention.hours: 168`.
+    /// The settings alpaka derives from the keys above (replication, partitions, min ISR) are
+    /// set there instead.
+    #[serde(default, skip_serializing_if = "FreeMap::is_empty")]
+    pub config: FreeMap,
     pub node_selector: Labels,
     pub tolerations: Vec<Toleration>,
+    /// Free-form values for the `strimzi-kafka-operator` 1.2.0 (0.45.1 in ZooKeeper mode) chart, deep-merged over what alpaka generates (yours
+    /// win; `alpaka plan` warns where you replace a value alpaka sets). No secrets: point the
+    /// chart at an existing Secret instead.
+    #[serde(default, skip_serializing_if = "FreeMap::is_empty")]
+    pub chart_values: FreeMap,
 }
 
 impl Default for Kafka {
@@ -108,8 +139,10 @@ impl Default for Kafka {
             storage: Storage::default(),
             metrics: true,
             mode: KafkaMode::Kraft,
+            config: FreeMap::new(),
             node_selector: Labels::new(),
             tolerations: Vec::new(),
+            chart_values: FreeMap::new(),
         }
     }
 }
@@ -202,7 +235,10 @@ impl Default for Ksqldb {
         Ksqldb {
             enabled: true,
             replica_count: 1,
-            container: Container::new("confluentinc/ksqldb-server", "0.29.0"),
+            // The standalone ksqldb-server image stopped at 0.29.0 (2023); Confluent Platform's
+            // image is the maintained line. 8.3.0 is the newest tag confirmed in use
+            // (confluentinc/cp-all-in-one v8.3.0, docker-compose.yml).
+            container: Container::new("confluentinc/cp-ksqldb-server", "8.3.0"),
             memory: Size::known("4Gi"),
             node_selector: Labels::new(),
             tolerations: Vec::new(),
@@ -220,6 +256,11 @@ pub struct WebUi {
     pub port: u16,
     pub node_selector: Labels,
     pub tolerations: Vec<Toleration>,
+    /// Free-form values for the kafbat `kafka-ui` 1.6.5 chart, deep-merged over what alpaka generates (yours
+    /// win; `alpaka plan` warns where you replace a value alpaka sets). No secrets: point the
+    /// chart at an existing Secret instead.
+    #[serde(default, skip_serializing_if = "FreeMap::is_empty")]
+    pub chart_values: FreeMap,
 }
 
 impl Default for WebUi {
@@ -230,6 +271,7 @@ impl Default for WebUi {
             port: 8080,
             node_selector: Labels::new(),
             tolerations: Vec::new(),
+            chart_values: FreeMap::new(),
         }
     }
 }
@@ -246,6 +288,11 @@ pub struct K8Dashboard {
     pub admin_access: bool,
     pub node_selector: Labels,
     pub tolerations: Vec<Toleration>,
+    /// Free-form values for the `headlamp` 0.42.0 chart, deep-merged over what alpaka generates (yours
+    /// win; `alpaka plan` warns where you replace a value alpaka sets). No secrets: point the
+    /// chart at an existing Secret instead.
+    #[serde(default, skip_serializing_if = "FreeMap::is_empty")]
+    pub chart_values: FreeMap,
 }
 
 impl Default for K8Dashboard {
@@ -257,6 +304,7 @@ impl Default for K8Dashboard {
             admin_access: false,
             node_selector: Labels::new(),
             tolerations: Vec::new(),
+            chart_values: FreeMap::new(),
         }
     }
 }
@@ -271,6 +319,12 @@ pub struct Prometheus {
     pub retention: Duration,
     pub node_selector: Labels,
     pub tolerations: Vec<Toleration>,
+    /// Free-form values for the `kube-prometheus-stack` 93.9.0 chart, deep-merged over what alpaka generates (yours
+    /// win; `alpaka plan` warns where you replace a value alpaka sets). No secrets: point the
+    /// chart at an existing Secret instead. Keys are the
+    /// chart's top level (`prometheus.prometheusSpec.additionalScrapeConfigs`, `kube-state-metrics`).
+    #[serde(default, skip_serializing_if = "FreeMap::is_empty")]
+    pub chart_values: FreeMap,
 }
 
 impl Default for Prometheus {
@@ -282,6 +336,7 @@ impl Default for Prometheus {
             retention: Duration::known("10d"),
             node_selector: Labels::new(),
             tolerations: Vec::new(),
+            chart_values: FreeMap::new(),
         }
     }
 }
@@ -335,6 +390,12 @@ pub struct Grafana {
     pub dashboards: Vec<Dashboard>,
     pub node_selector: Labels,
     pub tolerations: Vec<Toleration>,
+    /// Free-form values for the Grafana subchart of `kube-prometheus-stack` 93.9.0 chart, deep-merged over what alpaka generates (yours
+    /// win; `alpaka plan` warns where you replace a value alpaka sets). No secrets: point the
+    /// chart at an existing Secret instead. Keys are
+    /// the subchart's (`plugins`, `grafana.ini`); alpaka places them under `grafana.`.
+    #[serde(default, skip_serializing_if = "FreeMap::is_empty")]
+    pub chart_values: FreeMap,
 }
 
 /// Strimzi's dashboards for the Strimzi Metrics Reporter (what alpaka's Kafka and Connect
@@ -367,6 +428,7 @@ impl Default for Grafana {
             ],
             node_selector: Labels::new(),
             tolerations: Vec::new(),
+            chart_values: FreeMap::new(),
         }
     }
 }
@@ -379,6 +441,15 @@ pub struct Loki {
     pub retention_period: Duration,
     pub node_selector: Labels,
     pub tolerations: Vec<Toleration>,
+    /// Free-form values for the grafana-community `loki` 18.11.0 chart, deep-merged over what alpaka generates (yours
+    /// win; `alpaka plan` warns where you replace a value alpaka sets). No secrets: point the
+    /// chart at an existing Secret instead.
+    #[serde(default, skip_serializing_if = "FreeMap::is_empty")]
+    pub chart_values: FreeMap,
+    /// Free-form values for the `alloy` 1.11.1 chart that ships pods' logs to Loki; merged like
+    /// `chartValues`.
+    #[serde(default, skip_serializing_if = "FreeMap::is_empty")]
+    pub alloy_chart_values: FreeMap,
 }
 
 impl Default for Loki {
@@ -388,6 +459,8 @@ impl Default for Loki {
             retention_period: Duration::known("72h"),
             node_selector: Labels::new(),
             tolerations: Vec::new(),
+            chart_values: FreeMap::new(),
+            alloy_chart_values: FreeMap::new(),
         }
     }
 }
@@ -400,6 +473,11 @@ pub struct Kminion {
     pub scrape_timeout: Duration,
     pub node_selector: Labels,
     pub tolerations: Vec<Toleration>,
+    /// Free-form values for the `kminion` 0.15.2 chart, deep-merged over what alpaka generates (yours
+    /// win; `alpaka plan` warns where you replace a value alpaka sets). No secrets: point the
+    /// chart at an existing Secret instead.
+    #[serde(default, skip_serializing_if = "FreeMap::is_empty")]
+    pub chart_values: FreeMap,
 }
 
 impl Default for Kminion {
@@ -410,6 +488,7 @@ impl Default for Kminion {
             scrape_timeout: Duration::known("5s"),
             node_selector: Labels::new(),
             tolerations: Vec::new(),
+            chart_values: FreeMap::new(),
         }
     }
 }

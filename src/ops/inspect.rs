@@ -10,7 +10,7 @@ use crate::state::Backend;
 use crate::suggest::closest;
 
 pub fn validate(ctx: &Ctx, json_out: bool) -> Result<u8, OpsError> {
-    match open(ctx) {
+    match super::open_with(ctx, super::Secrets::Optional) {
         Ok(ws) => {
             if json_out {
                 println!(

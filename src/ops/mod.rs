@@ -5,6 +5,7 @@
 mod cost;
 pub mod doctor;
 mod eks;
+mod import;
 mod inspect;
 mod run;
 mod selftest;
@@ -12,6 +13,7 @@ mod state_backend;
 
 pub use doctor::doctor;
 pub use eks::{eks_token, kubeconfig};
+pub use import::import;
 pub use inspect::{force_unlock, graph, notes, schema, state_list, state_show, validate};
 pub use run::{apply, destroy, plan};
 pub use selftest::selftest;
@@ -121,9 +123,30 @@ pub struct Workspace {
 }
 
 pub fn open(ctx: &Ctx) -> Result<Workspace, OpsError> {
-    let loaded = config::load(&ctx.root, &ctx.profile).map_err(OpsError::Invalid)?;
+    open_with(ctx, Secrets::Required)
+}
+
+/// Whether the environment variables the config reads (`{fromEnv: NAME}`) must be set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Secrets {
+    /// plan, apply, …: an unset one is an error naming the connector that reads it.
+    Required,
+    /// validate: checks the files, not the environment; an unset one is a warning.
+    Optional,
+}
+
+pub fn open_with(ctx: &Ctx, secrets: Secrets) -> Result<Workspace, OpsError> {
+    let mut loaded = config::load(&ctx.root, &ctx.profile).map_err(OpsError::Invalid)?;
     for w in &loaded.warnings {
         eprintln!("{w}");
+    }
+    if secrets == Secrets::Optional {
+        for name in config::fill_missing_env(&mut loaded.config) {
+            eprintln!(
+                "{} environment variable {name} is not set: plan and apply will need it",
+                console::style("warning:").yellow().bold()
+            );
+        }
     }
     let nodes = stack::build(&loaded.profile_name, &loaded.profile, &loaded.config)
         .map_err(OpsError::Stack)?;

@@ -21,6 +21,7 @@ fn plan_options(ws: &Workspace, run: &RunArgs, destroy: bool) -> PlanOptions {
         destroy,
         parallelism: usize::from(run.parallelism),
         inputs_hash: ws.inputs_hash.clone(),
+        refresh: true,
     }
 }
 
@@ -75,11 +76,21 @@ fn load_state(ws: &Workspace) -> Result<State, OpsError> {
 pub async fn plan(ctx: &Ctx, args: &PlanArgs) -> Result<u8, OpsError> {
     let ws = open(ctx)?;
     let state = load_state(&ws)?;
+    if !args.refresh && args.out.is_some() {
+        return Err(OpsError::Refused(
+            "a plan made with --refresh=false cannot be saved: it did not look at what is live, \
+             so applying it could create what already exists"
+                .to_owned(),
+        ));
+    }
     let p = plan::plan(
         &ws.graph,
         &state,
         &ws.drivers,
-        &plan_options(&ws, &args.run, args.destroy),
+        &PlanOptions {
+            refresh: args.refresh,
+            ..plan_options(&ws, &args.run, args.destroy)
+        },
     )
     .await?;
     if args.json {

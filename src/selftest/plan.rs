@@ -98,21 +98,26 @@ impl Check {
 
 /// The Connect type the JDBC check uses: `test.jdbcConnect`, else the first whose connectors
 /// use the JDBC source.
-pub fn jdbc_connect(cfg: &StackConfig) -> Option<String> {
+pub fn jdbc_connect(ns: &str, cfg: &StackConfig) -> Option<String> {
     if let Some(t) = &cfg.test.jdbc_connect {
         return Some(t.as_str().to_owned());
     }
     cfg.kafka_connect
         .connects
         .iter()
-        .find(|c| connector_classes(c).contains(JDBC_SOURCE_CLASS))
+        .find(|c| connector_classes(ns, c, &cfg.env).contains(JDBC_SOURCE_CLASS))
         .map(|c| c.kind.as_str().to_owned())
 }
 
 /// The connector classes a Connect type's configured connectors use (as rendered, so group
 /// `common` blocks count).
-fn connector_classes(c: &crate::model::stack::Connect) -> BTreeSet<String> {
-    connectors::render_connect(&platform::connect_spec(c))
+fn connector_classes(
+    ns: &str,
+    c: &crate::model::stack::Connect,
+    env: &crate::model::stack::EnvSnapshot,
+) -> BTreeSet<String> {
+    let builtins = platform::builtin_vars(ns);
+    connectors::render_connect(&platform::connect_spec(c, env, &builtins))
         .map(|rs| {
             rs.into_iter()
                 .filter_map(|r| {
@@ -152,14 +157,14 @@ pub fn plan(profile: &Profile, cfg: &StackConfig) -> Vec<Planned> {
             None
         }
     });
-    let jdbc = jdbc_connect(cfg);
+    let jdbc = jdbc_connect(profile.namespace.as_str(), cfg);
     let s3 = &cfg.test.s3sink;
     match &connect_off {
         Some(reason) => add("connect.plugins", Check::Skip(reason.clone())),
         None => {
             for c in connects {
                 let t = c.kind.as_str();
-                let mut expected = connector_classes(c);
+                let mut expected = connector_classes(profile.namespace.as_str(), c, &cfg.env);
                 if jdbc.as_deref() == Some(t) {
                     expected.insert(JDBC_SOURCE_CLASS.to_owned());
                 }

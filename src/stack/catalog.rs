@@ -43,20 +43,28 @@ pub const KMINION: ChartPin = ChartPin {
 };
 
 /// The open-source Loki chart moved to grafana-community in March 2026; grafana's own repo now
-/// carries only enterprise maintenance releases.
+/// carries only enterprise maintenance releases. 18.11.0 (Loki 3.7.6) is the newest entry of
+/// that repository's index (generated 2026-08-20; digest d4d99424…, docs/chart-versions.md).
+/// (An earlier pin, 12.0.1, was never released: it exists only in a pull request's merge.)
 pub const LOKI: ChartPin = ChartPin {
     release: "loki",
     chart: "loki",
     repo: "https://grafana-community.github.io/helm-charts",
-    version: "12.0.1",
+    version: "18.11.0",
 };
 
-/// Log shipper (Promtail is deprecated in favour of Alloy).
+/// The Loki chart's `deploymentMode` for one process doing everything: `Monolithic` since chart
+/// 12.0.0, where `SingleBinary` became a deprecated alias.
+pub const LOKI_MONOLITHIC_MODE: &str = "Monolithic";
+
+/// Log shipper (Promtail is deprecated in favour of Alloy). 1.11.1 (Alloy v1.18.1) is the newest
+/// alloy entry of grafana's chart index that could be read (generated 2026-08-20; created
+/// 2026-08-06, digest cc4cd48a…, docs/chart-versions.md); alpaka's values were rendered with it.
 pub const ALLOY: ChartPin = ChartPin {
     release: "alloy",
     chart: "alloy",
     repo: "https://grafana.github.io/helm-charts",
-    version: "1.14.1",
+    version: "1.11.1",
 };
 
 /// kafbat, the maintained successor of provectus/kafka-ui.
@@ -84,6 +92,18 @@ pub const AWS_LOAD_BALANCER_CONTROLLER: ChartPin = ChartPin {
     repo: "https://aws.github.io/eks-charts",
     version: "3.5.0",
 };
+
+/// Every chart alpaka installs at its current pin (the legacy Strimzi pin aside).
+pub const CHARTS: &[&ChartPin] = &[
+    &STRIMZI,
+    &KUBE_PROMETHEUS_STACK,
+    &KMINION,
+    &LOKI,
+    &ALLOY,
+    &KAFKA_UI,
+    &HEADLAMP,
+    &AWS_LOAD_BALANCER_CONTROLLER,
+];
 
 /// The controller's published IAM policy for the pinned version (`docs/install/iam_policy.json`
 /// at tag v3.5.0, byte for byte), kept in `policies/` and compiled into the binary.
@@ -125,7 +145,14 @@ pub fn verified_values(release: &str) -> &'static [&'static str] {
             "grafana.additionalDataSources",
             "grafana.nodeSelector.*",
             "grafana.tolerations",
+            "grafana.sidecar.datasources.alertmanager.enabled",
             "alertmanager.enabled",
+            "prometheusOperator.nodeSelector.*",
+            "prometheusOperator.tolerations",
+            "prometheusOperator.admissionWebhooks.patch.nodeSelector.*",
+            "prometheusOperator.admissionWebhooks.patch.tolerations",
+            "kube-state-metrics.nodeSelector.*",
+            "kube-state-metrics.tolerations",
         ],
         "kminion" => &[
             "kminion.config.*",
@@ -149,8 +176,19 @@ pub fn verified_values(release: &str) -> &'static [&'static str] {
             "write.replicas",
             "read.replicas",
             "backend.replicas",
+            "chunksCache.enabled",
+            "resultsCache.enabled",
+            "gateway.enabled",
+            "lokiCanary.enabled",
+            "test.enabled",
         ],
-        "alloy" => &["alloy.configMap.content"],
+        "alloy" => &[
+            "alloy.configMap.content",
+            "controller.type",
+            "controller.replicas",
+            "controller.nodeSelector.*",
+            "controller.tolerations",
+        ],
         "kafka-ui" => &["yamlApplicationConfig.*", "nodeSelector.*", "tolerations"],
         "headlamp" => &[
             "clusterRoleBinding.create",

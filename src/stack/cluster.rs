@@ -94,6 +94,28 @@ fn tags(profile: &str, e: &Eks) -> Value {
     Value::map(t)
 }
 
+/// The tag naming the alpaka resource an AWS resource is: set in its create call with the others,
+/// so whatever alpaka made can be found by it, even when a crash kept it out of the state.
+pub const TAG_ID: &str = alpaka_aws::sweep::TAG_ID;
+
+/// Every AWS resource's own tags get [`TAG_ID`] = its resource id (the sweep, which makes
+/// nothing, keeps its tags as the filter they are).
+fn tag_ids(nodes: &mut [Node]) {
+    for n in nodes.iter_mut().filter(|n| {
+        n.kind != "aws.cluster-sweep"
+            && ["aws.", "iam.", "eks."]
+                .iter()
+                .any(|p| n.kind.starts_with(p))
+    }) {
+        let id = n.id.to_string();
+        if let Value::Map(m) = &mut n.desired
+            && let Some(Value::Map(tags)) = m.get_mut("tags")
+        {
+            tags.insert(TAG_ID.to_owned(), Value::str(id));
+        }
+    }
+}
+
 fn with_tags(tags: &Value, extra: &[(&str, &str)]) -> Value {
     let mut m = tags.as_map().cloned().unwrap_or_default();
     for (k, v) in extra {
@@ -420,6 +442,8 @@ fn eks(profile: &str, e: &Eks) -> Result<ClusterLayer, StackError> {
                     ("subnet_ids", Value::List(private.clone())),
                     ("instance_types", strs(&g.instance_types)),
                     ("disk_size_gb", Value::Int(i64::from(g.disk_size_gb))),
+                    // The cluster's minor: after a cluster upgrade the nodes follow it.
+                    ("version", Value::str(e.kubernetes_version.as_str())),
                     (
                         "scaling",
                         Value::map([
@@ -609,6 +633,7 @@ fn eks(profile: &str, e: &Eks) -> Result<ClusterLayer, StackError> {
     // the sweep runs); Ingresses also wait for the controller that serves them.
     ready_deps.push(sweep);
     ready_deps.push(gp3);
+    tag_ids(&mut nodes);
     Ok(ClusterLayer {
         nodes,
         ready: ready_deps,

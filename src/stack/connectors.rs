@@ -34,6 +34,10 @@
 //!   looks secret, or whose template uses a variable whose name looks secret, renders to
 //!   [`Value::Secret`], so a password interpolated into a URL never leaks into plan or state.
 //!   Error messages never quote config values of such keys.
+//! - *alpaka*: `{fromEnv: NAME}`, as a variable or as a config value, reads NAME from alpaka's
+//!   environment (snapshotted by the loader), so a password need not be written in any file.
+//!   What it reads is a secret whatever the key or variable is called; an unset or malformed
+//!   NAME is an error naming the connector and key.
 //!
 //! All errors are collected, not only the first one: [`render_connect`] returns every problem of
 //! every connector of a connect type.
@@ -42,6 +46,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::engine::Value;
+use crate::model::stack::EnvSnapshot;
+
+pub use super::template::{Pos, Rendered, TemplateError, go_float, render_template};
+use super::template::{kind_of, print_scalar};
 
 /// Variables, or a config block: a YAML mapping as parsed.
 pub type Vars = BTreeMap<String, serde_json::Value>;
@@ -52,6 +60,10 @@ pub struct ConnectSpec<'a> {
     pub connect_type: &'a str,
     pub values: &'a Vars,
     pub groups: Vec<GroupSpec<'a>>,
+    /// What `{fromEnv: NAME}` values read (the loader's snapshot of the environment).
+    pub env: &'a EnvSnapshot,
+    /// Variables alpaka provides (`.Values.alpaka.bootstrap`, …), below the connect's own.
+    pub builtins: &'a Vars,
 }
 
 /// One entry of `connector_groups[]`.
@@ -111,507 +123,6 @@ impl fmt::Display for RenderError {
 
 impl std::error::Error for RenderError {}
 
-/// The result of [`render_template`]: the text, and the variables it used (dotted paths below
-/// `.Values`, e.g. `db_host` or `db.host`, each once, in order of first use).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rendered {
-    pub text: String,
-    pub used_vars: Vec<String>,
-}
-
-/// Where in a template text: 1-based line and column (in characters).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Pos {
-    pub line: usize,
-    pub column: usize,
-}
-
-impl Pos {
-    fn of(text: &str, byte: usize) -> Pos {
-        let before = &text[..byte];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        Pos {
-            line,
-            column: before[line_start..].chars().count() + 1,
-        }
-    }
-}
-
-impl fmt::Display for Pos {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 1 {
-            write!(f, "column {}", self.column)
-        } else {
-            write!(f, "line {}, column {}", self.line, self.column)
-        }
-    }
-}
-
-const SUPPORTED: &str = "supported are `{{ .Values.name }}`, `{{ .Values.a.b }}`, trim markers \
-`{{-` / `-}}`, comments `{{/* … */}}` and string literals like `{{ \"{{\" }}`";
-
-/// Why a template could not be rendered.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TemplateError {
-    /// `{{` without a closing `}}`.
-    Unterminated { at: Pos },
-    /// `{{/*` without `*/`.
-    UnclosedComment { at: Pos },
-    /// A comment that does not touch the delimiters (`{{ /* x */ }}`, `{{/* x */ y }}`).
-    CommentNotAtDelimiters { at: Pos },
-    /// Anything but a variable reference, a comment or a string literal. `action` is the text
-    /// between the braces (empty when redacted).
-    Unsupported {
-        at: Pos,
-        action: String,
-        hint: Option<String>,
-    },
-    /// `.Values.<path>` names nothing. `defined` lists the names at the level where the lookup
-    /// failed.
-    Undefined {
-        var: String,
-        defined: Vec<String>,
-        suggestion: Option<String>,
-    },
-    /// `.Values.a.b` where `.Values.a` is a string, number, …: it has no fields.
-    NotAMap {
-        var: String,
-        kind: &'static str,
-        field: String,
-    },
-    /// A variable holding a map, a list or null cannot be printed into a string.
-    NotPrintable { var: String, kind: &'static str },
-}
-
-impl TemplateError {
-    /// The same error without any text copied from the template (for values of secret keys).
-    pub fn redacted(self) -> TemplateError {
-        match self {
-            TemplateError::Unsupported { at, hint, .. } => TemplateError::Unsupported {
-                at,
-                action: String::new(),
-                hint,
-            },
-            other => other,
-        }
-    }
-}
-
-impl fmt::Display for TemplateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TemplateError::Unterminated { at } => {
-                write!(f, "unterminated `{{{{` at {at}: no matching `}}}}`")
-            }
-            TemplateError::UnclosedComment { at } => {
-                write!(f, "unclosed comment `{{{{/*` at {at}: no matching `*/}}}}`")
-            }
-            TemplateError::CommentNotAtDelimiters { at } => write!(
-                f,
-                "comment at {at} must touch the delimiters, as in Go: `{{{{/* … */}}}}` or \
-                 `{{{{- /* … */ -}}}}`"
-            ),
-            TemplateError::Unsupported { at, action, hint } => {
-                if action.is_empty() {
-                    write!(f, "unsupported template action at {at}")?;
-                } else {
-                    write!(f, "unsupported template action `{{{{{action}}}}}` at {at}")?;
-                }
-                if let Some(hint) = hint {
-                    write!(f, " ({hint})")?;
-                }
-                write!(f, "; {SUPPORTED}")
-            }
-            TemplateError::Undefined {
-                var,
-                defined,
-                suggestion,
-            } => {
-                write!(f, "undefined variable `{var}` (")?;
-                if defined.is_empty() {
-                    f.write_str("no variables are defined")?;
-                } else {
-                    const SHOWN: usize = 12;
-                    f.write_str("defined: ")?;
-                    f.write_str(
-                        &defined
-                            .iter()
-                            .take(SHOWN)
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    )?;
-                    if defined.len() > SHOWN {
-                        f.write_str(", …")?;
-                    }
-                }
-                if let Some(s) = suggestion {
-                    write!(f, "; did you mean `{s}`?")?;
-                }
-                f.write_str(")")
-            }
-            TemplateError::NotAMap { var, kind, field } => {
-                write!(
-                    f,
-                    "`{var}` is {kind}, not a map, so it has no field `{field}`"
-                )
-            }
-            TemplateError::NotPrintable { var, kind } => write!(
-                f,
-                "variable `{var}` is {kind}; only strings, numbers and booleans can be used in a \
-                 template"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for TemplateError {}
-
-/// Go's whitespace for trim markers.
-fn is_go_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\r' | '\n')
-}
-
-/// Evaluate a Go text/template subset (see the module doc) with `.Values` = `vars`.
-pub fn render_template(text: &str, vars: &Vars) -> Result<Rendered, TemplateError> {
-    let mut out = String::with_capacity(text.len());
-    let mut used_vars: Vec<String> = Vec::new();
-    // Byte index of the first character not yet consumed.
-    let mut pos = 0;
-    // The previous action ended with `-}}`: trim the start of the next text.
-    let mut trim_next = false;
-    loop {
-        let Some(rel) = text[pos..].find("{{") else {
-            let tail = &text[pos..];
-            out.push_str(if trim_next {
-                tail.trim_start_matches(is_go_space)
-            } else {
-                tail
-            });
-            return Ok(Rendered {
-                text: out,
-                used_vars,
-            });
-        };
-        let open = pos + rel;
-        let mut lit = &text[pos..open];
-        if trim_next {
-            lit = lit.trim_start_matches(is_go_space);
-        }
-        let mut inner_start = open + 2;
-        let after_open = &text[inner_start..];
-        if after_open.starts_with('-') && after_open[1..].starts_with(is_go_space) {
-            lit = lit.trim_end_matches(is_go_space);
-            inner_start += 2;
-        }
-        out.push_str(lit);
-
-        if text[inner_start..].starts_with("/*") {
-            let body = inner_start + 2;
-            let Some(end_rel) = text[body..].find("*/") else {
-                return Err(TemplateError::UnclosedComment {
-                    at: Pos::of(text, open),
-                });
-            };
-            let end = body + end_rel + 2;
-            let (next, trim) = match right_delim(&text[end..]) {
-                Some((len, trim)) => (end + len, trim),
-                None => {
-                    return Err(TemplateError::CommentNotAtDelimiters {
-                        at: Pos::of(text, open),
-                    });
-                }
-            };
-            pos = next;
-            trim_next = trim;
-            continue;
-        }
-
-        let (inner_end, delim_len, trim) =
-            scan_action(text, inner_start).ok_or(TemplateError::Unterminated {
-                at: Pos::of(text, open),
-            })?;
-        let inner = &text[inner_start..inner_end];
-        let at = Pos::of(text, open);
-        let piece = eval_action(inner, vars, at, &mut used_vars)?;
-        out.push_str(&piece);
-        pos = inner_end + delim_len;
-        trim_next = trim;
-    }
-}
-
-/// At `s`: `}}` (length 2, no trim) or `<space>-}}` (length 4, trim).
-fn right_delim(s: &str) -> Option<(usize, bool)> {
-    if s.starts_with("}}") {
-        return Some((2, false));
-    }
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) if is_go_space(c) && chars.as_str().starts_with("-}}") => Some((1 + 3, true)),
-        _ => None,
-    }
-}
-
-/// Find the end of an action starting at byte `start` (after `{{` and any left trim marker),
-/// skipping over quoted strings. Returns (end of the action's text, length of the closing
-/// delimiter, right trim?).
-fn scan_action(text: &str, start: usize) -> Option<(usize, usize, bool)> {
-    let bytes = text.as_bytes();
-    let mut i = start;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-            }
-            b'`' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'`' {
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'}' if text[i..].starts_with("}}") => return Some((i, 2, false)),
-            c if is_go_space(c as char) && text[i + 1..].starts_with("-}}") => {
-                return Some((i, 4, true));
-            }
-            _ => i += 1,
-        }
-    }
-    None
-}
-
-/// One action's text (between the delimiters and trim markers) → its output.
-fn eval_action(
-    inner: &str,
-    vars: &Vars,
-    at: Pos,
-    used: &mut Vec<String>,
-) -> Result<String, TemplateError> {
-    let action = inner.trim_matches(is_go_space);
-    let unsupported = |hint: Option<&str>| TemplateError::Unsupported {
-        at,
-        action: inner.to_string(),
-        hint: hint.map(str::to_string),
-    };
-    if action.is_empty() {
-        return Err(unsupported(Some("empty action")));
-    }
-    if action.starts_with('"') || action.starts_with('`') {
-        return parse_string_literal(action)
-            .ok_or_else(|| unsupported(Some("malformed string literal")));
-    }
-    if action.starts_with("/*") || action.ends_with("*/") {
-        return Err(TemplateError::CommentNotAtDelimiters { at });
-    }
-    let Some(path) = action.strip_prefix(".Values") else {
-        let hint = if action.starts_with('.') || action.starts_with('$') {
-            Some("variables are read from `.Values`")
-        } else {
-            None
-        };
-        return Err(unsupported(hint));
-    };
-    let mut segments = Vec::new();
-    let mut rest = path;
-    while !rest.is_empty() {
-        let Some(after_dot) = rest.strip_prefix('.') else {
-            return Err(unsupported(Some(
-                "after `.Values` only `.name` fields may follow: no functions, pipes or arguments",
-            )));
-        };
-        let len = after_dot
-            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .unwrap_or(after_dot.len());
-        let name = &after_dot[..len];
-        if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
-            return Err(unsupported(Some(
-                "a field name is letters, digits and `_`, not starting with a digit; other names \
-                 are not reachable with `.Values.name`",
-            )));
-        }
-        segments.push(name);
-        rest = &after_dot[len..];
-    }
-    let value = lookup(vars, &segments)?;
-    let var = format!(".Values{path}");
-    let printed = match value {
-        Lookup::Top => {
-            return Err(TemplateError::NotPrintable {
-                var,
-                kind: "the map of all variables",
-            });
-        }
-        Lookup::Found(v) => {
-            print_scalar(v).map_err(|kind| TemplateError::NotPrintable { var, kind })?
-        }
-    };
-    let dotted = segments.join(".");
-    if !used.contains(&dotted) {
-        used.push(dotted);
-    }
-    Ok(printed)
-}
-
-enum Lookup<'v> {
-    Top,
-    Found(&'v serde_json::Value),
-}
-
-fn lookup<'v>(vars: &'v Vars, segments: &[&str]) -> Result<Lookup<'v>, TemplateError> {
-    let Some((first, rest)) = segments.split_first() else {
-        return Ok(Lookup::Top);
-    };
-    let mut current = match vars.get(*first) {
-        Some(v) => v,
-        None => return Err(undefined(&segments[..1], vars.keys())),
-    };
-    for (i, seg) in rest.iter().enumerate() {
-        let map = match current {
-            serde_json::Value::Object(m) => m,
-            other => {
-                return Err(TemplateError::NotAMap {
-                    var: format!(".Values.{}", segments[..=i].join(".")),
-                    kind: kind_of(other),
-                    field: (*seg).to_string(),
-                });
-            }
-        };
-        current = match map.get(*seg) {
-            Some(v) => v,
-            None => return Err(undefined(&segments[..i + 2], map.keys())),
-        };
-    }
-    Ok(Lookup::Found(current))
-}
-
-fn undefined<'k>(path: &[&str], keys: impl Iterator<Item = &'k String>) -> TemplateError {
-    let mut defined: Vec<String> = keys.cloned().collect();
-    defined.sort();
-    let missing = path.last().copied().unwrap_or_default();
-    TemplateError::Undefined {
-        var: format!(".Values.{}", path.join(".")),
-        suggestion: did_you_mean(missing, &defined),
-        defined,
-    }
-}
-
-/// The closest defined name, if close enough to be a plausible typo.
-fn did_you_mean(missing: &str, defined: &[String]) -> Option<String> {
-    crate::suggest::closest(missing, defined.iter().map(String::as_str)).map(str::to_owned)
-}
-
-/// A Go string literal: backquoted raw, or double-quoted with Go's escapes.
-fn parse_string_literal(s: &str) -> Option<String> {
-    if let Some(raw) = s.strip_prefix('`') {
-        let body = raw.strip_suffix('`')?;
-        return (!body.contains('`')).then(|| body.replace('\r', ""));
-    }
-    let body = s.strip_prefix('"')?.strip_suffix('"')?;
-    let mut out = String::new();
-    let mut chars = body.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' | '\n' => return None,
-            '\\' => {
-                let e = chars.next()?;
-                let code = |n: usize, chars: &mut std::str::Chars| -> Option<char> {
-                    let hex: String = chars.by_ref().take(n).collect();
-                    if hex.len() != n {
-                        return None;
-                    }
-                    char::from_u32(u32::from_str_radix(&hex, 16).ok()?)
-                };
-                out.push(match e {
-                    'a' => '\u{7}',
-                    'b' => '\u{8}',
-                    'f' => '\u{c}',
-                    'n' => '\n',
-                    'r' => '\r',
-                    't' => '\t',
-                    'v' => '\u{b}',
-                    '\\' => '\\',
-                    '"' => '"',
-                    // Go's \x is a byte; only ASCII bytes make a character on their own.
-                    'x' => code(2, &mut chars).filter(char::is_ascii)?,
-                    'u' => code(4, &mut chars)?,
-                    'U' => code(8, &mut chars)?,
-                    _ => return None,
-                });
-            }
-            c => out.push(c),
-        }
-    }
-    Some(out)
-}
-
-fn kind_of(v: &serde_json::Value) -> &'static str {
-    match v {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "a list",
-        serde_json::Value::Object(_) => "a map",
-    }
-}
-
-/// A scalar as Connect gets it; `Err(kind)` for null, lists and maps.
-fn print_scalar(v: &serde_json::Value) -> Result<String, &'static str> {
-    match v {
-        serde_json::Value::String(s) => Ok(s.clone()),
-        serde_json::Value::Bool(b) => Ok(b.to_string()),
-        serde_json::Value::Number(n) => Ok(if let Some(i) = n.as_i64() {
-            i.to_string()
-        } else if let Some(u) = n.as_u64() {
-            u.to_string()
-        } else {
-            go_float(n.as_f64().unwrap_or(f64::NAN))
-        }),
-        other => Err(kind_of(other)),
-    }
-}
-
-/// A float as Go's `%v` prints it (`strconv.FormatFloat(x, 'g', -1, 64)`): the shortest digits
-/// that round-trip; exponent form when the decimal exponent is < -4 or >= 6 (Go uses precision 6
-/// for that decision when printing shortest), with a sign and at least two exponent digits
-/// (`1e+06`, `1.5e-05`); `NaN`, `+Inf`, `-Inf`.
-pub fn go_float(x: f64) -> String {
-    if x.is_nan() {
-        return "NaN".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
-    }
-    // Rust's `{:e}` gives the same shortest round-trip digits: "-1.234567e6", "1e-5".
-    let sci = format!("{x:e}");
-    let (mantissa, exp) = match sci.split_once('e') {
-        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
-        None => (sci.as_str(), 0),
-    };
-    if (-4..6).contains(&exp) {
-        // Rust's `{}` prints the same shortest digits in positional form.
-        return format!("{x}");
-    }
-    let sign = if exp < 0 { '-' } else { '+' };
-    format!("{mantissa}e{sign}{:02}", exp.unsigned_abs())
-}
-
 /// Does this config key name a secret? Case-insensitive: contains `password`, `secret`, `token`
 /// or `credential`, or ends with `.key`, `apikey`, `api_key` or `jaas.config` (a JAAS config
 /// embeds the password; Kafka types `sasl.jaas.config` as a password).
@@ -639,6 +150,97 @@ pub fn is_sensitive_var(path: &str) -> bool {
 }
 
 /// Deep merge: `over` wins; maps present on both sides merge key by key.
+/// The key of an environment reference: `{fromEnv: NAME}` as a variable or a config value
+/// reads NAME from alpaka's environment, so a password need not be written in a file.
+pub const FROM_ENV: &str = "fromEnv";
+
+/// `Some(NAME)` when `v` is exactly `{fromEnv: NAME}`.
+pub fn env_ref(v: &serde_json::Value) -> Option<&str> {
+    match v {
+        serde_json::Value::Object(m) if m.len() == 1 => m.get(FROM_ENV)?.as_str(),
+        _ => None,
+    }
+}
+
+/// Every environment variable a connect's values and connector configs read, in order.
+pub fn env_refs<'v>(blocks: impl IntoIterator<Item = &'v Vars>) -> Vec<String> {
+    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+        if let Some(name) = env_ref(v) {
+            if !out.iter().any(|n| n == name) {
+                out.push(name.to_owned());
+            }
+            return;
+        }
+        match v {
+            serde_json::Value::Object(m) => m.values().for_each(|x| walk(x, out)),
+            serde_json::Value::Array(items) => items.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for block in blocks {
+        block.values().for_each(|v| walk(v, &mut out));
+    }
+    out
+}
+
+/// A usable environment variable name (POSIX: letters, digits, `_`, not starting with a digit).
+fn env_name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Why `{fromEnv: name}` cannot be read, or its value.
+fn read_env<'e>(env: &'e EnvSnapshot, name: &str) -> Result<&'e str, String> {
+    if !env_name_ok(name) {
+        return Err(format!(
+            "`fromEnv: {name}` is not an environment variable name (letters, digits and `_`)"
+        ));
+    }
+    env.get(name).ok_or_else(|| {
+        format!("environment variable {name} is not set (`fromEnv: {name}`); export it before running alpaka")
+    })
+}
+
+/// Variables with every `{fromEnv: NAME}` replaced by its value; the dotted paths replaced
+/// (their values are secrets whatever their names), and one message per reference that could
+/// not be read.
+fn resolve_env(vars: Vars, env: &EnvSnapshot) -> (Vars, Vec<String>, Vec<(String, String)>) {
+    fn walk(
+        v: &mut serde_json::Value,
+        path: &mut Vec<String>,
+        env: &EnvSnapshot,
+        resolved: &mut Vec<String>,
+        errors: &mut Vec<(String, String)>,
+    ) {
+        if let Some(name) = env_ref(v).map(str::to_owned) {
+            match read_env(env, &name) {
+                Ok(text) => {
+                    *v = serde_json::Value::String(text.to_owned());
+                    resolved.push(path.join("."));
+                }
+                Err(m) => errors.push((path.join("."), m)),
+            }
+            return;
+        }
+        if let serde_json::Value::Object(m) = v {
+            for (k, x) in m.iter_mut() {
+                path.push(k.clone());
+                walk(x, path, env, resolved, errors);
+                path.pop();
+            }
+        }
+    }
+    let mut vars = vars;
+    let (mut resolved, mut errors) = (Vec::new(), Vec::new());
+    for (k, v) in vars.iter_mut() {
+        let mut path = vec![k.clone()];
+        walk(v, &mut path, env, &mut resolved, &mut errors);
+    }
+    (vars, resolved, errors)
+}
+
 fn merge_vars(base: &Vars, over: &Vars) -> Vars {
     let mut out = base.clone();
     for (k, v) in over {
@@ -741,7 +343,20 @@ pub fn render_connect(spec: &ConnectSpec) -> Result<Vec<RenderedConnector>, Vec<
         if let Some(m) = bad_name_part("the group name", group.name) {
             errors.push(err(group.name, "", "", m));
         }
-        let vars = merge_vars(spec.values, group.values);
+        let (vars, from_env, env_errors) = resolve_env(
+            merge_vars(&merge_vars(spec.builtins, spec.values), group.values),
+            spec.env,
+        );
+        for (path, m) in env_errors {
+            // A connect-level variable is reported once, not once per group.
+            let key = format!("values.{path}");
+            if !errors
+                .iter()
+                .any(|x: &RenderError| x.key == key && x.message == m)
+            {
+                errors.push(err(group.name, "", &key, m));
+            }
+        }
         for connector in &group.connectors {
             let e = |key: &str, message: String| err(group.name, connector.name, key, message);
             let before = errors.len();
@@ -781,8 +396,10 @@ pub fn render_connect(spec: &ConnectSpec) -> Result<Vec<RenderedConnector>, Vec<
                 let (text, secret) = match raw {
                     serde_json::Value::String(s) => match render_template(s, &vars) {
                         Ok(r) => {
-                            let secret =
-                                key_secret || r.used_vars.iter().any(|v| is_sensitive_var(v));
+                            let secret = key_secret
+                                || r.used_vars
+                                    .iter()
+                                    .any(|v| is_sensitive_var(v) || from_env.contains(v));
                             (r.text, secret)
                         }
                         Err(t) => {
@@ -799,6 +416,15 @@ pub fn render_connect(spec: &ConnectSpec) -> Result<Vec<RenderedConnector>, Vec<
                                 .into(),
                         ));
                         continue;
+                    }
+                    v if env_ref(v).is_some() => {
+                        match read_env(spec.env, env_ref(v).unwrap_or_default()) {
+                            Ok(text) => (text.to_owned(), true),
+                            Err(m) => {
+                                errors.push(e(key, m));
+                                continue;
+                            }
+                        }
                     }
                     serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
                         errors.push(e(
@@ -863,6 +489,8 @@ mod tests {
     // ---- helpers: the config model's shape, owned, built from parsed YAML ----
 
     struct OwnedConnect {
+        env: EnvSnapshot,
+        builtins: Vars,
         connect_type: String,
         values: Vars,
         groups: Vec<OwnedGroup>,
@@ -912,6 +540,8 @@ mod tests {
                 .and_then(|t| t.as_str())
                 .unwrap_or(default_type);
             OwnedConnect {
+                env: EnvSnapshot::default(),
+                builtins: Vars::new(),
                 connect_type: t.to_string(),
                 values: vars_of(c.get("values")),
                 groups,
@@ -920,6 +550,8 @@ mod tests {
 
         fn spec(&self) -> ConnectSpec<'_> {
             ConnectSpec {
+                env: &self.env,
+                builtins: &self.builtins,
                 connect_type: &self.connect_type,
                 values: &self.values,
                 groups: self
@@ -975,10 +607,6 @@ mod tests {
 
     fn messages(r: Result<RenderedConnector, Vec<RenderError>>) -> Vec<String> {
         r.unwrap_err().iter().map(ToString::to_string).collect()
-    }
-
-    fn tpl(text: &str, v: serde_json::Value) -> Result<String, TemplateError> {
-        render_template(text, &vars(v)).map(|r| r.text)
     }
 
     // ---- the seed README examples ----
@@ -1184,145 +812,6 @@ connects:
     // ---- templates ----
 
     #[test]
-    fn plain_text_and_spacing_inside_braces() {
-        let v = json!({ "x": "X", "y": "Y" });
-        assert_eq!(
-            tpl("no braces } }} here", v.clone()).unwrap(),
-            "no braces } }} here"
-        );
-        assert_eq!(tpl("", v.clone()).unwrap(), "");
-        assert_eq!(
-            tpl("{{.Values.x}}{{   .Values.y\t}}", v.clone()).unwrap(),
-            "XY"
-        );
-        assert_eq!(tpl("a{{\n  .Values.x\n}}b", v).unwrap(), "aXb");
-    }
-
-    #[test]
-    fn trim_markers_trim_all_adjacent_whitespace() {
-        let v = json!({ "x": "X" });
-        assert_eq!(
-            tpl("a \t\n {{- .Values.x -}} \n\t b", v.clone()).unwrap(),
-            "aXb"
-        );
-        assert_eq!(tpl("a  {{- .Values.x }}  b", v.clone()).unwrap(), "aX  b");
-        assert_eq!(tpl("a  {{ .Values.x -}}  b", v.clone()).unwrap(), "a  Xb");
-        assert_eq!(tpl("a {{-   .Values.x   -}} b", v.clone()).unwrap(), "aXb");
-        assert_eq!(
-            tpl("{{ .Values.x -}}\n\n{{- .Values.x }}", v.clone()).unwrap(),
-            "XX"
-        );
-        // The marker needs a space, as in Go: `{{-x` is not a trim marker, `x-}}` not either.
-        assert!(matches!(
-            tpl("a {{-.Values.x}}", v.clone()),
-            Err(TemplateError::Unsupported { .. })
-        ));
-        assert!(matches!(
-            tpl("{{ .Values.x-}}", v),
-            Err(TemplateError::Unsupported { .. })
-        ));
-    }
-
-    #[test]
-    fn comments_are_dropped_and_must_touch_the_delimiters() {
-        let v = json!({ "x": "X" });
-        assert_eq!(tpl("a{{/* note */}}b", v.clone()).unwrap(), "ab");
-        assert_eq!(
-            tpl(
-                "a \n{{- /* multi\nline {{ }} */ -}}\n b{{ .Values.x }}",
-                v.clone()
-            )
-            .unwrap(),
-            "abX"
-        );
-        assert_eq!(
-            tpl("a {{ /* x */ }}", v.clone()),
-            Err(TemplateError::CommentNotAtDelimiters {
-                at: Pos { line: 1, column: 3 }
-            })
-        );
-        assert!(matches!(
-            tpl("{{/* x */ .Values.x }}", v.clone()),
-            Err(TemplateError::CommentNotAtDelimiters { .. })
-        ));
-        assert_eq!(
-            tpl("line\n  {{/* x", v),
-            Err(TemplateError::UnclosedComment {
-                at: Pos { line: 2, column: 3 }
-            })
-        );
-    }
-
-    #[test]
-    fn string_literals_write_literal_braces() {
-        let v = json!({});
-        assert_eq!(
-            tpl(r#"{{ "{{" }} x {{ "}}" }}"#, v.clone()).unwrap(),
-            "{{ x }}"
-        );
-        assert_eq!(
-            tpl("{{ `{{ .Values.x }}` }}", v.clone()).unwrap(),
-            "{{ .Values.x }}"
-        );
-        assert_eq!(
-            tpl(r#"{{ "a\tb\u00e9\"" }}"#, v.clone()).unwrap(),
-            "a\tbé\""
-        );
-        assert!(matches!(
-            tpl(r#"{{ "a" "b" }}"#, v.clone()),
-            Err(TemplateError::Unsupported { .. })
-        ));
-        assert!(matches!(
-            tpl(r#"{{ "\q" }}"#, v),
-            Err(TemplateError::Unsupported { .. })
-        ));
-    }
-
-    #[test]
-    fn nested_variables_and_used_vars() {
-        let v = vars(json!({ "a": { "b": { "c": 7 } }, "s": "str", "l": [1], "n": null }));
-        let r = render_template(
-            "{{ .Values.a.b.c }}-{{ .Values.s }}-{{ .Values.a.b.c }}",
-            &v,
-        )
-        .unwrap();
-        assert_eq!(r.text, "7-str-7");
-        assert_eq!(r.used_vars, ["a.b.c", "s"]);
-        assert_eq!(
-            render_template("{{ .Values.a.x }}", &v),
-            Err(TemplateError::Undefined {
-                var: ".Values.a.x".into(),
-                defined: vec!["b".into()],
-                suggestion: None
-            })
-        );
-        assert_eq!(
-            render_template("{{ .Values.s.x }}", &v)
-                .unwrap_err()
-                .to_string(),
-            "`.Values.s` is a string, not a map, so it has no field `x`"
-        );
-        assert_eq!(
-            render_template("{{ .Values.a.b }}", &v)
-                .unwrap_err()
-                .to_string(),
-            "variable `.Values.a.b` is a map; only strings, numbers and booleans can be used in a template"
-        );
-        assert!(matches!(
-            render_template("{{ .Values.l }}", &v),
-            Err(TemplateError::NotPrintable { kind: "a list", .. })
-        ));
-        assert!(matches!(
-            render_template("{{ .Values.n }}", &v),
-            Err(TemplateError::NotPrintable { kind: "null", .. })
-        ));
-        assert!(matches!(
-            render_template("{{ .Values }}", &v),
-            Err(TemplateError::NotPrintable { .. })
-        ));
-    }
-
-    #[test]
     fn undefined_variable_names_everything_and_suggests() {
         let doc = yaml(&SEED_SRCCON.replace("{{ .Values.db_host }}:", "{{ .Values.db_hots }}:"));
         let c = OwnedConnect::from_json(&doc["kafka_connect"]["connects"][0], "?");
@@ -1366,68 +855,6 @@ connects:
     }
 
     #[test]
-    fn unsupported_actions_say_what_is_supported() {
-        let v = json!({ "x": "X" });
-        let e = tpl("a {{ .Values.x | quote }}", v.clone()).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "unsupported template action `{{ .Values.x | quote }}` at column 3 (after `.Values` only \
-             `.name` fields may follow: no functions, pipes or arguments); supported are \
-             `{{ .Values.name }}`, `{{ .Values.a.b }}`, trim markers `{{-` / `-}}`, comments \
-             `{{/* … */}}` and string literals like `{{ \"{{\" }}`"
-        );
-        for text in [
-            "{{ if .Values.x }}y{{ end }}",
-            "{{ upper .Values.x }}",
-            "{{ $x := 1 }}",
-            "{{ .Release.Name }}",
-            "{{ }}",
-            "{{ .Values.db-host }}",
-            "{{ .Values.1x }}",
-            "{{ include \"t\" . }}",
-        ] {
-            match tpl(text, v.clone()) {
-                Err(e @ TemplateError::Unsupported { .. }) => {
-                    assert!(e.to_string().contains("supported are"), "{e}")
-                }
-                other => panic!("{text}: {other:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn unterminated_braces() {
-        let v = json!({ "x": "X" });
-        assert_eq!(
-            tpl("abc {{ .Values.x", v.clone()),
-            Err(TemplateError::Unterminated {
-                at: Pos { line: 1, column: 5 }
-            })
-        );
-        assert_eq!(
-            tpl("{{ .Values.x }} {{", v.clone()),
-            Err(TemplateError::Unterminated {
-                at: Pos {
-                    line: 1,
-                    column: 17
-                }
-            })
-        );
-        assert_eq!(
-            tpl(r#"{{ "}}"#, v.clone()),
-            Err(TemplateError::Unterminated {
-                at: Pos { line: 1, column: 1 }
-            })
-        );
-        assert_eq!(
-            tpl("{{ .Values.x", v).unwrap_err().to_string(),
-            "unterminated `{{` at column 1: no matching `}}`"
-        );
-    }
-
-    // ---- scalars ----
-
-    #[test]
     fn numbers_and_booleans_become_strings() {
         let r = one(
             json!({ "port": 3306, "ratio": 0.25, "on": false }),
@@ -1461,28 +888,59 @@ connects:
     }
 
     #[test]
-    fn floats_print_as_go_does() {
-        for (x, go) in [
-            (1.5, "1.5"),
-            (0.1, "0.1"),
-            (-2.5, "-2.5"),
-            (123456.0, "123456"),
-            (1234567.0, "1.234567e+06"),
-            (123456789.5, "1.234567895e+08"),
-            (0.0001, "0.0001"),
-            (0.00012, "0.00012"),
-            (0.00001234, "1.234e-05"),
-            (1e21, "1e+21"),
-            (1e100, "1e+100"),
-            (-1e-300, "-1e-300"),
-            (0.0, "0"),
-            (-0.0, "-0"),
-            (f64::NAN, "NaN"),
-            (f64::INFINITY, "+Inf"),
-            (f64::NEG_INFINITY, "-Inf"),
-        ] {
-            assert_eq!(go_float(x), go, "{x:e}");
-        }
+    fn env_references_render_as_secrets_and_missing_ones_are_named() {
+        let mut c = connect(
+            "srccon",
+            json!({"db_pass": {"fromEnv": "SRCCON_DB_PASS"}, "db_host": "h", "unused": {"fromEnv": "NOT_SET"}, "region": {"fromEnv": "REGION"}}),
+            json!([
+                {"name": "g1", "connectors": [{"name": "a", "config": {
+                    "connection.url": "jdbc:mysql://{{ .Values.db_host }}/?x={{ .Values.db_pass }}",
+                    "api.handle": {"fromEnv": "API_HANDLE"},
+                    "plain.region": "{{ .Values.region }}"
+                }}]},
+                {"name": "g2", "connectors": [{"name": "b", "config": {"x": "y"}}]}
+            ]),
+        );
+        c.env = EnvSnapshot(
+            [
+                ("SRCCON_DB_PASS".to_owned(), "s3cret".to_owned()),
+                ("API_HANDLE".to_owned(), "h-123".to_owned()),
+                ("REGION".to_owned(), "eu-1".to_owned()),
+            ]
+            .into(),
+        );
+        let errs = render_connect(&c.spec()).unwrap_err();
+        // NOT_SET is read by the connect's values: one error, not one per group.
+        let msgs: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert_eq!(msgs.len(), 1, "{msgs:#?}");
+        assert!(msgs[0].contains("NOT_SET is not set"), "{}", msgs[0]);
+        assert!(msgs[0].contains("key values.unused"), "{}", msgs[0]);
+
+        c.env.0.insert("NOT_SET".to_owned(), "now-it-is".to_owned());
+        let r = render_connect(&c.spec()).unwrap();
+        // A variable read from the environment is a secret whatever its name, and so is a
+        // config value read directly; neither is printed.
+        assert_eq!(
+            r[0].config["connection.url"],
+            Value::secret("jdbc:mysql://h/?x=s3cret")
+        );
+        assert_eq!(r[0].config["api.handle"], Value::secret("h-123"));
+        assert_eq!(r[0].config["plain.region"], Value::secret("eu-1"));
+        assert!(!format!("{:?}", c.env).contains("s3cret"));
+        assert_eq!(
+            env_refs([&c.values, &c.groups[0].connectors[0].1]),
+            ["SRCCON_DB_PASS", "REGION", "NOT_SET", "API_HANDLE"]
+        );
+    }
+
+    #[test]
+    fn env_reference_names_are_checked() {
+        let r = one(json!({}), json!({"k": {"fromEnv": "1-bad name"}}));
+        let m = messages(r);
+        assert!(
+            m[0].contains("is not an environment variable name"),
+            "{m:?}"
+        );
     }
 
     #[test]

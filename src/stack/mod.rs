@@ -5,12 +5,14 @@
 //! from plain inputs; they never talk to a cluster, read files or print.
 
 pub mod catalog;
+pub mod charts;
 pub mod cluster;
 pub mod connectors;
 pub mod k8s;
 pub mod notes;
 pub mod platform;
 pub mod strimzi;
+pub mod template;
 pub mod testkit;
 
 use thiserror::Error;

@@ -3,12 +3,11 @@
 
 use crate::engine::{Node, Value};
 use crate::model::profile::{Distribution, Profile};
-use crate::model::stack::{KafkaMode, Labels, StackConfig, StorageType};
-use crate::model::types::Toleration;
+use crate::model::stack::{KafkaMode, StackConfig, StorageType};
 
 use super::catalog::{self, ChartPin};
 use super::connectors::{self, ConnectSpec, ConnectorSpec, GroupSpec};
-use super::{StackError, k8s, labels_value, release_desired, strimzi, strs};
+use super::{StackError, charts, k8s, release_desired, strimzi, strs};
 
 /// A typed manifest as the engine's attribute tree, with the cluster it goes to (`cluster`:
 /// the cluster node's `context` and `kubeconfig` outputs; the driver never sends it).
@@ -86,22 +85,16 @@ impl Addresses {
     }
 }
 
-fn placement(node_selector: &Labels, tolerations: &[Toleration]) -> [(&'static str, Value); 2] {
-    [
-        ("nodeSelector", labels_value(node_selector)),
-        (
-            "tolerations",
-            Value::List(
-                tolerations
-                    .iter()
-                    .filter_map(|t| crate::engine::value::to_value(t).ok())
-                    .collect(),
-            ),
-        ),
-    ]
-}
-
-fn release(pin: &ChartPin, ns: &str, values: Value, deps: &[&str], cluster: &Value) -> Node {
+/// A chart release node: alpaka's values for it with the user's `chartValues` merged over them.
+fn release(
+    cfg: &StackConfig,
+    pin: &ChartPin,
+    ns: &str,
+    generated: Value,
+    deps: &[&str],
+    cluster: &Value,
+) -> Node {
+    let (values, _) = charts::finish(cfg, pin.release, generated);
     deps.iter().fold(
         Node::new(
             format!("helm.{}", pin.release),
@@ -150,11 +143,11 @@ pub fn build(
             &catalog::STRIMZI
         };
         let operator = format!("helm.{}", operator_pin.release);
-        let [sel, tol] = placement(&k.node_selector, &k.tolerations);
         nodes.push(release(
+            cfg,
             operator_pin,
             &ns,
-            Value::map([("watchNamespaces", strs(&[ns.as_str()])), sel, tol]),
+            charts::strimzi(cfg, &ns),
             &[&namespace],
             cl,
         ));
@@ -182,6 +175,7 @@ pub fn build(
             partitions: k.num_partitions,
             min_insync_replicas: k.min_insync_replicas,
             metrics: k.metrics,
+            extra_config: &k.config,
         };
         let kafka_desired = if legacy {
             let template = strimzi::template(&k.node_selector, &k.tolerations);
@@ -228,9 +222,9 @@ pub fn build(
     // Kafka Connect: one KafkaConnect per type, one KafkaConnector per connector; secret config
     // values live in one Secret per type and reach connectors through the config provider.
     let mut connect_ids = Vec::new();
-    let mut connect_addrs = Vec::new();
     if cfg.kafka_connect.enabled && cfg.kafka.enabled {
         let mut errors = Vec::new();
+        let builtins = builtin_vars(&ns);
         for c in &cfg.kafka_connect.connects {
             let t = c.kind.as_str();
             let id = format!("kafka.connect.{t}");
@@ -268,8 +262,7 @@ pub fn build(
             };
             nodes.push(Node::new(&id, "strimzi.kafkaconnect", connect_desired).after(&kafka_id));
             connect_ids.push(id.clone());
-            connect_addrs.push((t.to_owned(), addr.connect(t)));
-            let spec = connect_spec(c);
+            let spec = connect_spec(c, &cfg.env, &builtins);
             let rendered = match connectors::render_connect(&spec) {
                 Ok(r) => r,
                 Err(e) => {
@@ -373,10 +366,7 @@ pub fn build(
             namespace: &ns,
             container: &q.container,
             replicas: i32::try_from(q.replica_count).unwrap_or(i32::MAX),
-            env: vec![
-                ("KSQL_BOOTSTRAP_SERVERS", addr.bootstrap()),
-                ("KSQL_LISTENERS", "http://0.0.0.0:8088".to_owned()),
-            ],
+            env: ksqldb_env(cfg, &addr),
             port: Some(8088),
             memory: Some(q.memory.as_str()),
             command: None,
@@ -402,7 +392,6 @@ pub fn build(
     }
 
     if monitoring {
-        let p = &cfg.prometheus;
         let g = &cfg.grafana;
         let secret = "k8s.secret.grafana-admin".to_owned();
         if g.enabled {
@@ -425,273 +414,73 @@ pub fn build(
                 .after(&namespace),
             );
         }
-        // grafana.dashboards.<provider>.<name>: fetched from grafana.com by id, or from a URL.
-        let dashboards = Value::Map(
-            g.dashboards
-                .iter()
-                .map(|d| {
-                    let mut m = vec![("datasource", Value::str("Prometheus"))];
-                    if let Some(id) = d.gnet_id {
-                        m.push(("gnetId", Value::Int(i64::from(id))));
-                        m.push(("revision", Value::Int(i64::from(d.revision.unwrap_or(1)))));
-                    }
-                    if let Some(url) = &d.url {
-                        m.push(("url", Value::str(url)));
-                    }
-                    (d.name.clone(), Value::map(m))
-                })
-                .collect(),
-        );
-        let [psel, ptol] = placement(&p.node_selector, &p.tolerations);
-        let [gsel, gtol] = placement(&g.node_selector, &g.tolerations);
-        let mut grafana = vec![
-            ("enabled", Value::Bool(g.enabled)),
-            (
-                "admin",
-                Value::map([
-                    ("existingSecret", Value::str("grafana-admin")),
-                    ("userKey", Value::str("admin-user")),
-                    ("passwordKey", Value::str("admin-password")),
-                ]),
-            ),
-            (
-                "dashboardProviders",
-                Value::map([(
-                    "dashboardproviders.yaml",
-                    Value::map([
-                        ("apiVersion", Value::Int(1)),
-                        (
-                            "providers",
-                            Value::List(vec![Value::map([
-                                ("name", Value::str("alpaka")),
-                                ("folder", Value::str("Kafka")),
-                                ("type", Value::str("file")),
-                                (
-                                    "options",
-                                    Value::map([(
-                                        "path",
-                                        Value::str("/var/lib/grafana/dashboards/alpaka"),
-                                    )]),
-                                ),
-                            ])]),
-                        ),
-                    ]),
-                )]),
-            ),
-            ("dashboards", Value::map([("alpaka", dashboards)])),
-            gsel,
-            gtol,
-        ];
-        if cfg.loki.enabled {
-            grafana.push((
-                "additionalDataSources",
-                Value::List(vec![Value::map([
-                    ("name", Value::str("Loki")),
-                    ("type", Value::str("loki")),
-                    ("access", Value::str("proxy")),
-                    ("url", Value::str(addr.loki())),
-                ])]),
-            ));
-        }
-        let values = Value::map([
-            (
-                "prometheus",
-                Value::map([
-                    ("enabled", Value::Bool(p.enabled)),
-                    (
-                        "prometheusSpec",
-                        Value::map([
-                            ("retention", Value::str(p.retention.as_str())),
-                            // Select PodMonitors/ServiceMonitors without the release label too
-                            // (Strimzi's, KMinion's).
-                            ("podMonitorSelectorNilUsesHelmValues", Value::Bool(false)),
-                            (
-                                "serviceMonitorSelectorNilUsesHelmValues",
-                                Value::Bool(false),
-                            ),
-                            psel,
-                            ptol,
-                        ]),
-                    ),
-                ]),
-            ),
-            ("grafana", Value::map(grafana)),
-            (
-                "alertmanager",
-                Value::map([("enabled", Value::Bool(false))]),
-            ),
-        ]);
         let deps: Vec<&str> = if g.enabled {
             vec![&namespace, &secret]
         } else {
             vec![&namespace]
         };
         nodes.push(release(
+            cfg,
             &catalog::KUBE_PROMETHEUS_STACK,
             &ns,
-            values,
+            charts::kube_prometheus_stack(cfg, &addr),
             &deps,
             cl,
         ));
     }
 
     if cfg.kminion.enabled && cfg.kafka.enabled {
-        let m = &cfg.kminion;
-        let [sel, tol] = placement(&m.node_selector, &m.tolerations);
-        let values = Value::map([
-            (
-                "kminion",
-                Value::map([(
-                    "config",
-                    Value::map([(
-                        "kafka",
-                        Value::map([("brokers", strs(&[addr.bootstrap()]))]),
-                    )]),
-                )]),
-            ),
-            (
-                "serviceMonitor",
-                Value::map([
-                    ("create", Value::Bool(cfg.prometheus.enabled)),
-                    ("interval", Value::str(m.scrape_interval.as_str())),
-                    ("scrapeTimeout", Value::str(m.scrape_timeout.as_str())),
-                ]),
-            ),
-            sel,
-            tol,
-        ]);
         let mut deps: Vec<&str> = vec![&kafka_id];
         if cfg.prometheus.enabled {
             deps.push(&prom_release);
         }
-        nodes.push(release(&catalog::KMINION, &ns, values, &deps, cl));
+        nodes.push(release(
+            cfg,
+            &catalog::KMINION,
+            &ns,
+            charts::kminion(cfg, &addr),
+            &deps,
+            cl,
+        ));
     }
 
     if cfg.loki.enabled {
-        let l = &cfg.loki;
-        let [sel, tol] = placement(&l.node_selector, &l.tolerations);
-        let off = || Value::map([("replicas", Value::Int(0))]);
-        let values = Value::map([
-            ("deploymentMode", Value::str("SingleBinary")),
-            (
-                "loki",
-                Value::map([
-                    ("auth_enabled", Value::Bool(false)),
-                    (
-                        "commonConfig",
-                        Value::map([("replication_factor", Value::Int(1))]),
-                    ),
-                    ("storage", Value::map([("type", Value::str("filesystem"))])),
-                    (
-                        "schemaConfig",
-                        Value::map([(
-                            "configs",
-                            Value::List(vec![Value::map([
-                                ("from", Value::str("2024-04-01")),
-                                ("store", Value::str("tsdb")),
-                                ("object_store", Value::str("filesystem")),
-                                ("schema", Value::str("v13")),
-                                (
-                                    "index",
-                                    Value::map([
-                                        ("prefix", Value::str("index_")),
-                                        ("period", Value::str("24h")),
-                                    ]),
-                                ),
-                            ])]),
-                        )]),
-                    ),
-                    (
-                        "limits_config",
-                        Value::map([("retention_period", Value::str(l.retention_period.as_str()))]),
-                    ),
-                    (
-                        "compactor",
-                        Value::map([
-                            ("retention_enabled", Value::Bool(true)),
-                            ("delete_request_store", Value::str("filesystem")),
-                        ]),
-                    ),
-                ]),
-            ),
-            (
-                "singleBinary",
-                Value::map([("replicas", Value::Int(1)), sel, tol]),
-            ),
-            ("write", off()),
-            ("read", off()),
-            ("backend", off()),
-        ]);
-        nodes.push(release(&catalog::LOKI, &ns, values, &[&namespace], cl));
-        let loki_release = format!("helm.{}", catalog::LOKI.release);
-        let alloy_config = format!(
-            "discovery.kubernetes \"pods\" {{\n  role = \"pod\"\n}}\n\n\
-             loki.source.kubernetes \"pods\" {{\n  targets    = discovery.kubernetes.pods.targets\n  forward_to = [loki.write.default.receiver]\n}}\n\n\
-             loki.write \"default\" {{\n  endpoint {{\n    url = \"{}/loki/api/v1/push\"\n  }}\n}}\n",
-            addr.loki()
-        );
         nodes.push(release(
+            cfg,
+            &catalog::LOKI,
+            &ns,
+            charts::loki(cfg),
+            &[&namespace],
+            cl,
+        ));
+        let loki_release = format!("helm.{}", catalog::LOKI.release);
+        nodes.push(release(
+            cfg,
             &catalog::ALLOY,
             &ns,
-            Value::map([(
-                "alloy",
-                Value::map([(
-                    "configMap",
-                    Value::map([("content", Value::str(alloy_config))]),
-                )]),
-            )]),
+            charts::alloy(cfg, &addr),
             &[&loki_release],
             cl,
         ));
     }
 
     if cfg.ui4kafka.enabled && cfg.kafka.enabled {
-        let u = &cfg.ui4kafka;
-        let [sel, tol] = placement(&u.node_selector, &u.tolerations);
-        let connects = Value::List(
-            connect_addrs
-                .iter()
-                .map(|(t, a)| Value::map([("name", Value::str(t)), ("address", Value::str(a))]))
-                .collect(),
-        );
-        let mut cluster = vec![
-            ("name", Value::str(KAFKA_NAME)),
-            ("bootstrapServers", Value::str(addr.bootstrap())),
-            ("kafkaConnect", connects),
-        ];
-        if cfg.ksqldb.enabled {
-            cluster.push(("ksqldbServer", Value::str(addr.ksqldb())));
-        }
-        let values = Value::map([
-            (
-                "yamlApplicationConfig",
-                Value::map([(
-                    "kafka",
-                    Value::map([("clusters", Value::List(vec![Value::map(cluster)]))]),
-                )]),
-            ),
-            sel,
-            tol,
-        ]);
-        nodes.push(release(&catalog::KAFKA_UI, &ns, values, &[&kafka_id], cl));
+        nodes.push(release(
+            cfg,
+            &catalog::KAFKA_UI,
+            &ns,
+            charts::kafka_ui(cfg, &addr),
+            &[&kafka_id],
+            cl,
+        ));
     }
 
     if cfg.k8dashboard.enabled {
-        let d = &cfg.k8dashboard;
-        let [sel, tol] = placement(&d.node_selector, &d.tolerations);
         nodes.push(release(
+            cfg,
             &catalog::HEADLAMP,
             &ns,
-            Value::map([
-                // cluster-admin for the dashboard is an explicit opt-in, never the default.
-                (
-                    "clusterRoleBinding",
-                    Value::map([("create", Value::Bool(d.admin_access))]),
-                ),
-                ("config", Value::map([("inCluster", Value::Bool(true))])),
-                sel,
-                tol,
-            ]),
+            charts::headlamp(cfg),
             &[&namespace],
             cl,
         ));
@@ -755,6 +544,36 @@ pub fn build(
         nodes.push(connect_ids.iter().fold(job, |n, c| n.after(c)));
     }
     Ok(nodes)
+}
+
+/// The cp-ksqldb-server image turns every `KSQL_*` variable into a server property
+/// (`KSQL_KSQL_SERVICE_ID` → `ksql.service.id`; confluentinc/ksql-images v8.3.1,
+/// `cp-ksqldb-server/include/etc/confluent/docker/server/configure`). Internal, sink and
+/// processing-log topics take Kafka's replication factor: their defaults (1) lose data on a
+/// multi-broker cluster, and a factor above the broker count fails every CREATE.
+fn ksqldb_env(cfg: &StackConfig, addr: &Addresses) -> Vec<(&'static str, String)> {
+    let rf = cfg.kafka.default_replication_factor.to_string();
+    vec![
+        ("KSQL_BOOTSTRAP_SERVERS", addr.bootstrap()),
+        ("KSQL_LISTENERS", "http://0.0.0.0:8088".to_owned()),
+        // One id per deployment: it prefixes the internal topics and names the cluster of
+        // servers that share work.
+        ("KSQL_KSQL_SERVICE_ID", "alpaka_".to_owned()),
+        ("KSQL_KSQL_INTERNAL_TOPIC_REPLICAS", rf.clone()),
+        ("KSQL_KSQL_STREAMS_REPLICATION_FACTOR", rf.clone()),
+        ("KSQL_KSQL_SINK_REPLICAS", rf.clone()),
+        // The processing log (deserialization errors and the like) as a topic and a stream
+        // users can query.
+        ("KSQL_KSQL_LOGGING_PROCESSING_TOPIC_REPLICATION_FACTOR", rf),
+        (
+            "KSQL_KSQL_LOGGING_PROCESSING_TOPIC_AUTO_CREATE",
+            "true".to_owned(),
+        ),
+        (
+            "KSQL_KSQL_LOGGING_PROCESSING_STREAM_AUTO_CREATE",
+            "true".to_owned(),
+        ),
+    ]
 }
 
 /// Web UIs behind ingress: shared host-based ingress on local clusters, one ALB group with a
@@ -863,9 +682,27 @@ fn ingresses(
         .collect()
 }
 
+/// What every connector template can use under `.Values.alpaka`: the addresses alpaka derives,
+/// so a config never spells a service name (`{{ .Values.alpaka.bootstrap }}` for Debezium's
+/// schema history, for instance). A connect's own `values` may shadow them.
+pub fn builtin_vars(ns: &str) -> connectors::Vars {
+    let addr = Addresses { ns: ns.to_owned() };
+    [(
+        "alpaka".to_owned(),
+        serde_json::json!({"bootstrap": addr.bootstrap(), "namespace": ns}),
+    )]
+    .into()
+}
+
 /// A Connect type's connector groups as the renderer takes them.
-pub fn connect_spec(c: &crate::model::stack::Connect) -> ConnectSpec<'_> {
+pub fn connect_spec<'a>(
+    c: &'a crate::model::stack::Connect,
+    env: &'a crate::model::stack::EnvSnapshot,
+    builtins: &'a connectors::Vars,
+) -> ConnectSpec<'a> {
     ConnectSpec {
+        env,
+        builtins,
         connect_type: c.kind.as_str(),
         values: &c.values,
         groups: c
@@ -885,5 +722,42 @@ pub fn connect_spec(c: &crate::model::stack::Connect) -> ConnectSpec<'_> {
                     .collect(),
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ksqldb_topics_follow_kafkas_replication_factor() {
+        let mut cfg = StackConfig::default();
+        cfg.kafka.replica_count = 3;
+        cfg.kafka.default_replication_factor = 3;
+        let env: std::collections::BTreeMap<_, _> = ksqldb_env(
+            &cfg,
+            &Addresses {
+                ns: "alpaka".into(),
+            },
+        )
+        .into_iter()
+        .collect();
+        for key in [
+            "KSQL_KSQL_INTERNAL_TOPIC_REPLICAS",
+            "KSQL_KSQL_STREAMS_REPLICATION_FACTOR",
+            "KSQL_KSQL_SINK_REPLICAS",
+            "KSQL_KSQL_LOGGING_PROCESSING_TOPIC_REPLICATION_FACTOR",
+        ] {
+            assert_eq!(env[key], "3", "{key}");
+        }
+        assert_eq!(env["KSQL_KSQL_SERVICE_ID"], "alpaka_");
+        assert_eq!(
+            env["KSQL_BOOTSTRAP_SERVERS"],
+            "alpaka-kafka-bootstrap.alpaka.svc:9092"
+        );
+        assert_eq!(
+            StackConfig::default().ksqldb.container.reference(),
+            "confluentinc/cp-ksqldb-server:8.3.0"
+        );
     }
 }

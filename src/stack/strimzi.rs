@@ -111,7 +111,29 @@ pub struct KafkaInput<'a> {
     pub partitions: u32,
     pub min_insync_replicas: u32,
     pub metrics: bool,
+    /// The user's broker settings (`kafka.config`); alpaka's derived keys are never among them
+    /// (the loader refuses those).
+    pub extra_config: &'a BTreeMap<String, serde_json::Value>,
 }
+
+/// Broker settings alpaka derives from typed keys; `kafka.config` may not set them.
+pub const DERIVED_BROKER_SETTINGS: &[(&str, &str)] = &[
+    (
+        "default.replication.factor",
+        "kafka.defaultReplicationFactor",
+    ),
+    ("num.partitions", "kafka.numPartitions"),
+    ("min.insync.replicas", "kafka.minInsyncReplicas"),
+    (
+        "offsets.topic.replication.factor",
+        "kafka.defaultReplicationFactor",
+    ),
+    (
+        "transaction.state.log.replication.factor",
+        "kafka.defaultReplicationFactor",
+    ),
+    ("transaction.state.log.min.isr", "kafka.minInsyncReplicas"),
+];
 
 pub fn kafka(i: &KafkaInput<'_>) -> Manifest<KafkaSpec> {
     let rf = serde_json::Value::from(i.replication_factor);
@@ -129,6 +151,7 @@ pub fn kafka(i: &KafkaInput<'_>) -> Manifest<KafkaSpec> {
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
+    .chain(i.extra_config.iter().map(|(k, v)| (k.clone(), v.clone())))
     .collect();
     Manifest {
         api_version: API_VERSION,

@@ -42,6 +42,10 @@ pub struct State {
     pub profile: String,
     #[serde(default)]
     pub resources: BTreeMap<ResourceId, ResourceState>,
+    /// How many times each resource id has been destroyed: part of its creates' idempotency
+    /// token, so a create after a destroy is a new request to AWS, not a replay of the old one.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub generations: BTreeMap<ResourceId, u64>,
 }
 
 /// One applied resource: what was asked (sealed), what the provider reported back.
@@ -66,6 +70,7 @@ impl State {
             lineage: random_hex(16),
             profile: profile.into(),
             resources: BTreeMap::new(),
+            generations: BTreeMap::new(),
         }
     }
 
@@ -77,13 +82,20 @@ impl State {
         self.serial += 1;
     }
 
-    /// Forget a resource (destroyed). Bumps the serial when something was removed.
+    /// Forget a resource (destroyed): bumps its generation, and the serial when something was
+    /// removed.
     pub fn remove(&mut self, id: &ResourceId) -> Option<ResourceState> {
         let removed = self.resources.remove(id);
         if removed.is_some() {
+            *self.generations.entry(id.clone()).or_default() += 1;
             self.serial += 1;
         }
         removed
+    }
+
+    /// How many times `id` has been destroyed (0: never).
+    pub fn generation(&self, id: &ResourceId) -> u64 {
+        self.generations.get(id).copied().unwrap_or(0)
     }
 
     pub fn get(&self, id: &ResourceId) -> Option<&ResourceState> {
@@ -103,6 +115,7 @@ impl State {
                 .iter()
                 .map(|(id, r)| (id.clone(), r.sealed(&self.lineage)))
                 .collect(),
+            generations: self.generations.clone(),
         }
     }
 }

@@ -31,6 +31,29 @@ fn backend(dir: &Path, profile: &str) -> LocalBackend {
 }
 
 #[test]
+fn a_destroy_bumps_the_generation_and_it_survives_a_round_trip() {
+    let mut s = State::new("p");
+    let r = id("eks.cluster.prod");
+    assert_eq!(s.generation(&r), 0);
+    s.record(
+        r.clone(),
+        rs("eks.cluster", Value::map([("name", Value::str("prod"))])),
+    );
+    assert_eq!(s.generation(&r), 0);
+    s.remove(&r);
+    assert_eq!(s.generation(&r), 1);
+    // Removing what is not there is no destroy.
+    s.remove(&r);
+    assert_eq!(s.generation(&r), 1);
+    let back: State = serde_json::from_str(&serde_json::to_string(&s.sealed()).unwrap()).unwrap();
+    assert_eq!(back.generation(&r), 1);
+    // A state written before generations existed reads as all zero.
+    let old = r#"{"version": 1, "serial": 1, "lineage": "x", "profile": "p", "resources": {}}"#;
+    let old: State = serde_json::from_str(old).unwrap();
+    assert_eq!(old.generation(&r), 0);
+}
+
+#[test]
 fn new_state_is_empty_with_random_lineage() {
     let a = State::new("p");
     let b = State::new("p");

@@ -90,10 +90,16 @@ pub async fn create_vpc(c: &Client, cidr: &str, tags: &Tags) -> Result<String, A
         .and_then(|v| v.vpc_id())
         .ok_or_else(|| missing("ec2:CreateVpc", cidr, "vpc id"))?
         .to_owned();
-    // EKS needs DNS hostnames and support for its private endpoint (one attribute per call).
+    enable_dns(c, &id).await?;
+    Ok(id)
+}
+
+/// EKS needs DNS hostnames and support for its private endpoint (one attribute per call).
+/// Idempotent: also run on a VPC adopted from a run killed right after CreateVpc.
+pub async fn enable_dns(c: &Client, id: &str) -> Result<(), AwsError> {
     for hostnames in [false, true] {
         let b = AttributeBooleanValue::builder().value(true).build();
-        let req = c.modify_vpc_attribute().vpc_id(&id);
+        let req = c.modify_vpc_attribute().vpc_id(id);
         let req = if hostnames {
             req.enable_dns_hostnames(b)
         } else {
@@ -101,9 +107,9 @@ pub async fn create_vpc(c: &Client, cidr: &str, tags: &Tags) -> Result<String, A
         };
         req.send()
             .await
-            .map_err(sdk("ec2:ModifyVpcAttribute", &id))?;
+            .map_err(sdk("ec2:ModifyVpcAttribute", id))?;
     }
-    Ok(id)
+    Ok(())
 }
 
 pub async fn describe_vpc(c: &Client, id: &str) -> Result<Option<Vpc>, AwsError> {
@@ -638,14 +644,18 @@ pub struct NatGateway {
     pub tags: Tags,
 }
 
+/// `token`: the create's idempotency token (`ClientToken`), the same for this resource in every
+/// run, so a create repeated after a crash answers with the gateway the first one made.
 pub async fn create_nat_gateway(
     c: &Client,
     subnet_id: &str,
     allocation_id: &str,
     tags: &Tags,
+    token: &str,
 ) -> Result<String, AwsError> {
     let out = c
         .create_nat_gateway()
+        .client_token(token)
         .subnet_id(subnet_id)
         .allocation_id(allocation_id)
         .tag_specifications(spec(ResourceType::Natgateway, tags))
@@ -755,4 +765,94 @@ pub(crate) fn tag_filter(key: &str, value: &str) -> Filter {
         .name(format!("tag:{key}"))
         .values(value)
         .build()
+}
+
+// ---- Finding by tag ----
+
+/// The EC2 resource types alpaka creates, for [`find_tagged`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Vpc,
+    Subnet,
+    InternetGateway,
+    RouteTable,
+    /// An Elastic IP, by allocation id.
+    Address,
+    NatGateway,
+}
+
+/// Every `kind` resource carrying all of `tags`, with its id and its own tags. How alpaka finds
+/// what it made when no state records it (a run killed between the create call and the state
+/// write; creates tag in the call itself). Every page is read; NAT gateways deleted, being
+/// deleted or failed do not count.
+pub async fn find_tagged(
+    c: &Client,
+    kind: Kind,
+    tags: &[(&str, &str)],
+) -> Result<Vec<(String, Tags)>, AwsError> {
+    let filters: Vec<Filter> = tags.iter().map(|(k, v)| tag_filter(k, v)).collect();
+    let what = tags
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let fs = Some(filters);
+    let pair = |id: Option<&str>, t: &[Tag]| id.map(|i| (i.to_owned(), from_tags(t)));
+    Ok(match kind {
+        Kind::Vpc => all_items!(c.describe_vpcs().set_filters(fs), "ec2:DescribeVpcs", &what)
+            .iter()
+            .filter_map(|v| pair(v.vpc_id(), v.tags()))
+            .collect(),
+        Kind::Subnet => all_items!(
+            c.describe_subnets().set_filters(fs),
+            "ec2:DescribeSubnets",
+            &what
+        )
+        .iter()
+        .filter_map(|s| pair(s.subnet_id(), s.tags()))
+        .collect(),
+        Kind::InternetGateway => all_items!(
+            c.describe_internet_gateways().set_filters(fs),
+            "ec2:DescribeInternetGateways",
+            &what
+        )
+        .iter()
+        .filter_map(|g| pair(g.internet_gateway_id(), g.tags()))
+        .collect(),
+        Kind::RouteTable => all_items!(
+            c.describe_route_tables().set_filters(fs),
+            "ec2:DescribeRouteTables",
+            &what
+        )
+        .iter()
+        .filter_map(|r| pair(r.route_table_id(), r.tags()))
+        .collect(),
+        // DescribeAddresses has no pages: it answers every address at once.
+        Kind::Address => c
+            .describe_addresses()
+            .set_filters(fs)
+            .send()
+            .await
+            .map_err(sdk("ec2:DescribeAddresses", &what))?
+            .addresses()
+            .iter()
+            .filter_map(|a| pair(a.allocation_id(), a.tags()))
+            .collect(),
+        Kind::NatGateway => all_items!(
+            c.describe_nat_gateways().set_filter(fs),
+            "ec2:DescribeNatGateways",
+            &what
+        )
+        .iter()
+        .filter(|n| {
+            !matches!(
+                n.state(),
+                Some(
+                    NatGatewayState::Deleted | NatGatewayState::Deleting | NatGatewayState::Failed
+                )
+            )
+        })
+        .filter_map(|n| pair(n.nat_gateway_id(), n.tags()))
+        .collect(),
+    })
 }

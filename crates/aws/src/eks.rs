@@ -92,15 +92,18 @@ pub struct Cluster {
 }
 
 /// Retried while EKS cannot yet see the role just created (`retry::iam_propagation`).
-pub async fn create_cluster(c: &Client, s: &ClusterSpec) -> Result<(), AwsError> {
+/// `token`: the create's idempotency token (`clientRequestToken`), the same for this resource in
+/// every run, so a create repeated after a crash is the same request.
+pub async fn create_cluster(c: &Client, s: &ClusterSpec, token: &str) -> Result<(), AwsError> {
     retry(Backoff::IAM_PROPAGATION, iam_propagation, &|_| {}, || {
-        create_cluster_once(c, s)
+        create_cluster_once(c, s, token)
     })
     .await
 }
 
-async fn create_cluster_once(c: &Client, s: &ClusterSpec) -> Result<(), AwsError> {
+async fn create_cluster_once(c: &Client, s: &ClusterSpec, token: &str) -> Result<(), AwsError> {
     c.create_cluster()
+        .client_request_token(token)
         .name(&s.name)
         .version(&s.version)
         .role_arn(&s.role_arn)
@@ -196,6 +199,38 @@ pub async fn wait_cluster_active(
     })
 }
 
+/// The Kubernetes versions an EKS cluster goes through from `from` to `to`: EKS upgrades one
+/// minor version at a time (UpdateClusterVersion refuses a larger step) and never downgrades.
+/// `Ok(vec![])` when they are equal.
+pub fn upgrade_steps(from: &str, to: &str) -> Result<Vec<String>, String> {
+    let parse = |v: &str| -> Result<(u32, u32), String> {
+        let mut it = v.trim_start_matches('v').split('.');
+        match (
+            it.next().and_then(|x| x.parse().ok()),
+            it.next().and_then(|x| x.parse().ok()),
+        ) {
+            (Some(major), Some(minor)) => Ok((major, minor)),
+            _ => Err(format!("`{v}` is not a Kubernetes version (MAJOR.MINOR)")),
+        }
+    };
+    let (fmaj, fmin) = parse(from)?;
+    let (tmaj, tmin) = parse(to)?;
+    if fmaj != tmaj {
+        return Err(format!(
+            "EKS cannot change the major version ({from} → {to})"
+        ));
+    }
+    if tmin < fmin {
+        return Err(format!(
+            "EKS cannot downgrade a cluster ({from} → {to}); keep kubernetesVersion at {from} or later, \
+             or make a new cluster"
+        ));
+    }
+    Ok((fmin + 1..=tmin).map(|m| format!("{tmaj}.{m}")).collect())
+}
+
+/// One step of an upgrade (`version` one minor above the cluster's): UpdateClusterVersion, then
+/// DescribeUpdate on that update's id until it succeeds, then the cluster ACTIVE again.
 pub async fn update_cluster_version(
     c: &Client,
     name: &str,
@@ -203,15 +238,105 @@ pub async fn update_cluster_version(
     spec: &WaitSpec,
     on_status: OnStatus<'_>,
 ) -> Result<(), AwsError> {
-    c.update_cluster_version()
+    let out = c
+        .update_cluster_version()
         .name(name)
         .version(version)
         .send()
         .await
         .map_err(sdk("eks:UpdateClusterVersion", name))?;
+    let id = update_id(out.update(), "eks:UpdateClusterVersion", name)?;
+    wait_update(c, name, None, id, spec, on_status).await?;
     wait_cluster_active(c, name, spec, on_status)
         .await
         .map(|_| ())
+}
+
+/// Move a nodegroup to the cluster's Kubernetes version (UpdateNodegroupVersion with the
+/// version, so EKS picks that version's AMI), waiting on the update.
+pub async fn update_nodegroup_version(
+    c: &Client,
+    cluster: &str,
+    nodegroup: &str,
+    version: &str,
+    spec: &WaitSpec,
+    on_status: OnStatus<'_>,
+) -> Result<(), AwsError> {
+    let res = format!("{cluster}/{nodegroup}");
+    let out = c
+        .update_nodegroup_version()
+        .cluster_name(cluster)
+        .nodegroup_name(nodegroup)
+        .version(version)
+        .send()
+        .await
+        .map_err(sdk("eks:UpdateNodegroupVersion", &res))?;
+    let id = update_id(out.update(), "eks:UpdateNodegroupVersion", &res)?;
+    wait_update(c, cluster, Some(nodegroup), id, spec, on_status).await
+}
+
+/// The id an update call answered with, to wait on.
+fn update_id<'a>(
+    update: Option<&'a aws_sdk_eks::types::Update>,
+    op: &str,
+    resource: &str,
+) -> Result<&'a str, AwsError> {
+    update
+        .and_then(|u| u.id())
+        .ok_or_else(|| AwsError::new(op, resource, "the answer carries no update id"))
+}
+
+/// DescribeUpdate until `Successful`; `Failed`/`Cancelled` end it with EKS's own errors.
+async fn wait_update(
+    c: &Client,
+    cluster: &str,
+    nodegroup: Option<&str>,
+    id: &str,
+    spec: &WaitSpec,
+    on_status: OnStatus<'_>,
+) -> Result<(), AwsError> {
+    let res = match nodegroup {
+        Some(n) => format!("{cluster}/{n} update {id}"),
+        None => format!("{cluster} update {id}"),
+    };
+    wait_for(
+        spec,
+        || async {
+            let out = c
+                .describe_update()
+                .name(cluster)
+                .set_nodegroup_name(nodegroup.map(str::to_owned))
+                .update_id(id)
+                .send()
+                .await
+                .map_err(sdk("eks:DescribeUpdate", &res))?;
+            let Some(u) = out.update() else {
+                return Ok(Probe::Pending("update not visible yet".into()));
+            };
+            let status = u.status().map(|s| s.as_str()).unwrap_or("");
+            Ok(match status {
+                "Successful" => Probe::Done,
+                "Failed" | "Cancelled" => Probe::Failed {
+                    status: status.to_owned(),
+                    reason: u
+                        .errors()
+                        .iter()
+                        .map(|e| {
+                            format!(
+                                "{}: {}",
+                                e.error_code().map(|c| c.as_str()).unwrap_or("?"),
+                                e.error_message().unwrap_or("")
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                },
+                other => Probe::Pending(format!("update {other}")),
+            })
+        },
+        on_status,
+    )
+    .await
 }
 
 pub async fn set_tags(c: &Client, arn: &str, have: &Tags, want: &Tags) -> Result<(), AwsError> {
@@ -294,6 +419,8 @@ pub struct NodegroupSpec {
     pub subnet_ids: Vec<String>,
     pub instance_types: Vec<String>,
     pub disk_size_gb: i32,
+    /// Kubernetes `MAJOR.MINOR` of the nodes (empty: the cluster's, EKS's default at create).
+    pub version: String,
     pub scaling: Scaling,
     pub labels: Tags,
     pub taints: Vec<NodeTaint>,
@@ -342,22 +469,25 @@ fn scaling(s: &Scaling) -> NodegroupScalingConfig {
 }
 
 /// Retried while EKS cannot yet see the node role or its policies (`retry::iam_propagation`).
-pub async fn create_nodegroup(c: &Client, s: &NodegroupSpec) -> Result<(), AwsError> {
+/// `token`: as for [`create_cluster`].
+pub async fn create_nodegroup(c: &Client, s: &NodegroupSpec, token: &str) -> Result<(), AwsError> {
     retry(Backoff::IAM_PROPAGATION, iam_propagation, &|_| {}, || {
-        create_nodegroup_once(c, s)
+        create_nodegroup_once(c, s, token)
     })
     .await
 }
 
-async fn create_nodegroup_once(c: &Client, s: &NodegroupSpec) -> Result<(), AwsError> {
+async fn create_nodegroup_once(c: &Client, s: &NodegroupSpec, token: &str) -> Result<(), AwsError> {
     let id = format!("{}/{}", s.cluster, s.name);
     c.create_nodegroup()
+        .client_request_token(token)
         .cluster_name(&s.cluster)
         .nodegroup_name(&s.name)
         .node_role(&s.node_role_arn)
         .set_subnets(Some(s.subnet_ids.clone()))
         .set_instance_types(Some(s.instance_types.clone()))
         .disk_size(s.disk_size_gb)
+        .set_version((!s.version.is_empty()).then(|| s.version.clone()))
         .scaling_config(scaling(&s.scaling))
         .set_labels((!s.labels.is_empty()).then(|| to_map(&s.labels)))
         .set_taints((!s.taints.is_empty()).then(|| s.taints.iter().map(taint).collect()))
@@ -397,6 +527,7 @@ pub async fn describe_nodegroup(
             subnet_ids: n.subnets().to_vec(),
             instance_types: n.instance_types().to_vec(),
             disk_size_gb: n.disk_size().unwrap_or_default(),
+            version: n.version().unwrap_or_default().to_owned(),
             scaling: Scaling {
                 desired: sc.and_then(|s| s.desired_size()).unwrap_or_default(),
                 min: sc.and_then(|s| s.min_size()).unwrap_or_default(),
@@ -590,6 +721,7 @@ pub async fn create_addon(
     role_arn: Option<&str>,
     configuration_values: Option<&str>,
     tags: &Tags,
+    token: &str,
 ) -> Result<(), AwsError> {
     // Retried while EKS cannot yet see the add-on's IRSA role (`retry::iam_propagation`).
     retry(
@@ -598,6 +730,7 @@ pub async fn create_addon(
         &|_| {},
         || async {
             c.create_addon()
+                .client_request_token(token)
                 .cluster_name(cluster)
                 .addon_name(name)
                 .set_service_account_role_arn(role_arn.map(str::to_owned))
@@ -716,4 +849,27 @@ pub async fn delete_addon(
         on_status,
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::upgrade_steps;
+
+    #[test]
+    fn upgrades_go_one_minor_at_a_time_and_never_down() {
+        assert_eq!(upgrade_steps("1.32", "1.34").unwrap(), ["1.33", "1.34"]);
+        assert_eq!(upgrade_steps("1.34", "1.34").unwrap(), Vec::<String>::new());
+        assert_eq!(upgrade_steps("1.33", "1.34").unwrap(), ["1.34"]);
+        assert!(
+            upgrade_steps("1.34", "1.33")
+                .unwrap_err()
+                .contains("cannot downgrade")
+        );
+        assert!(upgrade_steps("1.34", "2.0").unwrap_err().contains("major"));
+        assert!(
+            upgrade_steps("latest", "1.34")
+                .unwrap_err()
+                .contains("not a Kubernetes version")
+        );
+    }
 }

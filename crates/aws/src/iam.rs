@@ -318,13 +318,12 @@ pub async fn delete_role(c: &Client, name: &str) -> Result<(), AwsError> {
     for p in &policies {
         detach_role_policy(c, name, p).await?;
     }
-    let inline = c
-        .list_role_policies()
-        .role_name(name)
-        .send()
-        .await
-        .map_err(sdk("iam:ListRolePolicies", name))?;
-    for p in inline.policy_names() {
+    let inline = all_items!(
+        c.list_role_policies().role_name(name),
+        "iam:ListRolePolicies",
+        name
+    );
+    for p in &inline {
         gone_ok(
             c.delete_role_policy()
                 .role_name(name)
@@ -375,6 +374,31 @@ pub async fn create_policy(
         .ok_or_else(|| missing("iam:CreatePolicy", name, "policy arn"))
 }
 
+/// The ARN a customer managed policy named `name` has in `account` (path `/`, as
+/// [`create_policy`] makes it; IAM User Guide, "IAM identifiers": `arn:PARTITION:iam::ACCOUNT:policy/NAME`).
+pub fn policy_arn(partition: &str, account: &str, name: &str) -> String {
+    format!("arn:{partition}:iam::{account}:policy/{name}")
+}
+
+/// The OIDC provider registered for `issuer` (with or without `https://`), if any: its ARN ends
+/// in `oidc-provider/<issuer host and path>` (IAM User Guide, "Create an OpenID Connect (OIDC)
+/// identity provider in IAM").
+pub async fn find_oidc_provider(c: &Client, issuer: &str) -> Result<Option<String>, AwsError> {
+    let host_path = issuer.trim_start_matches("https://");
+    // ListOpenIDConnectProviders has no pages.
+    let out = c
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .map_err(sdk("iam:ListOpenIDConnectProviders", host_path))?;
+    Ok(out
+        .open_id_connect_provider_list()
+        .iter()
+        .filter_map(|p| p.arn())
+        .find(|arn| arn.ends_with(&format!(":oidc-provider/{host_path}")))
+        .map(str::to_owned))
+}
+
 pub async fn get_policy(c: &Client, arn: &str) -> Result<Option<Policy>, AwsError> {
     let Some(out) = found(
         c.get_policy()
@@ -414,6 +438,8 @@ pub async fn get_policy(c: &Client, arn: &str) -> Result<Option<Policy>, AwsErro
 
 /// New default version with `document`; the oldest non-default version goes when at the limit.
 pub async fn update_policy_document(c: &Client, arn: &str, document: &str) -> Result<(), AwsError> {
+    // IAM keeps at most five versions of a policy: they always fit in ListPolicyVersions' first
+    // page (MaxItems defaults to 100).
     let versions = c
         .list_policy_versions()
         .policy_arn(arn)
@@ -481,20 +507,32 @@ pub async fn set_policy_tags(
     Ok(())
 }
 
+/// The roles a policy is attached to, every page.
+async fn list_policy_roles(
+    c: &Client,
+    arn: &str,
+) -> Result<Vec<aws_sdk_iam::types::PolicyRole>, AwsError> {
+    let mut pages = c
+        .list_entities_for_policy()
+        .policy_arn(arn)
+        .into_paginator()
+        .send();
+    let mut roles = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(sdk("iam:ListEntitiesForPolicy", arn))?;
+        roles.extend(page.policy_roles().iter().cloned());
+    }
+    Ok(roles)
+}
+
 /// Detach from every role that still has it (IAM, and some stand-ins, would otherwise strand
 /// them), delete non-default versions, then delete the policy.
 pub async fn delete_policy(c: &Client, arn: &str) -> Result<(), AwsError> {
-    let entities = match c
-        .list_entities_for_policy()
-        .policy_arn(arn)
-        .send()
-        .await
-        .map_err(sdk("iam:ListEntitiesForPolicy", arn))
-    {
+    let entities = match list_policy_roles(c, arn).await {
         Err(e) if e.is_not_found() => return Ok(()),
         r => r?,
     };
-    for r in entities.policy_roles() {
+    for r in &entities {
         if let Some(role) = r.role_name() {
             detach_role_policy(c, role, arn).await?;
         }

@@ -13,6 +13,19 @@ use std::collections::BTreeMap;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::ProvideCredentials;
 
+/// Every item of every page of a paginated call (`$req` a request builder with a paginator):
+/// AWS answers at most one page per call, and what a later page holds is otherwise never seen.
+macro_rules! all_items {
+    ($req:expr, $op:expr, $resource:expr) => {{
+        let mut items = Vec::new();
+        let mut stream = $req.into_paginator().items().send();
+        while let Some(item) = stream.next().await {
+            items.push(item.map_err($crate::error::sdk($op, $resource))?);
+        }
+        items
+    }};
+}
+
 pub mod ec2;
 pub mod eks;
 pub mod error;
@@ -108,6 +121,25 @@ impl Aws {
             .await
             .map_err(error::sdk("sts:GetCallerIdentity", &self.region))?;
         Ok(out.arn().unwrap_or_default().to_owned())
+    }
+
+    /// The partition and account of the caller (`sts:GetCallerIdentity`), what the ARNs of
+    /// resources alpaka names itself are built from.
+    pub async fn partition_and_account(&self) -> Result<(String, String), AwsError> {
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(error::sdk("sts:GetCallerIdentity", &self.region))?;
+        let account = out.account().unwrap_or_default().to_owned();
+        // arn:PARTITION:…
+        let partition = out
+            .arn()
+            .and_then(|a| a.split(':').nth(1))
+            .unwrap_or("aws")
+            .to_owned();
+        Ok((partition, account))
     }
 
     /// A bearer token for `cluster`'s API server, from the configured credentials.

@@ -17,6 +17,8 @@ pub const LBC_CLUSTER_TAG: &str = "elbv2.k8s.aws/cluster";
 pub const TAG_MANAGED_BY: &str = "alpaka.io/managed-by";
 pub const TAG_PROFILE: &str = "alpaka.io/profile";
 pub const TAG_CLUSTER: &str = "alpaka.io/cluster";
+/// The alpaka resource id an AWS resource is (set in its create call).
+pub const TAG_ID: &str = "alpaka.io/id";
 
 pub fn cluster_tag(cluster: &str) -> String {
     format!("kubernetes.io/cluster/{cluster}")
@@ -298,60 +300,23 @@ pub async fn leftovers(aws: &Aws, profile: &str, cluster: &str) -> Result<Vec<St
     let mut out = Vec::new();
     let f = || ec2::tag_filter(TAG_PROFILE, profile);
     let c = &aws.ec2;
-    for v in c
-        .describe_vpcs()
-        .filters(f())
-        .send()
-        .await
-        .map_err(sdk("ec2:DescribeVpcs", profile))?
-        .vpcs()
-    {
-        out.push(format!("vpc {}", v.vpc_id().unwrap_or_default()));
+    // Every page of every listing: what a second page holds would otherwise go unreported and
+    // keep billing.
+    for (kind, label) in [
+        (ec2::Kind::Vpc, "vpc"),
+        (ec2::Kind::Subnet, "subnet"),
+        (ec2::Kind::InternetGateway, "internet-gateway"),
+        (ec2::Kind::RouteTable, "route-table"),
+    ] {
+        for (id, _) in ec2::find_tagged(c, kind, &[(TAG_PROFILE, profile)]).await? {
+            out.push(format!("{label} {id}"));
+        }
     }
-    for s in c
-        .describe_subnets()
-        .filters(f())
-        .send()
-        .await
-        .map_err(sdk("ec2:DescribeSubnets", profile))?
-        .subnets()
-    {
-        out.push(format!("subnet {}", s.subnet_id().unwrap_or_default()));
-    }
-    for g in c
-        .describe_internet_gateways()
-        .filters(f())
-        .send()
-        .await
-        .map_err(sdk("ec2:DescribeInternetGateways", profile))?
-        .internet_gateways()
-    {
-        out.push(format!(
-            "internet-gateway {}",
-            g.internet_gateway_id().unwrap_or_default()
-        ));
-    }
-    for r in c
-        .describe_route_tables()
-        .filters(f())
-        .send()
-        .await
-        .map_err(sdk("ec2:DescribeRouteTables", profile))?
-        .route_tables()
-    {
-        out.push(format!(
-            "route-table {}",
-            r.route_table_id().unwrap_or_default()
-        ));
-    }
-    for n in c
-        .describe_nat_gateways()
-        .filter(f())
-        .send()
-        .await
-        .map_err(sdk("ec2:DescribeNatGateways", profile))?
-        .nat_gateways()
-    {
+    for n in all_items!(
+        c.describe_nat_gateways().filter(f()),
+        "ec2:DescribeNatGateways",
+        profile
+    ) {
         let state = n.state().map(|s| s.as_str()).unwrap_or_default();
         if state != "deleted" {
             out.push(format!(
@@ -360,24 +325,14 @@ pub async fn leftovers(aws: &Aws, profile: &str, cluster: &str) -> Result<Vec<St
             ));
         }
     }
-    for a in c
-        .describe_addresses()
-        .filters(f())
-        .send()
-        .await
-        .map_err(sdk("ec2:DescribeAddresses", profile))?
-        .addresses()
-    {
-        out.push(format!("eip {}", a.allocation_id().unwrap_or_default()));
+    for (id, _) in ec2::find_tagged(c, ec2::Kind::Address, &[(TAG_PROFILE, profile)]).await? {
+        out.push(format!("eip {id}"));
     }
-    for g in c
-        .describe_security_groups()
-        .filters(f())
-        .send()
-        .await
-        .map_err(sdk("ec2:DescribeSecurityGroups", profile))?
-        .security_groups()
-    {
+    for g in all_items!(
+        c.describe_security_groups().filters(f()),
+        "ec2:DescribeSecurityGroups",
+        profile
+    ) {
         out.push(format!(
             "security-group {}",
             g.group_id().unwrap_or_default()
@@ -390,60 +345,48 @@ pub async fn leftovers(aws: &Aws, profile: &str, cluster: &str) -> Result<Vec<St
         out.push(format!("load-balancer {lb}"));
     }
     // IAM: alpaka names everything `alpaka-<cluster>-…`; check the tags of those.
-    let roles = aws
-        .iam
-        .list_roles()
-        .send()
-        .await
-        .map_err(sdk("iam:ListRoles", profile))?;
-    for r in roles.roles() {
+    for r in all_items!(aws.iam.list_roles(), "iam:ListRoles", profile) {
         if !r.role_name().starts_with("alpaka-") {
             continue;
         }
-        let tags = aws
-            .iam
-            .list_role_tags()
-            .role_name(r.role_name())
-            .send()
-            .await
-            .map_err(sdk("iam:ListRoleTags", profile))?;
+        let tags = all_items!(
+            aws.iam.list_role_tags().role_name(r.role_name()),
+            "iam:ListRoleTags",
+            profile
+        );
         if tags
-            .tags()
             .iter()
             .any(|t| t.key() == TAG_PROFILE && t.value() == profile)
         {
             out.push(format!("iam-role {}", r.role_name()));
         }
     }
-    let policies = aws
-        .iam
-        .list_policies()
-        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
-        .send()
-        .await
-        .map_err(sdk("iam:ListPolicies", profile))?;
-    for p in policies.policies() {
+    for p in all_items!(
+        aws.iam
+            .list_policies()
+            .scope(aws_sdk_iam::types::PolicyScopeType::Local),
+        "iam:ListPolicies",
+        profile
+    ) {
         let (Some(name), Some(arn)) = (p.policy_name(), p.arn()) else {
             continue;
         };
         if !name.starts_with("alpaka-") {
             continue;
         }
-        let tags = aws
-            .iam
-            .list_policy_tags()
-            .policy_arn(arn)
-            .send()
-            .await
-            .map_err(sdk("iam:ListPolicyTags", profile))?;
+        let tags = all_items!(
+            aws.iam.list_policy_tags().policy_arn(arn),
+            "iam:ListPolicyTags",
+            profile
+        );
         if tags
-            .tags()
             .iter()
             .any(|t| t.key() == TAG_PROFILE && t.value() == profile)
         {
             out.push(format!("iam-policy {arn}"));
         }
     }
+    // ListOpenIDConnectProviders has no pages.
     let oidc = aws
         .iam
         .list_open_id_connect_providers()
@@ -458,14 +401,8 @@ pub async fn leftovers(aws: &Aws, profile: &str, cluster: &str) -> Result<Vec<St
             out.push(format!("iam-oidc-provider {arn}"));
         }
     }
-    let clusters = aws
-        .eks
-        .list_clusters()
-        .send()
-        .await
-        .map_err(sdk("eks:ListClusters", profile))?;
-    for name in clusters.clusters() {
-        if let Some(k) = crate::eks::describe_cluster(&aws.eks, name).await?
+    for name in all_items!(aws.eks.list_clusters(), "eks:ListClusters", profile) {
+        if let Some(k) = crate::eks::describe_cluster(&aws.eks, &name).await?
             && k.tags.get(TAG_PROFILE).map(String::as_str) == Some(profile)
         {
             out.push(format!("eks-cluster {name}"));

@@ -1,5 +1,5 @@
-//! `alpaka_aws::s3` against moto (a local AWS stand-in), reached only through `AWS_ENDPOINT_URL`
-//! — the same code path as production. Seeding and the independent listing use boto3
+//! `alpaka_aws::s3`, and the sweep's listings (every page), against moto (a local AWS stand-in),
+//! reached only through `AWS_ENDPOINT_URL` — the same code path as production. Seeding and the independent listing use boto3
 //! (`tests/s3_helper.py`), not alpaka's code.
 //!
 //! One moto server serves the whole test binary (each test has its own bucket): the SDK reads the
@@ -392,4 +392,38 @@ async fn an_endpoint_by_host_name_is_addressed_path_style() {
     s3.check_bucket(b).await.unwrap();
     assert!(s3.list(b, &run001()).await.unwrap().is_empty());
     assert_eq!(list_pages(b), 1);
+}
+
+/// The sweep's listings read every page. IAM answers ListRoles 100 roles at a time by default
+/// (IAM API Reference, ListRoles: `MaxItems` defaults to 100), and so does moto: a profile with
+/// 105 roles left behind must have all 105 named, not the first page's.
+#[tokio::test]
+async fn leftovers_reads_every_page_of_a_listing() {
+    moto();
+    let aws = alpaka_aws::Aws::load(REGION).await;
+    let profile = "pages-test";
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"eks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    // Seeded with the SDK's own client, not alpaka's IAM code.
+    for i in 0..105 {
+        aws.iam
+            .create_role()
+            .role_name(format!("alpaka-pages-{i:03}"))
+            .assume_role_policy_document(trust)
+            .tags(
+                aws_sdk_iam::types::Tag::builder()
+                    .key(alpaka_aws::sweep::TAG_PROFILE)
+                    .value(profile)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let left = alpaka_aws::sweep::leftovers(&aws, profile, "pages")
+        .await
+        .unwrap();
+    let roles: Vec<&String> = left.iter().filter(|l| l.starts_with("iam-role ")).collect();
+    assert_eq!(roles.len(), 105, "{left:#?}");
+    assert!(left.iter().any(|l| l == "iam-role alpaka-pages-104"));
 }

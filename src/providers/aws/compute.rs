@@ -7,10 +7,10 @@ use async_trait::async_trait;
 
 use super::{
     Shared, carry, err, in_recorded_order, int, kubeconfig, list_value, map_value, opt_text,
-    output, outputs, status, string_map, tags, text, texts,
+    ours_by_name, output, outputs, status, string_map, tags, text, texts,
 };
 use crate::engine::diff::FieldChange;
-use crate::engine::{Driver, DriverError, Drivers, ResourceId, StepCx, Value};
+use crate::engine::{Driver, DriverError, Drivers, Found, ResourceId, StepCx, Value};
 use crate::state::ResourceState;
 
 pub fn register(d: &mut Drivers, s: &Arc<Shared>) {
@@ -80,6 +80,50 @@ impl Driver for ClusterDriver {
             "bootstrap_cluster_creator_admin_permissions",
         ]
     }
+    /// A version change is an upgrade EKS makes one minor at a time: the plan shows the steps,
+    /// and refuses a downgrade (EKS has none).
+    fn check_update(
+        &self,
+        live: &Value,
+        desired: &Value,
+        changes: &[FieldChange],
+    ) -> Result<Option<String>, String> {
+        if !changes
+            .iter()
+            .any(|c| c.path.first().map(String::as_str) == Some("version"))
+        {
+            return Ok(None);
+        }
+        let (Some(from), Some(to)) = (
+            live.get("version").and_then(Value::as_str),
+            desired.get("version").and_then(Value::as_str),
+        ) else {
+            return Ok(None);
+        };
+        let steps = eks::upgrade_steps(from, to)?;
+        Ok(Some(format!(
+            "upgrades one minor version at a time: {from} → {}, each step waited out; the \
+             nodegroups follow",
+            steps.join(" → ")
+        )))
+    }
+    async fn find(&self, id: &ResourceId, d: &Value) -> Result<Found, DriverError> {
+        let aws = self.0.aws().await;
+        let Some(name) = opt_text(d, "name") else {
+            return Ok(Found::Nothing);
+        };
+        let Some(k) = eks::describe_cluster(&aws.eks, &name).await.map_err(err)? else {
+            return Ok(Found::Nothing);
+        };
+        Ok(ours_by_name(
+            "EKS cluster",
+            &name,
+            &k.tags,
+            id,
+            d,
+            cluster_outputs(&k),
+        ))
+    }
     async fn read(
         &self,
         _: &ResourceId,
@@ -132,7 +176,9 @@ impl Driver for ClusterDriver {
                 .unwrap_or(true),
             tags: tags(d),
         };
-        eks::create_cluster(&aws.eks, &spec).await.map_err(err)?;
+        eks::create_cluster(&aws.eks, &spec, &cx.idempotency_token())
+            .await
+            .map_err(err)?;
         cx.status("CREATING");
         let w = self.0.wait("eks cluster ACTIVE", &spec.name);
         let k = eks::wait_cluster_active(&aws.eks, &spec.name, &w, &status(cx))
@@ -149,19 +195,31 @@ impl Driver for ClusterDriver {
     ) -> Result<Value, DriverError> {
         let aws = self.0.aws().await;
         let name = output(rec, "name")?;
+        // One adopted from a killed run may still be CREATING (no endpoint yet).
+        let w = self.0.wait("eks cluster ACTIVE", &name);
+        eks::wait_cluster_active(&aws.eks, &name, &w, &status(cx))
+            .await
+            .map_err(err)?;
         for t in top(ch) {
             match t {
                 "version" => {
-                    let w = self.0.wait("eks cluster version update", &name);
-                    eks::update_cluster_version(
-                        &aws.eks,
-                        &name,
-                        &text(d, "version")?,
-                        &w,
-                        &status(cx),
-                    )
-                    .await
-                    .map_err(err)?;
+                    // One minor version at a time, each waited out (EKS refuses more).
+                    let live = eks::describe_cluster(&aws.eks, &name)
+                        .await
+                        .map_err(err)?
+                        .map(|k| k.version)
+                        .unwrap_or_default();
+                    let steps = eks::upgrade_steps(&live, &text(d, "version")?)
+                        .map_err(|m| DriverError::new(format!("eks cluster {name}: {m}")))?;
+                    for step in steps {
+                        cx.status(&format!("upgrading to {step}"));
+                        let w = self
+                            .0
+                            .wait(&format!("eks cluster upgrade to {step}"), &name);
+                        eks::update_cluster_version(&aws.eks, &name, &step, &w, &status(cx))
+                            .await
+                            .map_err(err)?;
+                    }
                 }
                 "tags" | "wait_timeout" => {}
                 other => {
@@ -230,6 +288,7 @@ fn nodegroup_spec(d: &Value) -> Result<NodegroupSpec, DriverError> {
         subnet_ids: texts(d, "subnet_ids"),
         instance_types: texts(d, "instance_types"),
         disk_size_gb: i32_of(d, "disk_size_gb")?,
+        version: opt_text(d, "version").unwrap_or_default(),
         scaling: Scaling {
             desired: i32_of(sc, "desired")?,
             min: i32_of(sc, "min")?,
@@ -269,6 +328,27 @@ impl Driver for NodegroupDriver {
             "disk_size_gb",
         ]
     }
+    async fn find(&self, id: &ResourceId, d: &Value) -> Result<Found, DriverError> {
+        let aws = self.0.aws().await;
+        // A cluster still to be created has no nodegroups.
+        let (Some(cluster), Some(name)) = (opt_text(d, "cluster"), opt_text(d, "name")) else {
+            return Ok(Found::Nothing);
+        };
+        let Some(n) = eks::describe_nodegroup(&aws.eks, &cluster, &name)
+            .await
+            .map_err(err)?
+        else {
+            return Ok(Found::Nothing);
+        };
+        Ok(ours_by_name(
+            "EKS nodegroup",
+            &format!("{cluster}/{name}"),
+            &n.spec.tags,
+            id,
+            d,
+            outputs([("name", name.clone()), ("arn", n.arn)]),
+        ))
+    }
     async fn read(
         &self,
         _: &ResourceId,
@@ -297,6 +377,7 @@ impl Driver for NodegroupDriver {
                 ),
                 ("instance_types", list_value(&s.instance_types)),
                 ("disk_size_gb", Value::Int(i64::from(s.disk_size_gb))),
+                ("version", Value::Str(s.version)),
                 (
                     "scaling",
                     Value::map([
@@ -314,7 +395,9 @@ impl Driver for NodegroupDriver {
     async fn create(&self, cx: &StepCx, d: &Value) -> Result<Value, DriverError> {
         let aws = self.0.aws().await;
         let s = nodegroup_spec(d)?;
-        eks::create_nodegroup(&aws.eks, &s).await.map_err(err)?;
+        eks::create_nodegroup(&aws.eks, &s, &cx.idempotency_token())
+            .await
+            .map_err(err)?;
         cx.status("CREATING");
         let w = self
             .0
@@ -343,6 +426,27 @@ impl Driver for NodegroupDriver {
                 .with_code("ResourceNotFoundException"));
         };
         let w = self.0.wait("eks nodegroup update", &id);
+        // One adopted from a killed run may still be CREATING: EKS refuses updates until ACTIVE.
+        let live = if live.status == "ACTIVE" {
+            live
+        } else {
+            eks::wait_nodegroup_active(&aws.eks, &want.cluster, &want.name, &w, &status(cx))
+                .await
+                .map_err(err)?
+        };
+        // After its cluster's upgrade (the nodegroup depends on the cluster), to the same minor.
+        if !want.version.is_empty() && want.version != live.spec.version {
+            eks::update_nodegroup_version(
+                &aws.eks,
+                &want.cluster,
+                &want.name,
+                &want.version,
+                &w,
+                &status(cx),
+            )
+            .await
+            .map_err(err)?;
+        }
         eks::update_nodegroup_config(&aws.eks, &live.spec, &want, &w, &status(cx))
             .await
             .map_err(err)?;
@@ -371,6 +475,26 @@ pub struct AddonDriver(Arc<Shared>);
 impl Driver for AddonDriver {
     fn force_new(&self) -> &[&'static str] {
         &["cluster", "name"]
+    }
+    async fn find(&self, id: &ResourceId, d: &Value) -> Result<Found, DriverError> {
+        let aws = self.0.aws().await;
+        let (Some(cluster), Some(name)) = (opt_text(d, "cluster"), opt_text(d, "name")) else {
+            return Ok(Found::Nothing);
+        };
+        let Some(a) = eks::describe_addon(&aws.eks, &cluster, &name)
+            .await
+            .map_err(err)?
+        else {
+            return Ok(Found::Nothing);
+        };
+        Ok(ours_by_name(
+            "EKS add-on",
+            &format!("{cluster}/{name}"),
+            &a.tags,
+            id,
+            d,
+            outputs([("arn", a.arn)]),
+        ))
     }
     async fn read(
         &self,
@@ -418,6 +542,7 @@ impl Driver for AddonDriver {
             role.as_deref(),
             config.as_deref(),
             &tags(d),
+            &cx.idempotency_token(),
         )
         .await
         .map_err(err)?;
@@ -439,6 +564,13 @@ impl Driver for AddonDriver {
         let aws = self.0.aws().await;
         let (cluster, name) = (text(d, "cluster")?, text(d, "name")?);
         let t = top(ch);
+        let w = self
+            .0
+            .wait("eks add-on update", &format!("{cluster}/{name}"));
+        // One adopted from a killed run may still be CREATING: EKS refuses updates until ACTIVE.
+        eks::wait_addon_active(&aws.eks, &cluster, &name, &w, &status(cx))
+            .await
+            .map_err(err)?;
         if t.contains(&"service_account_role_arn") || t.contains(&"configuration_values") {
             let role = opt_text(d, "service_account_role_arn");
             let config = opt_text(d, "configuration_values");
@@ -451,9 +583,6 @@ impl Driver for AddonDriver {
             )
             .await
             .map_err(err)?;
-            let w = self
-                .0
-                .wait("eks add-on update", &format!("{cluster}/{name}"));
             eks::wait_addon_active(&aws.eks, &cluster, &name, &w, &status(cx))
                 .await
                 .map_err(err)?;

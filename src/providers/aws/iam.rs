@@ -7,10 +7,11 @@ use alpaka_aws::iam::{self, Trust};
 use async_trait::async_trait;
 
 use super::{
-    Shared, err, in_recorded_order, list_value, map_value, output, outputs, tags, text, texts,
+    Shared, err, in_recorded_order, list_value, map_value, opt_text, ours_by_name, output, outputs,
+    tags, text, texts,
 };
 use crate::engine::diff::FieldChange;
-use crate::engine::{Driver, DriverError, Drivers, ResourceId, StepCx, Value};
+use crate::engine::{Driver, DriverError, Drivers, Found, ResourceId, StepCx, Value};
 use crate::state::ResourceState;
 
 pub fn register(d: &mut Drivers, s: &Arc<Shared>, documents: HashMap<&'static str, &'static str>) {
@@ -59,6 +60,17 @@ pub struct RoleDriver(Arc<Shared>);
 impl Driver for RoleDriver {
     fn force_new(&self) -> &[&'static str] {
         &["name"]
+    }
+    async fn find(&self, id: &ResourceId, d: &Value) -> Result<Found, DriverError> {
+        let aws = self.0.aws().await;
+        let Some(name) = opt_text(d, "name") else {
+            return Ok(Found::Nothing);
+        };
+        let Some(r) = iam::get_role(&aws.iam, &name).await.map_err(err)? else {
+            return Ok(Found::Nothing);
+        };
+        let out = outputs([("arn", r.arn), ("name", name.clone())]);
+        Ok(ours_by_name("IAM role", &name, &r.tags, id, d, out))
     }
     async fn read(
         &self,
@@ -152,6 +164,19 @@ impl Driver for PolicyDriver {
     fn force_new(&self) -> &[&'static str] {
         &["name"]
     }
+    async fn find(&self, id: &ResourceId, d: &Value) -> Result<Found, DriverError> {
+        let aws = self.0.aws().await;
+        let Some(name) = opt_text(d, "name") else {
+            return Ok(Found::Nothing);
+        };
+        let (partition, account) = self.0.partition_and_account().await?;
+        let arn = iam::policy_arn(partition, account, &name);
+        let Some(p) = iam::get_policy(&aws.iam, &arn).await.map_err(err)? else {
+            return Ok(Found::Nothing);
+        };
+        let out = outputs([("arn", arn), ("name", name.clone())]);
+        Ok(ours_by_name("IAM policy", &name, &p.tags, id, d, out))
+    }
     async fn read(
         &self,
         _: &ResourceId,
@@ -227,6 +252,34 @@ pub struct OidcDriver(Arc<Shared>);
 impl Driver for OidcDriver {
     fn force_new(&self) -> &[&'static str] {
         &["issuer", "client_ids"]
+    }
+    async fn find(&self, id: &ResourceId, d: &Value) -> Result<Found, DriverError> {
+        let aws = self.0.aws().await;
+        // Its issuer is the cluster's: unknown until the cluster exists.
+        let Some(issuer) = opt_text(d, "issuer") else {
+            return Ok(Found::Nothing);
+        };
+        let Some(arn) = iam::find_oidc_provider(&aws.iam, &issuer)
+            .await
+            .map_err(err)?
+        else {
+            return Ok(Found::Nothing);
+        };
+        let Some(p) = iam::get_oidc_provider(&aws.iam, &arn).await.map_err(err)? else {
+            return Ok(Found::Nothing);
+        };
+        let out = outputs([
+            ("arn", arn),
+            ("issuer", issuer.trim_start_matches("https://").to_owned()),
+        ]);
+        Ok(ours_by_name(
+            "IAM OIDC provider",
+            &issuer,
+            &p.tags,
+            id,
+            d,
+            out,
+        ))
     }
     async fn read(
         &self,

@@ -16,7 +16,7 @@ use std::time::Duration;
 use alpaka_aws::{Aws, AwsError, Tags};
 use tokio::sync::OnceCell;
 
-use crate::engine::{DriverError, Drivers, StepCx, Value};
+use crate::engine::{DriverError, Drivers, Found, ResourceId, StepCx, Value};
 use crate::state::ResourceState;
 
 /// What every AWS driver shares: the lazily loaded SDK clients, the region, the waiters' timeout.
@@ -27,6 +27,8 @@ pub struct Shared {
     /// Where `eks.cluster` writes the kubeconfig in-cluster nodes use (`.alpaka/<profile>.kubeconfig`).
     kubeconfig: Option<PathBuf>,
     aws: OnceCell<Aws>,
+    /// The caller's partition and account, asked once (ARNs alpaka can name before it exists).
+    account: OnceCell<(String, String)>,
 }
 
 impl Shared {
@@ -42,11 +44,19 @@ impl Shared {
             keep_volumes,
             kubeconfig,
             aws: OnceCell::new(),
+            account: OnceCell::new(),
         })
     }
 
     pub async fn aws(&self) -> &Aws {
         self.aws.get_or_init(|| Aws::load(&self.region)).await
+    }
+
+    async fn partition_and_account(&self) -> Result<&(String, String), DriverError> {
+        let aws = self.aws().await;
+        self.account
+            .get_or_try_init(|| async { aws.partition_and_account().await.map_err(err) })
+            .await
     }
 
     fn wait(&self, what: &str, resource: &str) -> alpaka_aws::wait::WaitSpec {
@@ -86,6 +96,73 @@ pub async fn pvc_volumes(
     alpaka_aws::sweep::cluster_volumes(shared.aws().await, cluster, profile)
         .await
         .map_err(|e| e.to_string())
+}
+
+// ---- finding what a run made but did not record ----
+
+/// The profile a resource's desired tags name (`alpaka.io/profile`).
+fn profile_of(d: &Value) -> String {
+    tags(d)
+        .get(alpaka_aws::sweep::TAG_PROFILE)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The EC2 resource of `kind` tagged as this profile's `id`, found by those two tags: its id.
+/// More than one (a create retried without an idempotency token) adopts the first; `destroy
+/// --orphans` removes the rest.
+pub(crate) async fn find_ec2(
+    aws: &Aws,
+    kind: alpaka_aws::ec2::Kind,
+    id: &ResourceId,
+    d: &Value,
+) -> Result<Option<String>, DriverError> {
+    let profile = profile_of(d);
+    let mut found = alpaka_aws::ec2::find_tagged(
+        &aws.ec2,
+        kind,
+        &[
+            (alpaka_aws::sweep::TAG_ID, id.as_str()),
+            (alpaka_aws::sweep::TAG_PROFILE, &profile),
+        ],
+    )
+    .await
+    .map_err(err)?;
+    found.sort();
+    Ok(found.into_iter().next().map(|(id, _)| id))
+}
+
+/// A resource found by the name the configuration gives it: this deployment's `id` when its tags
+/// say so (the profile tag, and the id tag where present: resources made before alpaka set it
+/// carry only the profile's), otherwise someone else's, which alpaka never takes over.
+pub(crate) fn ours_by_name(
+    what: &str,
+    name: &str,
+    live: &Tags,
+    id: &ResourceId,
+    d: &Value,
+    outputs: Value,
+) -> Found {
+    use alpaka_aws::sweep::{TAG_ID, TAG_PROFILE};
+    let profile = profile_of(d);
+    let profile_ok = live.get(TAG_PROFILE) == Some(&profile);
+    let id_ok = live.get(TAG_ID).is_none_or(|v| v == id.as_str());
+    if profile_ok && id_ok {
+        return Found::Ours(outputs);
+    }
+    let theirs = |k: &str| {
+        live.get(k)
+            .map(|v| format!("{k}={v}"))
+            .unwrap_or_else(|| format!("no {k} tag"))
+    };
+    Found::Foreign(format!(
+        "{what} `{name}` already exists, and its tags ({}, {}) do not mark it as this \
+         deployment's ({TAG_PROFILE}={profile}, {TAG_ID}={id}). alpaka does not take over what \
+         it did not make: delete or rename that {what}, or give this profile's cluster another \
+         name",
+        theirs(TAG_PROFILE),
+        theirs(TAG_ID)
+    ))
 }
 
 // ---- helpers shared by the drivers ----

@@ -6,11 +6,11 @@ use alpaka_aws::ec2::{self, DefaultRoute};
 use async_trait::async_trait;
 
 use super::{
-    Shared, err, in_recorded_order, list_value, map_value, output, outputs, status, tags, text,
-    texts,
+    Shared, err, find_ec2, in_recorded_order, list_value, map_value, output, outputs, status, tags,
+    text, texts,
 };
 use crate::engine::diff::FieldChange;
-use crate::engine::{Driver, DriverError, Drivers, ResourceId, StepCx, Value};
+use crate::engine::{Driver, DriverError, Drivers, Found, ResourceId, StepCx, Value};
 use crate::state::ResourceState;
 
 pub fn register(d: &mut Drivers, s: &Arc<Shared>) {
@@ -35,6 +35,19 @@ async fn retag(
         .map_err(err)
 }
 
+/// An EC2 resource found by its tags, as `Found` with the `id` output its create returns.
+async fn found_by_tag(
+    s: &Shared,
+    kind: ec2::Kind,
+    id: &ResourceId,
+    d: &Value,
+) -> Result<Found, DriverError> {
+    Ok(match find_ec2(s.aws().await, kind, id, d).await? {
+        Some(x) => Found::Ours(outputs([("id", x)])),
+        None => Found::Nothing,
+    })
+}
+
 fn changed(changes: &[FieldChange], top: &str) -> bool {
     changes
         .iter()
@@ -47,6 +60,9 @@ pub struct VpcDriver(Arc<Shared>);
 impl Driver for VpcDriver {
     fn force_new(&self) -> &[&'static str] {
         &["cidr"]
+    }
+    async fn find(&self, id: &ResourceId, d: &Value) -> Result<Found, DriverError> {
+        found_by_tag(&self.0, ec2::Kind::Vpc, id, d).await
     }
     async fn read(
         &self,
@@ -76,6 +92,9 @@ impl Driver for VpcDriver {
         let aws = self.0.aws().await;
         let id = output(rec, "id")?;
         let live = ec2::describe_vpc(&aws.ec2, &id).await.map_err(err)?;
+        // The DNS attributes are not read back (two calls per plan); setting them is
+        // idempotent, and an adopted VPC may have missed them.
+        ec2::enable_dns(&aws.ec2, &id).await.map_err(err)?;
         retag(aws, &id, live.map(|x| x.tags), d).await?;
         Ok(rec.outputs.clone())
     }
@@ -91,6 +110,9 @@ pub struct IgwDriver(Arc<Shared>);
 
 #[async_trait]
 impl Driver for IgwDriver {
+    async fn find(&self, id: &ResourceId, d: &Value) -> Result<Found, DriverError> {
+        found_by_tag(&self.0, ec2::Kind::InternetGateway, id, d).await
+    }
     async fn read(
         &self,
         _: &ResourceId,
@@ -151,6 +173,9 @@ pub struct SubnetDriver(Arc<Shared>);
 impl Driver for SubnetDriver {
     fn force_new(&self) -> &[&'static str] {
         &["vpc_id", "cidr", "availability_zone"]
+    }
+    async fn find(&self, id: &ResourceId, d: &Value) -> Result<Found, DriverError> {
+        found_by_tag(&self.0, ec2::Kind::Subnet, id, d).await
     }
     async fn read(
         &self,
@@ -246,6 +271,9 @@ impl Driver for RouteTableDriver {
     fn force_new(&self) -> &[&'static str] {
         &["vpc_id"]
     }
+    async fn find(&self, id: &ResourceId, d: &Value) -> Result<Found, DriverError> {
+        found_by_tag(&self.0, ec2::Kind::RouteTable, id, d).await
+    }
     async fn read(
         &self,
         _: &ResourceId,
@@ -335,6 +363,21 @@ pub struct EipDriver(Arc<Shared>);
 
 #[async_trait]
 impl Driver for EipDriver {
+    async fn find(&self, id: &ResourceId, d: &Value) -> Result<Found, DriverError> {
+        let aws = self.0.aws().await;
+        let Some(alloc) = find_ec2(aws, ec2::Kind::Address, id, d).await? else {
+            return Ok(Found::Nothing);
+        };
+        let ip = ec2::describe_eip(&aws.ec2, &alloc)
+            .await
+            .map_err(err)?
+            .map(|e| e.public_ip)
+            .unwrap_or_default();
+        Ok(Found::Ours(outputs([
+            ("allocation_id", alloc),
+            ("public_ip", ip),
+        ])))
+    }
     async fn read(
         &self,
         _: &ResourceId,
@@ -382,6 +425,9 @@ impl Driver for NatDriver {
     fn force_new(&self) -> &[&'static str] {
         &["subnet_id", "allocation_id"]
     }
+    async fn find(&self, id: &ResourceId, d: &Value) -> Result<Found, DriverError> {
+        found_by_tag(&self.0, ec2::Kind::NatGateway, id, d).await
+    }
     async fn read(
         &self,
         _: &ResourceId,
@@ -406,6 +452,7 @@ impl Driver for NatDriver {
             &text(d, "subnet_id")?,
             &text(d, "allocation_id")?,
             &tags(d),
+            &cx.idempotency_token(),
         )
         .await
         .map_err(err)?;
@@ -417,7 +464,7 @@ impl Driver for NatDriver {
     }
     async fn update(
         &self,
-        _: &StepCx,
+        cx: &StepCx,
         rec: &ResourceState,
         d: &Value,
         _: &[FieldChange],
@@ -428,6 +475,11 @@ impl Driver for NatDriver {
             .await
             .map_err(err)?;
         retag(aws, &id, live.map(|x| x.tags), d).await?;
+        // One adopted from a killed run may still be pending; routes wait for it.
+        let spec = self.0.wait("nat gateway available", &id);
+        ec2::wait_nat_available(&aws.ec2, &id, &spec, &status(cx))
+            .await
+            .map_err(err)?;
         Ok(rec.outputs.clone())
     }
     async fn delete(&self, cx: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {

@@ -1,0 +1,348 @@
+//! `alpaka import`: every block of the original chart's values and its four sample configs
+//! (tests/seed-values/, written from the seed's docs) become a config and profile that validate
+//! and plan; no plaintext secret is written; nothing is overwritten.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn seed(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/seed-values")
+        .join(name)
+}
+
+fn alpaka(root: &Path) -> Command {
+    let mut c = Command::cargo_bin("alpaka").unwrap();
+    c.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "ap-northeast-2")
+        .env_remove("AWS_PROFILE")
+        .env("ALPAKA_ROOT", root)
+        .env_remove("ALPAKA_PROFILE")
+        .env("PATH", root.join("no-tools"))
+        .env("NO_COLOR", "1")
+        .current_dir(root);
+    c
+}
+
+struct Run {
+    stdout: String,
+    config: String,
+    profile: String,
+}
+
+/// Import `file` as `name` into a fresh workspace, then validate and plan it (with the
+/// environment the import asked for).
+fn import_and_plan(file: &str, name: &str) -> (tempfile::TempDir, Run) {
+    let ws = tempfile::tempdir().unwrap();
+    let out = alpaka(ws.path())
+        .args(["import"])
+        .arg(seed(file))
+        .args(["--name", name])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{file}: import failed\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |p: &str| std::fs::read_to_string(ws.path().join(p)).unwrap();
+    let run = Run {
+        config: read(&format!("configs/{name}.yaml")),
+        profile: read(&format!("profiles/{name}.yaml")),
+        stdout,
+    };
+    // The variables the import printed, set to something.
+    let env: Vec<String> = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Plaintext secrets became"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect();
+    let validate = alpaka(ws.path())
+        .args(["validate", "-p", name])
+        .output()
+        .unwrap();
+    assert!(
+        validate.status.success(),
+        "{file}: validate failed\n{}\n{}\n--- config\n{}\n--- profile\n{}",
+        String::from_utf8_lossy(&validate.stdout),
+        String::from_utf8_lossy(&validate.stderr),
+        run.config,
+        run.profile
+    );
+    let mut plan = alpaka(ws.path());
+    plan.args(["plan", "-p", name]);
+    for e in &env {
+        plan.env(e, "from-the-environment");
+    }
+    let p = plan.output().unwrap();
+    assert!(
+        p.status.success(),
+        "{file}: plan failed\n{}\n{}",
+        String::from_utf8_lossy(&p.stdout),
+        String::from_utf8_lossy(&p.stderr)
+    );
+    let plan_out = String::from_utf8_lossy(&p.stdout);
+    assert!(
+        !plan_out.contains("from-the-environment"),
+        "{file}: an environment secret reached the plan"
+    );
+    (ws, run)
+}
+
+fn assert_no_plaintext_secret(run: &Run) {
+    for s in [
+        "fake-db-pass",
+        "fake-inline-pass",
+        "fake-grafana-pass",
+        "fake-aws-secret",
+        "FAKEACCESSKEYID",
+    ] {
+        assert!(
+            !run.config.contains(s),
+            "{s} in the config:\n{}",
+            run.config
+        );
+        assert!(!run.profile.contains(s), "{s} in the profile");
+        assert!(!run.stdout.contains(s), "{s} printed");
+    }
+}
+
+fn has_line(run: &Run, key: &str, what: &str) {
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.contains(&format!(": {key}")) && l.contains(what)),
+        "no report line for {key} ({what}):\n{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn every_block_of_the_original_imports_and_plans() {
+    let (_ws, run) = import_and_plan("all-blocks.yaml", "seed-all");
+    assert_no_plaintext_secret(&run);
+    let cfg: serde_json::Value = serde_saphyr::from_str(&run.config).unwrap();
+    // Kept with the same meaning.
+    assert_eq!(cfg["kafka"]["numPartitions"], 8);
+    assert_eq!(cfg["kafka"]["config"]["log.retention.hours"], 168);
+    assert_eq!(cfg["kafka"]["storage"]["size"], "20Gi");
+    let srccon = &cfg["kafka_connect"]["connects"][0];
+    assert_eq!(srccon["type"], "srccon");
+    assert_eq!(srccon["timezone"], "Asia/Seoul");
+    assert_eq!(srccon["values"]["db_host"], "mysql-db-addr");
+    assert_eq!(srccon["values"]["db_pass"]["fromEnv"], "SRCCON_DB_PASS");
+    assert_eq!(
+        srccon["connector_groups"][1]["connectors"][0]["config"]["connection.password"]["fromEnv"],
+        "SRCCON_MYDB_CODE_CODE_CONNECTION_PASSWORD"
+    );
+    assert_eq!(
+        srccon["connector_groups"][0]["common"]["connection.password"],
+        "{{ .Values.db_pass }}"
+    );
+    assert_eq!(srccon["container"]["image"], "ghcr.io/alpaka/connect-jdbc");
+    assert_eq!(cfg["prometheus"]["retention"], "15d");
+    assert_eq!(
+        cfg["prometheus"]["chartValues"]["prometheus"]["prometheusSpec"]["additionalScrapeConfigs"]
+            [0]["job_name"],
+        "my-app"
+    );
+    assert_eq!(cfg["grafana"]["adminUser"], "admin");
+    assert_eq!(cfg["loki"]["retention_period"], "72h");
+    assert_eq!(cfg["k8dashboard"]["port"], 8443);
+    assert_eq!(
+        cfg["ui4kafka"]["chartValues"]["yamlApplicationConfig"]["auth"]["type"],
+        "DISABLED"
+    );
+    assert_eq!(
+        cfg["kminion"]["chartValues"]["kminion"]["config"]["minion"]["consumerGroups"]["scrapeMode"],
+        "adminApi"
+    );
+    assert_eq!(cfg["grafana"]["host"], "grafana.alpaka.wai");
+    assert_eq!(
+        cfg["init"]["commands"],
+        serde_json::json!(["init_database.sh"])
+    );
+    assert!(
+        cfg["init"]["files"]["init_database.sh"]
+            .as_str()
+            .unwrap()
+            .contains("CREATE DATABASE test")
+    );
+    assert_eq!(cfg["test"]["s3sink"]["bucket"], "my-test-bucket");
+    assert_eq!(cfg["test"]["s3sink"]["region"], "ap-northeast-2");
+    assert_eq!(cfg["test"]["jdbcConnect"], "srccon");
+    // Wiring alpaka derives, and what has no equivalent, is dropped with a reason.
+    for (key, why) in [
+        ("kafka.zookeeper", "KRaft"),
+        ("ksqldb.ksqldb", "derives"),
+        ("ui4kafka.yamlApplicationConfig.kafka", "derives"),
+        ("grafana.admin.password", "generates"),
+        ("grafana.datasources", "provisions"),
+        ("grafana.dashboardsConfigMaps", "grafana.com id"),
+        ("kminion.kminion.config.kafka.brokers", "derives"),
+        (
+            "prometheus.prometheus.additionalScrapeConfigs.internal.jobList[kminion-metrics]",
+            "ServiceMonitor",
+        ),
+        (
+            "prometheus.prometheus.additionalScrapeConfigs.internal.jobList[zookeeper]",
+            "ZooKeeper",
+        ),
+        ("k8dashboard.extraArgs", "Headlamp"),
+        (
+            "init.commands[my-alpaka-srccon-all.sh]",
+            "registers connectors itself",
+        ),
+        ("test.s3sink.topics_dir", "alpaka-test/<run id>/"),
+        ("test.envs[AWS_SECRET_ACCESS_KEY]", "never written"),
+        ("ingress.annotations.kubernetes.io/ingress.class", "nginx"),
+    ] {
+        has_line(&run, key, why);
+    }
+    has_line(
+        &run,
+        "kafka_connect.connects[srccon].values.db_pass",
+        "SRCCON_DB_PASS",
+    );
+    has_line(
+        &run,
+        "kafka.logRetentionHours",
+        "kafka.config.log.retention.hours",
+    );
+    // Report lines carry the original file's line numbers.
+    assert!(
+        run.stdout.contains("line 12: kafka.zookeeper: dropped"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.profile.contains("distribution: minikube"),
+        "{}",
+        run.profile
+    );
+}
+
+#[test]
+fn the_k3d_sample_places_every_component_on_labelled_agents() {
+    let (_ws, run) = import_and_plan("k3d.yaml", "seed-k3d");
+    assert_no_plaintext_secret(&run);
+    let cfg: serde_json::Value = serde_saphyr::from_str(&run.config).unwrap();
+    let profile: serde_json::Value = serde_saphyr::from_str(&run.profile).unwrap();
+    assert_eq!(profile["distribution"], "k3d");
+    assert_eq!(profile["k3d"]["agents"], 2);
+    let labels = profile["k3d"]["agentLabels"].as_array().unwrap();
+    assert!(labels.contains(&serde_json::json!({"alpaka/node-type": "worker"})));
+    assert!(labels.contains(&serde_json::json!({"alpaka/node-type": "infra"})));
+    for (block, node) in [
+        ("kafka", "worker"),
+        ("ui4kafka", "infra"),
+        ("prometheus", "infra"),
+        ("grafana", "infra"),
+        ("kminion", "infra"),
+        ("k8dashboard", "infra"),
+        ("ksqldb", "infra"),
+        ("tool", "infra"),
+        ("init", "worker"),
+        ("test", "worker"),
+    ] {
+        assert_eq!(
+            cfg[block]["nodeSelector"]["alpaka/node-type"], node,
+            "{block}"
+        );
+    }
+    assert_eq!(
+        cfg["kafka_connect"]["connects"][0]["nodeSelector"]["alpaka/node-type"],
+        "worker"
+    );
+    assert_eq!(
+        cfg["ingress"]["annotations"]["ingress.kubernetes.io/ssl-redirect"],
+        "false"
+    );
+    has_line(
+        &run,
+        "prometheus.operator.nodeSelector",
+        "places the operator too",
+    );
+    has_line(&run, "prometheus.alertmanager", "no Alertmanager");
+    has_line(&run, "kafka.metrics", "PodMonitor");
+}
+
+#[test]
+fn the_minikube_k3s_and_eks_samples_import() {
+    let (_ws, mkb) = import_and_plan("mkb.yaml", "seed-mkb");
+    assert_no_plaintext_secret(&mkb);
+    assert!(mkb.profile.contains("memory: 10g"), "{}", mkb.profile);
+
+    let (_ws, k3s) = import_and_plan("k3s.yaml", "seed-k3s");
+    let cfg: serde_json::Value = serde_saphyr::from_str(&k3s.config).unwrap();
+    assert_eq!(cfg["loki"]["enabled"], true);
+    has_line(
+        &k3s,
+        "ingress.annotations.kubernetes.io/ingress.class",
+        "traefik",
+    );
+
+    let (_ws, eks) = import_and_plan("eks.yaml", "seed-eks");
+    let cfg: serde_json::Value = serde_saphyr::from_str(&eks.config).unwrap();
+    let profile: serde_json::Value = serde_saphyr::from_str(&eks.profile).unwrap();
+    assert_eq!(
+        profile["eks"]["nodegroups"][0]["instanceTypes"][0],
+        "m5.xlarge"
+    );
+    for (c, port) in [
+        ("grafana", 3000),
+        ("prometheus", 9090),
+        ("ui4kafka", 8080),
+        ("k8dashboard", 8443),
+    ] {
+        assert_eq!(cfg[c]["port"], port, "{c}");
+    }
+    has_line(
+        &eks,
+        "grafana.ingress.annotations.alb.ingress.kubernetes.io/group.name",
+        "alpaka annotates",
+    );
+}
+
+#[test]
+fn import_never_overwrites_and_reports_bad_input_with_its_location() {
+    let ws = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(ws.path().join("profiles")).unwrap();
+    std::fs::write(ws.path().join("profiles/mine.yaml"), "distribution: k3d\n").unwrap();
+    let out = alpaka(ws.path())
+        .arg("import")
+        .arg(seed("k3d.yaml"))
+        .args(["--name", "mine"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("never overwrites"), "{err}");
+    assert!(!ws.path().join("configs/mine.yaml").exists());
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("profiles/mine.yaml")).unwrap(),
+        "distribution: k3d\n"
+    );
+
+    let bad = ws.path().join("bad.yaml");
+    std::fs::write(&bad, "kafka:\n  replicaCount: 1\nk8s_dist: openshift\n").unwrap();
+    let out = alpaka(ws.path())
+        .arg("import")
+        .arg(&bad)
+        .args(["--name", "other"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(":3:"), "{err}");
+    assert!(err.contains("one of minikube, k3s, k3d, eks"), "{err}");
+    assert!(!ws.path().join("configs/other.yaml").exists());
+}
