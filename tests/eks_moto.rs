@@ -172,7 +172,12 @@ fn workspace() -> TempDir {
 }
 
 fn alpaka(root: &Path, moto: &Moto) -> Command {
-    let mut c = Command::cargo_bin("alpaka").unwrap();
+    Command::from_std(alpaka_process(root, moto))
+}
+
+/// The binary with the stand-in's environment, as a process to spawn (and kill).
+fn alpaka_process(root: &Path, moto: &Moto) -> Process {
+    let mut c = Process::new(assert_cmd::cargo::cargo_bin("alpaka"));
     c.env("ALPAKA_ROOT", root)
         .env("ALPAKA_PROFILE", "eks-prod")
         .env("NO_COLOR", "1")
@@ -752,4 +757,144 @@ fn a_kubernetes_upgrade_goes_one_minor_at_a_time_and_a_downgrade_is_refused() {
             .all(|(_, a, _)| !a.contains("/updates") && !a.contains("update-version")),
         "nothing changes for a refused plan"
     );
+}
+
+/// Every create call of an eks-prod AWS-layer apply, in the stand-in's names: where the kill
+/// points go.
+const CREATE_CALLS: [(&str, &str); 11] = [
+    ("ec2", "CreateVpc"),
+    ("ec2", "CreateSubnet"),
+    ("ec2", "CreateInternetGateway"),
+    ("ec2", "CreateRouteTable"),
+    ("ec2", "AllocateAddress"),
+    ("ec2", "CreateNatGateway"),
+    ("iam", "CreateRole"),
+    ("eks", "POST /clusters"),
+    ("iam", "CreateOpenIDConnectProvider"),
+    ("eks", "POST /clusters/prod/node-groups"),
+    ("eks", "POST /clusters/prod/addons"),
+];
+
+/// The state's resources with what AWS chose (ids, ARNs, addresses) masked: equal for two
+/// deployments of the same configuration.
+fn state_shape(root: &Path) -> std::collections::BTreeMap<String, String> {
+    let state: Json = serde_json::from_str(
+        &std::fs::read_to_string(root.join(".alpaka/eks-prod.state.json")).unwrap(),
+    )
+    .unwrap();
+    let chosen = regex::Regex::new(
+        r"(arn:aws:[^\x22]*|\b[a-z]+-[0-9a-f]{8,17}\b|\b\d{1,3}(\.\d{1,3}){3}\b|id/[0-9A-Fa-f]+|https://[^\x22]*)",
+    )
+    .unwrap();
+    state["resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(id, r)| {
+            let outputs: Vec<&String> = r["outputs"]
+                .as_object()
+                .map(|o| o.keys().collect())
+                .unwrap_or_default();
+            let shape = format!("{} {} outputs {outputs:?}", r["kind"], r["attrs"]);
+            (id.clone(), chosen.replace_all(&shape, "<aws>").into_owned())
+        })
+        .collect()
+}
+
+fn tagged_kinds(moto: &Moto) -> Vec<String> {
+    let mut kinds: Vec<String> = moto
+        .helper(&["list-tagged", "eks-prod"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().split(' ').next().unwrap().to_owned())
+        .collect();
+    kinds.sort();
+    kinds
+}
+
+#[test]
+fn killed_right_after_any_create_call_a_reapply_adopts_what_was_made() {
+    let moto = Moto::start();
+    // A clean apply: what every killed-and-resumed one must end up as.
+    let clean = workspace();
+    let (code, out, err) =
+        run(alpaka(clean.path(), &moto).args(["apply", "--auto-approve", "--target", TARGET]));
+    assert_eq!(code, 0, "clean apply failed:\n{out}\n{err}");
+    let calls = moto.calls();
+    for (service, action) in CREATE_CALLS {
+        assert!(
+            calls_to(&calls, service, action) > 0,
+            "a clean apply makes no {service} {action}: the kill point would never fire"
+        );
+    }
+    let want_state = state_shape(clean.path());
+    let want_tagged = tagged_kinds(&moto);
+    let (code, out, err) = run(alpaka(clean.path(), &moto).args(["destroy", "--auto-approve"]));
+    assert_eq!(code, 0, "destroy failed:\n{out}\n{err}");
+    assert_eq!(tagged_kinds(&moto), Vec::<String>::new());
+
+    for (service, action) in CREATE_CALLS {
+        let point = format!("{service} {action}");
+        let ws = workspace();
+        let root = ws.path();
+        moto.reset_calls();
+        moto.faults(serde_json::json!([
+            {"service": service, "action": action, "hang_after": true, "times": 1}
+        ]));
+        let mut child = alpaka_process(root, &moto)
+            .args(["apply", "--auto-approve", "--target", TARGET])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The call has been made (moto holds its answer): kill alpaka before it hears back.
+        let t = Instant::now();
+        loop {
+            let body = moto.http("GET", "/_alpaka/calls").unwrap();
+            if serde_json::from_str::<Json>(&body)
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["hung"] == Json::Bool(true))
+            {
+                break;
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                let mut e = String::new();
+                child.stderr.take().unwrap().read_to_string(&mut e).unwrap();
+                panic!("{point}: apply ended ({status}) before the kill point:\n{e}");
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(120),
+                "{point}: never reached"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        moto.faults(serde_json::json!([])); // the held answer goes nowhere
+
+        let (code, out, err) =
+            run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
+        assert_eq!(code, 0, "{point}: re-apply failed:\n{out}\n{err}");
+        assert!(
+            out.contains("adopted"),
+            "{point}: what the killed run made was not adopted:\n{out}"
+        );
+        assert!(!err.contains("AlreadyExists"), "{point}:\n{err}");
+        // The same deployment as a clean apply's: the same resources in state, as configured,
+        // and exactly one of each in AWS.
+        assert_eq!(state_shape(root), want_state, "{point}");
+        assert_eq!(tagged_kinds(&moto), want_tagged, "{point}");
+        let (code, out, err) =
+            run(alpaka(root, &moto).args(["plan", "--detailed-exitcode", "--target", TARGET]));
+        assert_eq!(code, 0, "{point}: not converged:\n{out}\n{err}");
+
+        let (code, out, err) = run(alpaka(root, &moto).args(["destroy", "--auto-approve"]));
+        assert_eq!(code, 0, "{point}: destroy failed:\n{out}\n{err}");
+        assert_eq!(tagged_kinds(&moto), Vec::<String>::new(), "{point}");
+        assert_eq!(moto.helper(&["ids", "eks-prod"]), serde_json::json!({}));
+    }
 }

@@ -29,6 +29,10 @@ What it adds to moto 5.2 (and why; each is named in the tests that rely on it):
     times} rules): a matching call is refused before moto sees it, in the service's error wire
     shape (see `_fault_response`), so the tests can show what real AWS does and moto does not
     (EKS refusing a role IAM has not propagated yet, DependencyViolation while ENIs drain).
+  * A kill point (a fault rule with "hang_after": true): the matching call is passed to moto and
+    takes effect, then its answer is held (the call is logged with "hung": true) until the next
+    POST /_alpaka/faults. A test SIGKILLs the client meanwhile: the crash right after an AWS
+    create call and before the client could record what it made.
   * S3 GetBucketVersioning in S3's documented shape, `<VersioningConfiguration>` (moto 5.2's
     root element, `<GetBucketVersioningResponse>`, is one no SDK but boto3 accepts).
 moto does not raise every DependencyViolation real AWS raises, so destroy ordering is asserted
@@ -65,6 +69,7 @@ ADDONS = {}  # (region, cluster, addon) -> dict
 UPDATES = {}  # update id -> {"region", "cluster", "nodegroup", "version", "polls", "update"}
 LOCK = threading.Lock()
 CALLS = []
+RELEASE = threading.Event()  # set by POST /_alpaka/faults: held answers go
 
 
 def _region(headers):
@@ -418,6 +423,9 @@ class Recording:
     def __init__(self, app):
         self.app = app
 
+    def _hold(self, environ, start_response, entry):
+        return _hold_answer(self.app, environ, start_response, entry)
+
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path == "/_alpaka/calls":
@@ -442,6 +450,8 @@ class Recording:
             rules = json.loads(environ["wsgi.input"].read(length) or b"[]") if length else []
             with LOCK:
                 FAULTS[:] = rules
+            RELEASE.set()
+            RELEASE.clear()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "2")])
             return [b"{}"]
         if path.startswith("/moto-api"):
@@ -458,9 +468,13 @@ class Recording:
         _route_presigned(environ)
         service, action, ident = _operation(environ, body)
         rule = _injected(service, action)
+        hang = bool(rule and rule.get("hang_after"))
         with LOCK:
             CALLS.append({"service": service, "action": action, "id": ident,
-                          "fault": rule["code"] if rule else None})
+                          "fault": rule.get("code") if rule else None})
+            entry = CALLS[-1]
+        if hang:
+            return self._hold(environ, start_response, entry)
         if rule:
             body, headers = _fault_response(service, rule["code"], rule.get("message", rule["code"]))
             start_response(f"{rule.get('status', 400)} Error",
@@ -469,6 +483,23 @@ class Recording:
         if environ.get("REQUEST_METHOD") == "GET" and environ.get("QUERY_STRING") == "versioning":
             return _versioning_shape(self.app, environ, start_response)
         return self.app(environ, start_response)
+
+
+def _hold_answer(app, environ, start_response, entry):
+    """Let moto make the call, then keep its answer back until released (see the module doc)."""
+    got = {}
+    written = []
+
+    def capture(status, headers, exc_info=None):
+        got["status"], got["headers"] = status, headers
+        return written.append
+
+    body = b"".join(list(app(environ, capture)))
+    with LOCK:
+        entry["hung"] = True
+    RELEASE.wait(600)
+    start_response(got["status"], got["headers"])
+    return [b"".join(written) + body]
 
 
 def main():
