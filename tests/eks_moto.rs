@@ -898,3 +898,30 @@ fn killed_right_after_any_create_call_a_reapply_adopts_what_was_made() {
         assert_eq!(moto.helper(&["ids", "eks-prod"]), serde_json::json!({}));
     }
 }
+
+#[test]
+fn a_same_named_resource_alpaka_did_not_make_refuses_the_plan() {
+    let moto = Moto::start();
+    let ws = workspace();
+    let root = ws.path();
+    moto.helper(&["foreign-role", "alpaka-prod-cluster"]);
+    let (code, out, err) = run(alpaka(root, &moto).args(["plan", "--target", TARGET]));
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        err.contains("`iam.role.prod.cluster` cannot be created: IAM role `alpaka-prod-cluster` already exists"),
+        "{err}"
+    );
+    assert!(err.contains("no alpaka.io/profile tag"), "{err}");
+    assert!(err.contains("does not take over"), "{err}");
+    // Nothing was changed, and apply refuses the same way before creating anything.
+    moto.reset_calls();
+    let (code, _, err) =
+        run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
+    assert_eq!(code, 1, "{err}");
+    let creates: Vec<_> = moto
+        .calls()
+        .into_iter()
+        .filter(|(_, a, _)| a.starts_with("Create") || a.starts_with("POST "))
+        .collect();
+    assert_eq!(creates, vec![], "apply created something");
+}

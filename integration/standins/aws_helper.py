@@ -16,6 +16,7 @@ Usage: aws_helper.py ENDPOINT REGION COMMAND [ARGS...]
                            {"vpc vpc-…": "aws.vpc.prod", …} (null where it is missing)
   request-tokens CLUSTER   the clientRequestToken EKS recorded for the cluster ({"cluster": …}; the
                            API's Nodegroup and Addon shapes do not return theirs)
+  foreign-role NAME        a role by that name that alpaka did not make (tagged team=data only)
   eni SUBNET               a network interface in the subnet, not alpaka's (as a load balancer
                            or a pod leaves behind); prints {"id": …}
   s3-bucket NAME           a plain bucket (no versioning, no default encryption)
@@ -114,6 +115,13 @@ elif cmd == "list-tagged":
             out.append("eks " + name)
     out += ["lb " + lb["LoadBalancerArn"] for lb in elbv2.describe_load_balancers()["LoadBalancers"]]
     print(json.dumps(out))
+elif cmd == "foreign-role":
+    (name,) = args
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+             "Principal": {"Service": "eks.amazonaws.com"}}]}
+    r = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust),
+                        Tags=[{"Key": "team", "Value": "data"}])
+    print(json.dumps({"arn": r["Role"]["Arn"]}))
 elif cmd == "ids":
     (profile,) = args
     f = tagged_filter(profile)
