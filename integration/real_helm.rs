@@ -101,6 +101,7 @@ impl Rig {
             destroy,
             parallelism: 4,
             inputs_hash: String::new(),
+            refresh: true,
         };
         self.rt
             .block_on(plan::plan(graph, &self.state, &self.drivers, &opts))

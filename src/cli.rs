@@ -152,6 +152,10 @@ pub struct DestroyArgs {
     /// EKS: keep the EBS volumes behind the platform's PVCs (deleted by default).
     #[arg(long)]
     pub keep_volumes: bool,
+    /// EKS: also delete what is tagged as this profile's in AWS but recorded in no state (made
+    /// by a run killed before it could record it); listed in the destroy plan before you confirm.
+    #[arg(long, conflicts_with = "targets")]
+    pub orphans: bool,
     /// When another run holds the state lock, wait this long for it (e.g. `5m`), with progress.
     #[arg(long, value_name = "DURATION", value_parser = lock_timeout)]
     pub lock_timeout: Option<std::time::Duration>,

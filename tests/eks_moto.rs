@@ -813,6 +813,48 @@ fn tagged_kinds(moto: &Moto) -> Vec<String> {
     kinds
 }
 
+/// Start an apply of the AWS layer and SIGKILL it right after its first `service` `action` call
+/// took effect, before it could hear back (moto_eks.py holds the answer).
+fn kill_right_after(root: &Path, moto: &Moto, service: &str, action: &str) {
+    let point = format!("{service} {action}");
+    moto.reset_calls();
+    moto.faults(serde_json::json!([
+        {"service": service, "action": action, "hang_after": true, "times": 1}
+    ]));
+    let mut child = alpaka_process(root, moto)
+        .args(["apply", "--auto-approve", "--target", TARGET])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    loop {
+        let body = moto.http("GET", "/_alpaka/calls").unwrap();
+        let calls: Json = serde_json::from_str(&body).unwrap();
+        if calls
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["hung"] == Json::Bool(true))
+        {
+            break;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut e = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut e).unwrap();
+            panic!("{point}: apply ended ({status}) before the kill point:\n{e}");
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "{point}: never reached"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    moto.faults(serde_json::json!([])); // the held answer goes nowhere
+}
+
 #[test]
 fn killed_right_after_any_create_call_a_reapply_adopts_what_was_made() {
     let moto = Moto::start();
@@ -838,43 +880,7 @@ fn killed_right_after_any_create_call_a_reapply_adopts_what_was_made() {
         let point = format!("{service} {action}");
         let ws = workspace();
         let root = ws.path();
-        moto.reset_calls();
-        moto.faults(serde_json::json!([
-            {"service": service, "action": action, "hang_after": true, "times": 1}
-        ]));
-        let mut child = alpaka_process(root, &moto)
-            .args(["apply", "--auto-approve", "--target", TARGET])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // The call has been made (moto holds its answer): kill alpaka before it hears back.
-        let t = Instant::now();
-        loop {
-            let body = moto.http("GET", "/_alpaka/calls").unwrap();
-            if serde_json::from_str::<Json>(&body)
-                .unwrap()
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|c| c["hung"] == Json::Bool(true))
-            {
-                break;
-            }
-            if let Some(status) = child.try_wait().unwrap() {
-                let mut e = String::new();
-                child.stderr.take().unwrap().read_to_string(&mut e).unwrap();
-                panic!("{point}: apply ended ({status}) before the kill point:\n{e}");
-            }
-            assert!(
-                t.elapsed() < Duration::from_secs(120),
-                "{point}: never reached"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        moto.faults(serde_json::json!([])); // the held answer goes nowhere
+        kill_right_after(root, &moto, service, action);
 
         let (code, out, err) =
             run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
@@ -924,4 +930,55 @@ fn a_same_named_resource_alpaka_did_not_make_refuses_the_plan() {
         .filter(|(_, a, _)| a.starts_with("Create") || a.starts_with("POST "))
         .collect();
     assert_eq!(creates, vec![], "apply created something");
+}
+
+#[test]
+fn destroy_orphans_deletes_what_a_killed_run_made_and_recorded_nowhere() {
+    let moto = Moto::start();
+    // A. Killed right after the first create: the VPC exists, no state records it.
+    let ws = workspace();
+    let root = ws.path();
+    kill_right_after(root, &moto, "ec2", "CreateVpc");
+    let (code, out, err) = run(alpaka(root, &moto).args(["destroy", "--auto-approve"]));
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        err.contains("Left behind:") && err.contains("vpc vpc-"),
+        "{err}"
+    );
+    assert!(err.contains("alpaka destroy --orphans"), "{err}");
+    let (code, out, err) =
+        run(alpaka(root, &moto).args(["destroy", "--orphans", "--auto-approve"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains(
+            "aws.vpc.prod will be destroyed (tagged for this profile, recorded in no state)"
+        ),
+        "{out}"
+    );
+    assert_eq!(tagged_kinds(&moto), Vec::<String>::new());
+
+    // B. Killed right after CreateNodegroup: everything else recorded. The orphaned nodegroup
+    // goes first, then the cluster it runs in (EKS refuses to delete a cluster with nodegroups).
+    let ws = workspace();
+    let root = ws.path();
+    kill_right_after(root, &moto, "eks", "POST /clusters/prod/node-groups");
+    moto.reset_calls();
+    let (code, out, err) =
+        run(alpaka(root, &moto).args(["destroy", "--orphans", "--auto-approve"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("eks.nodegroup.prod.xlarge will be destroyed (tagged for this profile, recorded in no state)"),
+        "{out}"
+    );
+    let calls = moto.calls();
+    let ng = position(&calls, |s, a| {
+        s == "eks" && a.starts_with("DELETE /clusters/prod/node-groups/")
+    });
+    let cluster = position(&calls, |s, a| s == "eks" && a == "DELETE /clusters/prod");
+    assert!(
+        !ng.is_empty() && !cluster.is_empty() && ng[0] < cluster[0],
+        "{calls:?}"
+    );
+    assert_eq!(tagged_kinds(&moto), Vec::<String>::new());
+    assert_eq!(moto.helper(&["ids", "eks-prod"]), serde_json::json!({}));
 }

@@ -264,13 +264,33 @@ pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> Result<u8, OpsError> {
     );
     let lock = take_lock(&*ws.backend, "destroy", args.lock_timeout).await?;
     let mut state = load_state(&ws)?;
-    let p = plan::plan(
+    // Orphans join the state as recorded resources: the plan lists them, the walker deletes
+    // them in order, and one whose delete fails stays recorded for the next run.
+    let mut orphans = std::collections::BTreeSet::new();
+    if args.orphans {
+        let found = crate::providers::orphans(&ws.loaded.profile, &ws.loaded.profile_name, &state)
+            .await
+            .map_err(|e| {
+                OpsError::Refused(format!("looking for orphaned resources failed: {e}"))
+            })?;
+        if found.is_empty() {
+            println!("No orphans: everything tagged with this profile is recorded in its state.");
+        }
+        for (id, resource) in found {
+            orphans.insert(id.clone());
+            state.record(id, resource);
+        }
+    }
+    let mut p = plan::plan(
         &ws.graph,
         &state,
         &ws.drivers,
         &plan_options(&ws, &args.run, true),
     )
     .await?;
+    for c in p.changes.iter_mut().filter(|c| orphans.contains(&c.id)) {
+        c.reason = Some(plan::Reason::Orphan);
+    }
     if p.changes.iter().any(|c| c.kind == "aws.cluster-sweep") {
         let listed =
             crate::providers::pvc_volumes(&ws.loaded.profile, &ws.loaded.profile_name).await;
@@ -324,6 +344,12 @@ pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> Result<u8, OpsError> {
     );
     for l in &left {
         eprintln!("  {l}");
+    }
+    if !args.orphans {
+        eprintln!(
+            "What alpaka made but recorded nowhere (a run killed mid-apply) is removed by \
+             `alpaka destroy --orphans`."
+        );
     }
     Ok(EXIT_ERROR)
 }

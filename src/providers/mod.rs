@@ -110,6 +110,23 @@ pub async fn leftovers(profile: &Profile, profile_name: &str) -> Result<Vec<Stri
     aws::leftovers(&shared, profile_name, &e.cluster_name).await
 }
 
+/// `destroy --orphans`: what is tagged as the profile's but recorded in no state, as recorded
+/// resources the drivers can delete (ids and dependencies set for the walker's order). Empty
+/// for profiles whose provider keeps no such tags.
+pub async fn orphans(
+    profile: &Profile,
+    profile_name: &str,
+    state: &crate::state::State,
+) -> Result<Vec<(crate::engine::ResourceId, crate::state::ResourceState)>, String> {
+    if !matches!(profile.cluster(), Cluster::Eks(_)) {
+        return Ok(Vec::new());
+    }
+    let Some(shared) = aws_shared(profile, &DriverOptions::default()) else {
+        return Ok(Vec::new());
+    };
+    aws::orphans::find(&shared, profile_name, state).await
+}
+
 #[cfg(test)]
 mod tests {
     use sha2::{Digest, Sha256};

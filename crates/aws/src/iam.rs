@@ -13,7 +13,7 @@ fn to_tags(tags: &Tags) -> Vec<Tag> {
         .collect()
 }
 
-fn from_tags(tags: &[Tag]) -> Tags {
+pub(crate) fn from_tags(tags: &[Tag]) -> Tags {
     tags.iter()
         .map(|t| (t.key().to_owned(), t.value().to_owned()))
         .collect()

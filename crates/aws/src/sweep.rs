@@ -9,7 +9,7 @@ use aws_sdk_ec2::types::Filter;
 use crate::error::{AwsError, gone_ok, sdk};
 use crate::retry::{Backoff, retry};
 use crate::wait::{Probe, WaitSpec, wait_for};
-use crate::{Aws, ec2};
+use crate::{Aws, Tags, ec2};
 
 /// Tag the LB controller puts on its load balancers, target groups and security groups.
 pub const LBC_CLUSTER_TAG: &str = "elbv2.k8s.aws/cluster";
@@ -294,71 +294,81 @@ pub async fn sweep(
     Ok(report)
 }
 
-/// Everything still tagged `alpaka.io/profile = profile` (plus the LB controller's objects for
-/// `cluster`), as `kind id` lines. Used after destroy: non-empty means something was left.
-pub async fn leftovers(aws: &Aws, profile: &str, cluster: &str) -> Result<Vec<String>, AwsError> {
+/// One resource alpaka makes, found by the profile's tag.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tagged {
+    /// What it is: `vpc`, `subnet`, `internet-gateway`, `route-table`, `eip`, `nat-gateway`,
+    /// `iam-role`, `iam-policy`, `iam-oidc-provider`, `eks-cluster`, `eks-nodegroup`, `eks-addon`.
+    pub label: &'static str,
+    /// How AWS names it: the EC2 id (an Elastic IP's allocation id), the role's name, the
+    /// policy's or OIDC provider's ARN, the cluster's name, `cluster/name` for a nodegroup or
+    /// add-on.
+    pub id: String,
+    pub tags: Tags,
+    /// A NAT gateway's state (a deleted one is not listed).
+    pub state: Option<String>,
+}
+
+impl Tagged {
+    /// The alpaka resource id it was made as (`alpaka.io/id`; absent on what older versions made).
+    pub fn alpaka_id(&self) -> Option<&str> {
+        self.tags.get(TAG_ID).map(String::as_str)
+    }
+}
+
+/// Every resource of the kinds alpaka creates that is tagged `alpaka.io/profile = profile`,
+/// every page of every listing. What `destroy --orphans` compares with the state, and the core
+/// of the post-destroy listing.
+pub async fn tagged(aws: &Aws, profile: &str) -> Result<Vec<Tagged>, AwsError> {
     let mut out = Vec::new();
-    let f = || ec2::tag_filter(TAG_PROFILE, profile);
+    let mine = [(TAG_PROFILE, profile)];
     let c = &aws.ec2;
-    // Every page of every listing: what a second page holds would otherwise go unreported and
-    // keep billing.
+    let item = |label, id, tags, state| Tagged {
+        label,
+        id,
+        tags,
+        state,
+    };
     for (kind, label) in [
         (ec2::Kind::Vpc, "vpc"),
         (ec2::Kind::Subnet, "subnet"),
         (ec2::Kind::InternetGateway, "internet-gateway"),
         (ec2::Kind::RouteTable, "route-table"),
+        (ec2::Kind::Address, "eip"),
     ] {
-        for (id, _) in ec2::find_tagged(c, kind, &[(TAG_PROFILE, profile)]).await? {
-            out.push(format!("{label} {id}"));
+        for (id, tags) in ec2::find_tagged(c, kind, &mine).await? {
+            out.push(item(label, id, tags, None));
         }
     }
+    // NAT gateways in every state but deleted: a failed or deleting one still says why.
     for n in all_items!(
-        c.describe_nat_gateways().filter(f()),
+        c.describe_nat_gateways()
+            .filter(ec2::tag_filter(TAG_PROFILE, profile)),
         "ec2:DescribeNatGateways",
         profile
     ) {
-        let state = n.state().map(|s| s.as_str()).unwrap_or_default();
+        let state = n.state().map(|s| s.as_str().to_owned()).unwrap_or_default();
         if state != "deleted" {
-            out.push(format!(
-                "nat-gateway {} ({state})",
-                n.nat_gateway_id().unwrap_or_default()
+            out.push(item(
+                "nat-gateway",
+                n.nat_gateway_id().unwrap_or_default().to_owned(),
+                ec2::from_tags(n.tags()),
+                Some(state),
             ));
         }
-    }
-    for (id, _) in ec2::find_tagged(c, ec2::Kind::Address, &[(TAG_PROFILE, profile)]).await? {
-        out.push(format!("eip {id}"));
-    }
-    for g in all_items!(
-        c.describe_security_groups().filters(f()),
-        "ec2:DescribeSecurityGroups",
-        profile
-    ) {
-        out.push(format!(
-            "security-group {}",
-            g.group_id().unwrap_or_default()
-        ));
-    }
-    for v in cluster_volumes(aws, cluster, profile).await? {
-        out.push(format!("volume {v}"));
-    }
-    for lb in controller_load_balancers(aws, cluster).await? {
-        out.push(format!("load-balancer {lb}"));
     }
     // IAM: alpaka names everything `alpaka-<cluster>-…`; check the tags of those.
     for r in all_items!(aws.iam.list_roles(), "iam:ListRoles", profile) {
         if !r.role_name().starts_with("alpaka-") {
             continue;
         }
-        let tags = all_items!(
+        let tags = crate::iam::from_tags(&all_items!(
             aws.iam.list_role_tags().role_name(r.role_name()),
             "iam:ListRoleTags",
             profile
-        );
-        if tags
-            .iter()
-            .any(|t| t.key() == TAG_PROFILE && t.value() == profile)
-        {
-            out.push(format!("iam-role {}", r.role_name()));
+        ));
+        if tags.get(TAG_PROFILE).map(String::as_str) == Some(profile) {
+            out.push(item("iam-role", r.role_name().to_owned(), tags, None));
         }
     }
     for p in all_items!(
@@ -374,16 +384,13 @@ pub async fn leftovers(aws: &Aws, profile: &str, cluster: &str) -> Result<Vec<St
         if !name.starts_with("alpaka-") {
             continue;
         }
-        let tags = all_items!(
+        let tags = crate::iam::from_tags(&all_items!(
             aws.iam.list_policy_tags().policy_arn(arn),
             "iam:ListPolicyTags",
             profile
-        );
-        if tags
-            .iter()
-            .any(|t| t.key() == TAG_PROFILE && t.value() == profile)
-        {
-            out.push(format!("iam-policy {arn}"));
+        ));
+        if tags.get(TAG_PROFILE).map(String::as_str) == Some(profile) {
+            out.push(item("iam-policy", arn.to_owned(), tags, None));
         }
     }
     // ListOpenIDConnectProviders has no pages.
@@ -398,15 +405,73 @@ pub async fn leftovers(aws: &Aws, profile: &str, cluster: &str) -> Result<Vec<St
         if let Some(op) = crate::iam::get_oidc_provider(&aws.iam, arn).await?
             && op.tags.get(TAG_PROFILE).map(String::as_str) == Some(profile)
         {
-            out.push(format!("iam-oidc-provider {arn}"));
+            out.push(item("iam-oidc-provider", arn.to_owned(), op.tags, None));
         }
     }
     for name in all_items!(aws.eks.list_clusters(), "eks:ListClusters", profile) {
-        if let Some(k) = crate::eks::describe_cluster(&aws.eks, &name).await?
-            && k.tags.get(TAG_PROFILE).map(String::as_str) == Some(profile)
-        {
-            out.push(format!("eks-cluster {name}"));
+        let Some(k) = crate::eks::describe_cluster(&aws.eks, &name).await? else {
+            continue;
+        };
+        if k.tags.get(TAG_PROFILE).map(String::as_str) != Some(profile) {
+            continue;
         }
+        for ng in all_items!(
+            aws.eks.list_nodegroups().cluster_name(&name),
+            "eks:ListNodegroups",
+            &name
+        ) {
+            if let Some(n) = crate::eks::describe_nodegroup(&aws.eks, &name, &ng).await? {
+                out.push(item(
+                    "eks-nodegroup",
+                    format!("{name}/{ng}"),
+                    n.spec.tags,
+                    None,
+                ));
+            }
+        }
+        for a in all_items!(
+            aws.eks.list_addons().cluster_name(&name),
+            "eks:ListAddons",
+            &name
+        ) {
+            if let Some(x) = crate::eks::describe_addon(&aws.eks, &name, &a).await? {
+                out.push(item("eks-addon", format!("{name}/{a}"), x.tags, None));
+            }
+        }
+        out.push(item("eks-cluster", name, k.tags, None));
+    }
+    Ok(out)
+}
+
+/// Everything still tagged `alpaka.io/profile = profile` (plus the LB controller's objects for
+/// `cluster`, its security groups and the PVC volumes), as `kind id` lines. Used after destroy:
+/// non-empty means something was left.
+pub async fn leftovers(aws: &Aws, profile: &str, cluster: &str) -> Result<Vec<String>, AwsError> {
+    let mut out: Vec<String> = tagged(aws, profile)
+        .await?
+        .into_iter()
+        .map(|t| match &t.state {
+            Some(state) => format!("{} {} ({state})", t.label, t.id),
+            None => format!("{} {}", t.label, t.id),
+        })
+        .collect();
+    for g in all_items!(
+        aws.ec2
+            .describe_security_groups()
+            .filters(ec2::tag_filter(TAG_PROFILE, profile)),
+        "ec2:DescribeSecurityGroups",
+        profile
+    ) {
+        out.push(format!(
+            "security-group {}",
+            g.group_id().unwrap_or_default()
+        ));
+    }
+    for v in cluster_volumes(aws, cluster, profile).await? {
+        out.push(format!("volume {v}"));
+    }
+    for lb in controller_load_balancers(aws, cluster).await? {
+        out.push(format!("load-balancer {lb}"));
     }
     Ok(out)
 }

@@ -6,6 +6,7 @@ mod compute;
 mod iam;
 pub mod kubeconfig;
 mod network;
+pub mod orphans;
 pub mod s3;
 
 use std::collections::{BTreeMap, HashMap};
