@@ -738,6 +738,25 @@ fn a_kubernetes_upgrade_goes_one_minor_at_a_time_and_a_downgrade_is_refused() {
         ng[0] > updates[1],
         "the nodegroup follows the cluster: {calls:?}"
     );
+    // The EBS CSI add-on then moves to the version EKS makes the default for 1.34 (the
+    // stand-in refuses one incompatible with the cluster's version at that moment).
+    let addon = position(&calls, |s, a| {
+        s == "eks" && a == "POST /clusters/prod/addons/aws-ebs-csi-driver/update"
+    });
+    assert_eq!(addon.len(), 1, "{calls:?}");
+    assert!(addon[0] > updates[1], "{calls:?}");
+    let asked = position(&calls, |s, a| {
+        s == "eks" && a.starts_with("GET /addons/supported-versions")
+    });
+    assert!(!asked.is_empty() && asked[0] < addon[0], "{calls:?}");
+    let state: Json = serde_json::from_str(
+        &std::fs::read_to_string(root.join(".alpaka/eks-prod.state.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        state["resources"]["eks.addon.prod.aws-ebs-csi-driver"]["outputs"]["version"],
+        "v0.34.0-standin.1"
+    );
     let plan = plan_json(root, &moto);
     assert_eq!(
         actions(&plan),

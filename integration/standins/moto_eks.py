@@ -7,6 +7,14 @@ What it adds to moto 5.2 (and why; each is named in the tests that rely on it):
   * The EKS add-on API (CreateAddon, DescribeAddon, ListAddons, UpdateAddon, DeleteAddon):
     moto answers HTTP 404 for all of them. Add-ons here are ACTIVE at once, like everything in
     moto; the cluster must exist in moto's EKS backend.
+  * Add-on versions (DescribeAddonVersions, GET /addons/supported-versions?addonName=&
+    kubernetesVersion=; shapes from botocore's EKS model 2017-11-01: `AddonInfo` {addonName,
+    type, addonVersions: [{addonVersion, architecture, compatibilities: [{clusterVersion,
+    platformVersions, defaultVersion}]}], publisher, owner}). The version strings are the stand-
+    in's own, visibly so (`v0.<minor>.0-standin.1`: one per Kubernetes minor, the default for
+    it); real ones come from EKS. CreateAddon without a version takes the default for the
+    cluster's version, and CreateAddon/UpdateAddon refuse a version not compatible with it
+    (InvalidParameterException), as EKS does.
   * Kubernetes version updates (UpdateClusterVersion, UpdateNodegroupVersion, DescribeUpdate):
     moto has none. Request and answer shapes are botocore's EKS service model (2017-11-01:
     `Update` {id, status, type, params, createdAt, errors}; POST /clusters/{name}/updates,
@@ -93,6 +101,32 @@ def _cluster(region, name):
     return backend.clusters.get(name)
 
 
+def _addon_version(k8s):
+    """The stand-in's add-on version for a Kubernetes minor (see the module doc)."""
+    return f"v0.{_minor(k8s)[1]}.0-standin.1"
+
+
+def addon_versions_handler(request, full_url, headers):
+    """DescribeAddonVersions: one version per minor from 1.28 to 1.36, each the default for its
+    own minor only."""
+    q = urllib.parse.parse_qs(urllib.parse.urlparse(full_url).query)
+    name = q.get("addonName", ["aws-ebs-csi-driver"])[0]
+    wanted = q.get("kubernetesVersion", [None])[0]
+    minors = [f"1.{m}" for m in range(28, 37)]
+    versions = [{"addonVersion": _addon_version(k), "architecture": ["amd64", "arm64"],
+                 "computeTypes": ["ec2"],
+                 "compatibilities": [{"clusterVersion": k, "platformVersions": ["*"],
+                                      "defaultVersion": True}],
+                 "requiresConfiguration": False}
+                for k in minors if wanted is None or k == wanted]
+    return _ok({"addons": [{"addonName": name, "type": "storage", "addonVersions": versions,
+                            "publisher": "eks", "owner": "aws"}]})
+
+
+def _compatible(version, cluster_version):
+    return version == _addon_version(cluster_version)
+
+
 def _view(a):
     return {"addon": a}
 
@@ -118,11 +152,16 @@ def addons_handler(request, full_url, headers):
             key = (region, cluster, name)
             if key in ADDONS:
                 return _error(409, "ResourceInUseException", f"Addon already exists: {name}")
+            k8s = _cluster(region, cluster).version
+            version = body.get("addonVersion") or _addon_version(k8s)
+            if not _compatible(version, k8s):
+                return _error(400, "InvalidParameterException",
+                              f"Addon version {version} is not supported for Kubernetes {k8s}")
             a = {
                 "addonName": name,
                 "clusterName": cluster,
                 "status": "ACTIVE",
-                "addonVersion": body.get("addonVersion", "v1.0.0-eksbuild.1"),
+                "addonVersion": version,
                 "addonArn": f"arn:aws:eks:{region}:{DEFAULT_ACCOUNT_ID}:addon/{cluster}/{name}/stand-in",
                 "createdAt": time.time(),
                 "modifiedAt": time.time(),
@@ -142,6 +181,11 @@ def addons_handler(request, full_url, headers):
         if a is None:
             return _error(404, "ResourceNotFoundException", f"No addon: {addon} found in cluster: {cluster}")
         if update and method == "POST":
+            k8s = _cluster(region, cluster).version
+            if body.get("addonVersion") and not _compatible(body["addonVersion"], k8s):
+                return _error(400, "InvalidParameterException",
+                              f"Addon version {body['addonVersion']} is not supported for "
+                              f"Kubernetes {k8s}")
             for k in ("serviceAccountRoleArn", "configurationValues", "addonVersion"):
                 if k in body:
                     a[k] = body[k]
@@ -267,6 +311,7 @@ if ENDPOINT:
 eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/updates$"] = updates_handler
 eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/updates/(?P<updateId>[^/]+)$"] = updates_handler
 eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/node-groups/(?P<nodegroupName>[^/]+)/update-version$"] = updates_handler
+eks_urls.url_paths["{0}/addons/supported-versions$"] = addon_versions_handler
 eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/addons$"] = addons_handler
 eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/addons/(?P<addonName>[^/]+)$"] = addons_handler
 eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/addons/(?P<addonName>[^/]+)/update$"] = addons_handler

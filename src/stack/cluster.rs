@@ -496,6 +496,8 @@ fn eks(profile: &str, e: &Eks) -> Result<ClusterLayer, StackError> {
                 Value::map([
                     ("cluster", Value::str(c)),
                     ("name", Value::str("aws-ebs-csi-driver")),
+                    // After an upgrade the add-on moves to EKS's default version for it.
+                    ("kubernetes_version", Value::str(&e.kubernetes_version)),
                     (
                         "service_account_role_arn",
                         Value::unknown(&ebs_role_id, "arn"),

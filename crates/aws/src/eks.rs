@@ -711,6 +711,8 @@ pub struct Addon {
     pub status: String,
     pub service_account_role_arn: Option<String>,
     pub configuration_values: Option<String>,
+    /// `addonVersion`, e.g. `v1.37.0-eksbuild.1`.
+    pub version: String,
     pub tags: Tags,
 }
 
@@ -775,6 +777,7 @@ pub async fn describe_addon(
             .unwrap_or_default(),
         service_account_role_arn: a.service_account_role_arn().map(str::to_owned),
         configuration_values: a.configuration_values().map(str::to_owned),
+        version: a.addon_version().unwrap_or_default().to_owned(),
         tags: from_map(a.tags()),
     }))
 }
@@ -806,18 +809,51 @@ pub async fn wait_addon_active(
     })
 }
 
+/// The version of add-on `name` EKS marks as the default for Kubernetes `k8s` (DescribeAddonVersions,
+/// every page), if it has one: what CreateAddon takes when given none, and what an add-on
+/// moves to after its cluster's upgrade.
+pub async fn default_addon_version(
+    c: &Client,
+    name: &str,
+    k8s: &str,
+) -> Result<Option<String>, AwsError> {
+    let id = format!("{name} for Kubernetes {k8s}");
+    let addons = all_items!(
+        c.describe_addon_versions()
+            .addon_name(name)
+            .kubernetes_version(k8s),
+        "eks:DescribeAddonVersions",
+        &id
+    );
+    Ok(addons
+        .iter()
+        .filter(|a| a.addon_name() == Some(name))
+        .flat_map(|a| a.addon_versions())
+        .find(|v| {
+            v.compatibilities()
+                .iter()
+                .any(|c| c.cluster_version() == Some(k8s) && c.default_version())
+        })
+        .and_then(|v| v.addon_version().map(str::to_owned)))
+}
+
+/// `version`: move to that add-on version (what it configured is kept: `resolveConflicts
+/// PRESERVE`).
 pub async fn update_addon(
     c: &Client,
     cluster: &str,
     name: &str,
     role_arn: Option<&str>,
     configuration_values: Option<&str>,
+    version: Option<&str>,
 ) -> Result<(), AwsError> {
     c.update_addon()
         .cluster_name(cluster)
         .addon_name(name)
         .set_service_account_role_arn(role_arn.map(str::to_owned))
         .set_configuration_values(configuration_values.map(str::to_owned))
+        .set_addon_version(version.map(str::to_owned))
+        .set_resolve_conflicts(version.map(|_| aws_sdk_eks::types::ResolveConflicts::Preserve))
         .send()
         .await
         .map(|_| ())

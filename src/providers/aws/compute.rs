@@ -493,7 +493,7 @@ impl Driver for AddonDriver {
             &a.tags,
             id,
             d,
-            outputs([("arn", a.arn)]),
+            outputs([("arn", a.arn), ("version", a.version)]),
         ))
     }
     async fn read(
@@ -513,6 +513,9 @@ impl Driver for AddonDriver {
             let mut m = vec![
                 ("cluster", Value::Str(a.cluster)),
                 ("name", Value::Str(a.name)),
+                // Which Kubernetes version its add-on version was chosen for: EKS does not say,
+                // so as last applied (a change of it is an update to that version's default).
+                ("kubernetes_version", carry(rec, "kubernetes_version")),
                 (
                     "service_account_role_arn",
                     a.service_account_role_arn
@@ -552,12 +555,12 @@ impl Driver for AddonDriver {
         let a = eks::wait_addon_active(&aws.eks, &cluster, &name, &w, &status(cx))
             .await
             .map_err(err)?;
-        Ok(outputs([("arn", a.arn)]))
+        Ok(outputs([("arn", a.arn), ("version", a.version)]))
     }
     async fn update(
         &self,
         cx: &StepCx,
-        rec: &ResourceState,
+        _: &ResourceState,
         d: &Value,
         ch: &[FieldChange],
     ) -> Result<Value, DriverError> {
@@ -568,10 +571,33 @@ impl Driver for AddonDriver {
             .0
             .wait("eks add-on update", &format!("{cluster}/{name}"));
         // One adopted from a killed run may still be CREATING: EKS refuses updates until ACTIVE.
-        eks::wait_addon_active(&aws.eks, &cluster, &name, &w, &status(cx))
+        let mut live = eks::wait_addon_active(&aws.eks, &cluster, &name, &w, &status(cx))
             .await
             .map_err(err)?;
-        if t.contains(&"service_account_role_arn") || t.contains(&"configuration_values") {
+        // The cluster was upgraded first (the add-on depends on it): move to the add-on version
+        // EKS makes the default for the new Kubernetes version.
+        let mut version = None;
+        if t.contains(&"kubernetes_version") {
+            let k8s = text(d, "kubernetes_version")?;
+            let want = eks::default_addon_version(&aws.eks, &name, &k8s)
+                .await
+                .map_err(err)?
+                .ok_or_else(|| {
+                    DriverError::new(format!(
+                        "eks add-on {cluster}/{name}: EKS names no default version of it for \
+                         Kubernetes {k8s}"
+                    ))
+                    .with_code("NoAddonVersion")
+                })?;
+            if want != live.version {
+                cx.status(&format!("moving to {want}"));
+                version = Some(want);
+            }
+        }
+        if t.contains(&"service_account_role_arn")
+            || t.contains(&"configuration_values")
+            || version.is_some()
+        {
             let role = opt_text(d, "service_account_role_arn");
             let config = opt_text(d, "configuration_values");
             eks::update_addon(
@@ -580,25 +606,18 @@ impl Driver for AddonDriver {
                 &name,
                 role.as_deref(),
                 config.as_deref(),
+                version.as_deref(),
             )
             .await
             .map_err(err)?;
-            eks::wait_addon_active(&aws.eks, &cluster, &name, &w, &status(cx))
+            live = eks::wait_addon_active(&aws.eks, &cluster, &name, &w, &status(cx))
                 .await
                 .map_err(err)?;
         }
-        if t.contains(&"tags") {
-            let arn = output(rec, "arn")?;
-            let have = eks::describe_addon(&aws.eks, &cluster, &name)
-                .await
-                .map_err(err)?
-                .map(|a| a.tags)
-                .unwrap_or_default();
-            eks::set_tags(&aws.eks, &arn, &have, &tags(d))
-                .await
-                .map_err(err)?;
-        }
-        Ok(rec.outputs.clone())
+        eks::set_tags(&aws.eks, &live.arn, &live.tags, &tags(d))
+            .await
+            .map_err(err)?;
+        Ok(outputs([("arn", live.arn), ("version", live.version)]))
     }
     async fn delete(&self, cx: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
         let aws = self.0.aws().await;
