@@ -1001,3 +1001,42 @@ fn destroy_orphans_deletes_what_a_killed_run_made_and_recorded_nowhere() {
     assert_eq!(tagged_kinds(&moto), Vec::<String>::new());
     assert_eq!(moto.helper(&["ids", "eks-prod"]), serde_json::json!({}));
 }
+
+#[test]
+fn a_no_op_plan_reads_at_most_once_per_aws_resource() {
+    let moto = Moto::start();
+    let ws = workspace();
+    let root = ws.path();
+    let (code, out, err) =
+        run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
+    assert_eq!(code, 0, "apply failed:\n{out}\n{err}");
+    // Twice: the second plan also starts from a state whose outputs the first did not touch.
+    for _ in 0..2 {
+        moto.reset_calls();
+        let plan = plan_json(root, &moto);
+        assert_eq!(actions(&plan), vec![]);
+        let calls = moto.calls();
+        let state: Json = serde_json::from_str(
+            &std::fs::read_to_string(root.join(".alpaka/eks-prod.state.json")).unwrap(),
+        )
+        .unwrap();
+        // The sweep is bookkeeping: it has nothing in AWS to read.
+        let resources = state["resources"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|r| r["kind"] != "aws.cluster-sweep")
+            .count();
+        let per = calls.len() as f64 / resources as f64;
+        eprintln!(
+            "no-op plan of the eks-prod AWS layer: {} requests for {resources} AWS resources \
+             ({per:.2} per resource): {calls:?}",
+            calls.len()
+        );
+        assert!(
+            per <= 1.0,
+            "{} requests for {resources}: {calls:?}",
+            calls.len()
+        );
+    }
+}

@@ -381,16 +381,31 @@ pub async fn describe_subnet(c: &Client, id: &str) -> Result<Option<Subnet>, Aws
             .await
             .map_err(sdk("ec2:DescribeSubnets", id)),
     )?;
-    Ok(out.and_then(|o| {
-        o.subnets().first().map(|s| Subnet {
-            id: id.to_owned(),
-            vpc_id: s.vpc_id().unwrap_or_default().to_owned(),
-            cidr: s.cidr_block().unwrap_or_default().to_owned(),
-            availability_zone: s.availability_zone().unwrap_or_default().to_owned(),
-            map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
-            tags: from_tags(s.tags()),
-        })
-    }))
+    Ok(out.and_then(|o| o.subnets().first().map(subnet_of)))
+}
+
+fn subnet_of(s: &aws_sdk_ec2::types::Subnet) -> Subnet {
+    Subnet {
+        id: s.subnet_id().unwrap_or_default().to_owned(),
+        vpc_id: s.vpc_id().unwrap_or_default().to_owned(),
+        cidr: s.cidr_block().unwrap_or_default().to_owned(),
+        availability_zone: s.availability_zone().unwrap_or_default().to_owned(),
+        map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
+        tags: from_tags(s.tags()),
+    }
+}
+
+/// Every subnet tagged `key = value`, every page, in one listing: a plan reads all of a
+/// profile's subnets with one call instead of one each.
+pub async fn subnets_tagged(c: &Client, key: &str, value: &str) -> Result<Vec<Subnet>, AwsError> {
+    Ok(all_items!(
+        c.describe_subnets().filters(tag_filter(key, value)),
+        "ec2:DescribeSubnets",
+        value
+    )
+    .iter()
+    .map(subnet_of)
+    .collect())
 }
 
 /// Retried while interfaces in it drain, up to `within`.
@@ -523,37 +538,55 @@ pub async fn describe_route_table(c: &Client, id: &str) -> Result<Option<RouteTa
             .await
             .map_err(sdk("ec2:DescribeRouteTables", id)),
     )?;
-    Ok(out.and_then(|o| {
-        o.route_tables().first().map(|r| RouteTable {
-            id: id.to_owned(),
-            vpc_id: r.vpc_id().unwrap_or_default().to_owned(),
-            default_route: r
-                .routes()
-                .iter()
-                .find(|x| x.destination_cidr_block() == Some("0.0.0.0/0"))
-                .and_then(|x| {
-                    if let Some(n) = x.nat_gateway_id() {
-                        Some(DefaultRoute::NatGateway(n.to_owned()))
-                    } else {
-                        x.gateway_id()
-                            .filter(|g| g.starts_with("igw-"))
-                            .map(|g| DefaultRoute::InternetGateway(g.to_owned()))
-                    }
-                }),
-            associations: r
-                .associations()
-                .iter()
-                .filter(|a| !a.main().unwrap_or(false))
-                .filter_map(|a| {
-                    Some((
-                        a.subnet_id()?.to_owned(),
-                        a.route_table_association_id()?.to_owned(),
-                    ))
-                })
-                .collect(),
-            tags: from_tags(r.tags()),
-        })
-    }))
+    Ok(out.and_then(|o| o.route_tables().first().map(route_table_of)))
+}
+
+fn route_table_of(r: &aws_sdk_ec2::types::RouteTable) -> RouteTable {
+    RouteTable {
+        id: r.route_table_id().unwrap_or_default().to_owned(),
+        vpc_id: r.vpc_id().unwrap_or_default().to_owned(),
+        default_route: r
+            .routes()
+            .iter()
+            .find(|x| x.destination_cidr_block() == Some("0.0.0.0/0"))
+            .and_then(|x| {
+                if let Some(n) = x.nat_gateway_id() {
+                    Some(DefaultRoute::NatGateway(n.to_owned()))
+                } else {
+                    x.gateway_id()
+                        .filter(|g| g.starts_with("igw-"))
+                        .map(|g| DefaultRoute::InternetGateway(g.to_owned()))
+                }
+            }),
+        associations: r
+            .associations()
+            .iter()
+            .filter(|a| !a.main().unwrap_or(false))
+            .filter_map(|a| {
+                Some((
+                    a.subnet_id()?.to_owned(),
+                    a.route_table_association_id()?.to_owned(),
+                ))
+            })
+            .collect(),
+        tags: from_tags(r.tags()),
+    }
+}
+
+/// Every route table tagged `key = value`, every page, in one listing (see [`subnets_tagged`]).
+pub async fn route_tables_tagged(
+    c: &Client,
+    key: &str,
+    value: &str,
+) -> Result<Vec<RouteTable>, AwsError> {
+    Ok(all_items!(
+        c.describe_route_tables().filters(tag_filter(key, value)),
+        "ec2:DescribeRouteTables",
+        value
+    )
+    .iter()
+    .map(route_table_of)
+    .collect())
 }
 
 /// Disassociate every subnet, then delete (retried while it has dependencies, up to `within`).

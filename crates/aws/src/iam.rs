@@ -350,7 +350,10 @@ pub async fn delete_role(c: &Client, name: &str) -> Result<(), AwsError> {
 pub struct Policy {
     pub arn: String,
     pub name: String,
-    pub document: Json,
+    /// The default version's id (`v1`, `v2`, …): a new one with every document change.
+    pub version: String,
+    /// The default version's document; `None` when it is the version the caller already knew.
+    pub document: Option<Json>,
     pub tags: Tags,
 }
 
@@ -399,7 +402,13 @@ pub async fn find_oidc_provider(c: &Client, issuer: &str) -> Result<Option<Strin
         .map(str::to_owned))
 }
 
-pub async fn get_policy(c: &Client, arn: &str) -> Result<Option<Policy>, AwsError> {
+/// The policy, with its default version's document unless that version is `known_version`
+/// (IAM versions are immutable, so a known version needs no second request).
+pub async fn get_policy(
+    c: &Client,
+    arn: &str,
+    known_version: Option<&str>,
+) -> Result<Option<Policy>, AwsError> {
     let Some(out) = found(
         c.get_policy()
             .policy_arn(arn)
@@ -414,23 +423,27 @@ pub async fn get_policy(c: &Client, arn: &str) -> Result<Option<Policy>, AwsErro
         .policy()
         .ok_or_else(|| missing("iam:GetPolicy", arn, "policy"))?;
     let version = p.default_version_id().unwrap_or("v1");
-    let v = c
-        .get_policy_version()
-        .policy_arn(arn)
-        .version_id(version)
-        .send()
-        .await
-        .map_err(sdk("iam:GetPolicyVersion", arn))?;
-    let raw = v
-        .policy_version()
-        .and_then(|v| v.document())
-        .unwrap_or("{}");
-    let document =
-        decode_document(raw).map_err(|m| AwsError::new("iam:GetPolicyVersion", arn, m))?;
+    let document = if known_version == Some(version) {
+        None
+    } else {
+        let v = c
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(version)
+            .send()
+            .await
+            .map_err(sdk("iam:GetPolicyVersion", arn))?;
+        let raw = v
+            .policy_version()
+            .and_then(|v| v.document())
+            .unwrap_or("{}");
+        Some(decode_document(raw).map_err(|m| AwsError::new("iam:GetPolicyVersion", arn, m))?)
+    };
     // GetPolicy returns the policy's tags (IAM API Reference, GetPolicy: `Policy.Tags`).
     Ok(Some(Policy {
         arn: arn.to_owned(),
         name: p.policy_name().unwrap_or_default().to_owned(),
+        version: version.to_owned(),
         document,
         tags: from_tags(p.tags()),
     }))

@@ -171,7 +171,7 @@ impl Driver for PolicyDriver {
         };
         let (partition, account) = self.0.partition_and_account().await?;
         let arn = iam::policy_arn(partition, account, &name);
-        let Some(p) = iam::get_policy(&aws.iam, &arn).await.map_err(err)? else {
+        let Some(p) = iam::get_policy(&aws.iam, &arn, None).await.map_err(err)? else {
             return Ok(Found::Nothing);
         };
         let out = outputs([("arn", arn), ("name", name.clone())]);
@@ -184,16 +184,21 @@ impl Driver for PolicyDriver {
     ) -> Result<Option<Value>, DriverError> {
         let aws = self.0.aws().await;
         let arn = output(rec, "arn")?;
-        let Some(p) = iam::get_policy(&aws.iam, &arn).await.map_err(err)? else {
+        // The version last written or checked: its document is known to be the file's.
+        let known = opt_text(&rec.outputs, "version");
+        let Some(p) = iam::get_policy(&aws.iam, &arn, known.as_deref())
+            .await
+            .map_err(err)?
+        else {
             return Ok(None);
         };
         let (file, doc) = self.document(&rec.attrs)?;
         let want: serde_json::Value = serde_json::from_str(doc)
             .map_err(|e| DriverError::new(format!("{file} is not JSON: {e}")))?;
-        let file_value = if p.document == want {
-            Value::Str(file)
-        } else {
-            Value::str("(document changed out of band)")
+        let file_value = match &p.document {
+            None => Value::Str(file),
+            Some(d) if *d == want => Value::Str(file),
+            Some(_) => Value::str("(document changed out of band)"),
         };
         Ok(Some(Value::map([
             ("name", Value::Str(p.name)),
@@ -208,7 +213,12 @@ impl Driver for PolicyDriver {
         let arn = iam::create_policy(&aws.iam, &name, doc, &tags(d))
             .await
             .map_err(err)?;
-        Ok(outputs([("arn", arn), ("name", name)]))
+        // A new policy's document is its version v1 (IAM API Reference, CreatePolicy).
+        Ok(outputs([
+            ("arn", arn),
+            ("name", name),
+            ("version", "v1".to_owned()),
+        ]))
     }
     async fn update(
         &self,
@@ -228,15 +238,25 @@ impl Driver for PolicyDriver {
                 .await
                 .map_err(err)?;
         }
-        let have = iam::get_policy(&aws.iam, &arn)
-            .await
-            .map_err(err)?
-            .map(|p| p.tags)
-            .unwrap_or_default();
-        iam::set_policy_tags(&aws.iam, &arn, &have, &tags(d))
+        let Some(live) = iam::get_policy(&aws.iam, &arn, None).await.map_err(err)? else {
+            return Err(
+                DriverError::new(format!("iam policy {arn} is gone")).with_code("NoSuchEntity")
+            );
+        };
+        iam::set_policy_tags(&aws.iam, &arn, &live.tags, &tags(d))
             .await
             .map_err(err)?;
-        Ok(rec.outputs.clone())
+        let mut out = outputs([("arn", arn), ("name", text(d, "name")?)]);
+        // Remember the version only when its document is the file's: reads then skip it.
+        let (_, doc) = self.document(d)?;
+        let want: Option<serde_json::Value> = serde_json::from_str(doc).ok();
+        if let Value::Map(m) = &mut out
+            && live.document.is_some()
+            && live.document == want
+        {
+            m.insert("version".into(), Value::Str(live.version));
+        }
+        Ok(out)
     }
     async fn delete(&self, _: &StepCx, rec: &ResourceState) -> Result<(), DriverError> {
         let aws = self.0.aws().await;

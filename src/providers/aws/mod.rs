@@ -30,6 +30,12 @@ pub struct Shared {
     aws: OnceCell<Aws>,
     /// The caller's partition and account, asked once (ARNs alpaka can name before it exists).
     account: OnceCell<(String, String)>,
+    /// The profile's subnets and route tables, listed once by tag on the first read of each:
+    /// a plan reads many of them, and one listing costs one request. Only reads use it (they
+    /// all happen in the plan, before anything changes); a resource not in the listing (its
+    /// tags changed out of band) is described by id.
+    subnets: OnceCell<HashMap<String, alpaka_aws::ec2::Subnet>>,
+    route_tables: OnceCell<HashMap<String, alpaka_aws::ec2::RouteTable>>,
 }
 
 impl Shared {
@@ -46,6 +52,8 @@ impl Shared {
             kubeconfig,
             aws: OnceCell::new(),
             account: OnceCell::new(),
+            subnets: OnceCell::new(),
+            route_tables: OnceCell::new(),
         })
     }
 
@@ -58,6 +66,52 @@ impl Shared {
         self.account
             .get_or_try_init(|| async { aws.partition_and_account().await.map_err(err) })
             .await
+    }
+
+    /// A subnet of the profile tagged `profile`, from the one listing (see `subnets`).
+    async fn listed_subnet(
+        &self,
+        profile: &str,
+        id: &str,
+    ) -> Result<Option<alpaka_aws::ec2::Subnet>, DriverError> {
+        let aws = self.aws().await;
+        let all = self
+            .subnets
+            .get_or_try_init(|| async {
+                let l = alpaka_aws::ec2::subnets_tagged(
+                    &aws.ec2,
+                    alpaka_aws::sweep::TAG_PROFILE,
+                    profile,
+                )
+                .await
+                .map_err(err)?;
+                Ok::<_, DriverError>(l.into_iter().map(|s| (s.id.clone(), s)).collect())
+            })
+            .await?;
+        Ok(all.get(id).cloned())
+    }
+
+    /// A route table of the profile, from the one listing (see `route_tables`).
+    async fn listed_route_table(
+        &self,
+        profile: &str,
+        id: &str,
+    ) -> Result<Option<alpaka_aws::ec2::RouteTable>, DriverError> {
+        let aws = self.aws().await;
+        let all = self
+            .route_tables
+            .get_or_try_init(|| async {
+                let l = alpaka_aws::ec2::route_tables_tagged(
+                    &aws.ec2,
+                    alpaka_aws::sweep::TAG_PROFILE,
+                    profile,
+                )
+                .await
+                .map_err(err)?;
+                Ok::<_, DriverError>(l.into_iter().map(|r| (r.id.clone(), r)).collect())
+            })
+            .await?;
+        Ok(all.get(id).cloned())
     }
 
     fn wait(&self, what: &str, resource: &str) -> alpaka_aws::wait::WaitSpec {
@@ -102,7 +156,7 @@ pub async fn pvc_volumes(
 // ---- finding what a run made but did not record ----
 
 /// The profile a resource's desired tags name (`alpaka.io/profile`).
-fn profile_of(d: &Value) -> String {
+pub(crate) fn profile_of(d: &Value) -> String {
     tags(d)
         .get(alpaka_aws::sweep::TAG_PROFILE)
         .cloned()

@@ -6,8 +6,8 @@ use alpaka_aws::ec2::{self, DefaultRoute};
 use async_trait::async_trait;
 
 use super::{
-    Shared, err, find_ec2, in_recorded_order, list_value, map_value, output, outputs, status, tags,
-    text, texts,
+    Shared, err, find_ec2, in_recorded_order, list_value, map_value, output, outputs, profile_of,
+    status, tags, text, texts,
 };
 use crate::engine::diff::FieldChange;
 use crate::engine::{Driver, DriverError, Drivers, Found, ResourceId, StepCx, Value};
@@ -182,10 +182,13 @@ impl Driver for SubnetDriver {
         _: &ResourceId,
         rec: &ResourceState,
     ) -> Result<Option<Value>, DriverError> {
-        let aws = self.0.aws().await;
-        let s = ec2::describe_subnet(&aws.ec2, &output(rec, "id")?)
-            .await
-            .map_err(err)?;
+        let id = output(rec, "id")?;
+        let s = match self.0.listed_subnet(&profile_of(&rec.attrs), &id).await? {
+            Some(s) => Some(s),
+            None => ec2::describe_subnet(&self.0.aws().await.ec2, &id)
+                .await
+                .map_err(err)?,
+        };
         Ok(s.map(|s| {
             Value::map([
                 ("vpc_id", Value::Str(s.vpc_id)),
@@ -279,10 +282,17 @@ impl Driver for RouteTableDriver {
         _: &ResourceId,
         rec: &ResourceState,
     ) -> Result<Option<Value>, DriverError> {
-        let aws = self.0.aws().await;
-        let r = ec2::describe_route_table(&aws.ec2, &output(rec, "id")?)
-            .await
-            .map_err(err)?;
+        let id = output(rec, "id")?;
+        let r = match self
+            .0
+            .listed_route_table(&profile_of(&rec.attrs), &id)
+            .await?
+        {
+            Some(r) => Some(r),
+            None => ec2::describe_route_table(&self.0.aws().await.ec2, &id)
+                .await
+                .map_err(err)?,
+        };
         Ok(r.map(|r| {
             let live: Vec<String> = r.associations.iter().map(|(s, _)| s.clone()).collect();
             let subnets = in_recorded_order(&live, &texts(&rec.attrs, "subnet_ids"));
