@@ -442,9 +442,17 @@ pub struct RouteTable {
     pub tags: Tags,
 }
 
-pub async fn create_route_table(c: &Client, vpc_id: &str, tags: &Tags) -> Result<String, AwsError> {
+/// `token`: the create's idempotency token (`ClientToken`): a create repeated after a lost
+/// answer returns the route table the first made.
+pub async fn create_route_table(
+    c: &Client,
+    vpc_id: &str,
+    tags: &Tags,
+    token: &str,
+) -> Result<String, AwsError> {
     let out = c
         .create_route_table()
+        .client_token(token)
         .vpc_id(vpc_id)
         .tag_specifications(spec(ResourceType::RouteTable, tags))
         .send()

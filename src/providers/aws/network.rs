@@ -307,11 +307,16 @@ impl Driver for RouteTableDriver {
             Value::map(m)
         }))
     }
-    async fn create(&self, _: &StepCx, d: &Value) -> Result<Value, DriverError> {
+    async fn create(&self, cx: &StepCx, d: &Value) -> Result<Value, DriverError> {
         let aws = self.0.aws().await;
-        let id = ec2::create_route_table(&aws.ec2, &text(d, "vpc_id")?, &tags(d))
-            .await
-            .map_err(err)?;
+        let id = ec2::create_route_table(
+            &aws.ec2,
+            &text(d, "vpc_id")?,
+            &tags(d),
+            &cx.idempotency_token(),
+        )
+        .await
+        .map_err(err)?;
         ec2::set_default_route(&aws.ec2, &id, None, default_route(d).as_ref())
             .await
             .map_err(err)?;
