@@ -1,4 +1,4 @@
-//! The whole `eks-dev` profile end to end: the real binary against moto (AWS, extended by
+//! The whole `eks-prod` profile end to end: the real binary against moto (AWS, extended by
 //! `integration/standins/moto_eks.py`), the real Kubernetes control plane
 //! (`integration/controlplane/`) as the EKS cluster's API server, and the recording fake helm
 //! (`integration/fakes/helm`).
@@ -6,7 +6,7 @@
 //! How the in-cluster part reaches the real API server, with no seam in alpaka: moto_eks.py,
 //! started with `ALPAKA_STANDIN_EKS_ENDPOINT=<its URL>` and `ALPAKA_STANDIN_EKS_CA_FILE=<its CA>`,
 //! reports them as the cluster's endpoint and certificate authority. The `eks.cluster` driver
-//! writes `.alpaka/eks-dev.kubeconfig` from DescribeCluster exactly as in production (its user an
+//! writes `.alpaka/eks-prod.kubeconfig` from DescribeCluster exactly as in production (its user an
 //! exec credential running this binary's `eks-token`), and every in-cluster node — kube-rs for
 //! the manifests, `helm --kubeconfig --kube-context` — connects through it. The API server
 //! checks that bearer token as EKS does, through a TokenReview webhook
@@ -39,8 +39,9 @@ mod controlplane;
 use controlplane::{ControlPlane, Strimzi};
 
 const REGION: &str = "ap-northeast-2";
-const PROFILE: &str = "eks-dev";
-const CONTEXT: &str = "alpaka-dev";
+const PROFILE: &str = "eks-prod";
+const CLUSTER: &str = "prod";
+const CONTEXT: &str = "alpaka-prod";
 const POLICY_FILE: &str = "policies/aws-load-balancer-controller-v3.5.0-iam-policy.json";
 /// moto's account: the cluster creator's, which EKS makes cluster admin.
 const ACCOUNT: &str = "123456789012";
@@ -138,7 +139,7 @@ impl World {
         let mut auth = Process::new(&py)
             .arg(repo().join("integration/standins/eks_authenticator.py"))
             .args(["--sts", &format!("http://127.0.0.1:{moto_port}")])
-            .args(["--admin-account", ACCOUNT, "--cluster-id", "dev"])
+            .args(["--admin-account", ACCOUNT, "--cluster-id", CLUSTER])
             .arg("--log")
             .arg(root.join("authenticator.log"))
             .stdout(Stdio::piped())
@@ -316,8 +317,8 @@ fn ids(plan: &Json) -> Vec<(String, String)> {
 /// The LB controller's chain and what waits for it.
 const LB_CONTROLLER: &[&str] = &[
     "helm.aws-load-balancer-controller",
-    "iam.policy.dev.lb-controller",
-    "iam.role.dev.lb-controller",
+    "iam.policy.prod.lb-controller",
+    "iam.role.prod.lb-controller",
     "k8s.ingress.grafana",
     "k8s.ingress.k8dashboard",
     "k8s.ingress.prometheus",
@@ -326,7 +327,7 @@ const LB_CONTROLLER: &[&str] = &[
 ];
 
 #[test]
-fn eks_dev_apply_end_to_end_then_destroy_leaves_nothing() {
+fn eks_prod_apply_end_to_end_then_destroy_leaves_nothing() {
     let w = World::new();
     let root = w.root();
 
@@ -335,14 +336,15 @@ fn eks_dev_apply_end_to_end_then_destroy_leaves_nothing() {
     let all = format!("{out}\n{err}");
     assert_eq!(code, 0, "{all}");
     assert!(!all.contains("panicked"), "{all}");
-    let state = std::fs::read_to_string(root.join(".alpaka/eks-dev.state.json")).unwrap();
+    let state =
+        std::fs::read_to_string(root.join(format!(".alpaka/{PROFILE}.state.json"))).unwrap();
     let state: Json = serde_json::from_str(&state).unwrap();
     for id in LB_CONTROLLER {
         assert!(state["resources"].get(id).is_some(), "{id} not applied");
     }
     // The policy AWS holds is the published document; the role trusts the cluster's OIDC
     // provider for exactly the controller's ServiceAccount, which names the role.
-    let policy_arn = state["resources"]["iam.policy.dev.lb-controller"]["outputs"]["arn"]
+    let policy_arn = state["resources"]["iam.policy.prod.lb-controller"]["outputs"]["arn"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -350,7 +352,7 @@ fn eks_dev_apply_end_to_end_then_destroy_leaves_nothing() {
     let published: Json =
         serde_json::from_str(&std::fs::read_to_string(repo().join(POLICY_FILE)).unwrap()).unwrap();
     assert_eq!(live, published);
-    let role_arn = state["resources"]["iam.role.dev.lb-controller"]["outputs"]["arn"]
+    let role_arn = state["resources"]["iam.role.prod.lb-controller"]["outputs"]["arn"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -379,27 +381,28 @@ fn eks_dev_apply_end_to_end_then_destroy_leaves_nothing() {
 
     // The kubeconfig eks.cluster wrote: alpaka-owned, 0600, server + CA from DescribeCluster,
     // the user this binary's eks-token.
-    let kc_path = root.join(".alpaka/eks-dev.kubeconfig");
+    let kc_path = root.join(format!(".alpaka/{PROFILE}.kubeconfig"));
     let kc = std::fs::read_to_string(&kc_path).unwrap();
     let mode = std::fs::metadata(&kc_path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     assert!(kc.contains(&format!("server: {}", w.cp.server())), "{kc}");
     assert!(kc.contains("certificate-authority-data: "), "{kc}");
-    assert!(kc.contains("current-context: alpaka-dev"), "{kc}");
-    for a in ["eks-token", "--cluster", "dev", "--region", REGION] {
+    assert!(kc.contains(&format!("current-context: {CONTEXT}")), "{kc}");
+    for a in ["eks-token", "--cluster", CLUSTER, "--region", REGION] {
         assert!(kc.contains(a), "{a} not in {kc}");
     }
-    let cluster = &state["resources"]["eks.cluster.dev"]["outputs"];
+    let cluster = &state["resources"][format!("eks.cluster.{CLUSTER}")]["outputs"];
     assert_eq!(cluster["context"], CONTEXT, "{cluster}");
     assert_eq!(cluster["kubeconfig"], kc_path.display().to_string());
     // The EBS CSI add-on tags the volumes it makes, so the sweep finds them.
-    let addon = &state["resources"]["eks.addon.dev.aws-ebs-csi-driver"]["attrs"];
+    let addon = &state["resources"]["eks.addon.prod.aws-ebs-csi-driver"]["attrs"];
     let config: Json =
         serde_json::from_str(addon["configuration_values"].as_str().unwrap()).unwrap();
     assert_eq!(
         config["controller"]["extraVolumeTags"],
-        serde_json::json!({"kubernetes.io/cluster/dev": "owned", "alpaka.io/managed-by": "alpaka",
-                           "alpaka.io/profile": "eks-dev", "alpaka.io/cluster": "dev"})
+        serde_json::json!({format!("kubernetes.io/cluster/{CLUSTER}"): "owned",
+                           "alpaka.io/managed-by": "alpaka", "alpaka.io/profile": PROFILE,
+                           "alpaka.io/cluster": CLUSTER})
     );
 
     // In the cluster (through that kubeconfig, as the IAM identity moto's STS named for the
@@ -575,7 +578,7 @@ fn eks_dev_apply_end_to_end_then_destroy_leaves_nothing() {
     // 3. What controllers would have left (an ALB, target group, security group, a PVC volume),
     // then destroy: the plan lists the volume; in-cluster objects go before the sweep, the
     // sweep before nodegroups, cluster, subnets and VPC; nothing tagged remains.
-    let objs = w.helper(&["controller-objects", "dev", PROFILE]);
+    let objs = w.helper(&["controller-objects", CLUSTER, PROFILE]);
     let volume = objs["volume"].as_str().unwrap().to_owned();
     w.reset_calls();
     let (code, out, err) = w.run(&["destroy", "--auto-approve"]);
@@ -587,7 +590,7 @@ fn eks_dev_apply_end_to_end_then_destroy_leaves_nothing() {
     assert!(out.contains(&volume), "{volume} not listed: {out}");
     let text = format!("{out}\n{err}");
     let pos = |needle: &str| text.find(needle);
-    let sweep_start = pos("aws.cluster-sweep.dev: ").expect("the sweep ran");
+    let sweep_start = pos("aws.cluster-sweep.prod: ").expect("the sweep ran");
     let last_in_cluster_end = text
         .lines()
         .filter(|l| {
@@ -640,9 +643,12 @@ fn eks_dev_apply_end_to_end_then_destroy_leaves_nothing() {
     let lb = first(&|s, a| s == "elasticloadbalancing" && a == "DeleteLoadBalancer")
         .expect("the swept load balancer was deleted");
     let vol = first(&|_, a| a == "DeleteVolume").expect("the PVC volume was deleted");
-    let ng = first(&|s, a| s == "eks" && a.starts_with("DELETE /clusters/dev/node-groups/"))
-        .expect("nodegroup deleted");
-    let cl = first(&|s, a| s == "eks" && a == "DELETE /clusters/dev").expect("cluster deleted");
+    let ng = first(&|s, a| {
+        s == "eks" && a.starts_with(&format!("DELETE /clusters/{CLUSTER}/node-groups/"))
+    })
+    .expect("nodegroup deleted");
+    let cl = first(&|s, a| s == "eks" && a == format!("DELETE /clusters/{CLUSTER}"))
+        .expect("cluster deleted");
     let subnet = first(&|_, a| a == "DeleteSubnet").expect("subnets deleted");
     let vpc = first(&|_, a| a == "DeleteVpc").expect("vpc deleted");
     for i in [lb, vol] {

@@ -448,3 +448,34 @@ fn test_lists_its_checks_without_a_cluster_and_refuses_to_run_without_state() {
         ))
         .stderr(predicate::str::contains("alpaka apply -p minikube"));
 }
+
+#[test]
+fn an_eks_plan_that_cannot_reach_aws_says_what_it_was_looking_for_and_how_to_plan_without() {
+    let ws = workspace();
+    let out = alpaka(ws.path())
+        .args(["plan", "--profile", "eks-dev"])
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("looking for `aws.vpc.dev` failed (no state records it"),
+        "{err}"
+    );
+    assert!(err.contains("ec2:DescribeVpcs"), "{err}");
+    assert!(err.contains("alpaka plan --refresh=false"), "{err}");
+    // And a plan from the configuration alone cannot be saved.
+    let out = alpaka(ws.path())
+        .args(["plan", "--profile", "eks-dev", "--refresh=false", "--out"])
+        .arg(ws.path().join("p.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot be saved"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!ws.path().join("p.json").exists());
+}

@@ -312,10 +312,7 @@ fn eks_prod_aws_layer_apply_drift_destroy() {
 
     // Creates carry an idempotency token made of the state's lineage and the resource id, so a
     // create repeated after a crash is the same request to AWS (what EKS recorded, via boto3).
-    let state: Json = serde_json::from_str(
-        &std::fs::read_to_string(root.join(".alpaka/eks-prod.state.json")).unwrap(),
-    )
-    .unwrap();
+    let state = read_state(root);
     let lineage = state["lineage"].as_str().unwrap();
     let token = |id: &str, generation: u64| -> String {
         use sha2::{Digest, Sha256};
@@ -608,10 +605,7 @@ fn a_subnet_that_stays_in_use_fails_destroy_naming_the_interfaces_in_it() {
     let (code, out, err) =
         run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
     assert_eq!(code, 0, "apply failed:\n{out}\n{err}");
-    let state: Json = serde_json::from_str(
-        &std::fs::read_to_string(root.join(".alpaka/eks-prod.state.json")).unwrap(),
-    )
-    .unwrap();
+    let state = read_state(root);
     let (subnet_node, subnet) = state["resources"]
         .as_object()
         .unwrap()
@@ -749,10 +743,7 @@ fn a_kubernetes_upgrade_goes_one_minor_at_a_time_and_a_downgrade_is_refused() {
         s == "eks" && a.starts_with("GET /addons/supported-versions")
     });
     assert!(!asked.is_empty() && asked[0] < addon[0], "{calls:?}");
-    let state: Json = serde_json::from_str(
-        &std::fs::read_to_string(root.join(".alpaka/eks-prod.state.json")).unwrap(),
-    )
-    .unwrap();
+    let state = read_state(root);
     assert_eq!(
         state["resources"]["eks.addon.prod.aws-ebs-csi-driver"]["outputs"]["version"],
         "v0.34.0-standin.1"
@@ -797,10 +788,7 @@ const CREATE_CALLS: [(&str, &str); 11] = [
 /// The state's resources with what AWS chose (ids, ARNs, addresses) masked: equal for two
 /// deployments of the same configuration.
 fn state_shape(root: &Path) -> std::collections::BTreeMap<String, String> {
-    let state: Json = serde_json::from_str(
-        &std::fs::read_to_string(root.join(".alpaka/eks-prod.state.json")).unwrap(),
-    )
-    .unwrap();
+    let state = read_state(root);
     let chosen = regex::Regex::new(
         r"(arn:aws:[^\x22]*|\b[a-z]+-[0-9a-f]{8,17}\b|\b\d{1,3}(\.\d{1,3}){3}\b|id/[0-9A-Fa-f]+|https://[^\x22]*)",
     )
@@ -818,6 +806,13 @@ fn state_shape(root: &Path) -> std::collections::BTreeMap<String, String> {
             (id.clone(), chosen.replace_all(&shape, "<aws>").into_owned())
         })
         .collect()
+}
+
+fn read_state(root: &Path) -> Json {
+    serde_json::from_str(
+        &std::fs::read_to_string(root.join(".alpaka/eks-prod.state.json")).unwrap(),
+    )
+    .unwrap()
 }
 
 fn tagged_kinds(moto: &Moto) -> Vec<String> {
@@ -1016,10 +1011,7 @@ fn a_no_op_plan_reads_at_most_once_per_aws_resource() {
         let plan = plan_json(root, &moto);
         assert_eq!(actions(&plan), vec![]);
         let calls = moto.calls();
-        let state: Json = serde_json::from_str(
-            &std::fs::read_to_string(root.join(".alpaka/eks-prod.state.json")).unwrap(),
-        )
-        .unwrap();
+        let state = read_state(root);
         // The sweep is bookkeeping: it has nothing in AWS to read.
         let resources = state["resources"]
             .as_object()

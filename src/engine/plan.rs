@@ -142,6 +142,12 @@ pub enum PlanError {
     },
     #[error("refreshing `{id}` failed: {source}")]
     Refresh { id: ResourceId, source: DriverError },
+    #[error(
+        "looking for `{id}` failed (no state records it, so alpaka checks whether an interrupted \
+         run made it before creating it): {source}. To plan from the configuration alone: \
+         `alpaka plan --refresh=false`"
+    )]
+    Lookup { id: ResourceId, source: DriverError },
     #[error("`{id}` cannot be changed as configured: {message}")]
     Refused { id: ResourceId, message: String },
     #[error("`{id}` cannot be created: {message}")]
@@ -336,7 +342,7 @@ async fn look_for(
     node: &super::node::Node,
     desired: &Value,
 ) -> Result<Option<(Value, Value)>, PlanError> {
-    let refresh_err = |source| PlanError::Refresh {
+    let refresh_err = |source| PlanError::Lookup {
         id: node.id.clone(),
         source,
     };

@@ -74,21 +74,14 @@ impl Shared {
         profile: &str,
         id: &str,
     ) -> Result<Option<alpaka_aws::ec2::Subnet>, DriverError> {
-        let aws = self.aws().await;
-        let all = self
-            .subnets
-            .get_or_try_init(|| async {
-                let l = alpaka_aws::ec2::subnets_tagged(
-                    &aws.ec2,
-                    alpaka_aws::sweep::TAG_PROFILE,
-                    profile,
-                )
-                .await
-                .map_err(err)?;
-                Ok::<_, DriverError>(l.into_iter().map(|s| (s.id.clone(), s)).collect())
-            })
-            .await?;
-        Ok(all.get(id).cloned())
+        let ec2 = &self.aws().await.ec2;
+        listed(
+            &self.subnets,
+            id,
+            |s| &s.id,
+            || alpaka_aws::ec2::subnets_tagged(ec2, alpaka_aws::sweep::TAG_PROFILE, profile),
+        )
+        .await
     }
 
     /// A route table of the profile, from the one listing (see `route_tables`).
@@ -97,21 +90,14 @@ impl Shared {
         profile: &str,
         id: &str,
     ) -> Result<Option<alpaka_aws::ec2::RouteTable>, DriverError> {
-        let aws = self.aws().await;
-        let all = self
-            .route_tables
-            .get_or_try_init(|| async {
-                let l = alpaka_aws::ec2::route_tables_tagged(
-                    &aws.ec2,
-                    alpaka_aws::sweep::TAG_PROFILE,
-                    profile,
-                )
-                .await
-                .map_err(err)?;
-                Ok::<_, DriverError>(l.into_iter().map(|r| (r.id.clone(), r)).collect())
-            })
-            .await?;
-        Ok(all.get(id).cloned())
+        let ec2 = &self.aws().await.ec2;
+        listed(
+            &self.route_tables,
+            id,
+            |r| &r.id,
+            || alpaka_aws::ec2::route_tables_tagged(ec2, alpaka_aws::sweep::TAG_PROFILE, profile),
+        )
+        .await
     }
 
     fn wait(&self, what: &str, resource: &str) -> alpaka_aws::wait::WaitSpec {
@@ -151,6 +137,26 @@ pub async fn pvc_volumes(
     alpaka_aws::sweep::cluster_volumes(shared.aws().await, cluster, profile)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// `id` from a listing made once into `cell` by `list`, keyed by `key`.
+async fn listed<T: Clone, F, Fut>(
+    cell: &OnceCell<HashMap<String, T>>,
+    id: &str,
+    key: fn(&T) -> &String,
+    list: F,
+) -> Result<Option<T>, DriverError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, AwsError>>,
+{
+    let all = cell
+        .get_or_try_init(|| async {
+            let items = list().await.map_err(err)?;
+            Ok::<_, DriverError>(items.into_iter().map(|x| (key(&x).clone(), x)).collect())
+        })
+        .await?;
+    Ok(all.get(id).cloned())
 }
 
 // ---- finding what a run made but did not record ----
