@@ -815,6 +815,17 @@ fn read_state(root: &Path) -> Json {
     .unwrap()
 }
 
+/// Nothing in AWS carries the profile's tags (boto3's listing, and the `alpaka.io/id` one, which
+/// also covers nodegroups).
+fn assert_nothing_tagged(moto: &Moto, when: &str) {
+    assert_eq!(tagged_kinds(moto), Vec::<String>::new(), "{when}");
+    assert_eq!(
+        moto.helper(&["ids", "eks-prod"]),
+        serde_json::json!({}),
+        "{when}"
+    );
+}
+
 fn tagged_kinds(moto: &Moto) -> Vec<String> {
     let mut kinds: Vec<String> = moto
         .helper(&["list-tagged", "eks-prod"])
@@ -914,8 +925,7 @@ fn killed_right_after_any_create_call_a_reapply_adopts_what_was_made() {
 
         let (code, out, err) = run(alpaka(root, &moto).args(["destroy", "--auto-approve"]));
         assert_eq!(code, 0, "{point}: destroy failed:\n{out}\n{err}");
-        assert_eq!(tagged_kinds(&moto), Vec::<String>::new(), "{point}");
-        assert_eq!(moto.helper(&["ids", "eks-prod"]), serde_json::json!({}));
+        assert_nothing_tagged(&moto, &point);
     }
 }
 
@@ -993,8 +1003,7 @@ fn destroy_orphans_deletes_what_a_killed_run_made_and_recorded_nowhere() {
         !ng.is_empty() && !cluster.is_empty() && ng[0] < cluster[0],
         "{calls:?}"
     );
-    assert_eq!(tagged_kinds(&moto), Vec::<String>::new());
-    assert_eq!(moto.helper(&["ids", "eks-prod"]), serde_json::json!({}));
+    assert_nothing_tagged(&moto, "after destroy --orphans");
 }
 
 #[test]
