@@ -118,11 +118,20 @@ impl Moto {
 
     /// Answer matching calls with AWS's error (moto_eks.py's fault rules), replacing any rules.
     fn faults(&self, rules: Json) {
-        let body = rules.to_string();
+        self.post("/_alpaka/faults", &rules);
+    }
+
+    /// Answer EC2 Describe* and EKS List* calls `size` items a page (0: whole, as moto does).
+    fn pages(&self, size: usize) {
+        self.post("/_alpaka/pages", &serde_json::json!({ "size": size }));
+    }
+
+    fn post(&self, path: &str, json: &Json) {
+        let body = json.to_string();
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         write!(
             s,
-            "POST /_alpaka/faults HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         )
         .unwrap();
@@ -1040,4 +1049,43 @@ fn a_no_op_plan_reads_at_most_once_per_aws_resource() {
             calls.len()
         );
     }
+}
+
+#[test]
+fn every_listing_reads_every_page() {
+    let moto = Moto::start();
+    // One item a page: whatever reads only a first page misses the rest.
+    moto.pages(1);
+    let ws = workspace();
+    let root = ws.path();
+    let (code, out, err) =
+        run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
+    assert_eq!(code, 0, "apply failed:\n{out}\n{err}");
+    assert_eq!(actions(&plan_json(root, &moto)), vec![]);
+    let recorded = read_state(root)["resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|r| r["kind"] != "aws.cluster-sweep")
+        .count();
+    let calls = moto.calls();
+    assert!(
+        calls
+            .iter()
+            .any(|(s, a, _)| s == "ec2" && a == "DescribeSubnets"),
+        "{calls:?}"
+    );
+
+    // The state is lost: every resource is an orphan, found only by reading every page of every
+    // listing (four subnets, two route tables, three roles, a nodegroup and an add-on listed
+    // under their cluster, …).
+    std::fs::remove_dir_all(root.join(".alpaka")).unwrap();
+    let (code, out, err) =
+        run(alpaka(root, &moto).args(["destroy", "--orphans", "--auto-approve"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let listed = out
+        .matches("will be destroyed (tagged for this profile, recorded in no state)")
+        .count();
+    assert_eq!(listed, recorded, "{out}");
+    assert_nothing_tagged(&moto, "after destroy --orphans, one item a page");
 }

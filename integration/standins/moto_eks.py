@@ -41,6 +41,14 @@ What it adds to moto 5.2 (and why; each is named in the tests that rely on it):
     takes effect, then its answer is held (the call is logged with "hung": true) until the next
     POST /_alpaka/faults. A test SIGKILLs the client meanwhile: the crash right after an AWS
     create call and before the client could record what it made.
+  * Short pages (`POST /_alpaka/pages {"size": N}`; 0, the default, is moto's one page): moto
+    answers every EC2 Describe* and EKS List* call whole, ignoring MaxResults. AWS may answer
+    any of them in pages, a `nextToken` leading to the next (EC2 API Reference, "Pagination";
+    EKS API Reference, ListClusters/ListNodegroups/ListAddons `nextToken`). With a size set,
+    the stand-in asks moto for everything and answers N items a page, the item set of EC2's XML
+    (`subnetSet`, `routeTableSet`, …) or the list of EKS's JSON cut to the page, with
+    `nextToken` (the offset) while more follow: a client that reads only the first page misses
+    the rest, as it would on AWS.
   * S3 GetBucketVersioning in S3's documented shape, `<VersioningConfiguration>` (moto 5.2's
     root element, `<GetBucketVersioningResponse>`, is one no SDK but boto3 accepts).
 moto does not raise every DependencyViolation real AWS raises, so destroy ordering is asserted
@@ -392,6 +400,107 @@ def _versioning_shape(app, environ, start_response):
     return [body]
 
 
+PAGE = {"size": 0}
+# Paginated EC2 calls and the element holding their items (EC2 API Reference, each call's
+# "Response Elements").
+EC2_ITEM_SETS = {
+    "DescribeSubnets": "subnetSet",
+    "DescribeRouteTables": "routeTableSet",
+    "DescribeVpcs": "vpcSet",
+    "DescribeInternetGateways": "internetGatewaySet",
+    "DescribeNatGateways": "natGatewaySet",
+    "DescribeSecurityGroups": "securityGroupInfo",
+    "DescribeVolumes": "volumeSet",
+    "DescribeNetworkInterfaces": "networkInterfaceSet",
+}
+# EKS List* paths and the member holding their items (botocore's EKS model).
+EKS_LISTS = [(re.compile(r"^/clusters$"), "clusters"),
+             (re.compile(r"^/clusters/[^/]+/node-groups$"), "nodegroups"),
+             (re.compile(r"^/clusters/[^/]+/addons$"), "addons")]
+
+
+def _whole(app, environ):
+    got = {}
+
+    def capture(status, headers, exc_info=None):
+        got["status"], got["headers"] = status, headers
+        return lambda _data: None
+
+    body = b"".join(app(environ, capture))
+    return got["status"], got["headers"], body
+
+
+def _answer(start_response, status, headers, body):
+    headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+    start_response(status, headers + [("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _paged_ec2(app, environ, start_response, action, form):
+    import xml.etree.ElementTree as ET
+    size = PAGE["size"]
+    offset = int(form.pop("NextToken", ["0"])[0] or 0)
+    form.pop("MaxResults", None)
+    raw = urllib.parse.urlencode(form, doseq=True).encode()
+    environ["wsgi.input"] = io.BytesIO(raw)
+    environ["CONTENT_LENGTH"] = str(len(raw))
+    status, headers, body = _whole(app, environ)
+    if not status.startswith("200"):
+        return _answer(start_response, status, headers, body)
+    root = ET.fromstring(body)
+    ns = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
+    q = (lambda t: f"{{{ns}}}{t}") if ns else (lambda t: t)
+    items_el = root.find(q(EC2_ITEM_SETS[action]))
+    if items_el is None:
+        return _answer(start_response, status, headers, body)
+    items = list(items_el)
+    for it in items:
+        items_el.remove(it)
+    for it in items[offset:offset + size]:
+        items_el.append(it)
+    for old in root.findall(q("nextToken")):
+        root.remove(old)
+    if offset + size < len(items):
+        ET.SubElement(root, q("nextToken")).text = str(offset + size)
+    if ns:
+        ET.register_namespace("", ns)
+    return _answer(start_response, status, headers, ET.tostring(root, encoding="utf-8"))
+
+
+def _paged_eks(app, environ, start_response, member):
+    size = PAGE["size"]
+    query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+    offset = int(query.pop("nextToken", ["0"])[0] or 0)
+    query.pop("maxResults", None)
+    environ["QUERY_STRING"] = urllib.parse.urlencode(query, doseq=True)
+    status, headers, body = _whole(app, environ)
+    if not status.startswith("200"):
+        return _answer(start_response, status, headers, body)
+    doc = json.loads(body)
+    items = doc.get(member, [])
+    doc[member] = items[offset:offset + size]
+    doc.pop("nextToken", None)
+    if offset + size < len(items):
+        doc["nextToken"] = str(offset + size)
+    return _answer(start_response, status, headers, json.dumps(doc).encode())
+
+
+def _paged(app, environ, start_response, service, action, body):
+    """Answer a paginated call in short pages when a page size is set (see the module doc), or
+    None to let it through whole."""
+    if not PAGE["size"]:
+        return None
+    if service == "ec2" and action in EC2_ITEM_SETS:
+        form = urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        return _paged_ec2(app, environ, start_response, action, form)
+    if service == "eks" and environ.get("REQUEST_METHOD") == "GET":
+        path = environ.get("PATH_INFO", "")
+        for pattern, member in EKS_LISTS:
+            if pattern.match(path):
+                return _paged_eks(app, environ, start_response, member)
+    return None
+
+
 # Injected AWS errors: a list of {"service", "action", "code", "message", "status", "times"}
 # rules; a call whose service and action match the first rule with times left is answered with
 # that error instead of reaching moto (nothing is created or deleted), as AWS refuses it.
@@ -490,6 +599,13 @@ class Recording:
             start_response("200 OK", [("Content-Type", "application/json"),
                                       ("Content-Length", str(len(body)))])
             return [body]
+        if path == "/_alpaka/pages":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            PAGE["size"] = int(json.loads(environ["wsgi.input"].read(length) or b"{}")
+                               .get("size", 0))
+            start_response("200 OK", [("Content-Type", "application/json"),
+                                      ("Content-Length", "2")])
+            return [b"{}"]
         if path == "/_alpaka/faults":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             rules = json.loads(environ["wsgi.input"].read(length) or b"[]") if length else []
@@ -527,6 +643,9 @@ class Recording:
             return [body]
         if environ.get("REQUEST_METHOD") == "GET" and environ.get("QUERY_STRING") == "versioning":
             return _versioning_shape(self.app, environ, start_response)
+        paged = _paged(self.app, environ, start_response, service, action, body)
+        if paged is not None:
+            return paged
         return self.app(environ, start_response)
 
 
