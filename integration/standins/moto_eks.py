@@ -380,13 +380,7 @@ def _versioning_shape(app, environ, start_response):
     bucket never had versioning, else with `<Status>`); S3 answers `<VersioningConfiguration>`,
     empty or with `<Status>`/`<MfaDelete>` (Amazon S3 API Reference, GetBucketVersioning,
     "Response Syntax"), and the Rust SDK refuses any other root element. Put S3's shape back."""
-    captured = {}
-
-    def capture(status, headers, exc_info=None):
-        captured["status"], captured["headers"] = status, headers
-        return lambda _data: None
-
-    body = b"".join(app(environ, capture))
+    status, headers, body = _whole(app, environ)
     if b"<GetBucketVersioningResponse" in body and b"<Status>" not in body:
         body = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
                 b'<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>')
@@ -394,10 +388,7 @@ def _versioning_shape(app, environ, start_response):
         # Versioning on (or suspended): same root element, with <Status> (and <MfaDelete>).
         body = body.replace(b"<GetBucketVersioningResponse", b"<VersioningConfiguration")
         body = body.replace(b"</GetBucketVersioningResponse>", b"</VersioningConfiguration>")
-    headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
-    headers.append(("Content-Length", str(len(body))))
-    start_response(captured["status"], headers)
-    return [body]
+    return _answer(start_response, status, headers, body)
 
 
 PAGE = {"size": 0}
@@ -651,19 +642,11 @@ class Recording:
 
 def _hold_answer(app, environ, start_response, entry):
     """Let moto make the call, then keep its answer back until released (see the module doc)."""
-    got = {}
-    written = []
-
-    def capture(status, headers, exc_info=None):
-        got["status"], got["headers"] = status, headers
-        return written.append
-
-    body = b"".join(list(app(environ, capture)))
+    status, headers, body = _whole(app, environ)
     with LOCK:
         entry["hung"] = True
     RELEASE.wait(600)
-    start_response(got["status"], got["headers"])
-    return [b"".join(written) + body]
+    return _answer(start_response, status, headers, body)
 
 
 def main():
