@@ -269,9 +269,7 @@ fn eks_prod_aws_layer_apply_drift_destroy() {
     let root = ws.path();
 
     // 1. apply the AWS layer.
-    let (code, out, err) =
-        run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
-    assert_eq!(code, 0, "apply failed:\n{out}\n{err}");
+    apply_aws_layer(root, &moto);
 
     // Every resource alpaka created carries its tags (independent listing, boto3).
     let tagged = moto.helper(&["list-tagged", "eks-prod"]);
@@ -558,9 +556,7 @@ fn eks_refusing_fresh_roles_and_vpc_parts_in_use_are_waited_out() {
         {"service": "eks", "action": "POST /clusters/prod/addons",
          "code": "InvalidParameterException", "message": ROLE_NOT_ASSUMABLE, "times": 1},
     ]));
-    let (code, out, err) =
-        run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
-    assert_eq!(code, 0, "apply failed:\n{out}\n{err}");
+    apply_aws_layer(root, &moto);
     let calls = moto.calls();
     assert_eq!(calls_to(&calls, "eks", "POST /clusters"), 3, "{calls:?}");
     assert_eq!(
@@ -611,9 +607,7 @@ fn a_subnet_that_stays_in_use_fails_destroy_naming_the_interfaces_in_it() {
         .unwrap()
         .replace("waitTimeout: 30m", "waitTimeout: 8s");
     std::fs::write(&p, text).unwrap();
-    let (code, out, err) =
-        run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
-    assert_eq!(code, 0, "apply failed:\n{out}\n{err}");
+    apply_aws_layer(root, &moto);
     let state = read_state(root);
     let (subnet_node, subnet) = state["resources"]
         .as_object()
@@ -654,9 +648,7 @@ fn apply_and_destroy_converge_with_a_third_of_all_calls_throttled_or_failing() {
     moto.faults(serde_json::json!([
         {"service": "*", "action": "*", "rate": 0.35, "seed": 42, "kinds": ["throttle", "5xx"]},
     ]));
-    let (code, out, err) =
-        run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
-    assert_eq!(code, 0, "apply failed:\n{out}\n{err}");
+    apply_aws_layer(root, &moto);
     let (code, out, err) =
         run(alpaka(root, &moto).args(["plan", "--detailed-exitcode", "--target", TARGET]));
     assert_eq!(code, 0, "a second plan is not clean:\n{out}\n{err}");
@@ -695,9 +687,7 @@ fn a_kubernetes_upgrade_goes_one_minor_at_a_time_and_a_downgrade_is_refused() {
         .unwrap();
     };
     set_version("1.32");
-    let (code, out, err) =
-        run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
-    assert_eq!(code, 0, "apply failed:\n{out}\n{err}");
+    apply_aws_layer(root, &moto);
 
     set_version("1.34");
     let (code, out, err) = run(alpaka(root, &moto).args(["plan", "--target", TARGET]));
@@ -815,6 +805,13 @@ fn state_shape(root: &Path) -> std::collections::BTreeMap<String, String> {
             (id.clone(), chosen.replace_all(&shape, "<aws>").into_owned())
         })
         .collect()
+}
+
+/// `apply --target aws.cluster-sweep.prod`: the whole AWS layer; it must succeed.
+fn apply_aws_layer(root: &Path, moto: &Moto) {
+    let (code, out, err) =
+        run(alpaka(root, moto).args(["apply", "--auto-approve", "--target", TARGET]));
+    assert_eq!(code, 0, "apply failed:\n{out}\n{err}");
 }
 
 fn read_state(root: &Path) -> Json {
@@ -1020,9 +1017,7 @@ fn a_no_op_plan_reads_at_most_once_per_aws_resource() {
     let moto = Moto::start();
     let ws = workspace();
     let root = ws.path();
-    let (code, out, err) =
-        run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
-    assert_eq!(code, 0, "apply failed:\n{out}\n{err}");
+    apply_aws_layer(root, &moto);
     // Twice: the second plan also starts from a state whose outputs the first did not touch.
     for _ in 0..2 {
         moto.reset_calls();
@@ -1058,9 +1053,7 @@ fn every_listing_reads_every_page() {
     moto.pages(1);
     let ws = workspace();
     let root = ws.path();
-    let (code, out, err) =
-        run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
-    assert_eq!(code, 0, "apply failed:\n{out}\n{err}");
+    apply_aws_layer(root, &moto);
     assert_eq!(actions(&plan_json(root, &moto)), vec![]);
     let recorded = read_state(root)["resources"]
         .as_object()
