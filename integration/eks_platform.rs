@@ -199,8 +199,74 @@ impl World {
     }
 
     fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::from_std(self.process())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Start `apply` and SIGKILL it right after its first `service` `action` call took effect,
+    /// before it heard back (moto_eks.py holds that answer: a fault rule with `hang_after`).
+    fn apply_killed_right_after(&self, service: &str, action: &str) {
+        let rule = serde_json::json!([
+            {"service": service, "action": action, "hang_after": true, "times": 1}
+        ])
+        .to_string();
+        let post = |body: &str| {
+            let mut s = TcpStream::connect(("127.0.0.1", self.moto_port)).unwrap();
+            write!(
+                s,
+                "POST /_alpaka/faults HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+        };
+        self.reset_calls();
+        post(&rule);
+        let mut child = self
+            .process()
+            .args(["apply", "--auto-approve"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let t = Instant::now();
+        loop {
+            let body = http(self.moto_port, "GET", "/_alpaka/calls").unwrap();
+            let calls: Json = serde_json::from_str(&body).unwrap();
+            if calls
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["hung"] == Json::Bool(true))
+            {
+                break;
+            }
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "apply ended before {service} {action}"
+            );
+            assert!(
+                t.elapsed() < Duration::from_secs(300),
+                "no {service} {action}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        post("[]");
+    }
+
+    fn process(&self) -> Process {
         let root = self.root();
-        let mut c = Command::cargo_bin("alpaka").unwrap();
+        let mut c = Process::new(assert_cmd::cargo::cargo_bin("alpaka"));
         c.env("ALPAKA_ROOT", root)
             .env("ALPAKA_PROFILE", PROFILE)
             .env_remove("KUBECONFIG")
@@ -221,12 +287,7 @@ impl World {
                 root.join("no-aws-credentials"),
             )
             .current_dir(root);
-        let out = c.args(args).output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        c
     }
 
     fn take(&self, log: &str) -> Vec<String> {
@@ -331,11 +392,29 @@ fn eks_prod_apply_end_to_end_then_destroy_leaves_nothing() {
     let w = World::new();
     let root = w.root();
 
-    // 1. The whole profile, the LB controller and the Ingresses included.
+    // 1. The whole profile, the LB controller and the Ingresses included. A first apply is
+    // killed right after it created the LB controller's policy (the one create call of the whole
+    // profile the AWS-layer kill test, tests/eks_moto.rs, does not reach); the second finds that
+    // policy by its name and adopts it.
+    w.apply_killed_right_after("iam", "CreatePolicy");
     let (code, out, err) = w.run(&["apply", "--auto-approve"]);
     let all = format!("{out}\n{err}");
     assert_eq!(code, 0, "{all}");
     assert!(!all.contains("panicked"), "{all}");
+    assert!(
+        out.contains("iam.policy.prod.lb-controller was found"),
+        "the killed run's policy was not adopted:\n{out}"
+    );
+    assert_eq!(
+        w.helper(&["list-tagged", PROFILE])
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t.as_str().unwrap().starts_with("policy "))
+            .count(),
+        1,
+        "one LB controller policy"
+    );
     let state =
         std::fs::read_to_string(root.join(format!(".alpaka/{PROFILE}.state.json"))).unwrap();
     let state: Json = serde_json::from_str(&state).unwrap();
