@@ -338,7 +338,13 @@ fn two_clients_racing_for_the_lock_exactly_one_wins_every_round() {
             } => assert_eq!(h.id, won.info().id, "round {round}"),
             other => panic!("round {round}: {other}"),
         }
-        assert!(object(&b, &format!("{key}.lock")).is_some() || round > 3);
+        // The lock object in the bucket is the winner's, every round.
+        let held = object(&b, &format!("{key}.lock"));
+        assert!(
+            held.as_deref()
+                .is_some_and(|body| body.contains(&won.info().id)),
+            "round {round}: the lock object is not the winner's: {held:?}"
+        );
         won.release().unwrap();
     }
     assert_eq!(object(&b, &format!("{key}.lock")), None);

@@ -629,3 +629,24 @@ async fn secrets_never_reach_state_or_plan_in_plaintext() {
         alpaka::engine::render::plan_text(&p2).contains("password = (sensitive) -> (sensitive)")
     );
 }
+
+#[tokio::test]
+async fn a_kind_without_a_driver_plans_as_a_create_with_nothing_looked_up() {
+    let w = Arc::new(World::default());
+    let g = Graph::new(vec![
+        node("net", &[], 1),
+        Node::new("x", "newer.kind", Value::map([("a", Value::Int(1))])).after("net"),
+    ])
+    .unwrap();
+    let d = drivers(&w);
+    let p = plan::plan(&g, &new_state(), &d, &opts(false, &[]))
+        .await
+        .unwrap();
+    let got: Vec<(&str, Action)> = p.actions().map(|c| (c.id.as_str(), c.action)).collect();
+    assert_eq!(got, [("net", Action::Create), ("x", Action::Create)]);
+    // Apply is what refuses it, naming the kind.
+    assert_eq!(
+        apply::missing_drivers(&p, &d).keys().collect::<Vec<_>>(),
+        ["newer.kind"]
+    );
+}

@@ -224,7 +224,9 @@ pub async fn plan(
             let mut found = None;
             let (action, reason, fields) = match (state.resources.get(&node.id), live.get(&node.id))
             {
-                (None, _) if opts.refresh => {
+                // A kind this build cannot act on has nothing to look with: it plans as a create,
+                // and the plan says it cannot be applied.
+                (None, _) if opts.refresh && drivers.get(&node.kind).is_some() => {
                     let driver = drivers.get(&node.kind).ok_or_else(|| PlanError::NoDriver {
                         kinds: vec![node.kind.clone()],
                         ids: vec![node.id.to_string()],
