@@ -71,6 +71,22 @@ impl Driver for Fake {
     fn replace_warning(&self) -> Option<&'static str> {
         Some("replacing wipes its data")
     }
+    /// Like a service that cannot shrink what it made once it is large (over 100).
+    fn check_update(
+        &self,
+        live: &Value,
+        desired: &Value,
+        _changes: &[alpaka::engine::diff::FieldChange],
+    ) -> Result<Option<String>, String> {
+        match (
+            live.get("size").and_then(Value::as_i64),
+            desired.get("size").and_then(Value::as_i64),
+        ) {
+            (Some(a), Some(b)) if a > 100 && b < a => Err(format!("cannot shrink from {a} to {b}")),
+            (Some(a), Some(b)) if b > a => Ok(Some(format!("grows from {a} to {b}"))),
+            _ => Ok(None),
+        }
+    }
     async fn find(&self, id: &ResourceId, _d: &Value) -> Result<Found, DriverError> {
         if self.0.foreign.lock().unwrap().contains(id.as_str()) {
             return Ok(Found::Foreign(format!("`{id}` belongs to someone else")));
@@ -430,6 +446,34 @@ async fn found_resources_are_adopted_and_diffed_and_a_strangers_refuses_the_plan
             .unwrap()
             .has_changes()
     );
+
+    // An adopted resource is updated under the same plan-time checks as a recorded one.
+    state.resources.remove(&ResourceId::new("db"));
+    w.live.lock().unwrap().insert(
+        "db".into(),
+        Value::map([("size", Value::Int(120)), ("zone", Value::str("a"))]),
+    );
+    let e = plan::plan(&g, &state, &d, &opts(false, &[]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "`db` cannot be changed as configured: cannot shrink from 120 to 1"
+    );
+    w.live.lock().unwrap().insert(
+        "db".into(),
+        Value::map([("size", Value::Int(1)), ("zone", Value::str("a"))]),
+    );
+    let (r, _) = run(
+        &plan::plan(&g, &state, &d, &opts(false, &[])).await.unwrap(),
+        &g,
+        &d,
+        &mut state,
+        4,
+        never(),
+    )
+    .await;
+    assert!(r.succeeded(), "{r:?}");
 
     // Something not ours holds `cache`'s name: the plan refuses, naming it.
     state.resources.remove(&ResourceId::new("cache"));

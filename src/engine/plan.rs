@@ -239,6 +239,15 @@ pub async fn plan(
                                 warning = driver.replace_warning().map(str::to_owned);
                                 Action::Replace
                             } else {
+                                // Brought to the configuration by an update: the same checks.
+                                if !fields.is_empty() {
+                                    note = driver
+                                        .check_update(&live_attrs, &desired, &fields)
+                                        .map_err(|message| PlanError::Refused {
+                                            id: node.id.clone(),
+                                            message,
+                                        })?;
+                                }
                                 Action::Adopt
                             };
                             found_outputs.insert(node.id.clone(), outputs.clone());
