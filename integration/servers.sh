@@ -7,6 +7,8 @@ die() {
   echo "cluster.sh: $*" >&2
   for f in "$dir"/*.log; do
     [ -s "$f" ] || continue
+    # A Go panic's cause is its first line, far above the stack the tail shows.
+    grep -m1 -E -A3 '^(panic|fatal error): ' "$f" | sed "s|^|--- $f: |" >&2 || true
     echo "--- last lines of $f" >&2
     tail -n 15 "$f" >&2
   done
