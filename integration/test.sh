@@ -59,7 +59,15 @@ echo "== images: hadolint (warnings fail), shellcheck"
 # No Docker engine is needed: the Dockerfiles are linted, build.sh is tested against fakes
 # (integration/images.rs). images/.hadolint.yaml, if present, holds only commented ignores.
 "$VENV/bin/hadolint" --failure-threshold warning images/Dockerfile.*
-"$VENV/bin/shellcheck" -x images/*.sh integration/controlplane/*.sh integration/kafka/*.sh integration/servers.sh integration/tools.sh
+"$VENV/bin/shellcheck" -x images/*.sh integration/controlplane/*.sh integration/kafka/*.sh integration/servers.sh integration/tools.sh \
+  install.sh release/*.sh
+
+echo "== release workflow: actionlint (Go module proxy; its shellcheck pass uses the venv's)"
+actionlint_bin="${ALPAKA_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/alpaka/tools}/actionlint-v1.7.12"
+if ! [ -x "$actionlint_bin/actionlint" ]; then
+  GOBIN="$actionlint_bin" go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+fi
+"$actionlint_bin/actionlint" -shellcheck "$VENV/bin/shellcheck" .github/workflows/*.yml
 
 echo "== tests"
 if ! wait "$cp_build"; then

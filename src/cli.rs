@@ -88,6 +88,11 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print the manual page (roff): `alpaka man | man -l -`.
+    Man,
+    /// Write the shipped profiles/ and configs/ into the workspace (an installed binary's
+    /// first step), never over an existing file.
+    Init,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -2,16 +2,34 @@
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 
 use alpaka::cli::{Cli, Command, StateCommand};
 use alpaka::ops::{self, Ctx, EXIT_ERROR};
+
+/// `alpaka --version`: the version, the commit and the build date (`build.rs`), so a report
+/// names exactly what ran.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ALPAKA_COMMIT"),
+    ", built ",
+    env!("ALPAKA_BUILD_DATE"),
+    ")"
+);
+
+fn command() -> clap::Command {
+    Cli::command().version(VERSION)
+}
 
 fn main() -> ExitCode {
     // kube and the AWS SDK both bring rustls; name the process-wide crypto provider once.
     // An error means one is installed already, which is fine.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let ctx = Ctx::new(cli.root.clone(), cli.profile.clone(), cli.no_color);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -56,14 +74,18 @@ fn main() -> ExitCode {
             Command::EksToken { cluster, region } => ops::eks_token(cluster, region).await,
             Command::Kubeconfig { write } => ops::kubeconfig(&ctx, write.as_deref()),
             Command::Completions { shell } => {
-                clap_complete::generate(
-                    *shell,
-                    &mut Cli::command(),
-                    "alpaka",
-                    &mut std::io::stdout(),
-                );
+                clap_complete::generate(*shell, &mut command(), "alpaka", &mut std::io::stdout());
                 Ok(ops::EXIT_OK)
             }
+            Command::Man => clap_mangen::Man::new(command())
+                .render(&mut std::io::stdout())
+                .map(|()| ops::EXIT_OK)
+                .map_err(|source| ops::OpsError::Io {
+                    path: "-".into(),
+                    op: "writing the manual page to",
+                    source,
+                }),
+            Command::Init => ops::init(&ctx),
         }
     });
     match result {

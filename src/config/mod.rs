@@ -208,7 +208,15 @@ pub fn load(root: &Path, profile: &str) -> Result<Loaded, Diagnostics> {
     let pfile = shown(root, &profile_path);
     if !found || profile.is_empty() {
         let available = available_profiles(root);
-        return Err(not_found(&pfile, None, "profile", profile, &available).into());
+        let mut d = not_found(&pfile, None, "profile", profile, &available);
+        if !root.join(PROFILES_DIR).is_dir() {
+            // An installed binary run in an empty directory: the shipped files are inside it.
+            d = d.with_hint(format!(
+                "no {PROFILES_DIR}/ in {}: `alpaka init` writes the shipped profiles and configs there",
+                root.display()
+            ));
+        }
+        return Err(d.into());
     }
     let ptree = read_tree(&profile_path, &pfile).map_err(|d| Diagnostics::from(*d))?;
 
