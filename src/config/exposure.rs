@@ -110,7 +110,10 @@ fn ingress_checks(profile: &Profile, config: &StackConfig, tree: &Node, out: &mu
     let scheme_path = ["ingress", "annotations", SCHEME];
     let (here, path) = match set_by_user(tree, &scheme_path) {
         Some(n) => (n, format!("ingress.annotations.{SCHEME}")),
-        None => (deepest(tree, &["ingress", "public"]), "ingress.public".to_owned()),
+        None => (
+            deepest(tree, &["ingress", "public"]),
+            "ingress.public".to_owned(),
+        ),
     };
     if e.auth_without_https {
         let n = set_by_user(tree, &["ingress", "auth"])
@@ -167,7 +170,6 @@ fn ingress_checks(profile: &Profile, config: &StackConfig, tree: &Node, out: &mu
             format!("the web UIs are on an internet-facing ALB (HTTPS; {how})"),
         )));
     }
-
 }
 
 fn prometheus_checks(config: &StackConfig, tree: &Node, out: &mut Vec<Diagnostic>) {
@@ -183,7 +185,12 @@ fn prometheus_checks(config: &StackConfig, tree: &Node, out: &mut Vec<Diagnostic
 
 /// kafbat UI is never anonymous with write access, judged on the values helm gets (so
 /// `chartValues` cannot turn it back into kafbat's default of no sign-in and writable clusters).
-fn kafka_ui_checks(profile: &Profile, config: &StackConfig, tree: &Node, out: &mut Vec<Diagnostic>) {
+fn kafka_ui_checks(
+    profile: &Profile,
+    config: &StackConfig,
+    tree: &Node,
+    out: &mut Vec<Diagnostic>,
+) {
     use crate::stack::charts;
     let u = &config.ui4kafka;
     if !(u.enabled && config.kafka.enabled) {

@@ -362,10 +362,7 @@ pub fn kafka_ui(cfg: &StackConfig, addr: &Addresses) -> Value {
                 "spring",
                 Value::map([(
                     "security",
-                    Value::map([(
-                        "user",
-                        Value::map([("name", Value::str(&u.auth.username))]),
-                    )]),
+                    Value::map([("user", Value::map([("name", Value::str(&u.auth.username))]))]),
                 )]),
             ));
             secret_env.push((

@@ -33,7 +33,8 @@ pub const SSL_REDIRECT: &str = "alb.ingress.kubernetes.io/ssl-redirect";
 pub const INBOUND_CIDRS: &str = "alb.ingress.kubernetes.io/inbound-cidrs";
 pub const SECURITY_GROUPS: &str = "alb.ingress.kubernetes.io/security-groups";
 pub const AUTH_TYPE: &str = "alb.ingress.kubernetes.io/auth-type";
-pub const AUTH_ON_UNAUTHENTICATED: &str = "alb.ingress.kubernetes.io/auth-on-unauthenticated-request";
+pub const AUTH_ON_UNAUTHENTICATED: &str =
+    "alb.ingress.kubernetes.io/auth-on-unauthenticated-request";
 
 /// One web UI behind an Ingress.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,7 +116,10 @@ fn uis(cfg: &StackConfig, unexposed: bool) -> Vec<Web> {
             },
         ),
     ];
-    all.into_iter().filter(|(on, _)| *on).map(|(_, w)| w).collect()
+    all.into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, w)| w)
+        .collect()
 }
 
 /// What alpaka sets on one UI's Ingress on EKS, before the user's annotations. One ALB (group
@@ -231,11 +235,14 @@ pub fn overlaps(profile: &Profile, cfg: &StackConfig) -> Vec<AnnotationOverlap> 
         .annotations
         .iter()
         .filter_map(|(k, user)| {
-            ours.get(k).map(|alpaka| AnnotationOverlap {
-                key: k.clone(),
-                alpaka: alpaka.clone(),
-                user: user.clone(),
-            })
+            // The same value changes nothing: no warning.
+            ours.get(k)
+                .filter(|a| *a != user)
+                .map(|alpaka| AnnotationOverlap {
+                    key: k.clone(),
+                    alpaka: alpaka.clone(),
+                    user: user.clone(),
+                })
         })
         .collect()
 }

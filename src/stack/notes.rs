@@ -110,8 +110,8 @@ pub fn render(profile_name: &str, profile: &Profile, cfg: &StackConfig) -> Strin
                 );
             }
         }
-        let internet_facing = super::ingress::exposure(profile, cfg)
-            .is_some_and(|e| e.internet_facing);
+        let internet_facing =
+            super::ingress::exposure(profile, cfg).is_some_and(|e| e.internet_facing);
         if eks && !internet_facing {
             let _ = writeln!(
                 s,
@@ -123,7 +123,10 @@ pub fn render(profile_name: &str, profile: &Profile, cfg: &StackConfig) -> Strin
     // Every UI, with or without an Ingress, through the API server from this machine.
     let all = super::ingress::running(cfg);
     if !all.is_empty() {
-        let _ = writeln!(s, "Web UIs from this machine (port-forward, then http://localhost:<port>):");
+        let _ = writeln!(
+            s,
+            "Web UIs from this machine (port-forward, then http://localhost:<port>):"
+        );
         for w in &all {
             let _ = writeln!(
                 s,
@@ -185,8 +188,26 @@ mod tests {
             n.contains("srccon     http://srccon-connect-api.alpaka.svc:8083"),
             "{n}"
         );
-        assert!(n.contains("127.0.0.1  grafana.alpaka.wai prometheus.alpaka.wai ui4kafka.alpaka.wai k8dashboard.alpaka.wai"), "{n}");
+        // Prometheus has no Ingress unless `prometheus.expose`; a port-forward reaches it.
+        assert!(
+            n.contains("127.0.0.1  grafana.alpaka.wai ui4kafka.alpaka.wai k8dashboard.alpaka.wai"),
+            "{n}"
+        );
+        assert!(
+            n.contains("kubectl --context k3d-alpaka-k3d -n alpaka port-forward svc/kube-prometheus-stack-prometheus 9090:9090"),
+            "{n}"
+        );
+        assert!(
+            n.contains("UI for Kafka  kubectl --context k3d-alpaka-k3d -n alpaka port-forward svc/kafka-ui 8080:80"),
+            "{n}"
+        );
         assert!(n.contains("get secret grafana-admin"), "{n}");
+        // The kafbat login: the command that reads the generated password, never a value.
+        assert!(
+            n.contains("UI for Kafka (admin): kubectl --context k3d-alpaka-k3d -n alpaka get secret kafka-ui-login -o jsonpath='{.data.password}' | base64 -d"),
+            "{n}"
+        );
+        assert!(!n.contains("internal"), "{n}");
         assert!(notes("minikube").contains("$(minikube -p alpaka-minikube ip)"));
     }
 
@@ -222,7 +243,15 @@ mod tests {
         };
         assert_eq!(
             get("alb.ingress.kubernetes.io/listen-ports").as_deref(),
-            Some("[{\"HTTPS\": 443}]")
+            Some("[{\"HTTP\": 80}, {\"HTTPS\": 443}]")
+        );
+        assert_eq!(
+            get("alb.ingress.kubernetes.io/ssl-redirect").as_deref(),
+            Some("443")
+        );
+        assert_eq!(
+            get("alb.ingress.kubernetes.io/scheme").as_deref(),
+            Some("internal")
         );
         assert_eq!(
             get("alb.ingress.kubernetes.io/certificate-arn").as_deref(),
@@ -253,5 +282,10 @@ mod tests {
         assert!(n.contains("Grafana       http://<ALB address>:3000"), "{n}");
         assert!(n.contains("Headlamp      http://<ALB address>:8443"), "{n}");
         assert!(n.contains("--context alpaka-prod"), "{n}");
+        assert!(
+            n.contains("the ALB is internal: reachable from inside the VPC only"),
+            "{n}"
+        );
+        assert!(!n.contains("Prometheus    http://<ALB address>"), "{n}");
     }
 }
