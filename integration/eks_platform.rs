@@ -382,7 +382,6 @@ const LB_CONTROLLER: &[&str] = &[
     "iam.role.prod.lb-controller",
     "k8s.ingress.grafana",
     "k8s.ingress.k8dashboard",
-    "k8s.ingress.prometheus",
     "k8s.ingress.ui4kafka",
     "k8s.serviceaccount.kube-system.aws-load-balancer-controller",
 ];

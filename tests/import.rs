@@ -312,6 +312,19 @@ fn the_minikube_k3s_and_eks_samples_import() {
         "grafana.ingress.annotations.alb.ingress.kubernetes.io/group.name",
         "alpaka annotates",
     );
+    // The original's internet-facing ALB over HTTP becomes alpaka's internal one, said so.
+    has_line(
+        &eks,
+        "grafana.ingress.annotations.alb.ingress.kubernetes.io/scheme",
+        "alpaka's is internal",
+    );
+    has_line(
+        &eks,
+        "prometheus.prometheus.ingress.enabled",
+        "prometheus.expose",
+    );
+    assert!(cfg["ingress"].get("public").is_none(), "{}", eks.config);
+    assert!(cfg["prometheus"].get("expose").is_none(), "{}", eks.config);
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! `overrides` → convert to the typed structs → semantic checks. Every finding is a located
 //! [`Diagnostic`]; nothing here panics on any input.
 
+pub mod exposure;
 pub mod merge;
 pub mod schema;
 pub mod semantic;
@@ -316,6 +317,7 @@ pub fn load(root: &Path, profile: &str) -> Result<Loaded, Diagnostics> {
         &typed_config,
         &merged,
     ));
+    diags.extend(exposure::checks(&typed_profile, &typed_config, &merged));
     diags.sort();
     if diags.has_errors() {
         return Err(diags);

@@ -26,15 +26,15 @@ const WELL_KNOWN_LABEL_PREFIXES: &[&str] = &[
     "minikube.k8s.io/",
 ];
 
-fn at<'a>(node: &'a Node, keys: &[&str]) -> Option<&'a Node> {
+pub(super) fn at<'a>(node: &'a Node, keys: &[&str]) -> Option<&'a Node> {
     keys.iter().try_fold(node, |n, k| n.get(k))
 }
 
-fn is_default(n: &Node) -> bool {
+pub(super) fn is_default(n: &Node) -> bool {
     n.origin.file.as_os_str() == DEFAULTS_FILE
 }
 
-fn diag_at(n: &Node, path: &str, message: impl Into<String>) -> Diagnostic {
+pub(super) fn diag_at(n: &Node, path: &str, message: impl Into<String>) -> Diagnostic {
     Diagnostic::error(
         n.origin.file.to_path_buf(),
         n.origin.line,
@@ -586,7 +586,7 @@ pub fn is_map(n: &Node) -> bool {
 
 /// The deepest node of `tree` along `path` (map keys, or list indices), for locating a finding
 /// inside free-form values.
-fn deepest<'a>(tree: &'a Node, path: &[&str]) -> &'a Node {
+pub(super) fn deepest<'a>(tree: &'a Node, path: &[&str]) -> &'a Node {
     let mut n = tree;
     for seg in path {
         let next = match seg.parse::<usize>() {

@@ -42,6 +42,11 @@ fn service_ingress(component: &str, key: &str, n: &Node, out: &mut Out) {
     for (k, v) in entries(n) {
         let path = format!("{key}.{}", k.name);
         match k.name.as_str() {
+            "enabled" if component == "prometheus" && v.to_json() == json!(true) => out.dropped(
+                v,
+                &path,
+                "Prometheus gets no Ingress unless `prometheus.expose: true` (it has no sign-in); `alpaka notes` prints its port-forward",
+            ),
             "enabled" => {}
             "hostname" | "host" if v.as_str().is_some() => {
                 out.set(&[component, "host"], v.to_json());
@@ -58,16 +63,22 @@ fn service_ingress(component: &str, key: &str, n: &Node, out: &mut Out) {
                             out.set(&[component, "port"], json!(p));
                             out.moved(av, &apath, &format!("{component}.port"), "the ALB listen port");
                         }
-                        None => out.dropped(
-                            av,
-                            &apath,
-                            "alpaka annotates the Ingresses it makes (one ALB group, a listen port per UI)",
-                        ),
+                        None => out.dropped(av, &apath, alb_reason(&ak.name, av)),
                     }
                 }
             }
             _ => out.dropped(v, &path, "alpaka makes one Ingress per UI itself"),
         }
+    }
+}
+
+/// Why an ALB annotation of the original is dropped. Its EKS sample put every UI on an
+/// internet-facing ALB over HTTP; an import is internal, which `validate` accepts as is.
+fn alb_reason(name: &str, v: &Node) -> &'static str {
+    if name == crate::stack::ingress::SCHEME && v.as_str() == Some("internet-facing") {
+        "the original's ALB was internet-facing over HTTP; alpaka's is internal (`ingress.public: true` needs `certificateArn` plus `auth` or `inboundCidrs`)"
+    } else {
+        "alpaka annotates the Ingresses it makes (one ALB group, a listen port per UI)"
     }
 }
 
@@ -536,7 +547,7 @@ pub(super) fn ingress(n: &Node, out: &mut Out) {
                             None => out.dropped(av, &apath, "not a class name"),
                         }
                     } else if name.starts_with("alb.ingress.kubernetes.io/") {
-                        out.dropped(av, &apath, "alpaka sets the ALB annotations itself (one group, a listen port per UI)");
+                        out.dropped(av, &apath, alb_reason(name, av));
                     } else {
                         out.set(&["ingress", "annotations", name], av.to_json());
                     }

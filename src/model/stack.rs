@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::types::{Container, DnsLabel, Duration, Size, Toleration};
+use super::types::{Cidr, Container, DnsLabel, Duration, Size, Toleration};
 
 /// Free-form values (connector configs, template variables, ingress annotations).
 pub type FreeMap = BTreeMap<String, serde_json::Value>;
@@ -254,6 +254,11 @@ pub struct WebUi {
     pub host: String,
     #[schemars(range(min = 1))]
     pub port: u16,
+    /// Every Kafka cluster in the UI is read-only (kafbat `kafka.clusters[].readOnly`): topics,
+    /// messages and groups can be browsed; nothing can be produced, deleted, purged or reset.
+    pub read_only: bool,
+    /// Who may use the UI. Never anonymous with write access: `type: none` needs `readOnly`.
+    pub auth: UiAuth,
     pub node_selector: Labels,
     pub tolerations: Vec<Toleration>,
     /// Free-form values for the kafbat `kafka-ui` 1.6.5 chart, deep-merged over what alpaka generates (yours
@@ -269,11 +274,76 @@ impl Default for WebUi {
             enabled: true,
             host: "ui4kafka.alpaka.wai".into(),
             port: 8080,
+            read_only: true,
+            auth: UiAuth::default(),
             node_selector: Labels::new(),
             tolerations: Vec::new(),
             chart_values: FreeMap::new(),
         }
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum UiAuthType {
+    /// kafbat's login form; the password is generated into the Secret `kafka-ui-login`.
+    #[default]
+    Login,
+    /// Sign-in through an OpenID Connect provider (`oauth2`).
+    Oauth2,
+    /// No sign-in: anyone who reaches the UI uses it (only with `readOnly: true`).
+    #[serde(rename = "none")]
+    Disabled,
+}
+
+/// kafbat UI's authentication (`auth.type` LOGIN_FORM / OAUTH2 / DISABLED).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct UiAuth {
+    #[serde(rename = "type")]
+    pub kind: UiAuthType,
+    /// `login`: the user name (the password is generated, kept only in the Secret).
+    pub username: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oauth2: Option<UiOauth2>,
+}
+
+impl Default for UiAuth {
+    fn default() -> Self {
+        UiAuth {
+            kind: UiAuthType::Login,
+            username: "admin".into(),
+            oauth2: None,
+        }
+    }
+}
+
+/// An OpenID Connect provider for kafbat UI. The client secret is read from an existing
+/// Kubernetes Secret in alpaka's namespace, never from this file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UiOauth2 {
+    /// The issuer; its `/.well-known/openid-configuration` gives the endpoints.
+    pub issuer_uri: String,
+    pub client_id: String,
+    /// The Secret holding the client secret.
+    pub secret_name: String,
+    /// Its key in that Secret.
+    #[serde(default = "client_secret_key")]
+    pub secret_key: String,
+    #[serde(default = "oidc_scope")]
+    pub scope: Vec<String>,
+    /// The claim shown as the user's name (the provider's default when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name_attribute: Option<String>,
+}
+
+fn client_secret_key() -> String {
+    "clientSecret".into()
+}
+
+fn oidc_scope() -> Vec<String> {
+    ["openid", "email", "profile"].map(String::from).to_vec()
 }
 
 /// Kubernetes dashboard.
@@ -317,6 +387,9 @@ pub struct Prometheus {
     #[schemars(range(min = 1))]
     pub port: u16,
     pub retention: Duration,
+    /// Give Prometheus an Ingress (at `host`/`port`). Off by default: Prometheus has no sign-in
+    /// and the operator enables its lifecycle API, so anyone reaching it can `POST /-/quit`.
+    pub expose: bool,
     pub node_selector: Labels,
     pub tolerations: Vec<Toleration>,
     /// Free-form values for the `kube-prometheus-stack` 93.9.0 chart, deep-merged over what alpaka generates (yours
@@ -334,6 +407,7 @@ impl Default for Prometheus {
             host: "prometheus.alpaka.wai".into(),
             port: 9090,
             retention: Duration::known("10d"),
+            expose: false,
             node_selector: Labels::new(),
             tolerations: Vec::new(),
             chart_values: FreeMap::new(),
@@ -500,11 +574,24 @@ pub struct Ingress {
     /// Ingress class; when unset it is derived from the distribution.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class_name: Option<String>,
+    /// Added to every UI's Ingress. Yours are never overwritten: where one replaces an
+    /// annotation alpaka sets, `validate`/`plan` warn naming both.
     pub annotations: BTreeMap<String, String>,
     /// EKS only: an ACM certificate for the services' hostnames. With it, the ALB serves every
-    /// UI over HTTPS on 443 by hostname; without it, each UI gets its own HTTP listen port.
+    /// UI over HTTPS on 443 by hostname (HTTP 80 redirects to it); without it, each UI gets its
+    /// own HTTP listen port.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_arn: Option<String>,
+    /// EKS only: an internet-facing ALB instead of an internal one (reachable only inside the
+    /// VPC). Needs `certificateArn` and `auth` or `inboundCidrs` narrower than the internet.
+    pub public: bool,
+    /// EKS only: the source CIDRs the ALB accepts (ALB `inbound-cidrs`); empty: the
+    /// controller's default, everyone who can reach it.
+    pub inbound_cidrs: Vec<Cidr>,
+    /// EKS only: the ALB signs users in (OIDC or Cognito) before any request reaches a UI.
+    /// Works on HTTPS listeners only (`certificateArn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<IngressAuth>,
 }
 
 impl Default for Ingress {
@@ -514,8 +601,58 @@ impl Default for Ingress {
             class_name: None,
             annotations: BTreeMap::new(),
             certificate_arn: None,
+            public: false,
+            inbound_cidrs: Vec::new(),
+            auth: None,
         }
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum IngressAuthType {
+    Oidc,
+    Cognito,
+}
+
+/// ALB authentication (AWS Load Balancer Controller `auth-type`, `auth-idp-oidc`,
+/// `auth-idp-cognito`, `auth-scope`); `type` picks which of `oidc` / `cognito` is used.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IngressAuth {
+    #[serde(rename = "type")]
+    pub kind: IngressAuthType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcIdp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cognito: Option<CognitoIdp>,
+    /// Claims asked of the IdP, space-separated (the controller's default: `openid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// An OpenID Connect provider. The client id and secret are read by the controller from the
+/// Kubernetes Secret `secretName` (keys `clientID`, `clientSecret`) in alpaka's namespace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OidcIdp {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub user_info_endpoint: String,
+    pub secret_name: String,
+}
+
+/// An Amazon Cognito user pool (`userPoolDomain`: the domain prefix, not the full URL).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CognitoIdp {
+    #[serde(rename = "userPoolARN")]
+    pub user_pool_arn: String,
+    #[serde(rename = "userPoolClientID")]
+    pub user_pool_client_id: String,
+    #[serde(rename = "userPoolDomain")]
+    pub user_pool_domain: String,
 }
 
 /// The tool pod (kcat, kafka CLI, curl, …) users exec into.

@@ -189,7 +189,14 @@ pub fn verified_values(release: &str) -> &'static [&'static str] {
             "controller.nodeSelector.*",
             "controller.tolerations",
         ],
-        "kafka-ui" => &["yamlApplicationConfig.*", "nodeSelector.*", "tolerations"],
+        // envs.secretMappings: kafbat/helm-charts charts/kafka-ui/values.yaml since 1.4.2
+        // (c61305f), rendered as env `valueFrom.secretKeyRef` by templates/deployment.yaml.
+        "kafka-ui" => &[
+            "yamlApplicationConfig.*",
+            "envs.secretMappings.*",
+            "nodeSelector.*",
+            "tolerations",
+        ],
         "headlamp" => &[
             "clusterRoleBinding.create",
             "config.inCluster",

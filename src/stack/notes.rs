@@ -68,56 +68,35 @@ pub fn render(profile_name: &str, profile: &Profile, cfg: &StackConfig) -> Strin
         );
     }
 
-    let webs: Vec<(&str, bool, &str, u16)> = vec![
-        (
-            "Grafana",
-            cfg.grafana.enabled,
-            &cfg.grafana.host,
-            cfg.grafana.port,
-        ),
-        (
-            "Prometheus",
-            cfg.prometheus.enabled,
-            &cfg.prometheus.host,
-            cfg.prometheus.port,
-        ),
-        (
-            "UI for Kafka",
-            cfg.ui4kafka.enabled && cfg.kafka.enabled,
-            &cfg.ui4kafka.host,
-            cfg.ui4kafka.port,
-        ),
-        (
-            "Headlamp",
-            cfg.k8dashboard.enabled,
-            &cfg.k8dashboard.host,
-            cfg.k8dashboard.port,
-        ),
-    ];
-    let webs: Vec<_> = webs.into_iter().filter(|w| w.1).collect();
-    if cfg.ingress.enabled && !webs.is_empty() {
+    let webs = if cfg.ingress.enabled {
+        super::ingress::webs(cfg)
+    } else {
+        Vec::new()
+    };
+    let eks = profile.distribution == Distribution::Eks;
+    if !webs.is_empty() {
         let _ = writeln!(s, "Web UIs:");
-        if profile.distribution == Distribution::Eks && cfg.ingress.certificate_arn.is_some() {
-            for (name, _, host, _) in &webs {
-                let _ = writeln!(s, "  {name:<13} https://{host}");
+        if eks && cfg.ingress.certificate_arn.is_some() {
+            for w in &webs {
+                let _ = writeln!(s, "  {:<13} https://{}", w.title, w.host);
             }
             let _ = writeln!(
                 s,
-                "  point each hostname (DNS CNAME) at the ALB: {kubectl} get ingress\n"
+                "  point each hostname (DNS CNAME) at the ALB: {kubectl} get ingress"
             );
-        } else if profile.distribution == Distribution::Eks {
-            for (name, _, _, port) in &webs {
-                let _ = writeln!(s, "  {name:<13} http://<ALB address>:{port}");
+        } else if eks {
+            for w in &webs {
+                let _ = writeln!(s, "  {:<13} http://<ALB address>:{}", w.title, w.port);
             }
             let _ = writeln!(
                 s,
-                "  ALB address: {kubectl} get ingress -o jsonpath='{{.items[0].status.loadBalancer.ingress[0].hostname}}'\n"
+                "  ALB address: {kubectl} get ingress -o jsonpath='{{.items[0].status.loadBalancer.ingress[0].hostname}}'"
             );
         } else {
-            for (name, _, host, _) in &webs {
-                let _ = writeln!(s, "  {name:<13} http://{host}");
+            for w in &webs {
+                let _ = writeln!(s, "  {:<13} http://{}", w.title, w.host);
             }
-            let hosts: Vec<&str> = webs.iter().map(|w| w.2).collect();
+            let hosts: Vec<&str> = webs.iter().map(|w| w.host.as_str()).collect();
             let ip = match profile.distribution {
                 Distribution::Minikube => format!("$(minikube -p alpaka-{profile_name} ip)"),
                 Distribution::K3d => "127.0.0.1".to_owned(),
@@ -130,14 +109,53 @@ pub fn render(profile_name: &str, profile: &Profile, cfg: &StackConfig) -> Strin
                     "  (on WSL, run `minikube -p alpaka-{profile_name} tunnel` and use 127.0.0.1)"
                 );
             }
-            s.push('\n');
         }
+        let internet_facing =
+            super::ingress::exposure(profile, cfg).is_some_and(|e| e.internet_facing);
+        if eks && !internet_facing {
+            let _ = writeln!(
+                s,
+                "  the ALB is internal: reachable from inside the VPC only (a VPN, VPC peering, Direct Connect or a bastion), or use the port-forwards below"
+            );
+        }
+        s.push('\n');
+    }
+    // Every UI, with or without an Ingress, through the API server from this machine.
+    let all = super::ingress::running(cfg);
+    if !all.is_empty() {
+        let _ = writeln!(
+            s,
+            "Web UIs from this machine (port-forward, then http://localhost:<port>):"
+        );
+        for w in &all {
+            let _ = writeln!(
+                s,
+                "  {:<13} {kubectl} port-forward svc/{} {}:{}",
+                w.title, w.service, w.port, w.service_port
+            );
+        }
+        s.push('\n');
     }
 
+    let ui_login = cfg.ui4kafka.enabled
+        && cfg.kafka.enabled
+        && cfg.ui4kafka.auth.kind == crate::model::stack::UiAuthType::Login;
+    if cfg.grafana.enabled || ui_login {
+        let _ = writeln!(s, "Passwords (generated, kept only in Secrets):");
+    }
+    if ui_login {
+        let _ = writeln!(
+            s,
+            "  UI for Kafka ({}): {kubectl} get secret {} -o jsonpath='{{.data.{}}}' | base64 -d",
+            cfg.ui4kafka.auth.username,
+            super::charts::KAFKA_UI_LOGIN_SECRET,
+            super::charts::KAFKA_UI_PASSWORD_KEY
+        );
+    }
     if cfg.grafana.enabled {
         let _ = writeln!(
             s,
-            "Passwords (generated, kept only in Secrets):\n  Grafana admin ({}): {kubectl} get secret grafana-admin -o jsonpath='{{.data.admin-password}}' | base64 -d",
+            "  Grafana admin ({}): {kubectl} get secret grafana-admin -o jsonpath='{{.data.admin-password}}' | base64 -d",
             cfg.grafana.admin_user
         );
     }
@@ -170,8 +188,26 @@ mod tests {
             n.contains("srccon     http://srccon-connect-api.alpaka.svc:8083"),
             "{n}"
         );
-        assert!(n.contains("127.0.0.1  grafana.alpaka.wai prometheus.alpaka.wai ui4kafka.alpaka.wai k8dashboard.alpaka.wai"), "{n}");
+        // Prometheus has no Ingress unless `prometheus.expose`; a port-forward reaches it.
+        assert!(
+            n.contains("127.0.0.1  grafana.alpaka.wai ui4kafka.alpaka.wai k8dashboard.alpaka.wai"),
+            "{n}"
+        );
+        assert!(
+            n.contains("kubectl --context k3d-alpaka-k3d -n alpaka port-forward svc/kube-prometheus-stack-prometheus 9090:9090"),
+            "{n}"
+        );
+        assert!(
+            n.contains("UI for Kafka  kubectl --context k3d-alpaka-k3d -n alpaka port-forward svc/kafka-ui 8080:80"),
+            "{n}"
+        );
         assert!(n.contains("get secret grafana-admin"), "{n}");
+        // The kafbat login: the command that reads the generated password, never a value.
+        assert!(
+            n.contains("UI for Kafka (admin): kubectl --context k3d-alpaka-k3d -n alpaka get secret kafka-ui-login -o jsonpath='{.data.password}' | base64 -d"),
+            "{n}"
+        );
+        assert!(!n.contains("internal"), "{n}");
         assert!(notes("minikube").contains("$(minikube -p alpaka-minikube ip)"));
     }
 
@@ -207,7 +243,15 @@ mod tests {
         };
         assert_eq!(
             get("alb.ingress.kubernetes.io/listen-ports").as_deref(),
-            Some("[{\"HTTPS\": 443}]")
+            Some("[{\"HTTP\": 80}, {\"HTTPS\": 443}]")
+        );
+        assert_eq!(
+            get("alb.ingress.kubernetes.io/ssl-redirect").as_deref(),
+            Some("443")
+        );
+        assert_eq!(
+            get("alb.ingress.kubernetes.io/scheme").as_deref(),
+            Some("internal")
         );
         assert_eq!(
             get("alb.ingress.kubernetes.io/certificate-arn").as_deref(),
@@ -238,5 +282,10 @@ mod tests {
         assert!(n.contains("Grafana       http://<ALB address>:3000"), "{n}");
         assert!(n.contains("Headlamp      http://<ALB address>:8443"), "{n}");
         assert!(n.contains("--context alpaka-prod"), "{n}");
+        assert!(
+            n.contains("the ALB is internal: reachable from inside the VPC only"),
+            "{n}"
+        );
+        assert!(!n.contains("Prometheus    http://<ALB address>"), "{n}");
     }
 }
