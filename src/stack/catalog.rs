@@ -128,7 +128,12 @@ pub const EBS_CSI_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonEBS
 /// the tests hold every generated values path to this list.
 pub fn verified_values(release: &str) -> &'static [&'static str] {
     match release {
-        "strimzi-kafka-operator" => &["watchNamespaces", "nodeSelector.*", "tolerations"],
+        "strimzi-kafka-operator" => &[
+            "watchNamespaces",
+            "extraEnvs",
+            "nodeSelector.*",
+            "tolerations",
+        ],
         "kube-prometheus-stack" => &[
             "prometheus.enabled",
             "prometheus.prometheusSpec.retention",
@@ -153,6 +158,8 @@ pub fn verified_values(release: &str) -> &'static [&'static str] {
             "prometheusOperator.admissionWebhooks.patch.tolerations",
             "kube-state-metrics.nodeSelector.*",
             "kube-state-metrics.tolerations",
+            "nodeExporter.enabled",
+            "prometheus-node-exporter.namespaceOverride",
         ],
         "kminion" => &[
             "kminion.config.*",

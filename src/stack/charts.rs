@@ -34,10 +34,27 @@ pub(crate) fn placement(
 }
 
 /// The strimzi operator's values (either pin: both charts take the same keys).
+/// Strimzi's pods (brokers, controllers, Connect, entity operator) run under its `restricted`
+/// pod security provider, which gives every container the Kubernetes `restricted` profile
+/// (Strimzi documentation, "Applying security context to Strimzi pods and containers": the
+/// operator's `STRIMZI_POD_SECURITY_PROVIDER_CLASS=restricted`; the default is `baseline`). The
+/// chart passes `extraEnvs` to the operator container (1.2.0 `values.yaml` line 36; the legacy
+/// 0.45.1 pin shares these values, its chart was not re-read for this key).
 pub fn strimzi(cfg: &StackConfig, ns: &str) -> Value {
     let k = &cfg.kafka;
     let [sel, tol] = placement(&k.node_selector, &k.tolerations);
-    Value::map([("watchNamespaces", strs(&[ns])), sel, tol])
+    Value::map([
+        ("watchNamespaces", strs(&[ns])),
+        (
+            "extraEnvs",
+            Value::List(vec![Value::map([
+                ("name", Value::str("STRIMZI_POD_SECURITY_PROVIDER_CLASS")),
+                ("value", Value::str("restricted")),
+            ])]),
+        ),
+        sel,
+        tol,
+    ])
 }
 
 /// kube-prometheus-stack: Prometheus (+ its operator and kube-state-metrics) and Grafana.
@@ -160,6 +177,22 @@ pub fn kube_prometheus_stack(cfg: &StackConfig, addr: &Addresses) -> Value {
             operator
         }),
         ("kube-state-metrics", prometheus_placement()),
+        // The node exporter needs the host (hostNetwork, hostPID, the root filesystem), which
+        // the `baseline` Pod Security level of alpaka's namespace refuses: it runs in a
+        // namespace of its own (chart 88.5.3 `values.yaml`: `prometheus-node-exporter.
+        // namespaceOverride`, read by the subchart's `prometheus-node-exporter.namespace`
+        // helper), and only when Prometheus is there to scrape it.
+        (
+            "nodeExporter",
+            Value::map([("enabled", Value::Bool(p.enabled))]),
+        ),
+        (
+            "prometheus-node-exporter",
+            Value::map([(
+                "namespaceOverride",
+                Value::str(addr.node_exporter_namespace()),
+            )]),
+        ),
         ("grafana", Value::map(grafana)),
         (
             "alertmanager",

@@ -7,20 +7,20 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container as KContainer, ContainerPort, EnvVar, Namespace,
-    PodSpec, PodTemplateSpec, ResourceRequirements, Service, ServicePort, ServiceSpec,
-    Toleration as KToleration, Volume, VolumeMount,
+    ConfigMap, ConfigMapVolumeSource, Container as KContainer, ContainerPort, EnvVar, ExecAction,
+    HTTPGetAction, Namespace, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Service,
+    ServicePort, ServiceSpec, Toleration as KToleration, Volume, VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, IngressBackend, IngressRule, IngressServiceBackend,
     IngressSpec, ServiceBackendPort,
 };
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use sha2::{Digest, Sha256};
 
+use super::hardening;
 use crate::model::stack::Labels;
 use crate::model::types::{Container, Toleration};
 
@@ -73,14 +73,42 @@ pub(crate) fn pull_policy(c: &Container) -> Option<String> {
         .and_then(|v| v.as_str().map(str::to_owned))
 }
 
+/// alpaka's namespace, with the Pod Security Admission labels of
+/// [`hardening::POD_SECURITY_LABELS`].
 pub fn namespace(name: &str) -> Namespace {
+    let mut labels = BTreeMap::from([(PART_OF.0.to_owned(), PART_OF.1.to_owned())]);
+    labels.extend(
+        hardening::POD_SECURITY_LABELS
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     Namespace {
         metadata: ObjectMeta {
             name: Some(name.to_owned()),
-            labels: Some(BTreeMap::from([(
-                PART_OF.0.to_owned(),
-                PART_OF.1.to_owned(),
-            )])),
+            labels: Some(labels),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// The namespace of the node exporter alone: its DaemonSet needs the host's network, PID
+/// namespace and root filesystem (prometheus-node-exporter chart 4.56.1 `values.yaml`:
+/// `hostNetwork: true`, `hostPID: true`, `hostRootFsMount`), which `baseline` forbids. It is
+/// labelled `enforce: privileged` explicitly, so a cluster-wide default level does not reject
+/// it either, and holds nothing else.
+pub fn node_exporter_namespace(name: &str) -> Namespace {
+    let mut labels = BTreeMap::from([(PART_OF.0.to_owned(), PART_OF.1.to_owned())]);
+    for (k, v) in [
+        ("pod-security.kubernetes.io/enforce", "privileged"),
+        ("pod-security.kubernetes.io/enforce-version", "latest"),
+    ] {
+        labels.insert(k.to_owned(), v.to_owned());
+    }
+    Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            labels: Some(labels),
             ..Default::default()
         },
         ..Default::default()
@@ -95,22 +123,55 @@ pub struct Workload<'a> {
     pub replicas: i32,
     pub env: Vec<(&'a str, String)>,
     pub port: Option<i32>,
-    pub memory: Option<&'a str>,
     pub command: Option<Vec<String>>,
     pub node_selector: &'a Labels,
     pub tolerations: &'a [Toleration],
+    /// Who the container runs as (`restricted`: non-root, a numeric uid).
+    pub run_as: hardening::RunAs,
+    /// What the program writes: an emptyDir each, the root filesystem being read-only.
+    pub writable: &'a [&'a str],
+    pub resources: ResourceRequirements,
+    pub probes: Probes,
+}
+
+/// A container's probes.
+#[derive(Default)]
+pub struct Probes {
+    pub startup: Option<Probe>,
+    pub readiness: Option<Probe>,
+    pub liveness: Option<Probe>,
+}
+
+/// An HTTP GET probe of `path` on `port`.
+pub fn http_probe(path: &str, port: i32, period: i32, failures: i32) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.to_owned()),
+            port: IntOrString::Int(port),
+            ..Default::default()
+        }),
+        period_seconds: Some(period),
+        timeout_seconds: Some(5),
+        failure_threshold: Some(failures),
+        ..Default::default()
+    }
+}
+
+/// An exec probe running `command` in the container.
+pub fn exec_probe(command: &[&str], period: i32) -> Probe {
+    Probe {
+        exec: Some(ExecAction {
+            command: Some(command.iter().map(|c| (*c).to_owned()).collect()),
+        }),
+        period_seconds: Some(period),
+        timeout_seconds: Some(5),
+        ..Default::default()
+    }
 }
 
 pub fn deployment(w: &Workload<'_>) -> Deployment {
     let l = labels(w.name);
-    let memory = w.memory.map(|m| {
-        let q = BTreeMap::from([("memory".to_owned(), Quantity(m.to_owned()))]);
-        ResourceRequirements {
-            requests: Some(q.clone()),
-            limits: Some(q),
-            ..Default::default()
-        }
-    });
+    let (volumes, mounts) = hardening::scratch(w.writable);
     Deployment {
         metadata: meta(w.name, w.namespace, l.clone()),
         spec: Some(DeploymentSpec {
@@ -138,9 +199,18 @@ pub fn deployment(w: &Workload<'_>) -> Deployment {
                                 ..Default::default()
                             }]
                         }),
-                        resources: memory,
+                        resources: Some(w.resources.clone()),
+                        security_context: Some(hardening::container_security_context()),
+                        startup_probe: w.probes.startup.clone(),
+                        readiness_probe: w.probes.readiness.clone(),
+                        liveness_probe: w.probes.liveness.clone(),
+                        volume_mounts: (!mounts.is_empty()).then_some(mounts),
                         ..Default::default()
                     }],
+                    volumes: (!volumes.is_empty()).then_some(volumes),
+                    security_context: Some(hardening::pod_security_context(w.run_as)),
+                    // None of alpaka's workloads calls the Kubernetes API.
+                    automount_service_account_token: Some(false),
                     node_selector: node_selector(w.node_selector),
                     tolerations: tolerations(w.tolerations),
                     ..Default::default()
@@ -265,6 +335,10 @@ pub fn strimzi_pod_monitor(ns: &str) -> serde_json::Value {
     })
 }
 
+/// What a shell in the tool image writes: /tmp and the tool user's home (`images/Dockerfile.tool`:
+/// `WORKDIR /home/tool`; shell history, kcat/kafka CLI scratch files).
+pub const TOOL_WRITABLE: &[&str] = &["/tmp", "/home/tool"];
+
 /// Where the init files are mounted (also on `PATH`).
 pub const INIT_DIR: &str = "/alpaka/init";
 
@@ -313,6 +387,23 @@ pub fn init_job(i: &InitInput<'_>) -> (ConfigMap, Job) {
         script.push_str(c);
         script.push('\n');
     }
+    // The files read-only; what the commands write goes to /tmp and the tool user's home.
+    let (mut volumes, mut mounts) = hardening::scratch(TOOL_WRITABLE);
+    volumes.push(Volume {
+        name: "files".into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: name.clone(),
+            default_mode: Some(0o755),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    mounts.push(VolumeMount {
+        name: "files".into(),
+        mount_path: INIT_DIR.into(),
+        read_only: Some(true),
+        ..Default::default()
+    });
     let job = Job {
         metadata: meta(&name, i.namespace, l.clone()),
         spec: Some(JobSpec {
@@ -329,22 +420,15 @@ pub fn init_job(i: &InitInput<'_>) -> (ConfigMap, Job) {
                         image: Some(i.container.reference()),
                         image_pull_policy: pull_policy(i.container),
                         command: Some(vec!["/bin/sh".into(), "-c".into(), script]),
-                        volume_mounts: Some(vec![VolumeMount {
-                            name: "files".into(),
-                            mount_path: INIT_DIR.into(),
-                            ..Default::default()
-                        }]),
+                        volume_mounts: Some(mounts),
+                        // The Kafka CLI tools are JVMs (kafka-run-class: -Xmx256M by default).
+                        resources: Some(hardening::resources("100m", "384Mi", "1", "768Mi")),
+                        security_context: Some(hardening::container_security_context()),
                         ..Default::default()
                     }],
-                    volumes: Some(vec![Volume {
-                        name: "files".into(),
-                        config_map: Some(ConfigMapVolumeSource {
-                            name: name.clone(),
-                            default_mode: Some(0o755),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    }]),
+                    volumes: Some(volumes),
+                    security_context: Some(hardening::pod_security_context(hardening::TOOL_USER)),
+                    automount_service_account_token: Some(false),
                     node_selector: node_selector(i.node_selector),
                     tolerations: tolerations(i.tolerations),
                     ..Default::default()

@@ -7,7 +7,7 @@ use crate::model::stack::{KafkaMode, StackConfig, StorageType, UiAuthType};
 
 use super::catalog::{self, ChartPin};
 use super::connectors::{self, ConnectSpec, ConnectorSpec, GroupSpec};
-use super::{StackError, charts, k8s, release_desired, strimzi, strs};
+use super::{StackError, charts, hardening, k8s, netpol, release_desired, strimzi, strs};
 
 /// A typed manifest as the engine's attribute tree, with the cluster it goes to (`cluster`:
 /// the cluster node's `context` and `kubeconfig` outputs; the driver never sends it).
@@ -83,6 +83,13 @@ impl Addresses {
     pub fn loki(&self) -> String {
         format!("http://loki.{}.svc:3100", self.ns)
     }
+    /// The node exporter's namespace: `<ns>-node-exporter`, the namespace part shortened so the
+    /// name stays a DNS label (63 characters).
+    pub fn node_exporter_namespace(&self) -> String {
+        const SUFFIX: &str = "-node-exporter";
+        let keep = self.ns.len().min(63 - SUFFIX.len());
+        format!("{}{SUFFIX}", self.ns[..keep].trim_end_matches('-'))
+    }
 }
 
 /// A chart release node: alpaka's values for it with the user's `chartValues` merged over them.
@@ -129,6 +136,19 @@ pub fn build(
         ),
         |n, d| n.after(d),
     ));
+
+    // Every pod's ingress denied, then the platform's flows (`netpol.rs`).
+    for p in netpol::policies(profile, cfg, &ns) {
+        let name = p.metadata.name.clone().unwrap_or_default();
+        nodes.push(
+            Node::new(
+                format!("k8s.networkpolicy.{name}"),
+                "k8s.networkpolicy",
+                manifest(&p, cl)?,
+            )
+            .after(&namespace),
+        );
+    }
 
     let monitoring = cfg.prometheus.enabled || cfg.grafana.enabled;
     let prom_release = format!("helm.{}", catalog::KUBE_PROMETHEUS_STACK.release);
@@ -368,10 +388,13 @@ pub fn build(
             replicas: i32::try_from(q.replica_count).unwrap_or(i32::MAX),
             env: ksqldb_env(cfg, &addr),
             port: Some(8088),
-            memory: Some(q.memory.as_str()),
             command: None,
             node_selector: &q.node_selector,
             tolerations: &q.tolerations,
+            run_as: hardening::KSQLDB_USER,
+            writable: KSQLDB_WRITABLE,
+            resources: hardening::resources("500m", q.memory.as_str(), "2", q.memory.as_str()),
+            probes: ksqldb_probes(),
         });
         nodes.push(
             Node::new(
@@ -414,11 +437,27 @@ pub fn build(
                 .after(&namespace),
             );
         }
-        let deps: Vec<&str> = if g.enabled {
+        let mut deps: Vec<&str> = if g.enabled {
             vec![&namespace, &secret]
         } else {
             vec![&namespace]
         };
+        // The node exporter's own namespace (see `k8s::node_exporter_namespace`).
+        let exporter_ns = format!("k8s.namespace.{}", addr.node_exporter_namespace());
+        if cfg.prometheus.enabled {
+            nodes.push(ready.iter().fold(
+                Node::new(
+                    &exporter_ns,
+                    "k8s.namespace",
+                    manifest(
+                        &k8s::node_exporter_namespace(&addr.node_exporter_namespace()),
+                        cl,
+                    )?,
+                ),
+                |n, d| n.after(d),
+            ));
+            deps.push(&exporter_ns);
+        }
         nodes.push(release(
             cfg,
             &catalog::KUBE_PROMETHEUS_STACK,
@@ -527,11 +566,21 @@ pub fn build(
             replicas: 1,
             env: vec![("KAFKA_BOOTSTRAP", addr.bootstrap())],
             port: None,
-            memory: None,
             // A shell to exec into: the image's own entrypoint is not what the pod is for.
             command: Some(vec!["sleep".into(), "infinity".into()]),
             node_selector: &t.node_selector,
             tolerations: &t.tolerations,
+            run_as: hardening::TOOL_USER,
+            writable: k8s::TOOL_WRITABLE,
+            // Room for one Kafka CLI JVM (-Xmx256M by default) beside a shell.
+            resources: hardening::resources("50m", "256Mi", "1", "1Gi"),
+            // The pod is for `kubectl exec`: the probe does what a user does, run a command in
+            // the container. A Kafka check would only restate what the broker's own readiness says.
+            probes: k8s::Probes {
+                readiness: Some(k8s::exec_probe(&["/bin/sh", "-c", "true"], 30)),
+                liveness: Some(k8s::exec_probe(&["/bin/sh", "-c", "true"], 60)),
+                ..Default::default()
+            },
         });
         nodes.push(
             Node::new(
@@ -568,6 +617,27 @@ pub fn build(
         nodes.push(connect_ids.iter().fold(job, |n, c| n.after(c)));
     }
     Ok(nodes)
+}
+
+/// What ksqlDB writes under a read-only root: `/etc/ksqldb-server`, where the image's start-up
+/// renders its properties and log4j2 config (confluentinc/ksql-images v8.3.x
+/// `cp-ksqldb-server/include/etc/confluent/docker/server/configure`: `ub path /etc/${COMPONENT}/
+/// writable`, COMPONENT=ksqldb-server, a directory the Dockerfile creates empty), and `/tmp`: the
+/// JVM's temp dir and Kafka Streams' default `state.dir` (`${java.io.tmpdir}/kafka-streams`).
+pub const KSQLDB_WRITABLE: &[&str] = &["/tmp", "/etc/ksqldb-server"];
+
+/// ksqlDB's REST endpoints (Confluent docs, ksqlDB REST API: "Get the health of your ksqlDB
+/// server", `GET /healthcheck`, and "Get server info", `GET /info`). Ready when `/healthcheck`
+/// says the server, its metastore and Kafka are healthy; alive while `/info` answers, so a
+/// Kafka outage makes ksqlDB unready, not restarted. Start-up (reading its command topic)
+/// gets five minutes before liveness counts.
+fn ksqldb_probes() -> k8s::Probes {
+    let port = i32::from(KSQLDB_SERVICE.1);
+    k8s::Probes {
+        startup: Some(k8s::http_probe("/info", port, 10, 30)),
+        readiness: Some(k8s::http_probe("/healthcheck", port, 10, 3)),
+        liveness: Some(k8s::http_probe("/info", port, 20, 3)),
+    }
 }
 
 /// The cp-ksqldb-server image turns every `KSQL_*` variable into a server property

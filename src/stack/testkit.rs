@@ -12,18 +12,17 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container as KContainer, ContainerPort, EnvVar, EnvVarSource,
-    PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Secret, SecretKeySelector, Service,
-    ServicePort, ServiceSpec, TCPSocketAction, Volume, VolumeMount,
+    ConfigMap, ConfigMapVolumeSource, Container as KContainer, ContainerPort, EnvVar, PodSpec,
+    PodTemplateSpec, Probe, Secret, SecretVolumeSource, Service, ServicePort, ServiceSpec,
+    TCPSocketAction, Volume, VolumeMount,
 };
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value as Json;
 
-use super::k8s;
 use super::platform::{Addresses, KAFKA_NAME};
 use super::strimzi;
+use super::{hardening, k8s};
 use crate::model::stack::{KafkaMode, StackConfig};
 
 /// The label every test object carries.
@@ -40,6 +39,11 @@ pub const JDBC_SOURCE_CLASS: &str = "io.confluent.connect.jdbc.JdbcSourceConnect
 pub const S3_SINK_CLASS: &str = "io.confluent.connect.s3.S3SinkConnector";
 const MYSQL_DB: &str = "alpaka_test";
 const MYSQL_USER: &str = "alpaka";
+/// Where the MySQL pod reads its passwords (the run's Secret, mounted read-only).
+const MYSQL_SECRET_DIR: &str = "/run/secrets/alpaka-mysql";
+/// The label (and value) the test MySQL's pods carry, for the NetworkPolicy that lets the
+/// Connect workers reach it.
+pub const MYSQL_ROLE_LABEL: (&str, &str) = ("alpaka.io/test-role", "mysql");
 
 /// A run's id: 8 characters `[a-z0-9]`, part of every name the run creates.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,6 +200,7 @@ impl TestKit<'_> {
         let mut vars = vec![("BOOTSTRAP", addr.bootstrap())];
         vars.extend(env.iter().map(|(k, v)| (*k, v.clone())));
         let tool = &self.cfg.tool.container;
+        let (tmp_volumes, tmp_mounts) = hardening::scratch(&["/tmp"]);
         let job = Job {
             metadata: self.meta(&name),
             spec: Some(JobSpec {
@@ -218,8 +223,17 @@ impl TestKit<'_> {
                             image_pull_policy: k8s::pull_policy(tool),
                             command: Some(vec!["/bin/sh".into(), "-c".into(), script.into()]),
                             env: k8s::env(&vars),
+                            // The scripts' scratch files are `mktemp` paths under /tmp.
+                            volume_mounts: Some(tmp_mounts),
+                            resources: Some(hardening::resources("50m", "64Mi", "500m", "256Mi")),
+                            security_context: Some(hardening::container_security_context()),
                             ..Default::default()
                         }],
+                        volumes: Some(tmp_volumes),
+                        security_context: Some(hardening::pod_security_context(
+                            hardening::TOOL_USER,
+                        )),
+                        automount_service_account_token: Some(false),
                         ..self.placement()
                     }),
                 },
@@ -258,16 +272,12 @@ impl TestKit<'_> {
             data: Some(BTreeMap::from([("person.sql".to_owned(), person_sql())])),
             ..Default::default()
         };
+        // The passwords reach the server as files: the image's entrypoint reads `<VAR>_FILE`
+        // for each of its variables (docker-library/mysql `docker-entrypoint.sh`, `file_env`),
+        // so they are in no process environment.
         let from_secret = |var: &str, key: &str| EnvVar {
-            name: var.into(),
-            value_from: Some(EnvVarSource {
-                secret_key_ref: Some(SecretKeySelector {
-                    name: name.clone(),
-                    key: key.into(),
-                    optional: None,
-                }),
-                ..Default::default()
-            }),
+            name: format!("{var}_FILE"),
+            value: Some(format!("{MYSQL_SECRET_DIR}/{key}")),
             ..Default::default()
         };
         let plain = |var: &str, v: &str| EnvVar {
@@ -275,7 +285,47 @@ impl TestKit<'_> {
             value: Some(v.into()),
             ..Default::default()
         };
-        let memory = BTreeMap::from([("memory".to_owned(), Quantity("1Gi".into()))]);
+        let tcp_probe = Probe {
+            tcp_socket: Some(TCPSocketAction {
+                port: IntOrString::Int(3306),
+                host: None,
+            }),
+            ..Default::default()
+        };
+        // Under a read-only root: the data directory (no volume: the data dies with the pod),
+        // the server's socket directory and /tmp (docker-library/mysql `8.4/Dockerfile.oracle`
+        // creates the first two owned by mysql, mode 1777).
+        let (mut volumes, mut mounts) =
+            hardening::scratch(&["/var/lib/mysql", "/var/run/mysqld", "/tmp"]);
+        volumes.push(Volume {
+            name: "init".into(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: init.clone(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        mounts.push(VolumeMount {
+            name: "init".into(),
+            mount_path: "/docker-entrypoint-initdb.d".into(),
+            read_only: Some(true),
+            ..Default::default()
+        });
+        volumes.push(Volume {
+            name: "secret".into(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(name.clone()),
+                default_mode: Some(0o400),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        mounts.push(VolumeMount {
+            name: "secret".into(),
+            mount_path: MYSQL_SECRET_DIR.into(),
+            read_only: Some(true),
+            ..Default::default()
+        });
         let selector = BTreeMap::from([
             ("app.kubernetes.io/name".to_owned(), name.clone()),
             (RUN_LABEL.to_owned(), self.run.as_str().to_owned()),
@@ -291,7 +341,11 @@ impl TestKit<'_> {
                 },
                 template: PodTemplateSpec {
                     metadata: Some(ObjectMeta {
-                        labels: Some(self.labels(&name)),
+                        labels: Some({
+                            let mut l = self.labels(&name);
+                            l.insert(MYSQL_ROLE_LABEL.0.into(), MYSQL_ROLE_LABEL.1.into());
+                            l
+                        }),
                         ..Default::default()
                     }),
                     spec: Some(PodSpec {
@@ -313,34 +367,31 @@ impl TestKit<'_> {
                             // The image runs its init scripts with networking off, so the port
                             // answering means the table is loaded.
                             readiness_probe: Some(Probe {
-                                tcp_socket: Some(TCPSocketAction {
-                                    port: IntOrString::Int(3306),
-                                    host: None,
-                                }),
                                 period_seconds: Some(5),
-                                ..Default::default()
+                                ..tcp_probe.clone()
                             }),
-                            resources: Some(ResourceRequirements {
-                                requests: Some(memory.clone()),
-                                limits: Some(memory),
-                                ..Default::default()
+                            // The init scripts run with networking off, so the port
+                            // stays closed until they finish: the start-up probe waits for
+                            // them, liveness counts only after.
+                            startup_probe: Some(Probe {
+                                period_seconds: Some(5),
+                                failure_threshold: Some(60),
+                                ..tcp_probe.clone()
                             }),
-                            volume_mounts: Some(vec![VolumeMount {
-                                name: "init".into(),
-                                mount_path: "/docker-entrypoint-initdb.d".into(),
-                                read_only: Some(true),
-                                ..Default::default()
-                            }]),
+                            liveness_probe: Some(Probe {
+                                period_seconds: Some(20),
+                                ..tcp_probe
+                            }),
+                            resources: Some(hardening::resources("100m", "1Gi", "1", "1Gi")),
+                            security_context: Some(hardening::container_security_context()),
+                            volume_mounts: Some(mounts),
                             ..Default::default()
                         }],
-                        volumes: Some(vec![Volume {
-                            name: "init".into(),
-                            config_map: Some(ConfigMapVolumeSource {
-                                name: init.clone(),
-                                ..Default::default()
-                            }),
-                            ..Default::default()
-                        }]),
+                        volumes: Some(volumes),
+                        security_context: Some(hardening::pod_security_context(
+                            hardening::MYSQL_USER,
+                        )),
+                        automount_service_account_token: Some(false),
                         ..self.placement()
                     }),
                 },

@@ -28,6 +28,7 @@ pub const MANIFEST_KINDS: &[&str] = &[
     "k8s.deployment",
     "k8s.service",
     "k8s.ingress",
+    "k8s.networkpolicy",
     "k8s.podmonitor",
     "k8s.serviceaccount",
     "k8s.storageclass",

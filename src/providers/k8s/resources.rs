@@ -13,6 +13,12 @@ const TABLE: &[(&str, &str, &str, bool)] = &[
     ("apps/v1", "Deployment", "deployments", true),
     ("batch/v1", "Job", "jobs", true),
     ("networking.k8s.io/v1", "Ingress", "ingresses", true),
+    (
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        true,
+    ),
     ("rbac.authorization.k8s.io/v1", "Role", "roles", true),
     (
         "rbac.authorization.k8s.io/v1",
