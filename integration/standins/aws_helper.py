@@ -25,6 +25,17 @@ Usage: aws_helper.py ENDPOINT REGION COMMAND [ARGS...]
   s3-get BUCKET KEY        {"exists", "body", "sse", "kms"} of one object
   s3-describe BUCKET       {"versioning", "encryption", "public_access_block"}
   s3-keys BUCKET           every key in the bucket (JSON list)
+  principal PATH NAME SESSION
+                           an IAM role /PATH/NAME (made if missing) and credentials of a session
+                           assumed in it: {"role_arn", "access_key_id", "secret_access_key",
+                           "session_token"} (alpaka runs as that session: an access entry names
+                           an IAM principal, never moto's default `sts` user)
+  role PATH NAME           an IAM role /PATH/NAME (made if missing): {"role_arn"}
+  control-plane CLUSTER    DescribeCluster's resourcesVpcConfig, logging, encryptionConfig and
+                           accessConfig
+  access-entries CLUSTER   {principal ARN: [[policy ARN, scope type], …]} of every access entry
+  set-logging CLUSTER TYPE…
+                           out of band: exactly TYPE… enabled (UpdateClusterConfig, waited out)
 """
 import json
 import sys
@@ -47,7 +58,58 @@ def tagged_filter(profile):
     return [{"Name": f"tag:{TAG}", "Values": [profile]}]
 
 
-if cmd == "drift":
+def access_entries(cluster, profile):
+    """The cluster's access entries tagged with the profile (DescribeAccessEntry each)."""
+    out = []
+    for p in eks.list_access_entries(clusterName=cluster)["accessEntries"]:
+        e = eks.describe_access_entry(clusterName=cluster, principalArn=p)["accessEntry"]
+        if e.get("tags", {}).get(TAG) == profile:
+            out.append(e)
+    return out
+
+
+def role(path, name):
+    try:
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                 "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}]}
+        return iam.create_role(RoleName=name, Path=f"/{path}/",
+                               AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+
+
+if cmd == "principal":
+    path, name, session = args
+    arn = role(path, name)
+    c = boto3.client("sts", **kw).assume_role(RoleArn=arn, RoleSessionName=session)["Credentials"]
+    print(json.dumps({"role_arn": arn, "access_key_id": c["AccessKeyId"],
+                      "secret_access_key": c["SecretAccessKey"], "session_token": c["SessionToken"]}))
+elif cmd == "role":
+    print(json.dumps({"role_arn": role(*args)}))
+elif cmd == "control-plane":
+    (cluster,) = args
+    c = eks.describe_cluster(name=cluster)["cluster"]
+    print(json.dumps({k: c.get(k) for k in ("resourcesVpcConfig", "logging", "encryptionConfig",
+                                              "accessConfig")}))
+elif cmd == "access-entries":
+    (cluster,) = args
+    out = {}
+    for p in eks.list_access_entries(clusterName=cluster)["accessEntries"]:
+        pols = eks.list_associated_access_policies(clusterName=cluster, principalArn=p)
+        out[p] = [[a["policyArn"], a["accessScope"]["type"]]
+                  for a in pols["associatedAccessPolicies"]]
+    print(json.dumps(out))
+elif cmd == "set-logging":
+    cluster, *types = args
+    every = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+    setups = [{"types": [t for t in every if t in types], "enabled": True},
+              {"types": [t for t in every if t not in types], "enabled": False}]
+    u = eks.update_cluster_config(
+        name=cluster, logging={"clusterLogging": [x for x in setups if x["types"]]})["update"]
+    while eks.describe_update(name=cluster, updateId=u["id"])["update"]["status"] == "InProgress":
+        pass
+    print(json.dumps({"update": u["id"]}))
+elif cmd == "drift":
     (cluster,) = args
     role = f"alpaka-{cluster}-ebs-csi"
     for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
@@ -113,6 +175,8 @@ elif cmd == "list-tagged":
         c = eks.describe_cluster(name=name)["cluster"]
         if c.get("tags", {}).get(TAG) == profile:
             out.append("eks " + name)
+            for p in access_entries(name, profile):
+                out.append(f"access-entry {name}/{p['principalArn']}")
     out += ["lb " + lb["LoadBalancerArn"] for lb in elbv2.describe_load_balancers()["LoadBalancers"]]
     print(json.dumps(out))
 elif cmd == "foreign-role":
@@ -165,6 +229,8 @@ elif cmd == "ids":
             for ng in eks.list_nodegroups(clusterName=name)["nodegroups"]:
                 n = eks.describe_nodegroup(clusterName=name, nodegroupName=ng)["nodegroup"]
                 out["nodegroup " + ng] = tag(n.get("tags"))
+            for e in access_entries(name, profile):
+                out["access-entry " + e["principalArn"]] = tag(e.get("tags"))
     print(json.dumps(out))
 elif cmd == "request-tokens":
     (cluster,) = args

@@ -26,6 +26,30 @@ What it adds to moto 5.2 (and why; each is named in the tests that rely on it):
     another update of the cluster is InProgress. An update is InProgress for its first two
     DescribeUpdate calls, then Successful, and only then does the version change: a client
     that does not wait on DescribeUpdate is refused its next step, as by EKS.
+  * The control plane's settings (botocore's EKS model 2017-11-01 for every shape): CreateCluster
+    keeps `accessConfig` (moto drops it) and fills what EKS fills when a request leaves it out
+    (`VpcConfigRequest` docs: public access on, private off, publicAccessCidrs 0.0.0.0/0;
+    `CreateAccessConfigRequest.bootstrapClusterCreatorAdminPermissions` true), and refuses
+    public and private access both off (InvalidParameterException). UpdateClusterConfig (POST
+    /clusters/{name}/update-config; moto's answers `{"cluster": …}` and replaces the whole VPC
+    config) answers `{"update": Update}` of type EndpointAccessUpdate or LoggingUpdate, applied
+    when the update turns Successful (as version updates below), and refuses what EKS refuses:
+    more than one kind of change in one call ("Only one type of update can be allowed.",
+    InvalidParameterException: kubernetes-sigs/cluster-api-provider-aws#3553, boto/boto3#2592),
+    a call while another update of the cluster is InProgress (ResourceInUseException,
+    cloud-custodian/cloud-custodian#9250), a change to what the cluster already has
+    (InvalidParameterException, boto/boto3#2592), both endpoints off. AssociateEncryptionConfig
+    (POST /clusters/{name}/encryption-config/associate) adds `encryptionConfig` the same way and
+    refuses a cluster that has one (InvalidRequestException; EKS cannot change or remove it).
+  * Access entries (CreateAccessEntry, DescribeAccessEntry, ListAccessEntries, DeleteAccessEntry,
+    AssociateAccessPolicy, ListAssociatedAccessPolicies, DisassociateAccessPolicy, and
+    TagResource on an entry's ARN): moto has none. Paths and shapes from the same model
+    (`AccessEntry`, `AssociatedAccessPolicy`, `AccessScope`); the principal ARN is a URI label,
+    percent-encoded by the SDKs, so these are routed on the raw request URI. Refused as by EKS:
+    a second entry for a principal (ResourceInUseException), a principal that is an STS session
+    or no IAM role/user of the account (InvalidParameterException; the model's `principalArn`
+    docs), a cluster whose authentication mode is CONFIG_MAP (InvalidRequestException), a policy
+    that is no EKS access policy (InvalidParameterException). The messages are the stand-in's.
   * A call log: every request's service and operation, in order, at GET /_alpaka/calls
     (POST /_alpaka/calls/reset empties it).
   * With ALPAKA_STANDIN_EKS_ENDPOINT=URL in its environment, every EKS cluster it makes has that
@@ -70,10 +94,15 @@ import base64
 import datetime
 import os
 
+import moto.eks.exceptions as eks_exceptions
 import moto.eks.models as eks_models
+import moto.eks.responses as eks_responses
 import moto.eks.urls as eks_urls
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.eks.models import eks_backends
+from moto.iam.models import iam_backends
+
+PARTITION = "aws"
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -82,6 +111,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import run_simple
 
 ADDONS = {}  # (region, cluster, addon) -> dict
+ACCESS = {}  # (region, cluster, principal ARN) -> {"entry": AccessEntry, "policies": {arn: AssociatedAccessPolicy}}
 UPDATES = {}  # update id -> {"region", "cluster", "nodegroup", "version", "polls", "update"}
 LOCK = threading.Lock()
 CALLS = []
@@ -237,7 +267,9 @@ def updates_handler(request, full_url, headers):
             u["polls"] += 1
             if u["update"]["status"] == "InProgress" and u["polls"] > 2:
                 u["update"]["status"] = "Successful"
-                if u["nodegroup"]:
+                if u.get("apply"):
+                    u["apply"](cluster)
+                elif u["nodegroup"]:
                     cluster.nodegroups[u["nodegroup"]].version = u["version"]
                 else:
                     cluster.version = u["version"]
@@ -316,6 +348,320 @@ if ENDPOINT:
     eks_models.Cluster.__init__ = _cluster_init
 
 
+def _body(request):
+    raw = request.data if hasattr(request, "data") else request.body
+    return json.loads(raw) if raw else {}
+
+
+LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+
+
+def _enabled_logs(logging):
+    on = set()
+    for setup in (logging or {}).get("clusterLogging", []):
+        for t in setup.get("types", []):
+            if setup.get("enabled"):
+                on.add(t)
+            else:
+                on.discard(t)
+    return on
+
+
+def _logging_shape(on):
+    """As EKS reports `logging`: the enabled types in one LogSetup, the others in another."""
+    setups = []
+    if on:
+        setups.append({"types": [t for t in LOG_TYPES if t in on], "enabled": True})
+    if set(LOG_TYPES) - on:
+        setups.append({"types": [t for t in LOG_TYPES if t not in on], "enabled": False})
+    return {"clusterLogging": setups}
+
+
+_create_cluster = eks_responses.EKSResponse.create_cluster
+
+
+def _create_cluster_checked(self):
+    vpc = self._get_param("resourcesVpcConfig") or {}
+    public = vpc.get("endpointPublicAccess", True)
+    private = vpc.get("endpointPrivateAccess", False)
+    if not public and not private:
+        raise eks_exceptions.InvalidParameterException(
+            "Either public or private endpoint access must be enabled.")
+    for t in (self._get_param("logging") or {}).get("clusterLogging", []):
+        for typ in t.get("types", []):
+            if typ not in LOG_TYPES:
+                raise eks_exceptions.InvalidParameterException(f"Unknown log type {typ}")
+    access = self._get_param("accessConfig") or {}
+    result = _create_cluster(self)
+    cluster = _cluster(self.region, self._get_param("name"))
+    if cluster is not None:
+        cluster.resources_vpc_config = dict(
+            cluster.resources_vpc_config or {}, endpointPublicAccess=public,
+            endpointPrivateAccess=private,
+            publicAccessCidrs=vpc.get("publicAccessCidrs") or ["0.0.0.0/0"])
+        cluster.logging = _logging_shape(_enabled_logs(self._get_param("logging")))
+        cluster.access_config = {
+            "authenticationMode": access.get("authenticationMode", "API_AND_CONFIG_MAP"),
+            "bootstrapClusterCreatorAdminPermissions":
+                access.get("bootstrapClusterCreatorAdminPermissions", True),
+        }
+    return result
+
+
+eks_responses.EKSResponse.create_cluster = _create_cluster_checked
+
+_delete_cluster = eks_models.EKSBackend.delete_cluster
+
+
+def _delete_cluster_and_entries(self, name, *args, **kwargs):
+    """A cluster's access entries go with it (they are sub-resources of the cluster)."""
+    result = _delete_cluster(self, name, *args, **kwargs)
+    with LOCK:
+        for key in [k for k in ACCESS if k[0] == self.region_name and k[1] == name]:
+            del ACCESS[key]
+    return result
+
+
+eks_models.EKSBackend.delete_cluster = _delete_cluster_and_entries
+
+
+def _new_update(region, cluster_name, typ, params, apply):
+    uid = str(uuid.uuid4())
+    UPDATES[uid] = {"region": region, "cluster": cluster_name, "nodegroup": None,
+                    "version": None, "polls": 0, "apply": apply,
+                    "update": {"id": uid, "status": "InProgress", "type": typ,
+                               "params": params, "createdAt": time.time(), "errors": []}}
+    return _ok({"update": UPDATES[uid]["update"]})
+
+
+# UpdateClusterConfig members, each its own kind of update (botocore `UpdateClusterConfigRequest`).
+CONFIG_KINDS = ["resourcesVpcConfig", "logging", "accessConfig", "upgradePolicy",
+                "zonalShiftConfig", "computeConfig", "kubernetesNetworkConfig", "storageConfig",
+                "remoteNetworkConfig", "deletionProtection", "controlPlaneScalingConfig"]
+
+
+def update_config_handler(request, full_url, headers):
+    """UpdateClusterConfig: endpoint access or logging, one kind per call (see the module doc)."""
+    region = _region(headers)
+    m = re.match(r".*/clusters/([^/]+)/update-config$", urllib.parse.urlparse(full_url).path)
+    name = m.group(1)
+    cluster = _cluster(region, name)
+    if cluster is None:
+        return _error(404, "ResourceNotFoundException", f"No cluster found for name: {name}.")
+    body = _body(request)
+    kinds = [k for k in CONFIG_KINDS if k in body]
+    if len(kinds) != 1:
+        return _error(400, "InvalidParameterException", "Only one type of update can be allowed.")
+    kind = kinds[0]
+    with LOCK:
+        if _in_progress(region, name):
+            typ = "LoggingUpdate" if kind == "logging" else "EndpointAccessUpdate"
+            return _error(409, "ResourceInUseException",
+                          f"Cannot {typ} because cluster {name} currently has update in progress")
+        if kind == "resourcesVpcConfig":
+            cur = cluster.resources_vpc_config
+            want = body["resourcesVpcConfig"]
+            if "subnetIds" in want or "securityGroupIds" in want:
+                return _error(400, "InvalidParameterException",
+                              "the stand-in models endpoint access updates only")
+            public = want.get("endpointPublicAccess", cur.get("endpointPublicAccess", True))
+            private = want.get("endpointPrivateAccess", cur.get("endpointPrivateAccess", False))
+            cidrs = want.get("publicAccessCidrs", cur.get("publicAccessCidrs", ["0.0.0.0/0"]))
+            if not public and not private:
+                return _error(400, "InvalidParameterException",
+                              "Either public or private endpoint access must be enabled.")
+            if (public, private, sorted(cidrs)) == (cur.get("endpointPublicAccess"),
+                                                    cur.get("endpointPrivateAccess"),
+                                                    sorted(cur.get("publicAccessCidrs", []))):
+                return _error(400, "InvalidParameterException",
+                              f"Cluster is already at the desired configuration with "
+                              f"endpointPrivateAccess: {str(private).lower()} , "
+                              f"endpointPublicAccess: {str(public).lower()}, and Public "
+                              f"Endpoint Restrictions: {cidrs}")
+
+            def apply(c, public=public, private=private, cidrs=cidrs):
+                c.resources_vpc_config = dict(c.resources_vpc_config, endpointPublicAccess=public,
+                                              endpointPrivateAccess=private,
+                                              publicAccessCidrs=cidrs)
+
+            params = [{"type": "EndpointPublicAccess", "value": str(public).lower()},
+                      {"type": "EndpointPrivateAccess", "value": str(private).lower()},
+                      {"type": "PublicAccessCidrs", "value": json.dumps(cidrs)}]
+            return _new_update(region, name, "EndpointAccessUpdate", params, apply)
+        if kind == "logging":
+            have = _enabled_logs(cluster.logging)
+            want = set(have)
+            for setup in body["logging"].get("clusterLogging", []):
+                for t in setup.get("types", []):
+                    if t not in LOG_TYPES:
+                        return _error(400, "InvalidParameterException", f"Unknown log type {t}")
+                    (want.add if setup.get("enabled") else want.discard)(t)
+            if want == have:
+                return _error(400, "InvalidParameterException",
+                              "No changes needed for the logging config provided")
+
+            def apply(c, want=want):
+                c.logging = _logging_shape(want)
+
+            params = [{"type": "ClusterLogging", "value": json.dumps(body["logging"])}]
+            return _new_update(region, name, "LoggingUpdate", params, apply)
+        return _error(400, "InvalidParameterException", f"the stand-in does not model {kind}")
+
+
+def encryption_handler(request, full_url, headers):
+    """AssociateEncryptionConfig (see the module doc)."""
+    region = _region(headers)
+    m = re.match(r".*/clusters/([^/]+)/encryption-config/associate$",
+                 urllib.parse.urlparse(full_url).path)
+    name = m.group(1)
+    cluster = _cluster(region, name)
+    if cluster is None:
+        return _error(404, "ResourceNotFoundException", f"No cluster found for name: {name}.")
+    config = _body(request).get("encryptionConfig") or []
+    with LOCK:
+        if _in_progress(region, name):
+            return _error(409, "ResourceInUseException",
+                          f"Cannot AssociateEncryptionConfig because cluster {name} currently "
+                          f"has update in progress")
+        if cluster.encryption_config:
+            return _error(400, "InvalidRequestException",
+                          "Encryption is already enabled on the cluster")
+        for c in config:
+            key = (c.get("provider") or {}).get("keyArn", "")
+            # `resources` is deprecated in the model (EKS encrypts all API data); [secrets] or
+            # nothing.
+            if c.get("resources", ["secrets"]) != ["secrets"] or ":kms:" not in key:
+                return _error(400, "InvalidParameterException",
+                              "encryptionConfig takes a KMS key ARN (and resources [secrets])")
+
+        def apply(cl, config=config):
+            cl.encryption_config = config
+
+        params = [{"type": "EncryptionConfig", "value": json.dumps(config)}]
+        return _new_update(region, name, "AssociateEncryptionConfig", params, apply)
+
+
+def _iam_principals():
+    backend = iam_backends[DEFAULT_ACCOUNT_ID][PARTITION]
+    return ({r.arn for r in backend.roles.values()} | {u.arn for u in backend.users.values()})
+
+
+def _entry_arn(region, cluster, principal):
+    kind_name = principal.split(":", 5)[5]
+    return (f"arn:aws:eks:{region}:{DEFAULT_ACCOUNT_ID}:access-entry/{cluster}/"
+            f"{kind_name.split('/')[0]}/{DEFAULT_ACCOUNT_ID}/{kind_name.split('/')[-1]}/"
+            f"{uuid.uuid5(uuid.NAMESPACE_URL, principal)}")
+
+
+def access_entries(environ, body):
+    """The access-entry API on the raw URI (see the module doc): (status, headers, body), or
+    None when the path is not one of it."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
+    path = urllib.parse.urlparse(raw).path
+    tag = re.match(r"^/tags/(.+)$", path)
+    if tag:
+        arn = urllib.parse.unquote(tag.group(1))
+        with LOCK:
+            for a in ACCESS.values():
+                if a["entry"]["accessEntryArn"] == arn:
+                    if environ.get("REQUEST_METHOD") == "POST":
+                        a["entry"]["tags"].update(json.loads(body or b"{}").get("tags", {}))
+                    elif environ.get("REQUEST_METHOD") == "DELETE":
+                        q = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+                        for k in q.get("tagKeys", []):
+                            a["entry"]["tags"].pop(k, None)
+                    return _ok({"tags": a["entry"]["tags"]}) if environ.get(
+                        "REQUEST_METHOD") == "GET" else _ok({})
+        return None
+    m = re.match(r"^/clusters/([^/]+)/access-entries(?:/([^/]+))?(/access-policies(?:/([^/]+))?)?$",
+                 path)
+    if not m:
+        return None
+    cluster_name = urllib.parse.unquote(m.group(1))
+    principal = urllib.parse.unquote(m.group(2)) if m.group(2) else None
+    policies, policy = m.group(3), urllib.parse.unquote(m.group(4)) if m.group(4) else None
+    method = environ.get("REQUEST_METHOD")
+    region = _region({"Authorization": environ.get("HTTP_AUTHORIZATION", "")})
+    cluster = _cluster(region, cluster_name)
+    if cluster is None:
+        return _error(404, "ResourceNotFoundException",
+                      f"No cluster found for name: {cluster_name}.")
+    req = json.loads(body) if body else {}
+    with LOCK:
+        if principal is None and method == "POST":
+            mode = getattr(cluster, "access_config", {}).get("authenticationMode", "CONFIG_MAP")
+            if mode not in ("API", "API_AND_CONFIG_MAP"):
+                return _error(400, "InvalidRequestException",
+                              "The cluster's authentication mode must be set to one of "
+                              "[API, API_AND_CONFIG_MAP] to perform this operation.")
+            arn = req.get("principalArn", "")
+            if ":sts:" in arn:
+                return _error(400, "InvalidParameterException",
+                              f"The specified principalArn {arn} is an STS session: access "
+                              f"entries name IAM principals.")
+            if arn not in _iam_principals():
+                return _error(400, "InvalidParameterException",
+                              f"The specified principalArn is invalid: {arn} is no IAM role "
+                              f"or user of this account.")
+            key = (region, cluster_name, arn)
+            if key in ACCESS:
+                return _error(409, "ResourceInUseException",
+                              f"The specified access entry resource is already in use on this "
+                              f"cluster.")
+            now = time.time()
+            entry = {"clusterName": cluster_name, "principalArn": arn,
+                     "kubernetesGroups": req.get("kubernetesGroups", []),
+                     "accessEntryArn": _entry_arn(region, cluster_name, arn),
+                     "createdAt": now, "modifiedAt": now, "tags": req.get("tags", {}),
+                     "username": arn, "type": req.get("type", "STANDARD")}
+            ACCESS[key] = {"entry": entry, "policies": {}}
+            return _ok({"accessEntry": entry})
+        if principal is None:
+            # Short pages when set, as the EKS List* calls above (module doc).
+            items = [k[2] for k in ACCESS if k[0] == region and k[1] == cluster_name]
+            q = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+            offset = int(q.get("nextToken", ["0"])[0] or 0)
+            size = PAGE["size"] or len(items) or 1
+            page = {"accessEntries": items[offset:offset + size]}
+            if offset + size < len(items):
+                page["nextToken"] = str(offset + size)
+            return _ok(page)
+        key = (region, cluster_name, principal)
+        a = ACCESS.get(key)
+        if a is None:
+            return _error(404, "ResourceNotFoundException",
+                          f"The specified principalArn could not be found: {principal}")
+        if not policies:
+            if method == "DELETE":
+                del ACCESS[key]
+                return _ok({})
+            return _ok({"accessEntry": a["entry"]})
+        if method == "POST":
+            arn = req.get("policyArn", "")
+            if not arn.startswith("arn:aws:eks::aws:cluster-access-policy/"):
+                return _error(400, "InvalidParameterException",
+                              f"{arn} is not an EKS access policy")
+            scope = req.get("accessScope") or {}
+            if scope.get("type") not in ("cluster", "namespace"):
+                return _error(400, "InvalidParameterException", "accessScope.type is required")
+            now = time.time()
+            assoc = {"policyArn": arn, "accessScope": scope,
+                     "associatedAt": a["policies"].get(arn, {}).get("associatedAt", now),
+                     "modifiedAt": now}
+            a["policies"][arn] = assoc
+            return _ok({"clusterName": cluster_name, "principalArn": principal,
+                        "associatedAccessPolicy": assoc})
+        if method == "DELETE" and policy:
+            if a["policies"].pop(policy, None) is None:
+                return _error(404, "ResourceNotFoundException",
+                              f"The policy {policy} is not associated with {principal}")
+            return _ok({})
+        return _ok({"clusterName": cluster_name, "principalArn": principal,
+                    "associatedAccessPolicies": list(a["policies"].values())})
+
+
+eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/update-config$"] = update_config_handler
+eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/encryption-config/associate$"] = encryption_handler
 eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/updates$"] = updates_handler
 eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/updates/(?P<updateId>[^/]+)$"] = updates_handler
 eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/node-groups/(?P<nodegroupName>[^/]+)/update-version$"] = updates_handler
@@ -610,6 +956,7 @@ class Recording:
             if path.startswith("/moto-api/reset"):
                 with LOCK:
                     ADDONS.clear()
+                    ACCESS.clear()
             return self.app(environ, start_response)
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -632,6 +979,14 @@ class Recording:
             start_response(f"{rule.get('status', 400)} Error",
                            headers + [("Content-Length", str(len(body)))])
             return [body]
+        if service == "eks":
+            answer = access_entries(environ, body)
+            if answer is not None:
+                status, headers, out = answer
+                out = out.encode()
+                start_response(f"{status} {'OK' if status == 200 else 'Error'}",
+                               list(headers.items()) + [("Content-Length", str(len(out)))])
+                return [out]
         if environ.get("REQUEST_METHOD") == "GET" and environ.get("QUERY_STRING") == "versioning":
             return _versioning_shape(self.app, environ, start_response)
         paged = _paged(self.app, environ, start_response, service, action, body)

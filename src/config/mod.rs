@@ -9,6 +9,7 @@ pub mod exposure;
 pub mod merge;
 pub mod schema;
 pub mod semantic;
+mod semantic_eks;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};

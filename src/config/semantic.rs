@@ -164,6 +164,7 @@ pub fn profile_checks(profile: &Profile, tree: &Node) -> Vec<Diagnostic> {
         state_checks(st, st_tree, &mut out);
     }
     if let (Some(eks), Some(eks_tree)) = (&profile.eks, tree.get("eks")) {
+        super::semantic_eks::checks(eks, eks_tree, &mut out);
         if eks.vpc.cidr.is_some()
             && eks.vpc.existing.is_some()
             && let Some(cidr) = at(eks_tree, &["vpc", "cidr"])

@@ -245,6 +245,59 @@ pub struct Eks {
     pub nodegroups: Vec<Nodegroup>,
     pub wait_timeout: Duration,
     pub tags: BTreeMap<String, String>,
+    /// Who can reach the API server. Default: the private endpoint only.
+    pub endpoint: EksEndpoint,
+    /// Control-plane log types exported to CloudWatch Logs; `[]` turns them off.
+    pub logging: Vec<EksLogType>,
+    /// IAM principal ARNs (roles or users) given cluster admin through EKS access entries.
+    pub admins: Vec<String>,
+    /// A customer-managed KMS key ARN to envelope-encrypt Kubernetes secrets with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_arn: Option<String>,
+}
+
+/// The API server endpoint: private access inside the VPC, public access only from the listed
+/// CIDRs (an empty list: public access off).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct EksEndpoint {
+    pub private_access: bool,
+    pub public_access_cidrs: Vec<Cidr>,
+}
+
+impl Default for EksEndpoint {
+    fn default() -> Self {
+        EksEndpoint {
+            private_access: true,
+            public_access_cidrs: Vec::new(),
+        }
+    }
+}
+
+/// EKS control-plane log types (botocore EKS model 2017-11-01, `LogType`).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum EksLogType {
+    Api,
+    Audit,
+    Authenticator,
+    ControllerManager,
+    Scheduler,
+}
+
+impl EksLogType {
+    /// The name EKS uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EksLogType::Api => "api",
+            EksLogType::Audit => "audit",
+            EksLogType::Authenticator => "authenticator",
+            EksLogType::ControllerManager => "controllerManager",
+            EksLogType::Scheduler => "scheduler",
+        }
+    }
 }
 
 impl Default for Eks {
@@ -257,6 +310,15 @@ impl Default for Eks {
             nodegroups: vec![Nodegroup::default()],
             wait_timeout: Duration::known("30m"),
             tags: BTreeMap::new(),
+            endpoint: EksEndpoint::default(),
+            // terraform-aws-eks v21's default set (docs/security.md, "EKS control plane").
+            logging: vec![
+                EksLogType::Api,
+                EksLogType::Audit,
+                EksLogType::Authenticator,
+            ],
+            admins: Vec::new(),
+            kms_key_arn: None,
         }
     }
 }

@@ -351,6 +351,22 @@ async fn aws_check(region: &str) -> Check {
     }
 }
 
+/// Can this machine reach the EKS API server the profile configures (`eks.endpoint`)?
+async fn endpoint_check(e: &crate::model::profile::Eks) -> Check {
+    use super::eks_access::{Reach, reachability};
+    let (status, found) = match reachability(e).await {
+        Reach::Reachable(m) => (Status::Ok, m),
+        Reach::Unknown(m) => (Status::Warn, m),
+        Reach::Unreachable(m) => (Status::Fail, m),
+    };
+    Check {
+        status,
+        name: "eks endpoint".into(),
+        found,
+        fix: None,
+    }
+}
+
 /// Every check for the profile, in the order printed.
 pub async fn checks(profile: &Profile) -> Vec<Check> {
     let mut out = tool_checks(profile).await;
@@ -365,7 +381,10 @@ pub async fn checks(profile: &Profile) -> Vec<Check> {
     out.extend(memory_check(profile));
     match profile.cluster() {
         Cluster::K3s(k) => out.push(kube_check(&k.kubeconfig, k.context.as_deref()).await),
-        Cluster::Eks(e) => out.push(aws_check(&e.region).await),
+        Cluster::Eks(e) => {
+            out.push(aws_check(&e.region).await);
+            out.push(endpoint_check(&e).await);
+        }
         _ => {}
     }
     out

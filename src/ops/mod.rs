@@ -5,6 +5,7 @@
 mod cost;
 pub mod doctor;
 mod eks;
+mod eks_access;
 mod import;
 mod init;
 mod inspect;

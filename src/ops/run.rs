@@ -74,7 +74,7 @@ fn load_state(ws: &Workspace) -> Result<State, OpsError> {
 }
 
 pub async fn plan(ctx: &Ctx, args: &PlanArgs) -> Result<u8, OpsError> {
-    let ws = open(ctx)?;
+    let mut ws = open(ctx)?;
     let state = load_state(&ws)?;
     if !args.refresh && args.out.is_some() {
         return Err(OpsError::Refused(
@@ -83,6 +83,8 @@ pub async fn plan(ctx: &Ctx, args: &PlanArgs) -> Result<u8, OpsError> {
                 .to_owned(),
         ));
     }
+    // --refresh=false asks AWS nothing, STS included.
+    super::eks_access::with_appliers(&mut ws, &state, args.refresh, false).await?;
     let p = plan::plan(
         &ws.graph,
         &state,
@@ -93,6 +95,10 @@ pub async fn plan(ctx: &Ctx, args: &PlanArgs) -> Result<u8, OpsError> {
         },
     )
     .await?;
+    // After the plan's own reads, which say first when AWS cannot be reached at all.
+    if !args.destroy {
+        super::eks_access::check_reachable(&ws, args.refresh).await?;
+    }
     if args.json {
         let json = serde_json::to_string_pretty(&p)
             .map_err(|e| OpsError::Refused(format!("encoding the plan: {e}")))?;
@@ -220,9 +226,12 @@ fn check_saved_plan(path: &Path, p: &Plan, ws: &Workspace, state: &State) -> Res
 }
 
 pub async fn apply(ctx: &Ctx, args: &ApplyArgs) -> Result<u8, OpsError> {
-    let ws = open(ctx)?;
+    let mut ws = open(ctx)?;
     let lock = take_lock(&*ws.backend, "apply", args.lock_timeout).await?;
     let mut state = load_state(&ws)?;
+    if args.plan_file.is_none() {
+        super::eks_access::with_appliers(&mut ws, &state, true, true).await?;
+    }
     let (p, saved) = match &args.plan_file {
         Some(path) => {
             let p = read_plan(path)?;
@@ -240,6 +249,7 @@ pub async fn apply(ctx: &Ctx, args: &ApplyArgs) -> Result<u8, OpsError> {
             false,
         ),
     };
+    super::eks_access::check_reachable(&ws, true).await?;
     execute(
         ctx,
         &ws,
@@ -264,6 +274,7 @@ pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> Result<u8, OpsError> {
     );
     let lock = take_lock(&*ws.backend, "destroy", args.lock_timeout).await?;
     let mut state = load_state(&ws)?;
+    super::eks_access::with_appliers(&mut ws, &state, false, false).await?;
     // Orphans join the state as recorded resources: the plan lists them, the walker deletes
     // them in order, and one whose delete fails stays recorded for the next run.
     let mut orphans = std::collections::BTreeSet::new();

@@ -120,6 +120,10 @@ pub const EKS_NODE_POLICIES: &[&str] = &[
     "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
 ];
+/// The EKS access policy alpaka associates with its admins' access entries, cluster-wide
+/// (Amazon EKS User Guide, "Review access policy permissions").
+pub const EKS_CLUSTER_ADMIN_ACCESS_POLICY: &str =
+    "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
 pub const EBS_CSI_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy";
 
 /// Values paths alpaka may set on each release: every one confirmed against the chart's

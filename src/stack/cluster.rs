@@ -15,7 +15,11 @@ pub struct ClusterLayer {
     pub ingress_ready: Vec<String>,
 }
 
-pub fn build(profile_name: &str, cluster: &Cluster) -> Result<ClusterLayer, StackError> {
+pub fn build(
+    profile_name: &str,
+    cluster: &Cluster,
+    appliers: &[String],
+) -> Result<ClusterLayer, StackError> {
     Ok(match cluster {
         Cluster::Minikube(m) => {
             let id = format!("minikube.cluster.{profile_name}");
@@ -78,7 +82,7 @@ pub fn build(profile_name: &str, cluster: &Cluster) -> Result<ClusterLayer, Stac
                 ingress_ready: Vec::new(),
             }
         }
-        Cluster::Eks(e) => return eks(profile_name, e),
+        Cluster::Eks(e) => return eks(profile_name, e, appliers),
     })
 }
 
@@ -188,7 +192,54 @@ fn subnet_cidr(vpc: &str, i: u32) -> Option<String> {
     ))
 }
 
-fn eks(profile: &str, e: &Eks) -> Result<ClusterLayer, StackError> {
+/// Where an access entry's principal came from: `eks.admins`, or the principal that applied
+/// (kept for every applier not listed, so one team member's apply never removes another's).
+pub const ACCESS_FROM_ADMINS: &str = "admins";
+pub const ACCESS_FROM_APPLIER: &str = "applier";
+
+/// The id of the access entry for `principal` on cluster `c`: keyed by the principal's ARN
+/// resource (`role/ops/Deployer`, `user/alice`), so entries never change hands.
+pub fn access_entry_id(c: &str, principal: &str) -> String {
+    let resource = principal.splitn(6, ':').nth(5).unwrap_or(principal);
+    format!("eks.access-entry.{c}.{resource}")
+}
+
+/// The cluster's endpoint, logging and encryption attributes, in the shape the driver reads
+/// back.
+fn control_plane_attrs(e: &Eks) -> Vec<(&'static str, Value)> {
+    let mut logging: Vec<_> = e.logging.clone();
+    logging.sort();
+    logging.dedup();
+    vec![
+        (
+            "endpoint_private_access",
+            Value::Bool(e.endpoint.private_access),
+        ),
+        (
+            "public_access_cidrs",
+            Value::List(
+                e.endpoint
+                    .public_access_cidrs
+                    .iter()
+                    .map(|c| Value::str(c.as_str()))
+                    .collect(),
+            ),
+        ),
+        (
+            "logging",
+            Value::List(logging.iter().map(|l| Value::str(l.as_str())).collect()),
+        ),
+        (
+            "kms_key_arn",
+            e.kms_key_arn
+                .as_deref()
+                .map(Value::str)
+                .unwrap_or(Value::Null),
+        ),
+    ]
+}
+
+fn eks(profile: &str, e: &Eks, appliers: &[String]) -> Result<ClusterLayer, StackError> {
     let c = e.cluster_name.as_str();
     let tags = tags(profile, e);
     let cluster_tag = format!("kubernetes.io/cluster/{c}");
@@ -388,32 +439,63 @@ fn eks(profile: &str, e: &Eks) -> Result<ClusterLayer, StackError> {
 
     let cluster = format!("eks.cluster.{c}");
     let all_subnets: Vec<Value> = public.iter().chain(private.iter()).cloned().collect();
-    nodes.push(
-        network_deps.iter().fold(
+    let mut cluster_attrs = vec![
+        ("name", Value::str(c)),
+        ("region", Value::str(&e.region)),
+        ("version", Value::str(&e.kubernetes_version)),
+        ("role_arn", Value::unknown(&cluster_role, "arn")),
+        ("subnet_ids", Value::List(all_subnets)),
+        ("authentication_mode", Value::str("API")),
+        // Admin access comes from explicit access entries (below), not from having created
+        // the cluster (AWS EKS Best Practices Guide, iam.adoc; terraform-aws-eks v21).
+        (
+            "bootstrap_cluster_creator_admin_permissions",
+            Value::Bool(false),
+        ),
+        ("wait_timeout", Value::str(e.wait_timeout.as_str())),
+        ("tags", tags.clone()),
+    ];
+    cluster_attrs.extend(control_plane_attrs(e));
+    nodes.push(network_deps.iter().fold(
+        Node::new(&cluster, "eks.cluster", Value::map(cluster_attrs)).after(&cluster_role),
+        |n, d| n.after(d),
+    ));
+
+    let mut ready_deps = Vec::new();
+    // Cluster-admin access entries: every listed admin, and each principal that applies unless
+    // listed. In-cluster work waits for them (it authenticates as the applier).
+    let mut principals: Vec<(&str, &str)> = Vec::new();
+    for a in &e.admins {
+        if !principals.iter().any(|(p, _)| p == a) {
+            principals.push((a, ACCESS_FROM_ADMINS));
+        }
+    }
+    for a in appliers {
+        if !principals.iter().any(|(p, _)| p == a) {
+            principals.push((a, ACCESS_FROM_APPLIER));
+        }
+    }
+    for (principal, from) in principals {
+        let id = access_entry_id(c, principal);
+        nodes.push(
             Node::new(
-                &cluster,
-                "eks.cluster",
+                &id,
+                "eks.access-entry",
                 Value::map([
-                    ("name", Value::str(c)),
-                    ("region", Value::str(&e.region)),
-                    ("version", Value::str(&e.kubernetes_version)),
-                    ("role_arn", Value::unknown(&cluster_role, "arn")),
-                    ("subnet_ids", Value::List(all_subnets)),
-                    ("authentication_mode", Value::str("API")),
+                    ("cluster", Value::str(c)),
+                    ("principal_arn", Value::str(principal)),
                     (
-                        "bootstrap_cluster_creator_admin_permissions",
-                        Value::Bool(true),
+                        "policy_arn",
+                        Value::str(catalog::EKS_CLUSTER_ADMIN_ACCESS_POLICY),
                     ),
-                    ("wait_timeout", Value::str(e.wait_timeout.as_str())),
+                    ("from", Value::str(from)),
                     ("tags", tags.clone()),
                 ]),
             )
-            .after(&cluster_role),
-            |n, d| n.after(d),
-        ),
-    );
-
-    let mut ready_deps = Vec::new();
+            .after(&cluster),
+        );
+        ready_deps.push(id);
+    }
     for g in &e.nodegroups {
         let id = format!("eks.nodegroup.{c}.{}", g.name.as_str());
         let taints = Value::List(

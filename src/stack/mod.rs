@@ -38,7 +38,18 @@ pub fn build(
     profile: &Profile,
     config: &StackConfig,
 ) -> Result<Vec<Node>, StackError> {
-    let cluster = cluster::build(profile_name, &profile.cluster())?;
+    build_with(profile_name, profile, config, &[])
+}
+
+/// [`build`], given the IAM principals that apply this profile (EKS: each gets a cluster-admin
+/// access entry unless `eks.admins` lists it; `ops` resolves them, the stack stays pure).
+pub fn build_with(
+    profile_name: &str,
+    profile: &Profile,
+    config: &StackConfig,
+    appliers: &[String],
+) -> Result<Vec<Node>, StackError> {
+    let cluster = cluster::build(profile_name, &profile.cluster(), appliers)?;
     // The node whose `context`/`kubeconfig` outputs every in-cluster node uses.
     let access = cluster
         .nodes

@@ -123,6 +123,28 @@ impl Aws {
         Ok(out.arn().unwrap_or_default().to_owned())
     }
 
+    /// The IAM principal behind the credentials, as an EKS access entry names it: an assumed
+    /// role's session (`arn:P:sts::A:assumed-role/R/S`) is the role `R`, whose ARN (with its
+    /// path, which the session ARN leaves out) IAM GetRole gives; EKS refuses STS session ARNs
+    /// in access entries (botocore EKS model, `CreateAccessEntryRequest.principalArn`).
+    pub async fn principal_arn(&self) -> Result<String, AwsError> {
+        let arn = self.caller_arn().await?;
+        let Some(role) = assumed_role_name(&arn) else {
+            return Ok(arn);
+        };
+        iam::get_role(&self.iam, role)
+            .await?
+            .map(|r| r.arn)
+            .ok_or_else(|| {
+                AwsError::new(
+                    "iam:GetRole",
+                    role,
+                    format!("the role behind the session {arn} is not there"),
+                )
+                .with_code("NoSuchEntity")
+            })
+    }
+
     /// The partition and account of the caller (`sts:GetCallerIdentity`), what the ARNs of
     /// resources alpaka names itself are built from.
     pub async fn partition_and_account(&self) -> Result<(String, String), AwsError> {
@@ -151,5 +173,37 @@ impl Aws {
             AwsError::new("credentials", cluster, e.to_string()).with_code("CredentialsError")
         })?;
         token::token(&creds, &self.region, cluster, std::time::SystemTime::now())
+    }
+}
+
+/// The role name of an assumed-role session ARN (`arn:P:sts::A:assumed-role/ROLE/SESSION`).
+pub fn assumed_role_name(arn: &str) -> Option<&str> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    if !arn.split(':').nth(2).is_some_and(|s| s == "sts") {
+        return None;
+    }
+    let rest = resource.strip_prefix("assumed-role/")?;
+    rest.split_once('/').map(|(role, _)| role)
+}
+
+#[cfg(test)]
+mod principal_tests {
+    use super::assumed_role_name;
+
+    #[test]
+    fn an_assumed_role_session_names_its_role() {
+        assert_eq!(
+            assumed_role_name("arn:aws:sts::123456789012:assumed-role/Deployer/alice"),
+            Some("Deployer")
+        );
+        assert_eq!(
+            assumed_role_name("arn:aws:iam::123456789012:user/alice"),
+            None
+        );
+        assert_eq!(
+            assumed_role_name("arn:aws:iam::123456789012:role/x/Deployer"),
+            None
+        );
+        assert_eq!(assumed_role_name("nonsense"), None);
     }
 }

@@ -298,11 +298,12 @@ pub async fn sweep(
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tagged {
     /// What it is: `vpc`, `subnet`, `internet-gateway`, `route-table`, `eip`, `nat-gateway`,
-    /// `iam-role`, `iam-policy`, `iam-oidc-provider`, `eks-cluster`, `eks-nodegroup`, `eks-addon`.
+    /// `iam-role`, `iam-policy`, `iam-oidc-provider`, `eks-cluster`, `eks-nodegroup`, `eks-addon`,
+    /// `eks-access-entry`.
     pub label: &'static str,
     /// How AWS names it: the EC2 id (an Elastic IP's allocation id), the role's name, the
     /// policy's or OIDC provider's ARN, the cluster's name, `cluster/name` for a nodegroup or
-    /// add-on.
+    /// add-on, `cluster/principal ARN` for an access entry.
     pub id: String,
     pub tags: Tags,
     /// A NAT gateway's state (a deleted one is not listed).
@@ -436,6 +437,20 @@ pub async fn tagged(aws: &Aws, profile: &str) -> Result<Vec<Tagged>, AwsError> {
         ) {
             if let Some(x) = crate::eks::describe_addon(&aws.eks, &name, &a).await? {
                 out.push(item("eks-addon", format!("{name}/{a}"), x.tags, None));
+            }
+        }
+        // Only alpaka's: the creator's bootstrap entry and entries made by hand carry no
+        // profile tag.
+        for p in crate::eks::list_access_entries(&aws.eks, &name).await? {
+            if let Some(e) = crate::eks::describe_access_entry(&aws.eks, &name, &p).await?
+                && e.tags.get(TAG_PROFILE).map(String::as_str) == Some(profile)
+            {
+                out.push(item(
+                    "eks-access-entry",
+                    format!("{name}/{p}"),
+                    e.tags,
+                    None,
+                ));
             }
         }
         out.push(item("eks-cluster", name, k.tags, None));

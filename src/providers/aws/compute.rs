@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use alpaka_aws::eks::{self, ClusterSpec, NodeTaint, NodegroupSpec, Scaling};
+use alpaka_aws::eks::{self, ClusterSpec, EndpointAccess, NodeTaint, NodegroupSpec, Scaling};
 use async_trait::async_trait;
 
 use super::{
@@ -72,40 +72,64 @@ impl ClusterDriver {
 #[async_trait]
 impl Driver for ClusterDriver {
     fn force_new(&self) -> &[&'static str] {
-        &[
-            "name",
-            "region",
-            "role_arn",
-            "subnet_ids",
-            "bootstrap_cluster_creator_admin_permissions",
-        ]
+        // Not `bootstrap_cluster_creator_admin_permissions`: EKS sets it only at creation, and
+        // a cluster made with it on is kept (see `check_update`), never replaced for it.
+        &["name", "region", "role_arn", "subnet_ids"]
     }
     /// A version change is an upgrade EKS makes one minor at a time: the plan shows the steps,
-    /// and refuses a downgrade (EKS has none).
+    /// and refuses a downgrade (EKS has none). Secrets encryption can be added, never changed
+    /// or removed. The creator's bootstrap admin stays on a cluster made with it.
     fn check_update(
         &self,
         live: &Value,
         desired: &Value,
         changes: &[FieldChange],
     ) -> Result<Option<String>, String> {
-        if !changes
-            .iter()
-            .any(|c| c.path.first().map(String::as_str) == Some("version"))
-        {
-            return Ok(None);
+        let changed: Vec<&str> = top(changes);
+        let mut notes = Vec::new();
+        if changed.contains(&"kms_key_arn") {
+            match (
+                live.get("kms_key_arn").and_then(Value::as_str),
+                desired.get("kms_key_arn").and_then(Value::as_str),
+            ) {
+                (None, Some(key)) => notes.push(format!(
+                    "adds envelope encryption of secrets with {key} (AssociateEncryptionConfig); \
+                     EKS cannot remove or change it afterwards"
+                )),
+                (Some(have), want) => {
+                    return Err(format!(
+                        "eks.kmsKeyArn: the cluster's secrets are encrypted with {have}, and EKS \
+                         can neither {} a cluster's encryption key: set eks.kmsKeyArn back to \
+                         {have}, or make a new cluster",
+                        if want.is_some() { "change" } else { "remove" }
+                    ));
+                }
+                (None, None) => {}
+            }
         }
-        let (Some(from), Some(to)) = (
-            live.get("version").and_then(Value::as_str),
-            desired.get("version").and_then(Value::as_str),
-        ) else {
-            return Ok(None);
-        };
-        let steps = eks::upgrade_steps(from, to)?;
-        Ok(Some(format!(
-            "upgrades one minor version at a time: {from} → {}, each step waited out; the \
-             nodegroups follow",
-            steps.join(" → ")
-        )))
+        if changed.contains(&"bootstrap_cluster_creator_admin_permissions") {
+            notes.push(
+                "keeps the creator's bootstrap admin: EKS sets it only at creation (the \
+                 cluster is not replaced for it); the listed admins get access entries, and \
+                 the creator's own entry can be deleted with `aws eks delete-access-entry` \
+                 once they exist"
+                    .to_owned(),
+            );
+        }
+        if changed.contains(&"version")
+            && let (Some(from), Some(to)) = (
+                live.get("version").and_then(Value::as_str),
+                desired.get("version").and_then(Value::as_str),
+            )
+        {
+            let steps = eks::upgrade_steps(from, to)?;
+            notes.push(format!(
+                "upgrades one minor version at a time: {from} → {}, each step waited out; the \
+                 nodegroups follow",
+                steps.join(" → ")
+            ));
+        }
+        Ok((!notes.is_empty()).then(|| notes.join("; ")))
     }
     async fn find(&self, id: &ResourceId, d: &Value) -> Result<Found, DriverError> {
         let aws = self.0.aws().await;
@@ -152,6 +176,22 @@ impl Driver for ClusterDriver {
                 ("version", Value::Str(k.version)),
                 ("role_arn", Value::Str(k.role_arn)),
                 (
+                    "endpoint_private_access",
+                    Value::Bool(k.endpoint_access.private),
+                ),
+                (
+                    "public_access_cidrs",
+                    list_value(&in_recorded_order(
+                        &k.endpoint_access.public_cidrs,
+                        &texts(&rec.attrs, "public_access_cidrs"),
+                    )),
+                ),
+                ("logging", list_value(&k.logging)),
+                (
+                    "kms_key_arn",
+                    k.kms_key_arn.map(Value::Str).unwrap_or_default(),
+                ),
+                (
                     "subnet_ids",
                     list_value(&in_recorded_order(
                         &k.subnet_ids,
@@ -173,7 +213,10 @@ impl Driver for ClusterDriver {
             bootstrap_creator_admin: d
                 .get("bootstrap_cluster_creator_admin_permissions")
                 .and_then(Value::as_bool)
-                .unwrap_or(true),
+                .unwrap_or(false),
+            endpoint: endpoint_access(d),
+            logging: texts(d, "logging"),
+            kms_key_arn: opt_text(d, "kms_key_arn"),
             tags: tags(d),
         };
         eks::create_cluster(&aws.eks, &spec, &cx.idempotency_token())
@@ -200,7 +243,36 @@ impl Driver for ClusterDriver {
         eks::wait_cluster_active(&aws.eks, &name, &w, &status(cx))
             .await
             .map_err(err)?;
-        for t in top(ch) {
+        let changed = top(ch);
+        // One UpdateClusterConfig per kind of change (EKS refuses two in one call), each
+        // waited out before the next.
+        if changed
+            .iter()
+            .any(|t| ["endpoint_private_access", "public_access_cidrs"].contains(t))
+        {
+            cx.status("changing endpoint access");
+            let w = self.0.wait("eks cluster endpoint access update", &name);
+            eks::update_endpoint_access(&aws.eks, &name, &endpoint_access(d), &w, &status(cx))
+                .await
+                .map_err(err)?;
+        }
+        if changed.contains(&"logging") {
+            cx.status("changing control-plane logging");
+            let w = self.0.wait("eks cluster logging update", &name);
+            eks::update_logging(&aws.eks, &name, &texts(d, "logging"), &w, &status(cx))
+                .await
+                .map_err(err)?;
+        }
+        if changed.contains(&"kms_key_arn") {
+            // Only an addition gets here: check_update refused a change or a removal.
+            let key = text(d, "kms_key_arn")?;
+            cx.status("adding secrets encryption");
+            let w = self.0.wait("eks cluster encryption update", &name);
+            eks::associate_encryption(&aws.eks, &name, &key, &w, &status(cx))
+                .await
+                .map_err(err)?;
+        }
+        for t in changed {
             match t {
                 "version" => {
                     // One minor version at a time, each waited out (EKS refuses more).
@@ -221,7 +293,14 @@ impl Driver for ClusterDriver {
                             .map_err(err)?;
                     }
                 }
-                "tags" | "wait_timeout" => {}
+                "tags"
+                | "wait_timeout"
+                | "endpoint_private_access"
+                | "public_access_cidrs"
+                | "logging"
+                | "kms_key_arn"
+                // Set only at creation: kept (check_update said so).
+                | "bootstrap_cluster_creator_admin_permissions" => {}
                 other => {
                     return Err(DriverError::new(format!(
                         "eks cluster {name}: changing `{other}` in place is not supported"
@@ -258,6 +337,16 @@ impl Driver for ClusterDriver {
             }
         }
         Ok(())
+    }
+}
+
+fn endpoint_access(d: &Value) -> EndpointAccess {
+    EndpointAccess {
+        private: d
+            .get("endpoint_private_access")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+        public_cidrs: texts(d, "public_access_cidrs"),
     }
 }
 

@@ -2,6 +2,7 @@
 //! driver per resource kind. One SDK configuration is shared by all of them and loaded on first
 //! use (a plan against an empty state never touches AWS).
 
+mod access;
 mod compute;
 mod iam;
 pub mod kubeconfig;
@@ -115,6 +116,7 @@ pub fn register(
     network::register(drivers, shared);
     iam::register(drivers, shared, documents);
     compute::register(drivers, shared);
+    access::register(drivers, shared);
 }
 
 /// Anything still tagged with the profile after a destroy (and the LB controller's objects).

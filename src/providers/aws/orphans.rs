@@ -15,7 +15,7 @@ use crate::state::{ResourceState, State};
 /// policies attached to them).
 fn rank(kind: &str) -> Option<u8> {
     Some(match kind {
-        "eks.addon" => 0,
+        "eks.addon" | "eks.access-entry" => 0,
         "eks.nodegroup" => 1,
         "eks.cluster" => 2,
         "iam.oidc-provider" | "iam.role" | "aws.nat-gateway" => 3,
@@ -63,6 +63,14 @@ fn as_recorded(t: &Tagged) -> Option<(&'static str, Value, Value)> {
                 map(&[("cluster", cluster), ("name", name)]),
             )
         }
+        "eks-access-entry" => {
+            let (cluster, principal) = split()?;
+            (
+                "eks.access-entry",
+                Value::Null,
+                map(&[("cluster", cluster), ("principal_arn", principal)]),
+            )
+        }
         _ => return None,
     })
 }
@@ -82,6 +90,7 @@ fn aws_name(kind: &str, r: &ResourceState) -> Option<String> {
         "iam.policy" | "iam.oidc-provider" => out("arn"),
         "eks.nodegroup" => Some(format!("{}/{}", attr("cluster")?, out("name")?)),
         "eks.addon" => Some(format!("{}/{}", attr("cluster")?, attr("name")?)),
+        "eks.access-entry" => Some(format!("{}/{}", attr("cluster")?, attr("principal_arn")?)),
         _ => None,
     }
 }

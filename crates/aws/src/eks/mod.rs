@@ -4,16 +4,21 @@
 use std::collections::HashMap;
 
 use aws_sdk_eks::Client;
-use aws_sdk_eks::types::{AuthenticationMode, CreateAccessConfigRequest, VpcConfigRequest};
+use aws_sdk_eks::types::{
+    AuthenticationMode, CreateAccessConfigRequest, EncryptionConfig, LogSetup, LogType, Logging,
+    Provider, VpcConfigRequest,
+};
 
 use crate::Tags;
 use crate::error::{AwsError, found, gone_ok, missing, sdk};
 use crate::retry::{Backoff, iam_propagation, retry};
 use crate::wait::{Probe, WaitSpec, wait_for};
 
+mod access;
 mod addon;
 mod nodegroup;
 
+pub use access::*;
 pub use addon::*;
 pub use nodegroup::*;
 
@@ -76,7 +81,71 @@ pub struct ClusterSpec {
     pub subnet_ids: Vec<String>,
     pub authentication_mode: String,
     pub bootstrap_creator_admin: bool,
+    pub endpoint: EndpointAccess,
+    /// Control-plane log types exported to CloudWatch Logs (botocore `LogType`).
+    pub logging: Vec<String>,
+    /// A customer-managed KMS key for envelope encryption of Kubernetes secrets.
+    pub kms_key_arn: Option<String>,
     pub tags: Tags,
+}
+
+/// Who can reach the API server: the private endpoint inside the VPC, and the public one only
+/// from `public_cidrs` (none: public access off).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointAccess {
+    pub private: bool,
+    pub public_cidrs: Vec<String>,
+}
+
+impl EndpointAccess {
+    fn request(&self) -> VpcConfigRequest {
+        let public = !self.public_cidrs.is_empty();
+        VpcConfigRequest::builder()
+            .endpoint_public_access(public)
+            .endpoint_private_access(self.private)
+            // Only with public access on: EKS keeps (and reports) its default otherwise.
+            .set_public_access_cidrs(public.then(|| self.public_cidrs.clone()))
+            .build()
+    }
+}
+
+/// The five control-plane log types (botocore EKS model 2017-11-01, shape `LogType`).
+pub const LOG_TYPES: [&str; 5] = [
+    "api",
+    "audit",
+    "authenticator",
+    "controllerManager",
+    "scheduler",
+];
+
+/// `logging` for CreateCluster/UpdateClusterConfig: the wanted types enabled, the rest
+/// disabled, so the call states the whole setting rather than a change to it.
+fn logging_request(enabled: &[String]) -> Logging {
+    let (on, off): (Vec<&str>, Vec<&str>) = LOG_TYPES
+        .iter()
+        .partition(|t| enabled.iter().any(|e| e == *t));
+    let setup = |types: Vec<&str>, enabled: bool| {
+        LogSetup::builder()
+            .set_types(Some(types.into_iter().map(LogType::from).collect()))
+            .enabled(enabled)
+            .build()
+    };
+    let mut b = Logging::builder();
+    if !on.is_empty() {
+        b = b.cluster_logging(setup(on, true));
+    }
+    if !off.is_empty() {
+        b = b.cluster_logging(setup(off, false));
+    }
+    b.build()
+}
+
+/// The key only: `resources` (once `[secrets]`) is deprecated in the EKS model, since EKS
+/// envelope-encrypts all Kubernetes API data (aws-sdk-eks 1.160 `EncryptionConfig::resources`).
+fn encryption(key: &str) -> EncryptionConfig {
+    EncryptionConfig::builder()
+        .provider(Provider::builder().key_arn(key).build())
+        .build()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +157,14 @@ pub struct Cluster {
     pub role_arn: String,
     pub subnet_ids: Vec<String>,
     pub authentication_mode: Option<String>,
+    /// `accessConfig.bootstrapClusterCreatorAdminPermissions`, when EKS reports it.
+    pub bootstrap_creator_admin: Option<bool>,
+    /// Public access as reported: its CIDRs are empty when public access is off (EKS keeps
+    /// reporting its default `0.0.0.0/0` then, which is no access).
+    pub endpoint_access: EndpointAccess,
+    /// Enabled log types, in [`LOG_TYPES`] order.
+    pub logging: Vec<String>,
+    pub kms_key_arn: Option<String>,
     pub endpoint: String,
     pub certificate_authority: String,
     /// `https://oidc.eks.<region>.amazonaws.com/id/<ID>`.
@@ -111,13 +188,13 @@ async fn create_cluster_once(c: &Client, s: &ClusterSpec, token: &str) -> Result
         .name(&s.name)
         .version(&s.version)
         .role_arn(&s.role_arn)
-        .resources_vpc_config(
-            VpcConfigRequest::builder()
-                .set_subnet_ids(Some(s.subnet_ids.clone()))
-                .endpoint_public_access(true)
-                .endpoint_private_access(true)
-                .build(),
-        )
+        .resources_vpc_config({
+            let mut v = s.endpoint.request();
+            v.subnet_ids = Some(s.subnet_ids.clone());
+            v
+        })
+        .logging(logging_request(&s.logging))
+        .set_encryption_config(s.kms_key_arn.as_deref().map(|k| vec![encryption(k)]))
         .access_config(
             CreateAccessConfigRequest::builder()
                 .authentication_mode(AuthenticationMode::from(s.authentication_mode.as_str()))
@@ -145,6 +222,16 @@ pub async fn describe_cluster(c: &Client, name: &str) -> Result<Option<Cluster>,
     let k = out
         .cluster()
         .ok_or_else(|| missing("eks:DescribeCluster", name, "cluster"))?;
+    let vpc = k.resources_vpc_config();
+    let public = vpc.is_some_and(|v| v.endpoint_public_access());
+    let enabled: Vec<&str> = k
+        .logging()
+        .map(|l| l.cluster_logging())
+        .unwrap_or_default()
+        .iter()
+        .filter(|s| s.enabled() == Some(true))
+        .flat_map(|s| s.types().iter().map(|t| t.as_str()))
+        .collect();
     Ok(Some(Cluster {
         name: name.to_owned(),
         arn: k.arn().unwrap_or_default().to_owned(),
@@ -162,6 +249,29 @@ pub async fn describe_cluster(c: &Client, name: &str) -> Result<Option<Cluster>,
             .access_config()
             .and_then(|a| a.authentication_mode())
             .map(|m| m.as_str().to_owned()),
+        bootstrap_creator_admin: k
+            .access_config()
+            .and_then(|a| a.bootstrap_cluster_creator_admin_permissions()),
+        endpoint_access: EndpointAccess {
+            private: vpc.is_some_and(|v| v.endpoint_private_access()),
+            public_cidrs: if public {
+                vpc.map(|v| v.public_access_cidrs().to_vec())
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            },
+        },
+        logging: LOG_TYPES
+            .iter()
+            .filter(|t| enabled.contains(t))
+            .map(|t| (*t).to_owned())
+            .collect(),
+        kms_key_arn: k
+            .encryption_config()
+            .iter()
+            .find_map(|e| e.provider())
+            .and_then(|p| p.key_arn())
+            .map(str::to_owned),
         endpoint: k.endpoint().unwrap_or_default().to_owned(),
         certificate_authority: k
             .certificate_authority()
@@ -250,6 +360,76 @@ pub async fn update_cluster_version(
         .await
         .map_err(sdk("eks:UpdateClusterVersion", name))?;
     let id = update_id(out.update(), "eks:UpdateClusterVersion", name)?;
+    wait_update(c, name, None, id, spec, on_status).await?;
+    wait_cluster_active(c, name, spec, on_status)
+        .await
+        .map(|_| ())
+}
+
+/// Change who can reach the API server: one UpdateClusterConfig (resourcesVpcConfig), its
+/// update waited out, then the cluster ACTIVE again. EKS takes one kind of change per call
+/// ("Only one type of update can be allowed": kubernetes-sigs/cluster-api-provider-aws#3553,
+/// boto/boto3#2592), so logging is a call of its own ([`update_logging`]).
+pub async fn update_endpoint_access(
+    c: &Client,
+    name: &str,
+    access: &EndpointAccess,
+    spec: &WaitSpec,
+    on_status: OnStatus<'_>,
+) -> Result<(), AwsError> {
+    let out = c
+        .update_cluster_config()
+        .name(name)
+        .resources_vpc_config(access.request())
+        .send()
+        .await
+        .map_err(sdk("eks:UpdateClusterConfig", name))?;
+    let id = update_id(out.update(), "eks:UpdateClusterConfig", name)?;
+    wait_update(c, name, None, id, spec, on_status).await?;
+    wait_cluster_active(c, name, spec, on_status)
+        .await
+        .map(|_| ())
+}
+
+/// Set the exported control-plane log types: one UpdateClusterConfig (logging), waited out.
+pub async fn update_logging(
+    c: &Client,
+    name: &str,
+    enabled: &[String],
+    spec: &WaitSpec,
+    on_status: OnStatus<'_>,
+) -> Result<(), AwsError> {
+    let out = c
+        .update_cluster_config()
+        .name(name)
+        .logging(logging_request(enabled))
+        .send()
+        .await
+        .map_err(sdk("eks:UpdateClusterConfig", name))?;
+    let id = update_id(out.update(), "eks:UpdateClusterConfig", name)?;
+    wait_update(c, name, None, id, spec, on_status).await?;
+    wait_cluster_active(c, name, spec, on_status)
+        .await
+        .map(|_| ())
+}
+
+/// Add envelope encryption of secrets with `key` to a cluster that has none
+/// (AssociateEncryptionConfig; EKS can neither remove nor change it afterwards).
+pub async fn associate_encryption(
+    c: &Client,
+    name: &str,
+    key: &str,
+    spec: &WaitSpec,
+    on_status: OnStatus<'_>,
+) -> Result<(), AwsError> {
+    let out = c
+        .associate_encryption_config()
+        .cluster_name(name)
+        .encryption_config(encryption(key))
+        .send()
+        .await
+        .map_err(sdk("eks:AssociateEncryptionConfig", name))?;
+    let id = update_id(out.update(), "eks:AssociateEncryptionConfig", name)?;
     wait_update(c, name, None, id, spec, on_status).await?;
     wait_cluster_active(c, name, spec, on_status)
         .await
