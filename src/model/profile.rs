@@ -245,6 +245,11 @@ pub struct Eks {
     pub nodegroups: Vec<Nodegroup>,
     pub wait_timeout: Duration,
     pub tags: BTreeMap<String, String>,
+    /// A customer-managed KMS key (ARN) for EBS volumes: the gp3 StorageClass's `kmsKeyId` and
+    /// the nodes' root volumes. Unset: encrypted with the account's default EBS key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$"))]
+    pub ebs_kms_key_arn: Option<String>,
 }
 
 impl Default for Eks {
@@ -257,6 +262,7 @@ impl Default for Eks {
             nodegroups: vec![Nodegroup::default()],
             wait_timeout: Duration::known("30m"),
             tags: BTreeMap::new(),
+            ebs_kms_key_arn: None,
         }
     }
 }
@@ -326,6 +332,38 @@ pub struct Nodegroup {
     pub max: u32,
     pub labels: Labels,
     pub taints: Vec<Taint>,
+    pub ami_type: AmiType,
+}
+
+/// The EKS-optimized AMI family of a nodegroup (`CreateNodegroup` `amiType`), pinned so a change
+/// of EKS's default never changes the nodes. Only Amazon Linux 2023 variants: their root device
+/// is `/dev/xvda`, which the launch template's encrypted root volume is mapped to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum AmiType {
+    #[default]
+    #[serde(rename = "AL2023_x86_64_STANDARD")]
+    Al2023X86_64Standard,
+    #[serde(rename = "AL2023_ARM_64_STANDARD")]
+    Al2023Arm64Standard,
+    #[serde(rename = "AL2023_x86_64_NVIDIA")]
+    Al2023X86_64Nvidia,
+    #[serde(rename = "AL2023_ARM_64_NVIDIA")]
+    Al2023Arm64Nvidia,
+    #[serde(rename = "AL2023_x86_64_NEURON")]
+    Al2023X86_64Neuron,
+}
+
+impl AmiType {
+    /// EKS's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AmiType::Al2023X86_64Standard => "AL2023_x86_64_STANDARD",
+            AmiType::Al2023Arm64Standard => "AL2023_ARM_64_STANDARD",
+            AmiType::Al2023X86_64Nvidia => "AL2023_x86_64_NVIDIA",
+            AmiType::Al2023Arm64Nvidia => "AL2023_ARM_64_NVIDIA",
+            AmiType::Al2023X86_64Neuron => "AL2023_x86_64_NEURON",
+        }
+    }
 }
 
 impl Default for Nodegroup {
@@ -339,6 +377,7 @@ impl Default for Nodegroup {
             max: 4,
             labels: Labels::new(),
             taints: Vec::new(),
+            ami_type: AmiType::default(),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod charts;
 pub mod cluster;
 pub mod connectors;
+pub mod eks_nodes;
 pub mod k8s;
 pub mod notes;
 pub mod platform;

@@ -5,6 +5,7 @@
 mod compute;
 mod iam;
 pub mod kubeconfig;
+mod launch_template;
 mod network;
 pub mod orphans;
 pub mod s3;
@@ -115,6 +116,7 @@ pub fn register(
     network::register(drivers, shared);
     iam::register(drivers, shared, documents);
     compute::register(drivers, shared);
+    launch_template::register(drivers, shared);
 }
 
 /// Anything still tagged with the profile after a destroy (and the LB controller's objects).
