@@ -246,9 +246,9 @@ pub struct Eks {
     pub wait_timeout: Duration,
     pub tags: BTreeMap<String, String>,
     /// A customer-managed KMS key (ARN) for EBS volumes: the gp3 StorageClass's `kmsKeyId` and
-    /// the nodes' root volumes. Unset: encrypted with the account's default EBS key.
+    /// the nodes' root volumes (`arn:aws:kms:<region>:<account>:key/<id>`). Unset: encrypted with
+    /// the account's default EBS key.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$"))]
     pub ebs_kms_key_arn: Option<String>,
 }
 
