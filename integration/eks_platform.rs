@@ -534,6 +534,8 @@ fn eks_prod_apply_end_to_end_then_destroy_leaves_nothing() {
     assert_eq!(sc["metadata"]["name"], "gp3");
     assert_eq!(sc["provisioner"], "ebs.csi.aws.com");
     assert_eq!(sc["parameters"]["type"], "gp3");
+    // Encrypted at rest (the EBS CSI driver's `encrypted` defaults to false).
+    assert_eq!(sc["parameters"]["encrypted"], "true");
     assert_eq!(sc["volumeBindingMode"], "WaitForFirstConsumer");
     assert_eq!(
         sc["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"],

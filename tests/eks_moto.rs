@@ -289,6 +289,7 @@ fn eks_prod_aws_layer_apply_drift_destroy() {
     assert_eq!(count("role "), 3, "cluster, node, ebs-csi: {tagged:?}");
     assert_eq!(count("oidc "), 1, "{tagged:?}");
     assert_eq!(count("eks "), 1, "{tagged:?}");
+    assert_eq!(count("lt "), 1, "one launch template per nodegroup: {tagged:?}");
 
     // Each carries the id of the alpaka resource it is, set in its create call.
     let ids = moto.helper(&["ids", "eks-prod"]);
@@ -311,6 +312,7 @@ fn eks_prod_aws_layer_apply_drift_destroy() {
             "oidc" => "iam.oidc",
             "eks" => "eks.cluster.",
             "nodegroup" => "eks.nodegroup.",
+            "lt" => "aws.launch-template.",
             other => panic!("{other}"),
         };
         assert!(id.starts_with(expected), "{what}: {id}");
@@ -331,6 +333,31 @@ fn eks_prod_aws_layer_apply_drift_destroy() {
     };
     let tokens = moto.helper(&["request-tokens", "prod"]);
     assert_eq!(tokens["cluster"], token("eks.cluster.prod", 0), "{tokens}");
+
+    // The nodes (independent listing: DescribeNodegroup, then the launch template version it
+    // names, from EC2): IMDSv2 only, hop limit 1, an encrypted gp3 root volume of diskSizeGb.
+    let nodes = moto.helper(&["nodes", "prod"]);
+    let ng = &nodes["xlarge"];
+    assert_eq!(ng["amiType"], "AL2023_x86_64_STANDARD", "{nodes}");
+    assert_eq!(ng["launchTemplate"]["version"], "1", "{nodes}");
+    assert_eq!(ng["metadata"]["HttpTokens"], "required", "{nodes}");
+    assert_eq!(ng["metadata"]["HttpPutResponseHopLimit"], 1, "{nodes}");
+    assert_eq!(ng["metadata"]["HttpEndpoint"], "enabled", "{nodes}");
+    assert_eq!(
+        ng["devices"],
+        serde_json::json!([{"device": "/dev/xvda", "size": 100, "type": "gp3", "encrypted": true, "kms": null}]),
+        "{nodes}"
+    );
+    assert!(
+        ng["tagTypes"].as_array().unwrap().contains(&"instance".into())
+            && ng["tagTypes"].as_array().unwrap().contains(&"volume".into()),
+        "{nodes}"
+    );
+    // NetworkPolicies enforced: the VPC CNI add-on, taken over from the self-managed one.
+    let cni = moto.helper(&["addon", "prod", "vpc-cni"]);
+    assert_eq!(cni["status"], "ACTIVE", "{cni}");
+    let cni_config: Json = serde_json::from_str(cni["configurationValues"].as_str().unwrap()).unwrap();
+    assert_eq!(cni_config, serde_json::json!({"enableNetworkPolicy": "true"}));
 
     // 2. a second plan shows no changes.
     let plan = plan_json(root, &moto);
@@ -415,6 +442,92 @@ fn eks_prod_aws_layer_apply_drift_destroy() {
     );
     assert_eq!(actions(&plan_json(root, &moto)), vec![]);
 
+    // A bigger node disk: a new launch template version, and the nodegroup rolled to it in
+    // place (one UpdateNodegroupVersion), nothing replaced.
+    let profile = root.join("profiles/eks-prod.yaml");
+    let text = std::fs::read_to_string(&profile).unwrap();
+    std::fs::write(&profile, text.replace("diskSizeGb: 100", "diskSizeGb: 120")).unwrap();
+    let mut got = actions(&plan_json(root, &moto));
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "aws.launch-template.prod.xlarge".to_owned(),
+                "update".to_owned(),
+                String::new(),
+                vec!["volume_size_gb".to_owned()],
+            ),
+            (
+                "eks.nodegroup.prod.xlarge".into(),
+                "update".into(),
+                String::new(),
+                vec!["launch_template.version".into()],
+            ),
+        ]
+    );
+    moto.reset_calls();
+    let (code, out, err) =
+        run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
+    assert_eq!(code, 0, "disk change failed:\n{out}\n{err}");
+    let calls = moto.calls();
+    assert_eq!(calls_to(&calls, "ec2", "CreateLaunchTemplateVersion"), 1, "{calls:?}");
+    assert_eq!(calls_to(&calls, "ec2", "ModifyLaunchTemplate"), 1, "{calls:?}");
+    assert_eq!(
+        calls_to(&calls, "eks", "POST /clusters/prod/node-groups/xlarge/update-version"),
+        1,
+        "{calls:?}"
+    );
+    assert!(
+        !calls.iter().any(|(_, a, _)| a.starts_with("DELETE ") || a.starts_with("Delete")),
+        "{calls:?}"
+    );
+    let nodes = moto.helper(&["nodes", "prod"]);
+    assert_eq!(nodes["xlarge"]["launchTemplate"]["version"], "2", "{nodes}");
+    assert_eq!(nodes["xlarge"]["devices"][0]["size"], 120, "{nodes}");
+    assert_eq!(nodes["xlarge"]["metadata"]["HttpTokens"], "required", "{nodes}");
+    assert_eq!(actions(&plan_json(root, &moto)), vec![]);
+
+    // A nodegroup as an alpaka before launch templates made it (none): EKS cannot give it one
+    // in place, so the plan shows its replacement, saying what that does and why.
+    moto.helper(&["legacy-nodegroup", "prod", "xlarge"]);
+    let plan = plan_json(root, &moto);
+    let got = actions(&plan);
+    assert_eq!(
+        got,
+        vec![(
+            "eks.nodegroup.prod.xlarge".to_owned(),
+            "replace".to_owned(),
+            "drift".to_owned(),
+            vec!["launch_template".to_owned()],
+        )],
+        "{plan}"
+    );
+    let change = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "eks.nodegroup.prod.xlarge")
+        .unwrap();
+    assert!(
+        change["warning"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("EKS cannot add one in place"),
+        "{change}"
+    );
+    let (code, out, _) = run(alpaka(root, &moto).args(["plan", "--target", TARGET]));
+    assert_eq!(code, 0);
+    assert!(out.contains("EKS cannot add one in place"), "{out}");
+    let (code, out, err) =
+        run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
+    assert_eq!(code, 0, "replacement failed:\n{out}\n{err}");
+    assert_eq!(
+        moto.helper(&["nodes", "prod"])["xlarge"]["launchTemplate"]["version"],
+        "2"
+    );
+    assert_eq!(actions(&plan_json(root, &moto)), vec![]);
+
     // 4. what controllers would have left (an ALB, target group, security group, PVC volume),
     // then destroy.
     // The PVC volume is still attached for a while (real EC2 answers VolumeInUse until the
@@ -458,6 +571,8 @@ fn eks_prod_aws_layer_apply_drift_destroy() {
         .expect("nodegroup deleted");
     let cluster =
         first(&|s, a| s == "eks" && a == "DELETE /clusters/prod").expect("cluster deleted");
+    let lt = first(&|_, a| a == "DeleteLaunchTemplate").expect("launch template deleted");
+    assert!(ng < lt, "the nodegroup goes before its launch template: {calls:?}");
     let oidc = first(&|_, a| a == "DeleteOpenIDConnectProvider").expect("oidc deleted");
     let nat = first(&|_, a| a == "DeleteNatGateway").expect("nat deleted");
     let eip = first(&|_, a| a == "ReleaseAddress").expect("eip released");
@@ -770,13 +885,14 @@ fn a_kubernetes_upgrade_goes_one_minor_at_a_time_and_a_downgrade_is_refused() {
 
 /// Every create call of an eks-prod AWS-layer apply, in the stand-in's names: where the kill
 /// points go.
-const CREATE_CALLS: [(&str, &str); 11] = [
+const CREATE_CALLS: [(&str, &str); 12] = [
     ("ec2", "CreateVpc"),
     ("ec2", "CreateSubnet"),
     ("ec2", "CreateInternetGateway"),
     ("ec2", "CreateRouteTable"),
     ("ec2", "AllocateAddress"),
     ("ec2", "CreateNatGateway"),
+    ("ec2", "CreateLaunchTemplate"),
     ("iam", "CreateRole"),
     ("eks", "POST /clusters"),
     ("iam", "CreateOpenIDConnectProvider"),

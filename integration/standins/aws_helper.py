@@ -14,6 +14,15 @@ Usage: aws_helper.py ENDPOINT REGION COMMAND [ARGS...]
   policy-document ARN      the default version's document of a customer managed policy
   ids PROFILE              the alpaka.io/id tag of every resource tagged with the profile:
                            {"vpc vpc-…": "aws.vpc.prod", …} (null where it is missing)
+  nodes CLUSTER            each nodegroup's amiType, diskSize and launch template (id, version)
+                           with that version's IMDS options and block devices, read from EC2:
+                           {"<nodegroup>": {"amiType", "diskSize", "launchTemplate",
+                           "metadata": {…}, "devices": [{"device", "size", "type", "encrypted",
+                           "kms"}], "tagTypes": [...]}}
+  legacy-nodegroup CLUSTER NODEGROUP
+                           replace the nodegroup by one with the same name, tags and shape but
+                           no launch template (`diskSize` instead), as alpaka made them before
+  addon CLUSTER NAME       {"status", "configurationValues", "version"} of an add-on (null if none)
   request-tokens CLUSTER   the clientRequestToken EKS recorded for the cluster ({"cluster": …}; the
                            API's Nodegroup and Addon shapes do not return theirs)
   foreign-role NAME        a role by that name that alpaka did not make (tagged team=data only)
@@ -177,6 +186,7 @@ elif cmd == "list-tagged":
             out.append("eks " + name)
             for p in access_entries(name, profile):
                 out.append(f"access-entry {name}/{p['principalArn']}")
+    out += ["lt " + t["LaunchTemplateId"] for t in ec2.describe_launch_templates(Filters=f)["LaunchTemplates"]]
     out += ["lb " + lb["LoadBalancerArn"] for lb in elbv2.describe_load_balancers()["LoadBalancers"]]
     print(json.dumps(out))
 elif cmd == "foreign-role":
@@ -210,6 +220,8 @@ elif cmd == "ids":
             out["nat " + n["NatGatewayId"]] = tag(n.get("Tags"))
     for a in ec2.describe_addresses(Filters=f)["Addresses"]:
         out["eip " + a["AllocationId"]] = tag(a.get("Tags"))
+    for t in ec2.describe_launch_templates(Filters=f)["LaunchTemplates"]:
+        out["lt " + t["LaunchTemplateId"]] = tag(t.get("Tags"))
     for r in iam.list_roles()["Roles"]:
         tags = iam.list_role_tags(RoleName=r["RoleName"])["Tags"]
         if any(t["Key"] == TAG and t["Value"] == profile for t in tags):
@@ -232,6 +244,45 @@ elif cmd == "ids":
             for e in access_entries(name, profile):
                 out["access-entry " + e["principalArn"]] = tag(e.get("tags"))
     print(json.dumps(out))
+elif cmd == "nodes":
+    (cluster,) = args
+    out = {}
+    for ng in eks.list_nodegroups(clusterName=cluster)["nodegroups"]:
+        n = eks.describe_nodegroup(clusterName=cluster, nodegroupName=ng)["nodegroup"]
+        lt = n.get("launchTemplate")
+        entry = {"amiType": n.get("amiType"), "diskSize": n.get("diskSize"), "launchTemplate": lt,
+                 "metadata": None, "devices": [], "tagTypes": []}
+        if lt:
+            v = ec2.describe_launch_template_versions(
+                LaunchTemplateId=lt["id"], Versions=[str(lt["version"])])["LaunchTemplateVersions"][0]
+            data = v["LaunchTemplateData"]
+            entry["metadata"] = data.get("MetadataOptions")
+            entry["devices"] = [{"device": m.get("DeviceName"), "size": m.get("Ebs", {}).get("VolumeSize"),
+                                 "type": m.get("Ebs", {}).get("VolumeType"),
+                                 "encrypted": m.get("Ebs", {}).get("Encrypted"),
+                                 "kms": m.get("Ebs", {}).get("KmsKeyId")}
+                                for m in data.get("BlockDeviceMappings", [])]
+            entry["tagTypes"] = sorted(t["ResourceType"] for t in data.get("TagSpecifications", []))
+        out[ng] = entry
+    print(json.dumps(out, default=str))
+elif cmd == "legacy-nodegroup":
+    cluster, name = args
+    n = eks.describe_nodegroup(clusterName=cluster, nodegroupName=name)["nodegroup"]
+    eks.delete_nodegroup(clusterName=cluster, nodegroupName=name)
+    eks.create_nodegroup(clusterName=cluster, nodegroupName=name, nodeRole=n["nodeRole"],
+                         subnets=n["subnets"], instanceTypes=n["instanceTypes"], diskSize=100,
+                         amiType=n["amiType"], version=n["version"],
+                         scalingConfig=n["scalingConfig"], labels=n.get("labels") or {},
+                         tags=n.get("tags") or {})
+    print("{}")
+elif cmd == "addon":
+    cluster, name = args
+    try:
+        a = eks.describe_addon(clusterName=cluster, addonName=name)["addon"]
+        print(json.dumps({"status": a.get("status"), "configurationValues": a.get("configurationValues"),
+                          "version": a.get("addonVersion")}))
+    except eks.exceptions.ResourceNotFoundException:
+        print("null")
 elif cmd == "request-tokens":
     (cluster,) = args
     print(json.dumps({"cluster": eks.describe_cluster(name=cluster)["cluster"].get("clientRequestToken")}))

@@ -50,6 +50,30 @@ What it adds to moto 5.2 (and why; each is named in the tests that rely on it):
     or no IAM role/user of the account (InvalidParameterException; the model's `principalArn`
     docs), a cluster whose authentication mode is CONFIG_MAP (InvalidRequestException), a policy
     that is no EKS access policy (InvalidParameterException). The messages are the stand-in's.
+  * Add-on configuration (botocore's EKS model 2017-11-01: CreateAddon/UpdateAddon
+    `configurationValues`, a string "validated against the schema returned by
+    DescribeAddonConfiguration"; errors InvalidParameterException): a value that is not a JSON
+    object is refused with InvalidParameterException, as EKS refuses what fails the schema;
+    DescribeAddon returns it as sent.
+  * Taking over a self-managed add-on: EKS runs vpc-cni, kube-proxy and coredns self-managed on
+    every cluster. CreateAddon of one of those with `configurationValues` and without
+    `resolveConflicts: OVERWRITE` (`NONE` is the default: "If the self-managed version of the
+    add-on is installed on your cluster, Amazon EKS doesn't change the value. Creation of the
+    add-on might fail."; EKS API Reference, CreateAddon) ends CREATE_FAILED with the health
+    issue `ConfigurationConflict` (`AddonIssueCode`), as EKS does when the configuration
+    changes a field the self-managed one set.
+  * Launch templates on nodegroups: moto's CreateNodegroup keeps `launchTemplate` and refuses it
+    with `diskSize` (moto's own `validate_launch_template_combination`, as EKS: "If you specify
+    launchTemplate, then don't specify diskSize"). UpdateNodegroupVersion with `launchTemplate`
+    {id|name, version} (EKS API Reference, UpdateNodegroupVersion: "You can only update a node
+    group using a launch template if the node group was originally deployed with a launch
+    template. When updating, you must specify the same launch template ID or name that was used
+    to create the node group.") is refused with InvalidParameterException for a nodegroup made
+    without one, another template, or a version EC2 (moto) does not have; once the update is
+    Successful, DescribeNodegroup reports the new version (update params `LaunchTemplateName`,
+    `LaunchTemplateVersion`, botocore's `UpdateParamType`). Without `version` the nodegroup keeps
+    its Kubernetes version (same reference: "If no version is specified, then the Kubernetes
+    version of the node group does not change").
   * A call log: every request's service and operation, in order, at GET /_alpaka/calls
     (POST /_alpaka/calls/reset empties it).
   * With ALPAKA_STANDIN_EKS_ENDPOINT=URL in its environment, every EKS cluster it makes has that
@@ -165,6 +189,27 @@ def _compatible(version, cluster_version):
     return version == _addon_version(cluster_version)
 
 
+# What EKS installs self-managed on every cluster (Amazon EKS User Guide, "Amazon EKS add-ons":
+# vpc-cni, kube-proxy and coredns are installed on a new cluster unless it opts out).
+SELF_MANAGED = ("vpc-cni", "kube-proxy", "coredns")
+
+
+def _bad_configuration(body):
+    """InvalidParameterException for a configurationValues that is not a JSON object."""
+    raw = body.get("configurationValues")
+    if raw is None:
+        return None
+    try:
+        ok = isinstance(json.loads(raw), dict)
+    except ValueError:
+        ok = False
+    if ok:
+        return None
+    return _error(400, "InvalidParameterException",
+                  "ConfigurationValue provided in request is not supported: Json schema "
+                  "validation failed with error: [$: string found, object expected]")
+
+
 def _view(a):
     return {"addon": a}
 
@@ -190,6 +235,9 @@ def addons_handler(request, full_url, headers):
             key = (region, cluster, name)
             if key in ADDONS:
                 return _error(409, "ResourceInUseException", f"Addon already exists: {name}")
+            bad = _bad_configuration(body)
+            if bad:
+                return bad
             k8s = _cluster(region, cluster).version
             version = body.get("addonVersion") or _addon_version(k8s)
             if not _compatible(version, k8s):
@@ -209,6 +257,14 @@ def addons_handler(request, full_url, headers):
                 a["serviceAccountRoleArn"] = body["serviceAccountRoleArn"]
             if body.get("configurationValues"):
                 a["configurationValues"] = body["configurationValues"]
+                if name in SELF_MANAGED and body.get("resolveConflicts") != "OVERWRITE":
+                    a["status"] = "CREATE_FAILED"
+                    a["health"] = {"issues": [{
+                        "code": "ConfigurationConflict",
+                        "message": "Conflicts found when trying to apply. Will not continue due "
+                                   "to resolve conflicts mode. Conflicts: DaemonSet.apps "
+                                   f"{name} - the self-managed add-on's configuration",
+                        "resourceIds": [name]}]}
             ADDONS[key] = a
             return _ok(_view(a))
         if addon is None:
@@ -219,6 +275,9 @@ def addons_handler(request, full_url, headers):
         if a is None:
             return _error(404, "ResourceNotFoundException", f"No addon: {addon} found in cluster: {cluster}")
         if update and method == "POST":
+            bad = _bad_configuration(body)
+            if bad:
+                return bad
             k8s = _cluster(region, cluster).version
             if body.get("addonVersion") and not _compatible(body["addonVersion"], k8s):
                 return _error(400, "InvalidParameterException",
@@ -270,7 +329,10 @@ def updates_handler(request, full_url, headers):
                 if u.get("apply"):
                     u["apply"](cluster)
                 elif u["nodegroup"]:
-                    cluster.nodegroups[u["nodegroup"]].version = u["version"]
+                    ng = cluster.nodegroups[u["nodegroup"]]
+                    ng.version = u["version"]
+                    if u.get("launch_template_version"):
+                        ng.launch_template["version"] = str(u["launch_template_version"])
                 else:
                     cluster.version = u["version"]
             return _ok({"update": u["update"]})
@@ -293,15 +355,45 @@ def updates_handler(request, full_url, headers):
                 return _error(400, "InvalidParameterException",
                               f"Requested Nodegroup Kubernetes version {version} does not match "
                               f"cluster version {cluster.version}")
-            version = version or cluster.version
+            ng = cluster.nodegroups[nodegroup]
+            template = body.get("launchTemplate")
+            if template:
+                refused = _template_refused(region, ng, template)
+                if refused:
+                    return _error(400, "InvalidParameterException", refused)
+            version = version or ng.version
             params = [{"type": "Version", "value": version},
                       {"type": "ReleaseVersion", "value": f"{version}.0-stand-in"}]
+            if template:
+                params += [{"type": "LaunchTemplateName", "value": ng.launch_template["name"]},
+                           {"type": "LaunchTemplateVersion", "value": str(template["version"])}]
         uid = str(uuid.uuid4())
         UPDATES[uid] = {"region": region, "cluster": cluster_name, "nodegroup": nodegroup,
                         "version": version, "polls": 0,
+                        "launch_template_version": (body.get("launchTemplate") or {}).get("version")
+                        if nodegroup else None,
                         "update": {"id": uid, "status": "InProgress", "type": "VersionUpdate",
                                    "params": params, "createdAt": time.time(), "errors": []}}
         return _ok({"update": UPDATES[uid]["update"]})
+
+
+def _template_refused(region, ng, template):
+    """Why EKS refuses UpdateNodegroupVersion's `launchTemplate` for nodegroup `ng`, or None."""
+    have = ng.launch_template or {}
+    if not have.get("id"):
+        return ("You cannot specify a launch template for a node group that was not created "
+                "with a launch template.")
+    if (template.get("id") and template["id"] != have["id"]) or \
+            (template.get("name") and template["name"] != have.get("name")):
+        return ("You must specify the same launch template ID or name that was used to create "
+                "the node group.")
+    from moto.ec2.models import ec2_backends
+    try:
+        lt = ec2_backends[DEFAULT_ACCOUNT_ID][region].get_launch_template(have["id"])
+        lt.get_version(str(template.get("version", "$Default")))
+    except Exception:  # noqa: BLE001 - moto's own not-found errors
+        return f"Launch template version {template.get('version')} does not exist."
+    return None
 
 
 def _self_signed_ca():
@@ -748,6 +840,7 @@ EC2_ITEM_SETS = {
     "DescribeNatGateways": "natGatewaySet",
     "DescribeSecurityGroups": "securityGroupInfo",
     "DescribeVolumes": "volumeSet",
+    "DescribeLaunchTemplates": "launchTemplates",
     "DescribeNetworkInterfaces": "networkInterfaceSet",
 }
 # EKS List* paths and the member holding their items (botocore's EKS model).

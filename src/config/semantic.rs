@@ -174,6 +174,15 @@ pub fn profile_checks(profile: &Profile, tree: &Node) -> Vec<Diagnostic> {
                     .with_hint("give `cidr` (and azCount, natGateway) for a new VPC, or `existing` to reuse one"),
             );
         }
+        if let (Some(k), Some(n)) = (&eks.ebs_kms_key_arn, eks_tree.get("ebsKmsKeyArn"))
+            && !is_kms_key_arn(k)
+        {
+            out.push(
+                diag_at(n, "eks.ebsKmsKeyArn", format!("{k:?} is not a KMS key ARN"))
+                    .with_expected("arn:aws:kms:<region>:<account id>:key/<key id>")
+                    .with_hint("the key's ARN as `aws kms describe-key` shows it (EBS takes a key ARN here, not an alias)"),
+            );
+        }
         let groups_tree = eks_tree
             .get("nodegroups")
             .map(Node::as_seq)
@@ -208,6 +217,22 @@ pub fn profile_checks(profile: &Profile, tree: &Node) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// `arn:<partition>:kms:<region>:<12-digit account>:key/<id>`: what the EBS CSI driver's `kmsKeyId`
+/// and a launch template's `KmsKeyId` both take.
+fn is_kms_key_arn(k: &str) -> bool {
+    let p: Vec<&str> = k.splitn(6, ':').collect();
+    p.len() == 6
+        && p[0] == "arn"
+        && p[1].starts_with("aws")
+        && p[2] == "kms"
+        && !p[3].is_empty()
+        && p[4].len() == 12
+        && p[4].bytes().all(|b| b.is_ascii_digit())
+        && p[5]
+            .strip_prefix("key/")
+            .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
 }
 
 /// S3's bucket naming rules (general purpose buckets): 3 to 63 characters of lowercase letters,

@@ -110,6 +110,13 @@ pub trait Driver: Send + Sync {
         &[]
     }
 
+    /// Outputs an in-place update changes (e.g. a launch template's version): a plan shows what
+    /// references them as "(known after apply)" when this resource is updated, instead of the
+    /// recorded value, so dependents plan their own update.
+    fn outputs_changed_by_update(&self) -> &[&'static str] {
+        &[]
+    }
+
     /// What a user must know before a replacement goes ahead (e.g. that it wipes a cluster and
     /// everything in it); shown under the replace in plans.
     fn replace_warning(&self) -> Option<&'static str> {

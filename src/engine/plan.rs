@@ -202,15 +202,26 @@ pub async fn plan(
         let mut action_of: HashMap<ResourceId, Action> = HashMap::new();
         // Outputs of resources found live and adopted (not in state).
         let mut found_outputs: HashMap<ResourceId, Value> = HashMap::new();
+        // Adopted resources whose adoption updates them.
+        let mut updated: BTreeSet<ResourceId> = BTreeSet::new();
         for node in graph.topo_order() {
             if !in_scope(&node.id) {
                 continue;
             }
             // Outputs of nodes left alone or changed in place are known from state; those of
             // nodes (re)created are not known until apply.
+            // An update may change some outputs (the driver says which): unknown until apply.
+            let changed_by_update = |id: &ResourceId, output: &str| {
+                graph
+                    .get(id)
+                    .and_then(|n| drivers.get(&n.kind))
+                    .is_some_and(|d| d.outputs_changed_by_update().contains(&output))
+            };
             let lookup = |r: &OutputRef| -> Option<Value> {
                 let id = ResourceId::new(r.node.clone());
                 match action_of.get(&id) {
+                    Some(Action::Update) if changed_by_update(&id, &r.output) => None,
+                    Some(Action::Adopt) if updated.contains(&id) && changed_by_update(&id, &r.output) => None,
                     Some(Action::NoOp | Action::Update) => {
                         state.resources.get(&id)?.outputs.get(&r.output).cloned()
                     }
@@ -287,6 +298,9 @@ pub async fn plan(
                 }
                 (Some(_), None) => (Action::NoOp, None, Vec::new()), // unreachable: refreshed above
             };
+            if action == Action::Adopt && !fields.is_empty() {
+                updated.insert(node.id.clone());
+            }
             action_of.insert(node.id.clone(), action);
             let after = matches!(action, Action::Create).then(|| desired.redact());
             changes.push(Change {

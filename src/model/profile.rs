@@ -254,6 +254,11 @@ pub struct Eks {
     /// A customer-managed KMS key ARN to envelope-encrypt Kubernetes secrets with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kms_key_arn: Option<String>,
+    /// A customer-managed KMS key (ARN) for EBS volumes: the gp3 StorageClass's `kmsKeyId` and
+    /// the nodes' root volumes (`arn:aws:kms:<region>:<account>:key/<id>`). Unset: encrypted with
+    /// the account's default EBS key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ebs_kms_key_arn: Option<String>,
 }
 
 /// The API server endpoint: private access inside the VPC, public access only from the listed
@@ -319,6 +324,7 @@ impl Default for Eks {
             ],
             admins: Vec::new(),
             kms_key_arn: None,
+            ebs_kms_key_arn: None,
         }
     }
 }
@@ -388,6 +394,38 @@ pub struct Nodegroup {
     pub max: u32,
     pub labels: Labels,
     pub taints: Vec<Taint>,
+    pub ami_type: AmiType,
+}
+
+/// The EKS-optimized AMI family of a nodegroup (`CreateNodegroup` `amiType`), pinned so a change
+/// of EKS's default never changes the nodes. Only Amazon Linux 2023 variants: their root device
+/// is `/dev/xvda`, which the launch template's encrypted root volume is mapped to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum AmiType {
+    #[default]
+    #[serde(rename = "AL2023_x86_64_STANDARD")]
+    Al2023X86_64Standard,
+    #[serde(rename = "AL2023_ARM_64_STANDARD")]
+    Al2023Arm64Standard,
+    #[serde(rename = "AL2023_x86_64_NVIDIA")]
+    Al2023X86_64Nvidia,
+    #[serde(rename = "AL2023_ARM_64_NVIDIA")]
+    Al2023Arm64Nvidia,
+    #[serde(rename = "AL2023_x86_64_NEURON")]
+    Al2023X86_64Neuron,
+}
+
+impl AmiType {
+    /// EKS's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AmiType::Al2023X86_64Standard => "AL2023_x86_64_STANDARD",
+            AmiType::Al2023Arm64Standard => "AL2023_ARM_64_STANDARD",
+            AmiType::Al2023X86_64Nvidia => "AL2023_x86_64_NVIDIA",
+            AmiType::Al2023Arm64Nvidia => "AL2023_ARM_64_NVIDIA",
+            AmiType::Al2023X86_64Neuron => "AL2023_x86_64_NEURON",
+        }
+    }
 }
 
 impl Default for Nodegroup {
@@ -401,6 +439,7 @@ impl Default for Nodegroup {
             max: 4,
             labels: Labels::new(),
             taints: Vec::new(),
+            ami_type: AmiType::default(),
         }
     }
 }

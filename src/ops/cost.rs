@@ -75,10 +75,16 @@ pub fn estimate(plan: &Plan) -> Option<String> {
                     }
                     _ => "?".into(),
                 };
-                disk_gb += n * after
-                    .get("disk_size_gb")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0);
+                // The disk is its launch template's (or, as recorded before those, its own).
+                let disk = match after.get("launch_template.id") {
+                    Some(Value::Unknown(r)) => plan
+                        .changes
+                        .iter()
+                        .find(|x| x.id.as_str() == r.node)
+                        .and_then(|x| x.after.as_ref()?.get("volume_size_gb")?.as_i64()),
+                    _ => after.get("disk_size_gb").and_then(Value::as_i64),
+                };
+                disk_gb += n * disk.unwrap_or(0);
                 pending.push((t, n));
             }
             "aws.nat-gateway" => nat = true,

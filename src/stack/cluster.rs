@@ -4,7 +4,7 @@
 use crate::engine::{Node, Value};
 use crate::model::profile::{Cluster, Eks, NatGateway};
 
-use super::{StackError, catalog, k8s, labels_value, platform, strs};
+use super::{StackError, catalog, eks_nodes, k8s, labels_value, platform, strs};
 
 pub struct ClusterLayer {
     pub nodes: Vec<Node>,
@@ -497,53 +497,14 @@ fn eks(profile: &str, e: &Eks, appliers: &[String]) -> Result<ClusterLayer, Stac
         ready_deps.push(id);
     }
     for g in &e.nodegroups {
-        let id = format!("eks.nodegroup.{c}.{}", g.name.as_str());
-        let taints = Value::List(
-            g.taints
-                .iter()
-                .map(|t| {
-                    Value::map([
-                        ("key", Value::str(&t.key)),
-                        (
-                            "value",
-                            t.value.as_deref().map(Value::str).unwrap_or(Value::Null),
-                        ),
-                        ("effect", Value::str(format!("{:?}", t.effect))),
-                    ])
-                })
-                .collect(),
-        );
-        nodes.push(
-            Node::new(
-                &id,
-                "eks.nodegroup",
-                Value::map([
-                    ("cluster", Value::str(c)),
-                    ("name", Value::str(g.name.as_str())),
-                    ("node_role_arn", Value::unknown(&node_role, "arn")),
-                    ("subnet_ids", Value::List(private.clone())),
-                    ("instance_types", strs(&g.instance_types)),
-                    ("disk_size_gb", Value::Int(i64::from(g.disk_size_gb))),
-                    // The cluster's minor: after a cluster upgrade the nodes follow it.
-                    ("version", Value::str(e.kubernetes_version.as_str())),
-                    (
-                        "scaling",
-                        Value::map([
-                            ("desired", Value::Int(i64::from(g.desired))),
-                            ("min", Value::Int(i64::from(g.min))),
-                            ("max", Value::Int(i64::from(g.max))),
-                        ]),
-                    ),
-                    ("labels", labels_value(&g.labels)),
-                    ("taints", taints),
-                    ("tags", tags.clone()),
-                ]),
-            )
-            .after(&cluster)
-            .after(&node_role),
-        );
-        ready_deps.push(id);
+        let made = eks_nodes::nodegroup(c, e, g, &cluster, &node_role, &private, &tags);
+        ready_deps.extend(made.last().map(|n| n.id.to_string()));
+        nodes.extend(made);
     }
+    // NetworkPolicies enforced (the VPC CNI add-on); everything in-cluster waits for it.
+    let vpc_cni = eks_nodes::vpc_cni(c, e, &cluster, &tags);
+    let vpc_cni_id = vpc_cni.id.to_string();
+    nodes.push(vpc_cni);
 
     // IRSA: the OIDC provider, then one role per service account.
     let oidc = format!("iam.oidc.{c}");
@@ -610,7 +571,8 @@ fn eks(profile: &str, e: &Eks, appliers: &[String]) -> Result<ClusterLayer, Stac
         ready_deps.iter().fold(
             Node::new(&sweep, "aws.cluster-sweep", Value::map(sweep_attrs))
                 .after(&cluster)
-                .after(&addon),
+                .after(&addon)
+                .after(&vpc_cni_id),
             |n, d| n.after(d),
         ),
     );
@@ -621,7 +583,7 @@ fn eks(profile: &str, e: &Eks, appliers: &[String]) -> Result<ClusterLayer, Stac
         Node::new(
             &gp3,
             "k8s.storageclass",
-            platform::manifest(&k8s::gp3_storage_class(), &cl)?,
+            platform::manifest(&k8s::gp3_storage_class(e.ebs_kms_key_arn.as_deref()), &cl)?,
         )
         .after(&cluster)
         .after(&addon)

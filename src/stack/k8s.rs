@@ -442,8 +442,17 @@ pub fn init_job(i: &InitInput<'_>) -> (ConfigMap, Job) {
 }
 
 /// The EKS default StorageClass: gp3 volumes through the EBS CSI driver, bound where the pod
-/// lands (a volume is zonal).
-pub fn gp3_storage_class() -> k8s_openapi::api::storage::v1::StorageClass {
+/// lands (a volume is zonal), encrypted at rest (the driver's `encrypted` defaults to false;
+/// kubernetes-sigs/aws-ebs-csi-driver `docs/parameters.md`), with `kms_key` (`kmsKeyId`, a key
+/// ARN) when given, else the account's default EBS key.
+pub fn gp3_storage_class(kms_key: Option<&str>) -> k8s_openapi::api::storage::v1::StorageClass {
+    let mut parameters = BTreeMap::from([
+        ("type".to_owned(), "gp3".to_owned()),
+        ("encrypted".to_owned(), "true".to_owned()),
+    ]);
+    if let Some(k) = kms_key {
+        parameters.insert("kmsKeyId".to_owned(), k.to_owned());
+    }
     k8s_openapi::api::storage::v1::StorageClass {
         metadata: ObjectMeta {
             name: Some("gp3".into()),
@@ -458,7 +467,7 @@ pub fn gp3_storage_class() -> k8s_openapi::api::storage::v1::StorageClass {
             ..Default::default()
         },
         provisioner: "ebs.csi.aws.com".into(),
-        parameters: Some(BTreeMap::from([("type".to_owned(), "gp3".to_owned())])),
+        parameters: Some(parameters),
         volume_binding_mode: Some("WaitForFirstConsumer".into()),
         reclaim_policy: Some("Delete".into()),
         allow_volume_expansion: Some(true),

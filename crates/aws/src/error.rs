@@ -60,6 +60,8 @@ impl AwsError {
                 || c == "NatGatewayNotFound"
                 || c == "LoadBalancerNotFound"
                 || c == "TargetGroupNotFound"
+                // EC2's code for a launch template named or numbered that does not exist.
+                || c == "InvalidLaunchTemplateName.NotFoundException"
         })
     }
 

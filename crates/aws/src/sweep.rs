@@ -297,9 +297,9 @@ pub async fn sweep(
 /// One resource alpaka makes, found by the profile's tag.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tagged {
-    /// What it is: `vpc`, `subnet`, `internet-gateway`, `route-table`, `eip`, `nat-gateway`,
-    /// `iam-role`, `iam-policy`, `iam-oidc-provider`, `eks-cluster`, `eks-nodegroup`, `eks-addon`,
-    /// `eks-access-entry`.
+    /// What it is: `vpc`, `subnet`, `internet-gateway`, `route-table`, `eip`, `launch-template`,
+    /// `nat-gateway`, `iam-role`, `iam-policy`, `iam-oidc-provider`, `eks-cluster`,
+    /// `eks-nodegroup`, `eks-addon`, `eks-access-entry`.
     pub label: &'static str,
     /// How AWS names it: the EC2 id (an Elastic IP's allocation id), the role's name, the
     /// policy's or OIDC provider's ARN, the cluster's name, `cluster/name` for a nodegroup or
@@ -336,6 +336,7 @@ pub async fn tagged(aws: &Aws, profile: &str) -> Result<Vec<Tagged>, AwsError> {
         (ec2::Kind::InternetGateway, "internet-gateway"),
         (ec2::Kind::RouteTable, "route-table"),
         (ec2::Kind::Address, "eip"),
+        (ec2::Kind::LaunchTemplate, "launch-template"),
     ] {
         for (id, tags) in ec2::find_tagged(c, kind, &mine).await? {
             out.push(item(label, id, tags, None));

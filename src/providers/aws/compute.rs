@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use alpaka_aws::eks::{self, ClusterSpec, EndpointAccess, NodeTaint, NodegroupSpec, Scaling};
+use alpaka_aws::eks::{
+    self, ClusterSpec, EndpointAccess, NodeTaint, NodegroupSpec, Scaling, TemplateRef,
+};
 use async_trait::async_trait;
 
 use super::{
@@ -376,7 +378,16 @@ fn nodegroup_spec(d: &Value) -> Result<NodegroupSpec, DriverError> {
         node_role_arn: text(d, "node_role_arn")?,
         subnet_ids: texts(d, "subnet_ids"),
         instance_types: texts(d, "instance_types"),
-        disk_size_gb: i32_of(d, "disk_size_gb")?,
+        // The launch template sets the disk (EKS refuses both).
+        disk_size_gb: 0,
+        ami_type: opt_text(d, "ami_type").unwrap_or_default(),
+        launch_template: match d.get("launch_template") {
+            Some(t @ Value::Map(_)) => Some(TemplateRef {
+                id: text(t, "id")?,
+                version: text(t, "version")?,
+            }),
+            _ => None,
+        },
         version: opt_text(d, "version").unwrap_or_default(),
         scaling: Scaling {
             desired: i32_of(sc, "desired")?,
@@ -414,8 +425,18 @@ impl Driver for NodegroupDriver {
             "node_role_arn",
             "subnet_ids",
             "instance_types",
-            "disk_size_gb",
+            "ami_type",
+            // EKS rolls a nodegroup to another version of its launch template, never to another
+            // template, and cannot give one to a nodegroup made without (EKS API Reference,
+            // UpdateNodegroupVersion `launchTemplate`): a nodegroup an earlier alpaka made
+            // (no launch template) is replaced.
+            "launch_template.id",
         ]
+    }
+    fn replace_warning(&self) -> Option<&'static str> {
+        Some(
+            "the nodegroup is deleted (its nodes drained and terminated) before it is created              again: until its new nodes join, pods that ran on it wait. A nodegroup made by an              alpaka before launch templates has none, and EKS cannot add one in place: this              replacement is how it gets one (IMDSv2, encrypted root volume)",
+        )
     }
     async fn find(&self, id: &ResourceId, d: &Value) -> Result<Found, DriverError> {
         let aws = self.0.aws().await;
@@ -465,7 +486,15 @@ impl Driver for NodegroupDriver {
                     )),
                 ),
                 ("instance_types", list_value(&s.instance_types)),
-                ("disk_size_gb", Value::Int(i64::from(s.disk_size_gb))),
+                ("ami_type", Value::Str(s.ami_type)),
+                (
+                    "launch_template",
+                    s.launch_template
+                        .map(|t| {
+                            Value::map([("id", Value::Str(t.id)), ("version", Value::Str(t.version))])
+                        })
+                        .unwrap_or_default(),
+                ),
                 ("version", Value::Str(s.version)),
                 (
                     "scaling",
@@ -496,7 +525,8 @@ impl Driver for NodegroupDriver {
             .map_err(err)?;
         Ok(outputs([("name", s.name), ("arn", n.arn)]))
     }
-    /// Scaling, labels and taints change in place (`UpdateNodegroupConfig`); tags too.
+    /// Scaling, labels and taints change in place (`UpdateNodegroupConfig`); Kubernetes and
+    /// launch template versions by a roll (`UpdateNodegroupVersion`); tags too.
     async fn update(
         &self,
         cx: &StepCx,
@@ -523,13 +553,24 @@ impl Driver for NodegroupDriver {
                 .await
                 .map_err(err)?
         };
-        // After its cluster's upgrade (the nodegroup depends on the cluster), to the same minor.
-        if !want.version.is_empty() && want.version != live.spec.version {
-            eks::update_nodegroup_version(
+        // After its cluster's upgrade (the nodegroup depends on the cluster), to the same minor;
+        // after its launch template's update, to the new version: one roll for both.
+        let version = (!want.version.is_empty() && want.version != live.spec.version)
+            .then_some(want.version.as_str());
+        let template = want
+            .launch_template
+            .as_ref()
+            .filter(|t| Some(*t) != live.spec.launch_template.as_ref());
+        if version.is_some() || template.is_some() {
+            if let Some(t) = template {
+                cx.status(&format!("rolling to launch template version {}", t.version));
+            }
+            eks::roll_nodegroup(
                 &aws.eks,
                 &want.cluster,
                 &want.name,
-                &want.version,
+                version,
+                template,
                 &w,
                 &status(cx),
             )

@@ -6,6 +6,7 @@ mod access;
 mod compute;
 mod iam;
 pub mod kubeconfig;
+mod launch_template;
 mod network;
 pub mod orphans;
 pub mod s3;
@@ -117,6 +118,7 @@ pub fn register(
     iam::register(drivers, shared, documents);
     compute::register(drivers, shared);
     access::register(drivers, shared);
+    launch_template::register(drivers, shared);
 }
 
 /// Anything still tagged with the profile after a destroy (and the LB controller's objects).

@@ -10,14 +10,15 @@ use super::Shared;
 use crate::engine::{ResourceId, Value};
 use crate::state::{ResourceState, State};
 
-/// Deletion order by kind: lower goes first (a nodegroup before its cluster, a NAT gateway
+/// Deletion order by kind: lower goes first (a nodegroup before its cluster and its launch
+/// template, a NAT gateway
 /// before its subnet and address, subnets and the gateway before the VPC, roles before the
 /// policies attached to them).
 fn rank(kind: &str) -> Option<u8> {
     Some(match kind {
         "eks.addon" | "eks.access-entry" => 0,
         "eks.nodegroup" => 1,
-        "eks.cluster" => 2,
+        "eks.cluster" | "aws.launch-template" => 2,
         "iam.oidc-provider" | "iam.role" | "aws.nat-gateway" => 3,
         "iam.policy" | "aws.eip" | "aws.route-table" => 4,
         "aws.subnet" | "aws.internet-gateway" => 5,
@@ -40,6 +41,7 @@ fn as_recorded(t: &Tagged) -> Option<(&'static str, Value, Value)> {
         "internet-gateway" => ("aws.internet-gateway", map(&[("id", id)]), Value::Null),
         "route-table" => ("aws.route-table", map(&[("id", id)]), Value::Null),
         "eip" => ("aws.eip", map(&[("allocation_id", id)]), Value::Null),
+        "launch-template" => ("aws.launch-template", map(&[("id", id)]), Value::Null),
         // Deleting or failed: AWS removes it by itself.
         "nat-gateway" if matches!(t.state.as_deref(), Some("deleting" | "failed")) => return None,
         "nat-gateway" => ("aws.nat-gateway", map(&[("id", id)]), Value::Null),
@@ -84,7 +86,8 @@ fn aws_name(kind: &str, r: &ResourceState) -> Option<String> {
         | "aws.subnet"
         | "aws.internet-gateway"
         | "aws.route-table"
-        | "aws.nat-gateway" => out("id"),
+        | "aws.nat-gateway"
+        | "aws.launch-template" => out("id"),
         "aws.eip" => out("allocation_id"),
         "iam.role" | "eks.cluster" => out("name"),
         "iam.policy" | "iam.oidc-provider" => out("arn"),
@@ -248,5 +251,39 @@ mod tests {
             ng.outputs.get("name").and_then(Value::as_str),
             Some("xlarge")
         );
+    }
+
+    #[test]
+    fn an_orphaned_launch_template_goes_after_the_nodegroup_that_runs_it() {
+        let state = State::new("eks-prod".to_owned());
+        let found = orphans(
+            &[
+                tagged(
+                    "launch-template",
+                    "lt-0abc",
+                    Some("aws.launch-template.prod.xlarge"),
+                ),
+                tagged(
+                    "eks-nodegroup",
+                    "prod/xlarge",
+                    Some("eks.nodegroup.prod.xlarge"),
+                ),
+            ],
+            &state,
+        );
+        let lt = found
+            .iter()
+            .find(|(id, _)| id.as_str() == "aws.launch-template.prod.xlarge")
+            .unwrap();
+        assert_eq!(lt.1.kind, "aws.launch-template");
+        assert_eq!(
+            lt.1.outputs.get("id").and_then(Value::as_str),
+            Some("lt-0abc")
+        );
+        let ng = found
+            .iter()
+            .find(|(id, _)| id.as_str() == "eks.nodegroup.prod.xlarge")
+            .unwrap();
+        assert!(ng.1.deps.iter().any(|d| d.as_str() == "aws.launch-template.prod.xlarge"));
     }
 }

@@ -12,8 +12,10 @@ use crate::Tags;
 use crate::error::{AwsError, found, gone_ok, missing, sdk};
 use crate::retry::{Backoff, dependency_violation, retry};
 
+mod launch_template;
 mod routes;
 
+pub use launch_template::*;
 pub use routes::*;
 
 fn spec(rt: ResourceType, tags: &Tags) -> TagSpecification {
@@ -23,7 +25,7 @@ fn spec(rt: ResourceType, tags: &Tags) -> TagSpecification {
         .build()
 }
 
-fn to_tags(tags: &Tags) -> Vec<Tag> {
+pub(crate) fn to_tags(tags: &Tags) -> Vec<Tag> {
     tags.iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
@@ -446,6 +448,7 @@ pub enum Kind {
     /// An Elastic IP, by allocation id.
     Address,
     NatGateway,
+    LaunchTemplate,
 }
 
 /// Every `kind` resource carrying all of `tags`, with its id and its own tags. How alpaka finds
@@ -520,6 +523,14 @@ pub async fn find_tagged(
             )
         })
         .filter_map(|n| pair(n.nat_gateway_id(), n.tags()))
+        .collect(),
+        Kind::LaunchTemplate => all_items!(
+            c.describe_launch_templates().set_filters(fs),
+            "ec2:DescribeLaunchTemplates",
+            &what
+        )
+        .iter()
+        .filter_map(|t| pair(t.launch_template_id(), t.tags()))
         .collect(),
     })
 }

@@ -32,6 +32,10 @@ pub async fn create_addon(
     token: &str,
 ) -> Result<(), AwsError> {
     // Retried while EKS cannot yet see the add-on's IRSA role (`retry::iam_propagation`).
+    // `OVERWRITE`: EKS installs some add-ons itself, self-managed (vpc-cni, on every cluster);
+    // taking one over with alpaka's configuration must replace the fields the self-managed one
+    // set, which `NONE` (the default) refuses as a conflict (EKS API Reference, CreateAddon
+    // `resolveConflicts`). Without a self-managed one it changes nothing.
     retry(
         Backoff::IAM_PROPAGATION,
         iam_propagation,
@@ -43,6 +47,7 @@ pub async fn create_addon(
                 .addon_name(name)
                 .set_service_account_role_arn(role_arn.map(str::to_owned))
                 .set_configuration_values(configuration_values.map(str::to_owned))
+                .resolve_conflicts(aws_sdk_eks::types::ResolveConflicts::Overwrite)
                 .set_tags(Some(to_map(tags)))
                 .send()
                 .await

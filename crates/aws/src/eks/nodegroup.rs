@@ -5,10 +5,11 @@ use std::collections::HashMap;
 
 use aws_sdk_eks::Client;
 use aws_sdk_eks::types::{
-    NodegroupScalingConfig, Taint, TaintEffect, UpdateLabelsPayload, UpdateTaintsPayload,
+    AmiTypes, LaunchTemplateSpecification, NodegroupScalingConfig, Taint, TaintEffect,
+    UpdateLabelsPayload, UpdateTaintsPayload,
 };
 
-use super::{OnStatus, deletion_probe, from_map, nodegroup_probe, to_map};
+use super::{OnStatus, deletion_probe, from_map, nodegroup_probe, to_map, update_id, wait_update};
 use crate::Tags;
 use crate::error::{AwsError, found, gone_ok, missing, sdk};
 use crate::retry::{Backoff, iam_propagation, retry};
@@ -29,6 +30,13 @@ pub struct NodeTaint {
     pub effect: String,
 }
 
+/// The launch template a nodegroup runs (EKS: `launchTemplate`, by id, with a version).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateRef {
+    pub id: String,
+    pub version: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodegroupSpec {
     pub cluster: String,
@@ -36,7 +44,12 @@ pub struct NodegroupSpec {
     pub node_role_arn: String,
     pub subnet_ids: Vec<String>,
     pub instance_types: Vec<String>,
+    /// Only without a launch template (EKS refuses `diskSize` with one: the template's block
+    /// device mapping sets the disk); 0 = not sent. Read back as EKS reports it.
     pub disk_size_gb: i32,
+    /// `AL2023_x86_64_STANDARD`, …; empty = EKS's default at create.
+    pub ami_type: String,
+    pub launch_template: Option<TemplateRef>,
     /// Kubernetes `MAJOR.MINOR` of the nodes (empty: the cluster's, EKS's default at create).
     pub version: String,
     pub scaling: Scaling,
@@ -86,6 +99,13 @@ fn scaling(s: &Scaling) -> NodegroupScalingConfig {
         .build()
 }
 
+fn template_spec(t: &TemplateRef) -> LaunchTemplateSpecification {
+    LaunchTemplateSpecification::builder()
+        .id(&t.id)
+        .version(&t.version)
+        .build()
+}
+
 /// Retried while EKS cannot yet see the node role or its policies (`retry::iam_propagation`).
 /// `token`: as for [`super::create_cluster`].
 pub async fn create_nodegroup(c: &Client, s: &NodegroupSpec, token: &str) -> Result<(), AwsError> {
@@ -104,7 +124,9 @@ async fn create_nodegroup_once(c: &Client, s: &NodegroupSpec, token: &str) -> Re
         .node_role(&s.node_role_arn)
         .set_subnets(Some(s.subnet_ids.clone()))
         .set_instance_types(Some(s.instance_types.clone()))
-        .disk_size(s.disk_size_gb)
+        .set_disk_size((s.disk_size_gb > 0 && s.launch_template.is_none()).then_some(s.disk_size_gb))
+        .set_ami_type((!s.ami_type.is_empty()).then(|| AmiTypes::from(s.ami_type.as_str())))
+        .set_launch_template(s.launch_template.as_ref().map(template_spec))
         .set_version((!s.version.is_empty()).then(|| s.version.clone()))
         .scaling_config(scaling(&s.scaling))
         .set_labels((!s.labels.is_empty()).then(|| to_map(&s.labels)))
@@ -145,6 +167,16 @@ pub async fn describe_nodegroup(
             subnet_ids: n.subnets().to_vec(),
             instance_types: n.instance_types().to_vec(),
             disk_size_gb: n.disk_size().unwrap_or_default(),
+            ami_type: n
+                .ami_type()
+                .map(|a| a.as_str().to_owned())
+                .unwrap_or_default(),
+            launch_template: n.launch_template().and_then(|t| {
+                Some(TemplateRef {
+                    id: t.id()?.to_owned(),
+                    version: t.version().unwrap_or_default().to_owned(),
+                })
+            }),
             version: n.version().unwrap_or_default().to_owned(),
             scaling: Scaling {
                 desired: sc.and_then(|s| s.desired_size()).unwrap_or_default(),
@@ -286,6 +318,33 @@ pub async fn update_nodegroup_config(
         wait_nodegroup_active(c, &want.cluster, &want.name, spec, on_status).await?;
     }
     Ok(())
+}
+
+/// Roll a nodegroup to `version` (Kubernetes `MAJOR.MINOR`, `None`: unchanged) and/or to launch
+/// template version `template` in one UpdateNodegroupVersion, waiting on the update. EKS takes
+/// a launch template here only for a nodegroup created with one, and only the same template
+/// (EKS API Reference, UpdateNodegroupVersion `launchTemplate`).
+pub async fn roll_nodegroup(
+    c: &Client,
+    cluster: &str,
+    nodegroup: &str,
+    version: Option<&str>,
+    template: Option<&TemplateRef>,
+    spec: &WaitSpec,
+    on_status: OnStatus<'_>,
+) -> Result<(), AwsError> {
+    let res = format!("{cluster}/{nodegroup}");
+    let out = c
+        .update_nodegroup_version()
+        .cluster_name(cluster)
+        .nodegroup_name(nodegroup)
+        .set_version(version.map(str::to_owned))
+        .set_launch_template(template.map(template_spec))
+        .send()
+        .await
+        .map_err(sdk("eks:UpdateNodegroupVersion", &res))?;
+    let id = update_id(out.update(), "eks:UpdateNodegroupVersion", &res)?;
+    wait_update(c, cluster, Some(nodegroup), id, spec, on_status).await
 }
 
 pub async fn delete_nodegroup(
