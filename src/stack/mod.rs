@@ -9,6 +9,8 @@ pub mod charts;
 pub mod cluster;
 pub mod connectors;
 pub mod k8s;
+pub mod kafka_clients;
+pub mod kafka_users;
 pub mod notes;
 pub mod platform;
 pub mod strimzi;
