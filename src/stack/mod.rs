@@ -13,6 +13,8 @@ pub mod hardening;
 pub mod ingress;
 pub mod k8s;
 pub mod netpol;
+pub mod kafka_clients;
+pub mod kafka_users;
 pub mod notes;
 pub mod platform;
 pub mod strimzi;
