@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod connectors;
 pub mod ingress;
 pub mod k8s;
+pub mod kafka_ui;
 pub mod notes;
 pub mod platform;
 pub mod strimzi;
