@@ -15,6 +15,7 @@ pub mod k8s;
 pub mod netpol;
 pub mod kafka_clients;
 pub mod kafka_users;
+pub mod kafka_ui;
 pub mod notes;
 pub mod platform;
 pub mod strimzi;
