@@ -196,14 +196,9 @@ pub fn policies(profile: &Profile, cfg: &StackConfig, ns: &str) -> Vec<NetworkPo
             ("strimzi.io/cluster", KAFKA_NAME),
             ("strimzi.io/kind", "Kafka"),
         ];
-        // Clients in the namespace → the TLS + SCRAM listener (and the plain one when the user
-        // keeps it; `strimzi.rs`). Strimzi's own policy allows them too; this one keeps them
-        // open if its generation is turned off. Who may do what is Kafka's ACLs' business.
-        let mut client_ports = vec![i32::from(super::strimzi::TLS_LISTENER_PORT)];
-        if cfg.kafka.security.plain_listener {
-            client_ports.push(i32::from(super::strimzi::PLAIN_LISTENER_PORT));
-        }
-        let mut rules = vec![rule(vec![pods(&[])], &client_ports)];
+        // Clients in the namespace → the plain listener (`strimzi.rs`, 9092). Strimzi's own
+        // policy allows it too; this one keeps it open if its generation is turned off.
+        let mut rules = vec![rule(vec![pods(&[])], &[9092])];
         // The brokers and controllers among themselves and the operators (KRaft controller
         // 9090, replication 9091), as Strimzi's generated policy allows.
         rules.push(rule(
