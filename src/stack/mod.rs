@@ -13,8 +13,6 @@ pub mod hardening;
 pub mod ingress;
 pub mod k8s;
 pub mod netpol;
-pub mod kafka_clients;
-pub mod kafka_users;
 pub mod kafka_ui;
 pub mod notes;
 pub mod platform;
