@@ -87,6 +87,34 @@ struct World {
     _authenticator: Kill,
     _moto: Kill,
     moto_port: u16,
+    /// A session of the role alpaka runs as (an EKS access entry names an IAM role or user,
+    /// never moto's default `sts` user): `aws_helper.py principal`.
+    creds: Json,
+    egress_url: String,
+}
+
+/// This machine's egress address as the stand-in of checkip.amazonaws.com answers it, inside the
+/// public endpoint CIDR the test profile lists (documentation ranges, RFC 5737).
+const EGRESS: &str = "203.0.113.7";
+const CIDR: &str = "203.0.113.0/24";
+
+/// A stand-in of checkip.amazonaws.com answering `answer`; its URL.
+fn egress_server(answer: &'static str) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            let mut buf = [0u8; 2048];
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    format!("http://127.0.0.1:{port}/")
 }
 
 fn http(port: u16, method: &str, path: &str) -> Option<String> {
@@ -121,6 +149,19 @@ impl World {
                 std::fs::copy(e.path(), root.join(sub).join(e.file_name())).unwrap();
             }
         }
+        // The shipped profile's endpoint is private only, which this machine (outside the VPC
+        // alpaka makes) cannot reach: plan would refuse. The test machine's "address" is EGRESS.
+        let prof = root.join("profiles/eks-prod.yaml");
+        let text = std::fs::read_to_string(&prof).unwrap();
+        assert!(text.contains("publicAccessCidrs: []"), "{text}");
+        std::fs::write(
+            &prof,
+            text.replace(
+                "publicAccessCidrs: []",
+                &format!("publicAccessCidrs: [\"{CIDR}\"]"),
+            ),
+        )
+        .unwrap();
         let bin = root.join("bin");
         std::fs::create_dir_all(&bin).unwrap();
         let py = python3();
@@ -140,6 +181,8 @@ impl World {
             .arg(repo().join("integration/standins/eks_authenticator.py"))
             .args(["--sts", &format!("http://127.0.0.1:{moto_port}")])
             .args(["--admin-account", ACCOUNT, "--cluster-id", CLUSTER])
+            // Cluster admin only through an access entry with the admin policy, as EKS grants.
+            .args(["--access-entries", &format!("http://127.0.0.1:{moto_port}")])
             .arg("--log")
             .arg(root.join("authenticator.log"))
             .stdout(Stdio::piped())
@@ -181,12 +224,27 @@ impl World {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
+        let out = Process::new(moto_python())
+            .arg(repo().join("integration/standins/aws_helper.py"))
+            .arg(format!("http://127.0.0.1:{moto_port}"))
+            .arg(REGION)
+            .args(["principal", "ops", "alpaka-deployer", "ci"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let creds: Json = serde_json::from_slice(&out.stdout).unwrap();
         World {
             dir,
             cp,
             _authenticator: auth,
             _moto: moto,
             moto_port,
+            creds,
+            egress_url: egress_server(EGRESS),
         }
     }
 
@@ -276,8 +334,19 @@ impl World {
             .env("ALPAKA_FAKE_LOG", root.join("fake.log"))
             .env("ALPAKA_FAKE_STATE", root.join("fake-state"))
             .env("AWS_ENDPOINT_URL", self.moto())
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env(
+                "AWS_ACCESS_KEY_ID",
+                self.creds["access_key_id"].as_str().unwrap(),
+            )
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                self.creds["secret_access_key"].as_str().unwrap(),
+            )
+            .env(
+                "AWS_SESSION_TOKEN",
+                self.creds["session_token"].as_str().unwrap(),
+            )
+            .env("ALPAKA_EGRESS_IP_URL", &self.egress_url)
             .env("AWS_REGION", REGION)
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env_remove("AWS_PROFILE")
@@ -486,7 +555,10 @@ fn eks_prod_apply_end_to_end_then_destroy_leaves_nothing() {
     // In the cluster (through that kubeconfig, as the IAM identity moto's STS named for the
     // token): the gp3 class, the platform; every write a forced server-side apply.
     let (arn, writes) = w.writes();
-    assert_eq!(arn, format!("arn:aws:sts::{ACCOUNT}:user/moto"));
+    assert_eq!(
+        arn,
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/alpaka-deployer/ci")
+    );
     // The webhook is no rubber stamp: a token that is not a presigned STS URL is refused.
     let bogus = controlplane::tools().join("kubectl");
     let out = Process::new(bogus)

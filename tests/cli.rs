@@ -479,3 +479,54 @@ fn an_eks_plan_that_cannot_reach_aws_says_what_it_was_looking_for_and_how_to_pla
     );
     assert!(!ws.path().join("p.json").exists());
 }
+
+/// Issue 20: each weakening of the EKS control plane the profile chose is one `warning:` line at
+/// validate (and plan), pointing at the line that set it; the shipped eks profiles have none.
+#[test]
+fn eks_control_plane_weakenings_are_one_warning_line_each() {
+    let ws = workspace();
+    std::fs::write(
+        ws.path().join("profiles/weak.yaml"),
+        "distribution: eks\neks:\n  clusterName: weak\n  endpoint:\n    privateAccess: false\n    \
+         publicAccessCidrs: [203.0.113.0/24, 0.0.0.0/0]\n  logging: [api]\n",
+    )
+    .unwrap();
+    let out = alpaka(ws.path())
+        .args(["validate", "--profile", "weak"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("warning:") && l.contains("eks."))
+        .collect();
+    assert_eq!(warnings.len(), 3, "{err}");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("weak.yaml:5:") && w.contains("eks.endpoint.privateAccess")),
+        "{err}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("eks.endpoint.publicAccessCidrs[1]") && w.contains("0.0.0.0/0")),
+        "{err}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("eks.logging") && w.contains("audit")),
+        "{err}"
+    );
+    for p in ["eks-prod", "eks-dev"] {
+        let out = alpaka(ws.path())
+            .args(["validate", "--profile", p])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(!err.contains("eks."), "{p}: {err}");
+    }
+}

@@ -27,6 +27,34 @@ use tempfile::TempDir;
 
 const REGION: &str = "ap-northeast-2";
 const TARGET: &str = "aws.cluster-sweep.prod";
+/// This machine's egress address as the tests' stand-in of checkip.amazonaws.com answers it,
+/// and the public endpoint CIDR the test profile lists for it (documentation ranges, RFC 5737).
+const EGRESS: &str = "203.0.113.7";
+const CIDR: &str = "203.0.113.0/24";
+/// The role alpaka runs as (an assumed-role session in it) and the admin role the test profile
+/// lists in `eks.admins`; both made in moto's IAM by `Moto::start`.
+const DEPLOYER: &str = "arn:aws:iam::123456789012:role/ops/alpaka-deployer";
+const ADMINS: &str = "arn:aws:iam::123456789012:role/platform/alpaka-admins";
+const ADMIN_POLICY: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
+
+/// A stand-in of checkip.amazonaws.com: answers `answer` to any request; its URL.
+fn egress_server(answer: &'static str) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            let mut buf = [0u8; 2048];
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    format!("http://127.0.0.1:{port}/")
+}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -50,6 +78,9 @@ struct Moto {
     child: Child,
     endpoint: String,
     port: u16,
+    /// Credentials of a session of the DEPLOYER role (`aws_helper.py principal`).
+    creds: Json,
+    egress_url: String,
 }
 
 impl Moto {
@@ -68,10 +99,12 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .expect("starting the moto stand-in");
-        let m = Moto {
+        let mut m = Moto {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
             port,
+            creds: Json::Null,
+            egress_url: egress_server(EGRESS),
         };
         let t = Instant::now();
         while m.http("GET", "/moto-api/").is_none() {
@@ -81,6 +114,10 @@ impl Moto {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
+        m.creds = m.helper(&["principal", "ops", "alpaka-deployer", "ci"]);
+        assert_eq!(m.creds["role_arn"], DEPLOYER);
+        m.helper(&["role", "platform", "alpaka-admins"]);
+        m.reset_calls();
         m
     }
 
@@ -177,7 +214,33 @@ fn workspace() -> TempDir {
             std::fs::copy(e.path(), dir.path().join(sub).join(e.file_name())).unwrap();
         }
     }
+    // The shipped eks-prod has public access off, which no machine outside the VPC alpaka makes
+    // can use (plan refuses): the tests reach it from EGRESS, and list an admin role.
+    edit_profile(
+        dir.path(),
+        &[
+            (
+                "publicAccessCidrs: []",
+                &format!("publicAccessCidrs: [\"{CIDR}\"]"),
+            ),
+            ("admins: []", &format!("admins: [\"{ADMINS}\"]")),
+        ],
+    );
     dir
+}
+
+/// Replace each `from` (which must be there) with `to` in the workspace's eks-prod profile.
+fn edit_profile(root: &Path, edits: &[(&str, &str)]) {
+    let p = root.join("profiles/eks-prod.yaml");
+    let mut text = std::fs::read_to_string(&p).unwrap();
+    for (from, to) in edits {
+        assert!(
+            text.contains(from),
+            "eks-prod.yaml has no {from:?}:\n{text}"
+        );
+        text = text.replace(from, to);
+    }
+    std::fs::write(&p, text).unwrap();
 }
 
 fn alpaka(root: &Path, moto: &Moto) -> Command {
@@ -191,8 +254,19 @@ fn alpaka_process(root: &Path, moto: &Moto) -> Process {
         .env("ALPAKA_PROFILE", "eks-prod")
         .env("NO_COLOR", "1")
         .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env(
+            "AWS_ACCESS_KEY_ID",
+            moto.creds["access_key_id"].as_str().unwrap(),
+        )
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            moto.creds["secret_access_key"].as_str().unwrap(),
+        )
+        .env(
+            "AWS_SESSION_TOKEN",
+            moto.creds["session_token"].as_str().unwrap(),
+        )
+        .env("ALPAKA_EGRESS_IP_URL", &moto.egress_url)
         .env("AWS_REGION", REGION)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env_remove("AWS_PROFILE")
@@ -313,6 +387,7 @@ fn eks_prod_aws_layer_apply_drift_destroy() {
             "eks" => "eks.cluster.",
             "nodegroup" => "eks.nodegroup.",
             "lt" => "aws.launch-template.",
+            "access-entry" => "eks.access-entry.prod.role/",
             other => panic!("{other}"),
         };
         assert!(id.starts_with(expected), "{what}: {id}");
@@ -898,6 +973,7 @@ const CREATE_CALLS: [(&str, &str); 12] = [
     ("iam", "CreateOpenIDConnectProvider"),
     ("eks", "POST /clusters/prod/node-groups"),
     ("eks", "POST /clusters/prod/addons"),
+    ("eks", "POST /clusters/prod/access-entries"),
 ];
 
 /// The state's resources with what AWS chose (ids, ARNs, addresses) masked: equal for two
@@ -1139,15 +1215,33 @@ fn a_no_op_plan_reads_at_most_once_per_aws_resource() {
         moto.reset_calls();
         let plan = plan_json(root, &moto);
         assert_eq!(actions(&plan), vec![]);
-        let calls = moto.calls();
+        // Who applies (STS GetCallerIdentity, then IAM GetRole of the assumed role) is asked once
+        // per plan to name the applier's access entry: not a read of a resource.
+        let calls: Vec<_> = moto
+            .calls()
+            .into_iter()
+            .filter(|(s, a, id)| {
+                !(s == "sts" && a == "GetCallerIdentity"
+                    || s == "iam" && a == "GetRole" && id == "alpaka-deployer")
+            })
+            .collect();
         let state = read_state(root);
-        // The sweep is bookkeeping: it has nothing in AWS to read.
+        // The sweep is bookkeeping: it has nothing in AWS to read. An access entry takes two
+        // reads, the entry (DescribeAccessEntry) and its policies (ListAssociatedAccessPolicies):
+        // EKS has no call that returns both, so each counts twice.
         let resources = state["resources"]
             .as_object()
             .unwrap()
             .values()
             .filter(|r| r["kind"] != "aws.cluster-sweep")
-            .count();
+            .map(|r| {
+                if r["kind"] == "eks.access-entry" {
+                    2
+                } else {
+                    1
+                }
+            })
+            .sum::<usize>();
         let per = calls.len() as f64 / resources as f64;
         eprintln!(
             "no-op plan of the eks-prod AWS layer: {} requests for {resources} AWS resources \
@@ -1197,4 +1291,219 @@ fn every_listing_reads_every_page() {
         .count();
     assert_eq!(listed, recorded, "{out}");
     assert_nothing_tagged(&moto, "after destroy --orphans, one item a page");
+}
+
+/// `UpdateClusterConfig` calls in the log (restJson: logged as method and path).
+fn update_configs(calls: &[(String, String, String)]) -> usize {
+    calls
+        .iter()
+        .filter(|(s, a, _)| s == "eks" && a == "POST /clusters/prod/update-config")
+        .count()
+}
+
+/// Issue 20, the hardened control plane: private endpoint, public only from the listed CIDRs,
+/// audit logs, admin through access entries (never the creator's bootstrap admin); a CIDR change
+/// is one in-place UpdateClusterConfig; logging changed out of band is drift; a second team
+/// member's apply adds their access and keeps the first one's; the encryption key can be added,
+/// never changed.
+#[test]
+fn the_control_plane_is_private_logged_and_administered_through_access_entries() {
+    let moto = Moto::start();
+    let ws = workspace();
+    let root = ws.path();
+    apply_aws_layer(root, &moto);
+
+    // What EKS says (boto3, not alpaka).
+    let cp = moto.helper(&["control-plane", "prod"]);
+    let vpc = &cp["resourcesVpcConfig"];
+    assert_eq!(vpc["endpointPrivateAccess"], true, "{cp:#}");
+    assert_eq!(
+        vpc["publicAccessCidrs"],
+        serde_json::json!([CIDR]),
+        "{cp:#}"
+    );
+    let enabled: Vec<&str> = cp["logging"]["clusterLogging"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["enabled"] == true)
+        .flat_map(|s| s["types"].as_array().unwrap().iter())
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(enabled, ["api", "audit", "authenticator"], "{cp:#}");
+    assert_eq!(
+        cp["accessConfig"]["bootstrapClusterCreatorAdminPermissions"], false,
+        "{cp:#}"
+    );
+    // The applier's entry names its role (with the role's path), not the session.
+    let admin = serde_json::json!([[ADMIN_POLICY, "cluster"]]);
+    let entries = moto.helper(&["access-entries", "prod"]);
+    assert_eq!(
+        entries,
+        serde_json::json!({ DEPLOYER: admin.clone(), ADMINS: admin.clone() }),
+        "{entries:#}"
+    );
+    assert_eq!(actions(&plan_json(root, &moto)), vec![]);
+
+    // A CIDR added: one in-place update of the cluster, one UpdateClusterConfig.
+    edit_profile(
+        root,
+        &[(
+            &format!("publicAccessCidrs: [\"{CIDR}\"]"),
+            &format!("publicAccessCidrs: [\"{CIDR}\", \"198.51.100.0/24\"]"),
+        )],
+    );
+    let planned = actions(&plan_json(root, &moto));
+    assert_eq!(planned.len(), 1, "{planned:?}");
+    let (id, action, _, fields) = &planned[0];
+    assert_eq!(
+        (id.as_str(), action.as_str()),
+        ("eks.cluster.prod", "update")
+    );
+    assert!(
+        !fields.is_empty() && fields.iter().all(|f| f.starts_with("public_access_cidrs")),
+        "{planned:?}"
+    );
+    moto.reset_calls();
+    apply_aws_layer(root, &moto);
+    let calls = moto.calls();
+    assert_eq!(update_configs(&calls), 1, "{calls:?}");
+    assert_eq!(
+        moto.helper(&["control-plane", "prod"])["resourcesVpcConfig"]["publicAccessCidrs"],
+        serde_json::json!([CIDR, "198.51.100.0/24"])
+    );
+    assert_eq!(actions(&plan_json(root, &moto)), vec![]);
+
+    // Logging turned down out of band: drift the plan shows, one call puts it back.
+    moto.helper(&["set-logging", "prod", "api"]);
+    let planned = actions(&plan_json(root, &moto));
+    assert_eq!(planned.len(), 1, "{planned:?}");
+    assert_eq!(planned[0].0, "eks.cluster.prod", "{planned:?}");
+    assert_eq!(planned[0].1, "update", "{planned:?}");
+    assert!(
+        planned[0].3.iter().all(|f| f.starts_with("logging")),
+        "{planned:?}"
+    );
+    moto.reset_calls();
+    apply_aws_layer(root, &moto);
+    assert_eq!(update_configs(&moto.calls()), 1);
+    assert_eq!(actions(&plan_json(root, &moto)), vec![]);
+
+    // A second team member applies: their own entry is added, the first one's stays.
+    let other = moto.helper(&["principal", "ops", "alpaka-other", "bob"]);
+    let as_other = |args: &[&str]| {
+        let mut c = alpaka_process(root, &moto);
+        c.env(
+            "AWS_ACCESS_KEY_ID",
+            other["access_key_id"].as_str().unwrap(),
+        )
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            other["secret_access_key"].as_str().unwrap(),
+        )
+        .env(
+            "AWS_SESSION_TOKEN",
+            other["session_token"].as_str().unwrap(),
+        )
+        .args(args);
+        run(&mut Command::from_std(c))
+    };
+    let (code, out, err) = as_other(&["plan", "--json", "--target", TARGET]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let planned = actions(&serde_json::from_str(&out).unwrap());
+    assert_eq!(
+        planned,
+        vec![(
+            "eks.access-entry.prod.role/ops/alpaka-other".to_owned(),
+            "create".to_owned(),
+            String::new(),
+            vec![]
+        )],
+        "{planned:?}"
+    );
+    let (code, out, err) = as_other(&["apply", "--auto-approve", "--target", TARGET]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let entries = moto.helper(&["access-entries", "prod"]);
+    assert_eq!(entries.as_object().unwrap().len(), 3, "{entries:#}");
+    // And the first one's next plan keeps the second's.
+    assert_eq!(actions(&plan_json(root, &moto)), vec![]);
+
+    // A customer-managed key: added in place; changing it is refused at plan time.
+    let key = "arn:aws:kms:ap-northeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    edit_profile(
+        root,
+        &[("admins: [", &format!("kmsKeyArn: {key}\n  admins: ["))],
+    );
+    moto.reset_calls();
+    apply_aws_layer(root, &moto);
+    assert_eq!(
+        calls_to(
+            &moto.calls(),
+            "eks",
+            "POST /clusters/prod/encryption-config/associate"
+        ),
+        1
+    );
+    assert_eq!(
+        moto.helper(&["control-plane", "prod"])["encryptionConfig"][0]["provider"]["keyArn"],
+        key
+    );
+    edit_profile(root, &[(key, &key.replace("1234abcd", "9999abcd"))]);
+    let (code, out, err) = run(alpaka(root, &moto).args(["plan", "--target", TARGET]));
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        err.contains("eks.kmsKeyArn") && err.contains("can neither change"),
+        "{err}"
+    );
+}
+
+/// alpaka must reach the endpoint it configures: public access off (a VPC alpaka makes, which
+/// this machine is not in), or this machine's address outside the CIDRs, is refused at plan
+/// time naming the address and the key; `--refresh=false` only warns.
+#[test]
+fn a_plan_whose_endpoint_this_machine_cannot_reach_is_refused_with_the_fix() {
+    let moto = Moto::start();
+    let ws = workspace();
+    let root = ws.path();
+    edit_profile(
+        root,
+        &[(
+            &format!("publicAccessCidrs: [\"{CIDR}\"]"),
+            "publicAccessCidrs: [\"198.51.100.0/24\"]",
+        )],
+    );
+    let (code, out, err) = run(alpaka(root, &moto).args(["plan"]));
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        err.contains(EGRESS)
+            && err.contains("eks.endpoint.publicAccessCidrs")
+            && err.contains(&format!("{EGRESS}/32")),
+        "{err}"
+    );
+    edit_profile(
+        root,
+        &[(
+            "publicAccessCidrs: [\"198.51.100.0/24\"]",
+            "publicAccessCidrs: []",
+        )],
+    );
+    let (code, out, err) = run(alpaka(root, &moto).args(["plan"]));
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        err.contains("private only") && err.contains(&format!("{EGRESS}/32")),
+        "{err}"
+    );
+    let (code, out, err) = run(alpaka(root, &moto).args(["plan", "--refresh=false"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        err.contains("warning:") && err.contains("private only"),
+        "{err}"
+    );
+    // doctor says the same, as a failed check.
+    let (code, out, _) = run(alpaka(root, &moto).args(["doctor"]));
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("eks endpoint") && out.contains(EGRESS),
+        "{out}"
+    );
 }

@@ -16,9 +16,13 @@ for — and maps the caller as pkg/server/server.go does: username the caller's 
 `aws-iam-authenticator:<account>:<user id>`, the `arn`/`accessKeyId`/`principalId` extras.
 
 What is not real: moto does not check SigV4 signatures, so a forged signature passes; and
-authorization is reduced to EKS's cluster-creator access entry (bootstrapClusterCreatorAdmin-
-Permissions, AmazonEKSClusterAdminPolicy): a caller of --admin-account is put in
-system:masters, any other caller is authenticated with no groups (RBAC then refuses it).
+authorization is reduced to cluster admin or nothing: with --access-entries URL (the moto
+stand-in's GET /_alpaka/access-entries), a caller is put in system:masters only when the cluster
+has an access entry for its principal (an assumed role's session matched to the role by account
+and name, as the EKS access entry of an IAM role covers its sessions) with
+AmazonEKSClusterAdminPolicy at cluster scope, as EKS grants; without it, a caller of
+--admin-account is (the creator's bootstrap entry). Anyone else is authenticated with no groups
+(RBAC then refuses it).
 """
 import argparse
 import base64
@@ -113,11 +117,33 @@ def caller(body, access_key):
     return get("Account"), get("Arn"), get("UserId"), access_key
 
 
+ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+def covers(entry_arn, caller_arn):
+    """Does the access entry of `entry_arn` (an IAM role or user) cover the caller?"""
+    if entry_arn == caller_arn:
+        return True
+    m = re.match(r"^arn:aws:sts::(\d+):assumed-role/([^/]+)/", caller_arn)
+    e = re.match(r"^arn:aws:iam::(\d+):role/(?:.*/)?([^/]+)$", entry_arn)
+    return bool(m and e and m.groups() == e.groups())
+
+
+def is_admin(args, account, arn):
+    if not args.access_entries:
+        return account == args.admin_account
+    with urllib.request.urlopen(args.access_entries + "/_alpaka/access-entries") as r:
+        entries = json.loads(r.read())
+    return any(e["cluster"] == args.cluster_id and covers(e["principalArn"], arn)
+               and [ADMIN_POLICY, "cluster"] in e["policies"] for e in entries)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sts", required=True)
     ap.add_argument("--admin-account", required=True)
     ap.add_argument("--cluster-id", default="")
+    ap.add_argument("--access-entries")
     ap.add_argument("--log")
     args = ap.parse_args()
 
@@ -147,7 +173,7 @@ def main():
                 out["status"] = {"authenticated": False, "error": f"STS: {e}"}
                 self._send(500, out)
                 return
-            groups = ["system:masters"] if account == args.admin_account else []
+            groups = ["system:masters"] if is_admin(args, account, arn) else []
             log(f"ALLOWED {arn} groups={','.join(groups)}")
             out["status"] = {"authenticated": True, "user": {
                 "username": arn,

@@ -74,6 +74,7 @@ What it adds to moto 5.2 (and why; each is named in the tests that rely on it):
     `LaunchTemplateVersion`, botocore's `UpdateParamType`). Without `version` the nodegroup keeps
     its Kubernetes version (same reference: "If no version is specified, then the Kubernetes
     version of the node group does not change").
+  * GET /_alpaka/access-entries: every access entry and its policies, for eks_authenticator.py.
   * A call log: every request's service and operation, in order, at GET /_alpaka/calls
     (POST /_alpaka/calls/reset empties it).
   * With ALPAKA_STANDIN_EKS_ENDPOINT=URL in its environment, every EKS cluster it makes has that
@@ -1021,6 +1022,17 @@ class Recording:
                 with LOCK:
                     body = json.dumps(CALLS).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        if path == "/_alpaka/access-entries":
+            # For eks_authenticator.py: who has which access policy, every cluster and region.
+            with LOCK:
+                body = json.dumps([
+                    {"region": k[0], "cluster": k[1], "principalArn": k[2],
+                     "policies": [[p["policyArn"], p["accessScope"].get("type")]
+                                  for p in a["policies"].values()]}
+                    for k, a in ACCESS.items()]).encode()
+            start_response("200 OK", [("Content-Type", "application/json"),
+                                      ("Content-Length", str(len(body)))])
             return [body]
         if path == "/_alpaka/faults" and environ.get("REQUEST_METHOD") == "GET":
             with LOCK:

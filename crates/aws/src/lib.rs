@@ -132,17 +132,23 @@ impl Aws {
         let Some(role) = assumed_role_name(&arn) else {
             return Ok(arn);
         };
-        iam::get_role(&self.iam, role)
-            .await?
-            .map(|r| r.arn)
-            .ok_or_else(|| {
-                AwsError::new(
-                    "iam:GetRole",
-                    role,
-                    format!("the role behind the session {arn} is not there"),
-                )
-                .with_code("NoSuchEntity")
-            })
+        // GetRole alone (not `iam::get_role`, which also lists the role's policies): the
+        // applier may read its own role and nothing more.
+        let out = self
+            .iam
+            .get_role()
+            .role_name(role)
+            .send()
+            .await
+            .map_err(error::sdk("iam:GetRole", role))?;
+        out.role().map(|r| r.arn().to_owned()).ok_or_else(|| {
+            AwsError::new(
+                "iam:GetRole",
+                role,
+                format!("the role behind the session {arn} is not there"),
+            )
+            .with_code("NoSuchEntity")
+        })
     }
 
     /// The partition and account of the caller (`sts:GetCallerIdentity`), what the ARNs of

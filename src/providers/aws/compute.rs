@@ -815,3 +815,76 @@ impl Driver for SweepDriver {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn driver() -> ClusterDriver {
+        ClusterDriver(Shared::new(
+            "ap-northeast-2",
+            std::time::Duration::from_secs(1),
+            false,
+            None,
+        ))
+    }
+
+    fn change(path: &str, before: Value, after: Value) -> FieldChange {
+        FieldChange {
+            path: vec![path.to_owned()],
+            before: Some(before),
+            after: Some(after),
+            forces_replacement: false,
+        }
+    }
+
+    #[test]
+    fn a_cluster_made_with_the_bootstrap_admin_is_kept_with_a_note() {
+        let d = driver();
+        assert!(
+            !d.force_new()
+                .contains(&"bootstrap_cluster_creator_admin_permissions")
+        );
+        let key = "bootstrap_cluster_creator_admin_permissions";
+        let live = Value::map([(key, Value::Bool(true))]);
+        let want = Value::map([(key, Value::Bool(false))]);
+        let note = d
+            .check_update(
+                &live,
+                &want,
+                &[change(key, Value::Bool(true), Value::Bool(false))],
+            )
+            .unwrap()
+            .unwrap();
+        assert!(
+            note.contains("keeps the creator's bootstrap admin"),
+            "{note}"
+        );
+    }
+
+    #[test]
+    fn a_secrets_key_can_be_added_never_changed_or_removed() {
+        let d = driver();
+        let k =
+            |v: Option<&str>| Value::map([("kms_key_arn", v.map(Value::str).unwrap_or_default())]);
+        let (a, b) = ("arn:aws:kms:r:1:key/a", "arn:aws:kms:r:1:key/b");
+        let ch = |x: Option<&str>, y: Option<&str>| {
+            [change(
+                "kms_key_arn",
+                x.map(Value::str).unwrap_or_default(),
+                y.map(Value::str).unwrap_or_default(),
+            )]
+        };
+        let added = d.check_update(&k(None), &k(Some(a)), &ch(None, Some(a)));
+        assert!(
+            added
+                .unwrap()
+                .unwrap()
+                .contains("AssociateEncryptionConfig")
+        );
+        let changed = d.check_update(&k(Some(a)), &k(Some(b)), &ch(Some(a), Some(b)));
+        assert!(changed.unwrap_err().contains("can neither change"));
+        let removed = d.check_update(&k(Some(a)), &k(None), &ch(Some(a), None));
+        assert!(removed.unwrap_err().contains("can neither remove"));
+    }
+}
