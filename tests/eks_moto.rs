@@ -363,7 +363,11 @@ fn eks_prod_aws_layer_apply_drift_destroy() {
     assert_eq!(count("role "), 3, "cluster, node, ebs-csi: {tagged:?}");
     assert_eq!(count("oidc "), 1, "{tagged:?}");
     assert_eq!(count("eks "), 1, "{tagged:?}");
-    assert_eq!(count("lt "), 1, "one launch template per nodegroup: {tagged:?}");
+    assert_eq!(
+        count("lt "),
+        1,
+        "one launch template per nodegroup: {tagged:?}"
+    );
 
     // Each carries the id of the alpaka resource it is, set in its create call.
     let ids = moto.helper(&["ids", "eks-prod"]);
@@ -424,15 +428,25 @@ fn eks_prod_aws_layer_apply_drift_destroy() {
         "{nodes}"
     );
     assert!(
-        ng["tagTypes"].as_array().unwrap().contains(&"instance".into())
-            && ng["tagTypes"].as_array().unwrap().contains(&"volume".into()),
+        ng["tagTypes"]
+            .as_array()
+            .unwrap()
+            .contains(&"instance".into())
+            && ng["tagTypes"]
+                .as_array()
+                .unwrap()
+                .contains(&"volume".into()),
         "{nodes}"
     );
     // NetworkPolicies enforced: the VPC CNI add-on, taken over from the self-managed one.
     let cni = moto.helper(&["addon", "prod", "vpc-cni"]);
     assert_eq!(cni["status"], "ACTIVE", "{cni}");
-    let cni_config: Json = serde_json::from_str(cni["configurationValues"].as_str().unwrap()).unwrap();
-    assert_eq!(cni_config, serde_json::json!({"enableNetworkPolicy": "true"}));
+    let cni_config: Json =
+        serde_json::from_str(cni["configurationValues"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        cni_config,
+        serde_json::json!({"enableNetworkPolicy": "true"})
+    );
 
     // 2. a second plan shows no changes.
     let plan = plan_json(root, &moto);
@@ -546,21 +560,38 @@ fn eks_prod_aws_layer_apply_drift_destroy() {
         run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", TARGET]));
     assert_eq!(code, 0, "disk change failed:\n{out}\n{err}");
     let calls = moto.calls();
-    assert_eq!(calls_to(&calls, "ec2", "CreateLaunchTemplateVersion"), 1, "{calls:?}");
-    assert_eq!(calls_to(&calls, "ec2", "ModifyLaunchTemplate"), 1, "{calls:?}");
     assert_eq!(
-        calls_to(&calls, "eks", "POST /clusters/prod/node-groups/xlarge/update-version"),
+        calls_to(&calls, "ec2", "CreateLaunchTemplateVersion"),
+        1,
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls_to(&calls, "ec2", "ModifyLaunchTemplate"),
+        1,
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls_to(
+            &calls,
+            "eks",
+            "POST /clusters/prod/node-groups/xlarge/update-version"
+        ),
         1,
         "{calls:?}"
     );
     assert!(
-        !calls.iter().any(|(_, a, _)| a.starts_with("DELETE ") || a.starts_with("Delete")),
+        !calls
+            .iter()
+            .any(|(_, a, _)| a.starts_with("DELETE ") || a.starts_with("Delete")),
         "{calls:?}"
     );
     let nodes = moto.helper(&["nodes", "prod"]);
     assert_eq!(nodes["xlarge"]["launchTemplate"]["version"], "2", "{nodes}");
     assert_eq!(nodes["xlarge"]["devices"][0]["size"], 120, "{nodes}");
-    assert_eq!(nodes["xlarge"]["metadata"]["HttpTokens"], "required", "{nodes}");
+    assert_eq!(
+        nodes["xlarge"]["metadata"]["HttpTokens"], "required",
+        "{nodes}"
+    );
     assert_eq!(actions(&plan_json(root, &moto)), vec![]);
 
     // A nodegroup as an alpaka before launch templates made it (none): EKS cannot give it one
@@ -647,7 +678,10 @@ fn eks_prod_aws_layer_apply_drift_destroy() {
     let cluster =
         first(&|s, a| s == "eks" && a == "DELETE /clusters/prod").expect("cluster deleted");
     let lt = first(&|_, a| a == "DeleteLaunchTemplate").expect("launch template deleted");
-    assert!(ng < lt, "the nodegroup goes before its launch template: {calls:?}");
+    assert!(
+        ng < lt,
+        "the nodegroup goes before its launch template: {calls:?}"
+    );
     let oidc = first(&|_, a| a == "DeleteOpenIDConnectProvider").expect("oidc deleted");
     let nat = first(&|_, a| a == "DeleteNatGateway").expect("nat deleted");
     let eip = first(&|_, a| a == "ReleaseAddress").expect("eip released");
@@ -754,9 +788,10 @@ fn eks_refusing_fresh_roles_and_vpc_parts_in_use_are_waited_out() {
         2,
         "{calls:?}"
     );
+    // Two add-ons (vpc-cni, EBS CSI): the first one refused once, then each created.
     assert_eq!(
         calls_to(&calls, "eks", "POST /clusters/prod/addons"),
-        2,
+        3,
         "{calls:?}"
     );
     let plan = plan_json(root, &moto);

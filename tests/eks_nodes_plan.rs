@@ -86,7 +86,10 @@ fn eks_prod_plans_encrypted_storage_hardened_nodes_and_network_policy_enforcemen
     assert_eq!(lt["volume_size_gb"], 100);
     assert_eq!(lt["volume_type"], "gp3");
     assert_eq!(lt["encrypted"], true);
-    assert_eq!(lt["tags"]["alpaka.io/id"], "aws.launch-template.prod.xlarge");
+    assert_eq!(
+        lt["tags"]["alpaka.io/id"],
+        "aws.launch-template.prod.xlarge"
+    );
     // The destroy sweep deletes volumes tagged with the profile while nodes still run.
     assert!(
         lt["resource_tags"].get("alpaka.io/profile").is_none(),
@@ -95,16 +98,17 @@ fn eks_prod_plans_encrypted_storage_hardened_nodes_and_network_policy_enforcemen
 
     let ng = created(&plan, "eks.nodegroup.prod.xlarge");
     assert_eq!(ng["ami_type"], "AL2023_x86_64_STANDARD");
-    assert!(ng.get("disk_size_gb").is_none(), "EKS refuses diskSize with a template: {ng}");
+    assert!(
+        ng.get("disk_size_gb").is_none(),
+        "EKS refuses diskSize with a template: {ng}"
+    );
     assert_eq!(
-        ng["launch_template"]["version"]["$unknown"],
-        "aws.launch-template.prod.xlarge#version",
+        ng["launch_template"]["version"]["$unknown"], "aws.launch-template.prod.xlarge#version",
         "{ng}"
     );
 
     let cni = created(&plan, "eks.addon.prod.vpc-cni");
-    let config: Json =
-        serde_json::from_str(cni["configuration_values"].as_str().unwrap()).unwrap();
+    let config: Json = serde_json::from_str(cni["configuration_values"].as_str().unwrap()).unwrap();
     assert_eq!(config, serde_json::json!({"enableNetworkPolicy": "true"}));
 }
 
@@ -116,7 +120,10 @@ fn a_customer_managed_key_reaches_node_and_pvc_volumes_and_a_malformed_one_is_re
     let key = "arn:aws:kms:ap-northeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     std::fs::write(
         &profile,
-        text.replace("  waitTimeout: 30m", &format!("  waitTimeout: 30m\n  ebsKmsKeyArn: {key}")),
+        text.replace(
+            "  waitTimeout: 30m",
+            &format!("  waitTimeout: 30m\n  ebsKmsKeyArn: {key}"),
+        ),
     )
     .unwrap();
     let plan = plan(ws.path());
@@ -127,7 +134,10 @@ fn a_customer_managed_key_reaches_node_and_pvc_volumes_and_a_malformed_one_is_re
 
     std::fs::write(
         &profile,
-        text.replace("  waitTimeout: 30m", "  waitTimeout: 30m\n  ebsKmsKeyArn: my-key"),
+        text.replace(
+            "  waitTimeout: 30m",
+            "  waitTimeout: 30m\n  ebsKmsKeyArn: my-key",
+        ),
     )
     .unwrap();
     let line = text

@@ -230,9 +230,9 @@ fn is_kms_key_arn(k: &str) -> bool {
         && !p[3].is_empty()
         && p[4].len() == 12
         && p[4].bytes().all(|b| b.is_ascii_digit())
-        && p[5]
-            .strip_prefix("key/")
-            .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        && p[5].strip_prefix("key/").is_some_and(|id| {
+            !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 /// S3's bucket naming rules (general purpose buckets): 3 to 63 characters of lowercase letters,

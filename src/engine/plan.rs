@@ -221,7 +221,11 @@ pub async fn plan(
                 let id = ResourceId::new(r.node.clone());
                 match action_of.get(&id) {
                     Some(Action::Update) if changed_by_update(&id, &r.output) => None,
-                    Some(Action::Adopt) if updated.contains(&id) && changed_by_update(&id, &r.output) => None,
+                    Some(Action::Adopt)
+                        if updated.contains(&id) && changed_by_update(&id, &r.output) =>
+                    {
+                        None
+                    }
                     Some(Action::NoOp | Action::Update) => {
                         state.resources.get(&id)?.outputs.get(&r.output).cloned()
                     }

@@ -491,7 +491,10 @@ impl Driver for NodegroupDriver {
                     "launch_template",
                     s.launch_template
                         .map(|t| {
-                            Value::map([("id", Value::Str(t.id)), ("version", Value::Str(t.version))])
+                            Value::map([
+                                ("id", Value::Str(t.id)),
+                                ("version", Value::Str(t.version)),
+                            ])
                         })
                         .unwrap_or_default(),
                 ),

@@ -16,7 +16,10 @@ use crate::engine::{Driver, DriverError, Drivers, Found, ResourceId, StepCx, Val
 use crate::state::ResourceState;
 
 pub fn register(d: &mut Drivers, s: &Arc<Shared>) {
-    d.register("aws.launch-template", Arc::new(LaunchTemplateDriver(s.clone())));
+    d.register(
+        "aws.launch-template",
+        Arc::new(LaunchTemplateDriver(s.clone())),
+    );
 }
 
 fn data(d: &Value) -> Result<LaunchTemplateData, DriverError> {

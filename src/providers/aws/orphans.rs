@@ -284,6 +284,10 @@ mod tests {
             .iter()
             .find(|(id, _)| id.as_str() == "eks.nodegroup.prod.xlarge")
             .unwrap();
-        assert!(ng.1.deps.iter().any(|d| d.as_str() == "aws.launch-template.prod.xlarge"));
+        assert!(
+            ng.1.deps
+                .iter()
+                .any(|d| d.as_str() == "aws.launch-template.prod.xlarge")
+        );
     }
 }

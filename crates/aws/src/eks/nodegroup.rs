@@ -124,7 +124,9 @@ async fn create_nodegroup_once(c: &Client, s: &NodegroupSpec, token: &str) -> Re
         .node_role(&s.node_role_arn)
         .set_subnets(Some(s.subnet_ids.clone()))
         .set_instance_types(Some(s.instance_types.clone()))
-        .set_disk_size((s.disk_size_gb > 0 && s.launch_template.is_none()).then_some(s.disk_size_gb))
+        .set_disk_size(
+            (s.disk_size_gb > 0 && s.launch_template.is_none()).then_some(s.disk_size_gb),
+        )
         .set_ami_type((!s.ami_type.is_empty()).then(|| AmiTypes::from(s.ami_type.as_str())))
         .set_launch_template(s.launch_template.as_ref().map(template_spec))
         .set_version((!s.version.is_empty()).then(|| s.version.clone()))
