@@ -9,7 +9,7 @@ use alpaka_aws::ec2::{self, LaunchTemplateData};
 use async_trait::async_trait;
 
 use super::{
-    Shared, err, find_ec2, int, map_value, opt_text, output, outputs, string_map, tags, text,
+    Shared, carry, err, find_ec2, int, map_value, opt_text, output, outputs, string_map, tags, text,
 };
 use crate::engine::diff::FieldChange;
 use crate::engine::{Driver, DriverError, Drivers, Found, ResourceId, StepCx, Value};
@@ -106,13 +106,14 @@ impl Driver for LaunchTemplateDriver {
         else {
             return Ok(None);
         };
-        let Some(tags) = ec2::launch_template_tags(&aws.ec2, &id)
-            .await
-            .map_err(err)?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(attrs(&t.name, &t.data, &tags)))
+        // One read per resource in a plan: the version's data (DescribeLaunchTemplateVersions)
+        // carries no tags of the template itself, and a second call per template would double
+        // its reads. Its tags are set in the create call and by every update: as last applied.
+        let mut live = attrs(&t.name, &t.data, &alpaka_aws::Tags::new());
+        if let Value::Map(m) = &mut live {
+            m.insert("tags".into(), carry(rec, "tags"));
+        }
+        Ok(Some(live))
     }
     async fn create(&self, cx: &StepCx, d: &Value) -> Result<Value, DriverError> {
         let aws = self.0.aws().await;
