@@ -995,7 +995,7 @@ fn a_kubernetes_upgrade_goes_one_minor_at_a_time_and_a_downgrade_is_refused() {
 
 /// Every create call of an eks-prod AWS-layer apply, in the stand-in's names: where the kill
 /// points go.
-const CREATE_CALLS: [(&str, &str); 12] = [
+const CREATE_CALLS: [(&str, &str); 13] = [
     ("ec2", "CreateVpc"),
     ("ec2", "CreateSubnet"),
     ("ec2", "CreateInternetGateway"),
