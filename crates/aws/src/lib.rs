@@ -185,7 +185,7 @@ impl Aws {
 /// The role name of an assumed-role session ARN (`arn:P:sts::A:assumed-role/ROLE/SESSION`).
 pub fn assumed_role_name(arn: &str) -> Option<&str> {
     let resource = arn.splitn(6, ':').nth(5)?;
-    if !arn.split(':').nth(2).is_some_and(|s| s == "sts") {
+    if arn.split(':').nth(2) != Some("sts") {
         return None;
     }
     let rest = resource.strip_prefix("assumed-role/")?;
