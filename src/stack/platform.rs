@@ -491,14 +491,11 @@ pub fn build(
         if cfg.prometheus.enabled {
             deps.push(&prom_release);
         }
-        nodes.push(release(
-            cfg,
-            &catalog::KMINION,
-            &ns,
-            charts::kminion(cfg, &addr),
-            &deps,
-            cl,
-        ));
+        let mut values = charts::kminion(cfg, &addr);
+        kafka_clients::kminion_values(&mut values, KAFKA_NAME, kafka_users::KMINION_USER);
+        let kminion_user = user_id(kafka_users::KMINION_USER);
+        deps.push(&kminion_user);
+        nodes.push(release(cfg, &catalog::KMINION, &ns, values, &deps, cl));
     }
 
     if cfg.loki.enabled {
@@ -522,12 +519,14 @@ pub fn build(
     }
 
     if cfg.ui4kafka.enabled && cfg.kafka.enabled {
+        let mut values = charts::kafka_ui(cfg, &addr);
+        kafka_clients::kafka_ui_values(&mut values, KAFKA_NAME, kafka_users::KAFKA_UI_USER);
         nodes.push(release(
             cfg,
             &catalog::KAFKA_UI,
             &ns,
-            charts::kafka_ui(cfg, &addr),
-            &[&kafka_id],
+            values,
+            &[&kafka_id, &user_id(kafka_users::KAFKA_UI_USER)],
             cl,
         ));
     }
