@@ -140,6 +140,9 @@ impl Profile {
 }
 
 /// The resolved distribution block.
+// One value per command, made once from the profile: the EKS block's size costs nothing, and a
+// Box would only add indirection at every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cluster {
     Minikube(Minikube),
