@@ -193,7 +193,7 @@ fn k3d_profile_apply_edit_one_connector_remove_one_destroy() {
     // 1. Apply the whole profile: cluster, namespace, operator, Kafka, Connect, connectors, ...
     printed += &ok(w.run(&["apply", "--auto-approve"]));
     assert!(
-        printed.contains("Apply complete! Resources: 29 added"),
+        printed.contains("Apply complete! Resources: 42 added"),
         "{printed}"
     );
     let helm_calls: Vec<String> = w
@@ -291,7 +291,12 @@ fn k3d_profile_apply_edit_one_connector_remove_one_destroy() {
     let job = w.objects("jobs").into_iter().next().expect("the init Job");
     // The real Job controller ran it to completion on a KWOK node.
     assert_eq!(job["status"]["succeeded"], 1, "{job}");
-    let volume = &job["spec"]["template"]["spec"]["volumes"][0]["configMap"];
+    let volume = &job["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "files")
+        .expect("the init files volume")["configMap"];
     assert_eq!(volume["defaultMode"], 0o755);
     assert_eq!(volume["name"], job["metadata"]["name"]);
 

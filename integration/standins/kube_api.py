@@ -128,6 +128,7 @@ RESOURCES = [
     ("apps", "v1", "deployments", "Deployment", True),
     ("batch", "v1", "jobs", "Job", True),
     ("networking.k8s.io", "v1", "ingresses", "Ingress", True),
+    ("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", True),
     ("rbac.authorization.k8s.io", "v1", "roles", "Role", True),
     ("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True),
     ("storage.k8s.io", "v1", "storageclasses", "StorageClass", False),

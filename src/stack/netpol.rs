@@ -230,7 +230,9 @@ pub fn policies(profile: &Profile, cfg: &StackConfig, ns: &str) -> Vec<NetworkPo
         out.push(policy("alpaka-connect", ns, selector(CONNECT), rules));
         // `alpaka test`'s throwaway MySQL: the JDBC source connector's workers read it.
         out.push(policy(
-            "alpaka-test-mysql",
+            // Not `alpaka-test-…`: that prefix names what one `alpaka test` run made and
+            // removes; this policy belongs to the platform and outlives every run.
+            "alpaka-selftest-mysql",
             ns,
             selector(&[MYSQL_ROLE_LABEL]),
             vec![rule(vec![pods(CONNECT)], &[3306])],
