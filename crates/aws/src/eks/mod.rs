@@ -360,10 +360,7 @@ pub async fn update_cluster_version(
         .await
         .map_err(sdk("eks:UpdateClusterVersion", name))?;
     let id = update_id(out.update(), "eks:UpdateClusterVersion", name)?;
-    wait_update(c, name, None, id, spec, on_status).await?;
-    wait_cluster_active(c, name, spec, on_status)
-        .await
-        .map(|_| ())
+    settle_cluster_update(c, name, id, spec, on_status).await
 }
 
 /// Change who can reach the API server: one UpdateClusterConfig (resourcesVpcConfig), its
@@ -385,10 +382,7 @@ pub async fn update_endpoint_access(
         .await
         .map_err(sdk("eks:UpdateClusterConfig", name))?;
     let id = update_id(out.update(), "eks:UpdateClusterConfig", name)?;
-    wait_update(c, name, None, id, spec, on_status).await?;
-    wait_cluster_active(c, name, spec, on_status)
-        .await
-        .map(|_| ())
+    settle_cluster_update(c, name, id, spec, on_status).await
 }
 
 /// Set the exported control-plane log types: one UpdateClusterConfig (logging), waited out.
@@ -407,10 +401,7 @@ pub async fn update_logging(
         .await
         .map_err(sdk("eks:UpdateClusterConfig", name))?;
     let id = update_id(out.update(), "eks:UpdateClusterConfig", name)?;
-    wait_update(c, name, None, id, spec, on_status).await?;
-    wait_cluster_active(c, name, spec, on_status)
-        .await
-        .map(|_| ())
+    settle_cluster_update(c, name, id, spec, on_status).await
 }
 
 /// Add envelope encryption of secrets with `key` to a cluster that has none
@@ -430,10 +421,7 @@ pub async fn associate_encryption(
         .await
         .map_err(sdk("eks:AssociateEncryptionConfig", name))?;
     let id = update_id(out.update(), "eks:AssociateEncryptionConfig", name)?;
-    wait_update(c, name, None, id, spec, on_status).await?;
-    wait_cluster_active(c, name, spec, on_status)
-        .await
-        .map(|_| ())
+    settle_cluster_update(c, name, id, spec, on_status).await
 }
 
 /// Move a nodegroup to the cluster's Kubernetes version (UpdateNodegroupVersion with the
@@ -471,6 +459,21 @@ fn update_id<'a>(
 }
 
 /// DescribeUpdate until `Successful`; `Failed`/`Cancelled` end it with EKS's own errors.
+/// A cluster-level update (version, endpoint, logging, encryption) done: the update Successful,
+/// then the cluster ACTIVE again.
+async fn settle_cluster_update(
+    c: &Client,
+    name: &str,
+    id: &str,
+    spec: &WaitSpec,
+    on_status: OnStatus<'_>,
+) -> Result<(), AwsError> {
+    wait_update(c, name, None, id, spec, on_status).await?;
+    wait_cluster_active(c, name, spec, on_status)
+        .await
+        .map(|_| ())
+}
+
 async fn wait_update(
     c: &Client,
     cluster: &str,
