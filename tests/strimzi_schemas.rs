@@ -162,7 +162,13 @@ fn generated_strimzi_resources_validate_against_the_crds() {
             *checked.entry(kind).or_default() += 1;
         }
     }
-    for kind in ["Kafka", "KafkaNodePool", "KafkaConnect", "KafkaConnector"] {
+    for kind in [
+        "Kafka",
+        "KafkaNodePool",
+        "KafkaConnect",
+        "KafkaConnector",
+        "KafkaUser",
+    ] {
         assert!(
             checked.get(kind).copied().unwrap_or(0) > 0,
             "no {kind} generated: {checked:?}"

@@ -6,6 +6,7 @@
 //! [`Diagnostic`]; nothing here panics on any input.
 
 pub mod exposure;
+pub mod kafka_auth;
 pub mod merge;
 pub mod schema;
 pub mod semantic;
@@ -313,6 +314,7 @@ pub fn load(root: &Path, profile: &str) -> Result<Loaded, Diagnostics> {
         &merged,
     ));
     diags.extend(semantic::broker_config(&typed_config, &merged));
+    diags.extend(kafka_auth::checks(&typed_config, &merged));
     diags.extend(semantic::chart_values(
         &typed_profile,
         &typed_config,

@@ -112,6 +112,9 @@ pub struct Kafka {
     pub storage: Storage,
     pub metrics: bool,
     pub mode: KafkaMode,
+    /// Who may connect, and how. Secure by default: one TLS listener (9093) with SCRAM-SHA-512,
+    /// Kafka's authorizer, and one KafkaUser per client with the least ACLs it needs.
+    pub security: KafkaSecurity,
     /// Broker settings passed to Strimzi's `spec.kafka.config`, e.g. `log.retention.hours: 168`.
     /// The settings alpaka derives from the keys above (replication, partitions, min ISR) are
     /// set there instead.
@@ -139,12 +142,22 @@ impl Default for Kafka {
             storage: Storage::default(),
             metrics: true,
             mode: KafkaMode::Kraft,
+            security: KafkaSecurity::default(),
             config: FreeMap::new(),
             node_selector: Labels::new(),
             tolerations: Vec::new(),
             chart_values: FreeMap::new(),
         }
     }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct KafkaSecurity {
+    /// Also open a plain listener on 9092: no TLS, no authentication, and its clients
+    /// (`User:ANONYMOUS`) are super users, as every client was before alpaka secured Kafka.
+    /// For clients not yet moved to the TLS listener; `validate` and `plan` warn while it is on.
+    pub plain_listener: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -226,8 +239,21 @@ pub struct Ksqldb {
     pub container: Container,
     /// 2Gi OOMed in the original chart.
     pub memory: Size,
+    /// The topics your own streams and tables read and write; ksqlDB's Kafka user gets exactly
+    /// these (besides its own internal topics). A name, or a prefix ending in `*`.
+    pub topics: KsqlTopics,
     pub node_selector: Labels,
     pub tolerations: Vec<Toleration>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct KsqlTopics {
+    /// Read (and describe): the topics of `CREATE STREAM/TABLE … WITH (KAFKA_TOPIC=…)`.
+    pub read: Vec<String>,
+    /// Write, describe and create: the sinks of `CREATE STREAM/TABLE … AS SELECT` (named after
+    /// the stream, upper case, unless `KAFKA_TOPIC` says otherwise).
+    pub write: Vec<String>,
 }
 
 impl Default for Ksqldb {
@@ -240,6 +266,7 @@ impl Default for Ksqldb {
             // (confluentinc/cp-all-in-one v8.3.0, docker-compose.yml).
             container: Container::new("confluentinc/cp-ksqldb-server", "8.3.0"),
             memory: Size::known("4Gi"),
+            topics: KsqlTopics::default(),
             node_selector: Labels::new(),
             tolerations: Vec::new(),
         }

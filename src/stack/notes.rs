@@ -183,7 +183,7 @@ mod tests {
             ),
             "{n}"
         );
-        assert!(n.contains("alpaka-kafka-bootstrap.alpaka.svc:9092"), "{n}");
+        assert!(n.contains("alpaka-kafka-bootstrap.alpaka.svc:9093"), "{n}");
         assert!(
             n.contains("srccon     http://srccon-connect-api.alpaka.svc:8083"),
             "{n}"

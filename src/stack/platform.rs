@@ -7,7 +7,10 @@ use crate::model::stack::{KafkaMode, StackConfig, StorageType, UiAuthType};
 
 use super::catalog::{self, ChartPin};
 use super::connectors::{self, ConnectSpec, ConnectorSpec, GroupSpec};
-use super::{StackError, charts, hardening, k8s, netpol, release_desired, strimzi, strs};
+use super::kafka_users::{self, ConnectClients, RenderedConnector};
+use super::{
+    StackError, charts, hardening, k8s, kafka_clients, netpol, release_desired, strimzi, strs,
+};
 
 /// A typed manifest as the engine's attribute tree, with the cluster it goes to (`cluster`:
 /// the cluster node's `context` and `kubeconfig` outputs; the driver never sends it).
@@ -58,8 +61,14 @@ pub struct Addresses {
 }
 
 impl Addresses {
+    /// The TLS + SCRAM listener: every client alpaka configures uses it (the plain listener,
+    /// when a user keeps one, is for clients alpaka does not manage).
     pub fn bootstrap(&self) -> String {
-        format!("{KAFKA_NAME}-kafka-bootstrap.{}.svc:9092", self.ns)
+        format!(
+            "{KAFKA_NAME}-kafka-bootstrap.{}.svc:{}",
+            self.ns,
+            strimzi::TLS_LISTENER_PORT
+        )
     }
     pub fn connect(&self, connect_type: &str) -> String {
         format!(
@@ -196,6 +205,8 @@ pub fn build(
             min_insync_replicas: k.min_insync_replicas,
             metrics: k.metrics,
             extra_config: &k.config,
+            super_users: vec![kafka_users::ADMIN_USER.to_owned()],
+            plain_listener: k.security.plain_listener,
         };
         let kafka_desired = if legacy {
             let template = strimzi::template(&k.node_selector, &k.tolerations);
@@ -242,6 +253,9 @@ pub fn build(
     // Kafka Connect: one KafkaConnect per type, one KafkaConnector per connector; secret config
     // values live in one Secret per type and reach connectors through the config provider.
     let mut connect_ids = Vec::new();
+    // Per Connect type, its rendered connectors (name, class, config): what its user's ACLs
+    // are derived from.
+    let mut rendered_connects: Vec<(String, Vec<(String, String, ConnectorConfig)>)> = Vec::new();
     if cfg.kafka_connect.enabled && cfg.kafka.enabled {
         let mut errors = Vec::new();
         let builtins = builtin_vars(&ns);
@@ -271,6 +285,7 @@ pub fn build(
                 metrics: cfg.kafka.metrics,
                 template: strimzi::template(&c.node_selector, &c.tolerations),
                 timezone: c.timezone.clone(),
+                user: kafka_users::connect_user(t),
             };
             let connect_desired = if legacy {
                 manifest(
@@ -280,7 +295,11 @@ pub fn build(
             } else {
                 manifest(&strimzi::connect(connect_input), cl)?
             };
-            nodes.push(Node::new(&id, "strimzi.kafkaconnect", connect_desired).after(&kafka_id));
+            nodes.push(
+                Node::new(&id, "strimzi.kafkaconnect", connect_desired)
+                    .after(&kafka_id)
+                    .after(user_id(&kafka_users::connect_user(t))),
+            );
             connect_ids.push(id.clone());
             let spec = connect_spec(c, &cfg.env, &builtins);
             let rendered = match connectors::render_connect(&spec) {
@@ -294,6 +313,10 @@ pub fn build(
             let secret_id = format!("k8s.secret.{secret_name}");
             let mut secret_data = std::collections::BTreeMap::new();
             let mut connector_nodes = Vec::new();
+            let mut derived = Vec::new();
+            // Secrets the workers read through the config provider besides the connectors'
+            // own: the Connect user's and the cluster CA, for Debezium's schema history clients.
+            let mut client_secrets = false;
             for r in rendered {
                 let mut config = std::collections::BTreeMap::new();
                 let mut class = String::new();
@@ -328,6 +351,14 @@ pub fn build(
                         r.full_name, r.group
                     )));
                 }
+                client_secrets |= kafka_clients::secure_schema_history(
+                    &mut config,
+                    &addr.bootstrap(),
+                    &ns,
+                    &kafka_users::connect_user(t),
+                    KAFKA_NAME,
+                );
+                derived.push((r.full_name.clone(), class.clone(), config.clone()));
                 let mut connector =
                     strimzi::connector(&r.full_name, &ns, t, class, tasks_max, config);
                 if legacy {
@@ -342,7 +373,10 @@ pub fn build(
                     .after(&id),
                 );
             }
+            rendered_connects.push((t.to_owned(), derived));
+            let mut readable = Vec::new();
             if !secret_data.is_empty() {
+                readable.push(secret_name.clone());
                 nodes.push(
                     Node::new(
                         &secret_id,
@@ -356,10 +390,23 @@ pub fn build(
                     )
                     .after(&namespace),
                 );
-                // The Connect pods read the Secret through the API (the config provider).
+                connector_nodes = connector_nodes
+                    .into_iter()
+                    .map(|n| n.after(&secret_id))
+                    .collect();
+            }
+            if client_secrets {
+                readable.push(kafka_users::connect_user(t));
+                readable.push(strimzi::cluster_ca_secret(KAFKA_NAME));
+            }
+            if !readable.is_empty() {
+                // The Connect pods read the Secrets through the API (the config provider).
                 let access = format!("alpaka-connect-{t}-secrets");
-                let (role, binding) =
-                    k8s::connect_secret_access(&access, &ns, &secret_name, &format!("{t}-connect"));
+                let (mut role, binding) =
+                    k8s::connect_secret_access(&access, &ns, &readable[0], &format!("{t}-connect"));
+                for rule in role.rules.iter_mut().flatten() {
+                    rule.resource_names = Some(readable.clone());
+                }
                 let role_id = format!("k8s.role.connect-{t}");
                 let binding_id = format!("k8s.rolebinding.connect-{t}");
                 nodes.push(Node::new(&role_id, "k8s.role", manifest(&role, cl)?).after(&namespace));
@@ -369,7 +416,7 @@ pub fn build(
                 );
                 connector_nodes = connector_nodes
                     .into_iter()
-                    .map(|n| n.after(&secret_id).after(&binding_id))
+                    .map(|n| n.after(&binding_id))
                     .collect();
             }
             nodes.extend(connector_nodes);
@@ -379,9 +426,15 @@ pub fn build(
         }
     }
 
+    // One KafkaUser per client, its ACLs derived from what the config deploys; the User
+    // Operator (in the Kafka resource's entity operator) makes each user's Secret.
+    if cfg.kafka.enabled {
+        nodes.extend(user_nodes(cfg, &ns, &kafka_id, &rendered_connects, cl)?);
+    }
+
     if cfg.ksqldb.enabled && cfg.kafka.enabled {
         let q = &cfg.ksqldb;
-        let deployment = k8s::deployment(&k8s::Workload {
+        let mut deployment = k8s::deployment(&k8s::Workload {
             name: "ksqldb",
             namespace: &ns,
             container: &q.container,
@@ -396,13 +449,19 @@ pub fn build(
             resources: hardening::resources("500m", q.memory.as_str(), "2", q.memory.as_str()),
             probes: ksqldb_probes(),
         });
+        kafka_clients::add_credentials(
+            &mut deployment,
+            KAFKA_NAME,
+            kafka_clients::ksqldb_env(kafka_users::KSQLDB_USER),
+        );
         nodes.push(
             Node::new(
                 "k8s.deployment.ksqldb",
                 "k8s.deployment",
                 manifest(&deployment, cl)?,
             )
-            .after(&kafka_id),
+            .after(&kafka_id)
+            .after(user_id(kafka_users::KSQLDB_USER)),
         );
         nodes.push(
             Node::new(
@@ -559,7 +618,7 @@ pub fn build(
 
     if cfg.tool.enabled {
         let t = &cfg.tool;
-        let deployment = k8s::deployment(&k8s::Workload {
+        let mut deployment = k8s::deployment(&k8s::Workload {
             name: "alpaka-tool",
             namespace: &ns,
             container: &t.container,
@@ -582,14 +641,23 @@ pub fn build(
                 ..Default::default()
             },
         });
-        nodes.push(
-            Node::new(
-                "k8s.deployment.tool",
-                "k8s.deployment",
-                manifest(&deployment, cl)?,
-            )
-            .after(&namespace),
-        );
+        // The operator's shell: alpaka's admin identity.
+        let admin = cfg.kafka.enabled.then(|| {
+            kafka_clients::add_credentials(
+                &mut deployment,
+                KAFKA_NAME,
+                kafka_clients::tool_env(kafka_users::ADMIN_USER),
+            );
+            user_id(kafka_users::ADMIN_USER)
+        });
+        let tool = Node::new(
+            "k8s.deployment.tool",
+            "k8s.deployment",
+            manifest(&deployment, cl)?,
+        )
+        .after(&namespace);
+        let tool = admin.into_iter().fold(tool, |n, d| n.after(d));
+        nodes.push(tool);
     }
 
     if cfg.init.enabled {
@@ -640,6 +708,57 @@ fn ksqldb_probes() -> k8s::Probes {
     }
 }
 
+/// The rendered config of a connector, as its KafkaConnector carries it.
+type ConnectorConfig = std::collections::BTreeMap<String, String>;
+
+/// The node id of KafkaUser `user`.
+pub fn user_id(user: &str) -> String {
+    format!("kafka.user.{user}")
+}
+
+fn user_nodes(
+    cfg: &StackConfig,
+    ns: &str,
+    kafka_id: &str,
+    rendered: &[(String, Vec<(String, String, ConnectorConfig)>)],
+    cl: &Value,
+) -> Result<Vec<Node>, StackError> {
+    let jdbc_test = crate::selftest::plan::jdbc_connect(ns, cfg);
+    let s3_test = cfg
+        .test
+        .s3sink
+        .connect
+        .as_ref()
+        .filter(|_| cfg.test.s3sink.enabled)
+        .map(|t| t.as_str().to_owned());
+    let connects: Vec<ConnectClients<'_>> = rendered
+        .iter()
+        .map(|(t, connectors)| ConnectClients {
+            connect_type: t,
+            connectors: connectors
+                .iter()
+                .map(|(name, class, config)| RenderedConnector {
+                    name,
+                    class,
+                    config,
+                })
+                .collect(),
+            runs_tests: jdbc_test.as_deref() == Some(t.as_str())
+                || s3_test.as_deref() == Some(t.as_str()),
+        })
+        .collect();
+    kafka_users::clients(cfg, &connects)?
+        .iter()
+        .map(|c| {
+            let user = kafka_users::kafka_user(c, KAFKA_NAME, ns, cfg.kafka.mode);
+            Ok(
+                Node::new(user_id(&c.user), "strimzi.kafkauser", manifest(&user, cl)?)
+                    .after(kafka_id),
+            )
+        })
+        .collect()
+}
+
 /// The cp-ksqldb-server image turns every `KSQL_*` variable into a server property
 /// (`KSQL_KSQL_SERVICE_ID` → `ksql.service.id`; confluentinc/ksql-images v8.3.1,
 /// `cp-ksqldb-server/include/etc/confluent/docker/server/configure`). Internal, sink and
@@ -652,7 +771,10 @@ fn ksqldb_env(cfg: &StackConfig, addr: &Addresses) -> Vec<(&'static str, String)
         ("KSQL_LISTENERS", "http://0.0.0.0:8088".to_owned()),
         // One id per deployment: it prefixes the internal topics and names the cluster of
         // servers that share work.
-        ("KSQL_KSQL_SERVICE_ID", "alpaka_".to_owned()),
+        (
+            "KSQL_KSQL_SERVICE_ID",
+            kafka_users::KSQLDB_SERVICE_ID.to_owned(),
+        ),
         ("KSQL_KSQL_INTERNAL_TOPIC_REPLICAS", rf.clone()),
         ("KSQL_KSQL_STREAMS_REPLICATION_FACTOR", rf.clone()),
         ("KSQL_KSQL_SINK_REPLICAS", rf.clone()),
@@ -741,7 +863,7 @@ mod tests {
         assert_eq!(env["KSQL_KSQL_SERVICE_ID"], "alpaka_");
         assert_eq!(
             env["KSQL_BOOTSTRAP_SERVERS"],
-            "alpaka-kafka-bootstrap.alpaka.svc:9092"
+            "alpaka-kafka-bootstrap.alpaka.svc:9093"
         );
         assert_eq!(
             StackConfig::default().ksqldb.container.reference(),

@@ -65,6 +65,8 @@ pub struct KafkaSpec {
 pub struct KafkaCluster {
     pub version: String,
     pub listeners: Vec<Listener>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<Authorization>,
     pub config: BTreeMap<String, serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_config: Option<MetricsConfig>,
@@ -77,7 +79,36 @@ pub struct Listener {
     #[serde(rename = "type")]
     pub kind: String,
     pub tls: bool,
+    /// Absent: the listener "will accept all connections" (Strimzi docs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<ListenerAuthentication>,
 }
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ListenerAuthentication {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// `spec.kafka.authorization`: Kafka's own authorizer (StandardAuthorizer in KRaft, AclAuthorizer
+/// with ZooKeeper) over the KafkaUsers' ACLs. Super users are SCRAM user names as they are
+/// (`CN=` only for mTLS users; Strimzi adds the `User:` prefix). Strimzi adds its own operators
+/// and brokers to the list itself.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Authorization {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub super_users: Vec<String>,
+}
+
+/// The listener alpaka's clients use: TLS (the cluster CA signs the brokers' certificates) with
+/// SCRAM-SHA-512, Strimzi's recommended pair.
+pub const TLS_LISTENER_PORT: u16 = 9093;
+/// The plain listener, only when `kafka.security.plainListener` asks for it.
+pub const PLAIN_LISTENER_PORT: u16 = 9092;
+/// The principal of a client of a listener without authentication.
+pub const ANONYMOUS: &str = "ANONYMOUS";
 
 /// The Strimzi Metrics Reporter: Prometheus format straight from Kafka, no ConfigMap needed.
 #[derive(Debug, Clone, Serialize)]
@@ -114,6 +145,11 @@ pub struct KafkaInput<'a> {
     /// The user's broker settings (`kafka.config`); alpaka's derived keys are never among them
     /// (the loader refuses those).
     pub extra_config: &'a BTreeMap<String, serde_json::Value>,
+    /// Super users besides Strimzi's own (alpaka's admin identity).
+    pub super_users: Vec<String>,
+    /// A plain listener on 9092 as well, its anonymous clients super users (the user's explicit
+    /// choice, warned about by the loader).
+    pub plain_listener: bool,
 }
 
 /// Broker settings alpaka derives from typed keys; `kafka.config` may not set them.
@@ -160,12 +196,11 @@ pub fn kafka(i: &KafkaInput<'_>) -> Manifest<KafkaSpec> {
         spec: KafkaSpec {
             kafka: KafkaCluster {
                 version: i.version.into(),
-                listeners: vec![Listener {
-                    name: "plain".into(),
-                    port: 9092,
-                    kind: "internal".into(),
-                    tls: false,
-                }],
+                listeners: listeners(i.plain_listener),
+                authorization: Some(Authorization {
+                    kind: "simple",
+                    super_users: super_users(i),
+                }),
                 config,
                 metrics_config: i.metrics.then(MetricsConfig::reporter),
             },
@@ -175,6 +210,37 @@ pub fn kafka(i: &KafkaInput<'_>) -> Manifest<KafkaSpec> {
             },
         },
     }
+}
+
+/// The TLS + SCRAM-SHA-512 listener always; the plain one only when asked for.
+fn listeners(plain: bool) -> Vec<Listener> {
+    let tls = Listener {
+        name: "tls".into(),
+        port: TLS_LISTENER_PORT,
+        kind: "internal".into(),
+        tls: true,
+        authentication: Some(ListenerAuthentication {
+            kind: "scram-sha-512",
+        }),
+    };
+    let plain = plain.then(|| Listener {
+        name: "plain".into(),
+        port: PLAIN_LISTENER_PORT,
+        kind: "internal".into(),
+        tls: false,
+        authentication: None,
+    });
+    plain.into_iter().chain([tls]).collect()
+}
+
+/// With simple authorization a plain listener's clients (`User:ANONYMOUS`) could do nothing;
+/// the plain listener exists for clients that are not yet moved, so they keep what they had.
+fn super_users(i: &KafkaInput<'_>) -> Vec<String> {
+    let mut users = i.super_users.clone();
+    if i.plain_listener {
+        users.push(ANONYMOUS.to_owned());
+    }
+    users
 }
 
 // ---- placement (nodeSelector → required node affinity, since Strimzi pod templates have none) ----
@@ -289,11 +355,74 @@ pub struct ConnectSpec {
     pub config_storage_topic: String,
     pub offset_storage_topic: String,
     pub status_storage_topic: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ClientTls>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<ClientAuthentication>,
     pub config: BTreeMap<String, serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_config: Option<MetricsConfig>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<Template>,
+}
+
+/// `spec.tls` of a Kafka client resource: the CA its brokers' certificates are checked against.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientTls {
+    pub trusted_certificates: Vec<TrustedCertificate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrustedCertificate {
+    pub secret_name: String,
+    pub certificate: String,
+}
+
+/// `spec.authentication` of a Kafka client resource: SCRAM-SHA-512 with the password the User
+/// Operator wrote into the user's Secret (never the password itself).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientAuthentication {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub username: String,
+    pub password_secret: PasswordSecret,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordSecret {
+    pub secret_name: String,
+    pub password: String,
+}
+
+/// How a Kafka client resource reaches the TLS + SCRAM listener as `user`: the CA certificate
+/// from `<cluster>-cluster-ca-cert` (key `ca.crt`) and the password from the Secret the User
+/// Operator names after the user (key `password`).
+pub fn client_security(cluster: &str, user: &str) -> (ClientTls, ClientAuthentication) {
+    (
+        ClientTls {
+            trusted_certificates: vec![TrustedCertificate {
+                secret_name: cluster_ca_secret(cluster),
+                certificate: "ca.crt".into(),
+            }],
+        },
+        ClientAuthentication {
+            kind: "scram-sha-512",
+            username: user.to_owned(),
+            password_secret: PasswordSecret {
+                secret_name: user.to_owned(),
+                password: "password".into(),
+            },
+        },
+    )
+}
+
+/// The Secret in which the Cluster Operator publishes the cluster CA certificate (`ca.crt`).
+pub fn cluster_ca_secret(cluster: &str) -> String {
+    format!("{cluster}-cluster-ca-cert")
 }
 
 pub struct ConnectInput<'a> {
@@ -308,6 +437,8 @@ pub struct ConnectInput<'a> {
     pub template: Option<Template>,
     /// Sets `TZ` in the Connect container (connectors that format times use it).
     pub timezone: Option<String>,
+    /// The KafkaUser the workers authenticate as.
+    pub user: String,
 }
 
 /// Connectors are managed as KafkaConnector resources; secrets reach them through the
@@ -335,6 +466,7 @@ pub fn connect(i: ConnectInput<'_>) -> Manifest<ConnectSpec> {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
+    let (tls, authentication) = client_security(i.cluster, &i.user);
     Manifest {
         api_version: API_VERSION,
         kind: "KafkaConnect",
@@ -350,6 +482,8 @@ pub fn connect(i: ConnectInput<'_>) -> Manifest<ConnectSpec> {
             config_storage_topic: connect_topics(i.name)[0].clone(),
             offset_storage_topic: connect_topics(i.name)[1].clone(),
             status_storage_topic: connect_topics(i.name)[2].clone(),
+            tls: Some(tls),
+            authentication: Some(authentication),
             config,
             metrics_config: i.metrics.then(MetricsConfig::reporter),
             template: match i.timezone {
@@ -454,6 +588,9 @@ pub struct LegacyKafkaCluster {
     pub version: String,
     pub replicas: u32,
     pub listeners: Vec<Listener>,
+    /// 0.45's v1beta2 has the same `simple` type (AclAuthorizer on ZooKeeper).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<Authorization>,
     pub config: BTreeMap<String, serde_json::Value>,
     pub storage: Storage,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -490,6 +627,7 @@ pub fn kafka_zookeeper(
                 version: v1.spec.kafka.version,
                 replicas: brokers,
                 listeners: v1.spec.kafka.listeners,
+                authorization: v1.spec.kafka.authorization,
                 config: v1.spec.kafka.config,
                 storage: storage.clone(),
                 template: template.clone(),
@@ -511,6 +649,10 @@ pub struct LegacyConnectSpec {
     pub replicas: u32,
     pub image: String,
     pub bootstrap_servers: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ClientTls>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<ClientAuthentication>,
     /// v1beta2 keeps the group id and internal topics in `config`.
     pub config: BTreeMap<String, serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -537,6 +679,8 @@ pub fn connect_legacy(i: ConnectInput<'_>, kafka_version: &str) -> Manifest<Lega
             replicas: v1.spec.replicas,
             image: v1.spec.image,
             bootstrap_servers: v1.spec.bootstrap_servers,
+            tls: v1.spec.tls,
+            authentication: v1.spec.authentication,
             config,
             template: v1.spec.template,
         },

@@ -38,6 +38,7 @@ pub const MANIFEST_KINDS: &[&str] = &[
     "strimzi.kafkanodepool",
     "strimzi.kafkaconnect",
     "strimzi.kafkaconnector",
+    "strimzi.kafkauser",
 ];
 
 pub fn register(drivers: &mut Drivers) {

@@ -63,6 +63,9 @@ const TABLE: &[(&str, &str, &str, bool)] = &[
         true,
     ),
     ("kafka.strimzi.io/v1", "KafkaConnect", "kafkaconnects", true),
+    // One per Kafka client (`stack::kafka_users`); v1beta2 for the legacy 0.45 operator.
+    ("kafka.strimzi.io/v1", "KafkaUser", "kafkausers", true),
+    ("kafka.strimzi.io/v1beta2", "KafkaUser", "kafkausers", true),
     (
         "kafka.strimzi.io/v1",
         "KafkaConnector",

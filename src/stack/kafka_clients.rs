@@ -1,0 +1,152 @@
+//! How alpaka's own Kafka clients reach the TLS + SCRAM-SHA-512 listener without a password
+//! anywhere but in a Secret: environment variables from `secretKeyRef` (the User Operator's
+//! Secret named after the user: keys `password` and `sasl.jaas.config`), the cluster CA
+//! certificate mounted from `<cluster>-cluster-ca-cert` (key `ca.crt`) and read as a PEM trust
+//! store (Kafka clients since 2.7, KIP-651). Connector configs reach the same Secrets through
+//! Strimzi's Kubernetes Secret config provider. Pure.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{
+    EnvVar, EnvVarSource, KeyToPath, SecretKeySelector, SecretVolumeSource, Volume, VolumeMount,
+};
+
+use super::strimzi;
+
+/// Where the cluster CA certificate is mounted in alpaka's client pods.
+pub const CA_DIR: &str = "/etc/alpaka/kafka-ca";
+pub const CA_FILE: &str = "/etc/alpaka/kafka-ca/ca.crt";
+const CA_VOLUME: &str = "kafka-cluster-ca";
+pub const SECURITY_PROTOCOL: &str = "SASL_SSL";
+pub const SASL_MECHANISM: &str = "SCRAM-SHA-512";
+
+/// An environment variable read from key `key` of Secret `secret`.
+pub fn from_secret(name: &str, secret: &str, key: &str) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret.to_owned(),
+                key: key.to_owned(),
+                optional: Some(false),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn plain(name: &str, value: &str) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        value: Some(value.to_owned()),
+        ..Default::default()
+    }
+}
+
+/// The cluster CA Secret as a read-only volume holding `ca.crt` only.
+pub fn ca_volume(cluster: &str) -> (Volume, VolumeMount) {
+    (
+        Volume {
+            name: CA_VOLUME.into(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(strimzi::cluster_ca_secret(cluster)),
+                items: Some(vec![KeyToPath {
+                    key: "ca.crt".into(),
+                    path: "ca.crt".into(),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        VolumeMount {
+            name: CA_VOLUME.into(),
+            mount_path: CA_DIR.into(),
+            read_only: Some(true),
+            ..Default::default()
+        },
+    )
+}
+
+/// Adds `env` and the CA volume to the first container of a Deployment alpaka built.
+pub fn add_credentials(d: &mut Deployment, cluster: &str, env: Vec<EnvVar>) {
+    let (volume, mount) = ca_volume(cluster);
+    let Some(pod) = d.spec.as_mut().and_then(|s| s.template.spec.as_mut()) else {
+        return;
+    };
+    pod.volumes.get_or_insert_with(Vec::new).push(volume);
+    if let Some(c) = pod.containers.first_mut() {
+        c.env.get_or_insert_with(Vec::new).extend(env);
+        c.volume_mounts.get_or_insert_with(Vec::new).push(mount);
+    }
+}
+
+/// ksqlDB: the cp-ksqldb-server image turns `KSQL_<NAME>` into server property `<name>`
+/// (confluentinc/ksql-images v8.3.1, `configure`), and ksqlDB passes the top-level
+/// `security.protocol`, `sasl.*` and `ssl.*` properties to all its Kafka clients (Confluent
+/// docs, "Configure Security for ksqlDB": "Configure ksqlDB for SASL").
+pub fn ksqldb_env(user: &str) -> Vec<EnvVar> {
+    vec![
+        plain("KSQL_SECURITY_PROTOCOL", SECURITY_PROTOCOL),
+        plain("KSQL_SASL_MECHANISM", SASL_MECHANISM),
+        from_secret("KSQL_SASL_JAAS_CONFIG", user, "sasl.jaas.config"),
+        plain("KSQL_SSL_TRUSTSTORE_TYPE", "PEM"),
+        plain("KSQL_SSL_TRUSTSTORE_LOCATION", CA_FILE),
+    ]
+}
+
+/// The tool pod (alpaka's admin identity): what `kafka-*.sh --command-config` and kcat need,
+/// as variables a shell can pass on (`kcat -X sasl.password="$KAFKA_SASL_PASSWORD"`).
+pub fn tool_env(user: &str) -> Vec<EnvVar> {
+    vec![
+        plain("KAFKA_SECURITY_PROTOCOL", SECURITY_PROTOCOL),
+        plain("KAFKA_SASL_MECHANISM", SASL_MECHANISM),
+        plain("KAFKA_SASL_USERNAME", user),
+        from_secret("KAFKA_SASL_PASSWORD", user, "password"),
+        from_secret("KAFKA_SASL_JAAS_CONFIG", user, "sasl.jaas.config"),
+        plain("KAFKA_CA_FILE", CA_FILE),
+    ]
+}
+
+/// Debezium's schema history talks to Kafka with clients of its own, which inherit nothing
+/// from the worker (Debezium docs, "Pass-through database schema history properties":
+/// `schema.history.internal.producer.*` / `.consumer.*`). When a connector points them at
+/// alpaka's Kafka, they get the Connect user's SCRAM login and the cluster CA through the
+/// config provider (settings the user wrote themselves are kept). Returns whether the
+/// connector now reads those Secrets.
+pub fn secure_schema_history(
+    config: &mut BTreeMap<String, String>,
+    bootstrap: &str,
+    ns: &str,
+    user: &str,
+    cluster: &str,
+) -> bool {
+    if config
+        .get("schema.history.internal.kafka.bootstrap.servers")
+        .map(String::as_str)
+        != Some(bootstrap)
+    {
+        return false;
+    }
+    let jaas = format!("${{secrets:{ns}/{user}:sasl.jaas.config}}");
+    let ca = format!(
+        "${{secrets:{ns}/{}:ca.crt}}",
+        strimzi::cluster_ca_secret(cluster)
+    );
+    for side in ["producer", "consumer"] {
+        for (k, v) in [
+            ("security.protocol", SECURITY_PROTOCOL),
+            ("sasl.mechanism", SASL_MECHANISM),
+            ("sasl.jaas.config", jaas.as_str()),
+            ("ssl.truststore.type", "PEM"),
+            ("ssl.truststore.certificates", ca.as_str()),
+        ] {
+            config
+                .entry(format!("schema.history.internal.{side}.{k}"))
+                .or_insert_with(|| v.to_owned());
+        }
+    }
+    true
+}

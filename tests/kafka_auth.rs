@@ -1,0 +1,268 @@
+//! Authenticated Kafka in the plans of shipped profiles (issue 21's "must show"), through the
+//! binary (`plan --refresh=false --json`): every listener authenticates, authorization is on,
+//! every client has its KafkaUser with ACLs, Connect authenticates, and no password or JAAS
+//! string is in the plan. Also: a connector's topic change changes its Connect user's ACLs in
+//! the same plan, and the plain listener is the user's visible choice.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value as Json;
+use tempfile::TempDir;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn workspace() -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["profiles", "configs", "policies"] {
+        let from = repo().join(sub);
+        if !from.exists() {
+            continue;
+        }
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for e in std::fs::read_dir(&from).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), dir.path().join(sub).join(e.file_name())).unwrap();
+        }
+    }
+    dir
+}
+
+fn alpaka(root: &Path) -> Command {
+    let mut c = Command::cargo_bin("alpaka").unwrap();
+    // Nothing here may reach AWS or a cluster.
+    c.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "ap-northeast-2")
+        .env_remove("AWS_PROFILE")
+        .env("ALPAKA_ROOT", root)
+        .env_remove("ALPAKA_PROFILE")
+        .env("PATH", root.join("no-tools"))
+        .env("NO_COLOR", "1")
+        .current_dir(root);
+    c
+}
+
+/// The plan as JSON, and its raw text.
+fn plan(root: &Path, profile: &str) -> (Json, String, String) {
+    let out = alpaka(root)
+        .args(["plan", "--profile", profile, "--refresh=false", "--json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{profile}: {stderr}");
+    let raw = String::from_utf8_lossy(&out.stdout).into_owned();
+    (serde_json::from_str(&raw).unwrap(), raw, stderr)
+}
+
+fn after<'a>(plan: &'a Json, id: &str) -> &'a Json {
+    plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .map(|c| &c["after"])
+        .unwrap_or_else(|| panic!("no {id} in the plan"))
+}
+
+fn users(plan: &Json) -> Vec<(String, &Json)> {
+    plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "strimzi.kafkauser")
+        .map(|c| {
+            (
+                c["after"]["metadata"]["name"].as_str().unwrap().to_owned(),
+                &c["after"],
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn k3d_and_eks_prod_plans_authenticate_every_client() {
+    let ws = workspace();
+    for profile in ["k3d", "eks-prod"] {
+        let (p, raw, _) = plan(ws.path(), profile);
+        let kafka = &after(&p, "kafka.cluster")["spec"]["kafka"];
+        let listeners = kafka["listeners"].as_array().unwrap();
+        assert!(!listeners.is_empty());
+        for l in listeners {
+            assert_eq!(l["tls"], true, "{profile}: {l}");
+            assert_eq!(
+                l["authentication"]["type"], "scram-sha-512",
+                "{profile}: {l}"
+            );
+        }
+        assert_eq!(kafka["authorization"]["type"], "simple", "{profile}");
+        assert_eq!(
+            kafka["authorization"]["superUsers"],
+            serde_json::json!(["alpaka-admin"]),
+            "{profile}"
+        );
+        let entity = &after(&p, "kafka.cluster")["spec"]["entityOperator"];
+        assert!(entity["userOperator"].is_object(), "{profile}");
+
+        let users = users(&p);
+        let names: Vec<&str> = users.iter().map(|(n, _)| n.as_str()).collect();
+        for client in [
+            "alpaka-admin",
+            "alpaka-test",
+            "connect-srccon",
+            "alpaka-ksqldb",
+            "alpaka-kafka-ui",
+            "alpaka-kminion",
+        ] {
+            assert!(
+                names.contains(&client),
+                "{profile}: no user {client}: {names:?}"
+            );
+        }
+        for (name, u) in &users {
+            assert_eq!(
+                u["spec"]["authentication"]["type"], "scram-sha-512",
+                "{name}"
+            );
+            if name != "alpaka-admin" {
+                let acls = u["spec"]["authorization"]["acls"].as_array().unwrap();
+                assert!(!acls.is_empty(), "{profile}: {name} has no ACLs");
+                assert!(
+                    acls.iter()
+                        .all(|a| !a["operations"].as_array().unwrap().is_empty()),
+                    "{name}"
+                );
+            }
+        }
+
+        let connect = &after(&p, "kafka.connect.srccon")["spec"];
+        assert_eq!(
+            connect["bootstrapServers"],
+            "alpaka-kafka-bootstrap.alpaka.svc:9093"
+        );
+        assert_eq!(connect["authentication"]["type"], "scram-sha-512");
+        assert_eq!(connect["authentication"]["username"], "connect-srccon");
+        assert_eq!(
+            connect["authentication"]["passwordSecret"],
+            serde_json::json!({"secretName": "connect-srccon", "password": "password"})
+        );
+        assert_eq!(
+            connect["tls"]["trustedCertificates"][0]["secretName"],
+            "alpaka-cluster-ca-cert"
+        );
+
+        // Debezium's schema history clients log in through the config provider.
+        let cdc = &after(&p, "connector.srccon.mydb_cdc.changes")["spec"]["config"];
+        assert_eq!(
+            cdc["schema.history.internal.producer.sasl.jaas.config"],
+            "${secrets:alpaka/connect-srccon:sasl.jaas.config}"
+        );
+        assert_eq!(
+            cdc["schema.history.internal.consumer.security.protocol"],
+            "SASL_SSL"
+        );
+
+        // ksqlDB and the tool read their login from the users' Secrets.
+        for (id, user, var) in [
+            (
+                "k8s.deployment.ksqldb",
+                "alpaka-ksqldb",
+                "KSQL_SASL_JAAS_CONFIG",
+            ),
+            ("k8s.deployment.tool", "alpaka-admin", "KAFKA_SASL_PASSWORD"),
+        ] {
+            let env = after(&p, id)["spec"]["template"]["spec"]["containers"][0]["env"]
+                .as_array()
+                .unwrap()
+                .clone();
+            let e = env
+                .iter()
+                .find(|e| e["name"] == var)
+                .unwrap_or_else(|| panic!("{id}: no {var}"));
+            assert_eq!(e["valueFrom"]["secretKeyRef"]["name"], user, "{id}");
+            assert!(e.get("value").is_none(), "{id}");
+        }
+
+        for secretish in ["ScramLoginModule", "password=", "mypass"] {
+            assert!(
+                !raw.contains(secretish),
+                "{profile}: `{secretish}` in the plan"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_connectors_topic_change_changes_its_connect_users_acls_in_the_same_plan() {
+    let ws = workspace();
+    let (before, _, _) = plan(ws.path(), "k3d");
+    let config = ws.path().join("configs/default.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("topic.prefix: log1"));
+    std::fs::write(
+        &config,
+        text.replace("topic.prefix: log1", "topic.prefix: audit1"),
+    )
+    .unwrap();
+    let (changed, _, _) = plan(ws.path(), "k3d");
+    let acl_names = |p: &Json| -> Vec<String> {
+        after(p, "kafka.user.connect-srccon")["spec"]["authorization"]["acls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a["resource"]["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let (a, b) = (acl_names(&before), acl_names(&changed));
+    assert!(
+        a.contains(&"log1".to_owned()) && !a.contains(&"audit1".to_owned()),
+        "{a:?}"
+    );
+    assert!(
+        b.contains(&"audit1".to_owned()) && !b.contains(&"log1".to_owned()),
+        "{b:?}"
+    );
+    assert_eq!(
+        after(&changed, "connector.srccon.mydb_log.log1")["spec"]["config"]["topic.prefix"],
+        "audit1"
+    );
+}
+
+#[test]
+fn a_plain_listener_is_the_users_choice_and_warned_about() {
+    let ws = workspace();
+    std::fs::write(
+        ws.path().join("profiles/plain.yaml"),
+        "distribution: k3d\nconfig: default\noverrides:\n  kafka:\n    security:\n      plainListener: true\n",
+    )
+    .unwrap();
+    let (p, _, stderr) = plan(ws.path(), "plain");
+    let kafka = &after(&p, "kafka.cluster")["spec"]["kafka"];
+    let plain: Vec<&Json> = kafka["listeners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["authentication"].is_null())
+        .collect();
+    assert_eq!(plain.len(), 1);
+    assert_eq!(plain[0]["port"], 9092);
+    assert!(
+        kafka["authorization"]["superUsers"]
+            .as_array()
+            .unwrap()
+            .contains(&"ANONYMOUS".into())
+    );
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("kafka.security.plainListener"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(warnings[0].contains("profiles/plain.yaml:6"), "{stderr}");
+    // Without it: no warning.
+    let (_, _, stderr) = plan(ws.path(), "k3d");
+    assert!(!stderr.contains("plainListener"), "{stderr}");
+}
