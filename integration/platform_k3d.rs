@@ -286,7 +286,7 @@ fn k3d_profile_apply_edit_one_connector_remove_one_destroy() {
     assert!(
         c["env"]
             .to_string()
-            .contains("alpaka-kafka-bootstrap.alpaka.svc:9092")
+            .contains("alpaka-kafka-bootstrap.alpaka.svc:9093")
     );
     let job = w.objects("jobs").into_iter().next().expect("the init Job");
     // The real Job controller ran it to completion on a KWOK node.

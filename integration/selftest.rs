@@ -25,7 +25,7 @@ mod support;
 use support::repo;
 
 const CONTEXT: &str = "k3d-alpaka-k3d";
-const BOOTSTRAP_IN_CLUSTER: &str = "alpaka-kafka-bootstrap.alpaka.svc:9092";
+const BOOTSTRAP_IN_CLUSTER: &str = "alpaka-kafka-bootstrap.alpaka.svc:9093";
 
 fn test_python() -> String {
     let py = std::env::var("ALPAKA_TEST_PYTHON").expect(

@@ -50,7 +50,7 @@ Served:
   PATH = --job-path + the stand-in's PATH, then the container's `env[].value` and
   `env[].valueFrom.secretKeyRef` / `configMapKeyRef` (stored Secrets' `stringData` or base64
   `data`; ConfigMaps' `data`). In-cluster DNS names are mapped to local ports: every occurrence
-  of a key of --host-map FILE (JSON {"alpaka-kafka-bootstrap.alpaka.svc:9092": "127.0.0.1:38335"},
+  of a key of --host-map FILE (JSON {"alpaka-kafka-bootstrap.alpaka.svc:9093": "127.0.0.1:38335"},
   read when the Job starts) in env values, command and args is replaced by its value. A Pod
   `<job>-<5 random chars>` appears (labels: the template's + job-name, batch.kubernetes.io/job-name,
   controller-uid; ownerReferences the Job), phase Running (container state running) then

@@ -22,7 +22,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKES = os.path.join(os.path.dirname(HERE), "fakes")
 PY = os.environ.get("ALPAKA_TEST_PYTHON") or sys.executable
-IN_CLUSTER = "alpaka-kafka-bootstrap.alpaka.svc:9092"
+IN_CLUSTER = "alpaka-kafka-bootstrap.alpaka.svc:9093"
 procs = []
 
 

@@ -22,7 +22,7 @@ use serde_json::Value as Json;
 
 use super::platform::{Addresses, KAFKA_NAME};
 use super::strimzi;
-use super::{hardening, k8s};
+use super::{hardening, k8s, kafka_clients, kafka_users};
 use crate::model::stack::{KafkaMode, StackConfig};
 
 /// The label every test object carries.
@@ -200,7 +200,10 @@ impl TestKit<'_> {
         let mut vars = vec![("BOOTSTRAP", addr.bootstrap())];
         vars.extend(env.iter().map(|(k, v)| (*k, v.clone())));
         let tool = &self.cfg.tool.container;
-        let (tmp_volumes, tmp_mounts) = hardening::scratch(&["/tmp"]);
+        let (mut volumes, mut mounts) = hardening::scratch(&["/tmp"]);
+        let (ca_volume, ca_mount) = kafka_clients::ca_volume(KAFKA_NAME);
+        volumes.push(ca_volume);
+        mounts.push(ca_mount);
         let job = Job {
             metadata: self.meta(&name),
             spec: Some(JobSpec {
@@ -221,15 +224,19 @@ impl TestKit<'_> {
                             name: "check".into(),
                             image: Some(tool.reference()),
                             image_pull_policy: k8s::pull_policy(tool),
-                            command: Some(vec!["/bin/sh".into(), "-c".into(), script.into()]),
-                            env: k8s::env(&vars),
-                            // The scripts' scratch files are `mktemp` paths under /tmp.
-                            volume_mounts: Some(tmp_mounts),
+                            command: Some(vec![
+                                "/bin/sh".into(),
+                                "-c".into(),
+                                format!("{KCAT_LOGIN}{script}"),
+                            ]),
+                            env: Some(kcat_env(&vars)),
+                            // The scripts' scratch files (and the 0600 login file) are under /tmp.
+                            volume_mounts: Some(mounts),
                             resources: Some(hardening::resources("50m", "64Mi", "500m", "256Mi")),
                             security_context: Some(hardening::container_security_context()),
                             ..Default::default()
                         }],
-                        volumes: Some(tmp_volumes),
+                        volumes: Some(volumes),
                         security_context: Some(hardening::pod_security_context(
                             hardening::TOOL_USER,
                         )),
@@ -543,6 +550,29 @@ fn to_json<T: serde::Serialize>(v: &T) -> Json {
     serde_json::to_value(v).unwrap_or(Json::Null)
 }
 
+/// The Jobs' login to the TLS + SCRAM listener as `alpaka-test` (its ACLs: the `alpaka-test-`
+/// topics and groups): the password comes from the User Operator's Secret through the
+/// environment and goes into a 0600 kcat config file (`$KCAT_CONFIG`, kcat 1.7) that the
+/// run's scripts use without naming it; never into an argument, where `ps` would show it.
+pub const KCAT_LOGIN: &str = r#"umask 077
+KCAT_CONFIG=$(mktemp)
+printf 'security.protocol=%s\nsasl.mechanisms=%s\nsasl.username=%s\nsasl.password=%s\nssl.ca.location=%s\n' \
+  "$KAFKA_SECURITY_PROTOCOL" "$KAFKA_SASL_MECHANISM" "$KAFKA_SASL_USERNAME" "$KAFKA_SASL_PASSWORD" "$KAFKA_CA_FILE" > "$KCAT_CONFIG"
+export KCAT_CONFIG
+unset KAFKA_SASL_PASSWORD
+"#;
+
+/// The Jobs' variables plus the test user's login (password from its Secret only).
+fn kcat_env(vars: &[(&str, String)]) -> Vec<EnvVar> {
+    let mut env = k8s::env(vars).unwrap_or_default();
+    env.extend(
+        kafka_clients::tool_env(kafka_users::TEST_USER)
+            .into_iter()
+            .filter(|e| e.name != "KAFKA_SASL_JAAS_CONFIG"),
+    );
+    env
+}
+
 /// Round trip with kcat: produce `$MESSAGES` JSON lines, consume from the beginning, compare;
 /// also lists the cluster's topics (`ALPAKA-TOPICS a b …`) for the Connect topic check.
 /// Every kcat call is bounded (`timeout`), so an unreachable broker ends the check with its
@@ -642,6 +672,39 @@ mod tests {
             assert_eq!(o["metadata"]["labels"][RUN_LABEL], "ab12cd34", "{name}");
             assert_eq!(o["metadata"]["namespace"], "alpaka", "{name}");
         }
+    }
+
+    #[test]
+    fn kcat_jobs_log_in_as_the_test_user_with_the_password_from_its_secret() {
+        let cfg = kit_cfg();
+        let run = RunId::new("ab12cd34").unwrap();
+        let kit = TestKit {
+            run: &run,
+            ns: "alpaka",
+            cfg: &cfg,
+        };
+        let job = kit.roundtrip_job(60);
+        let c = &job["spec"]["template"]["spec"]["containers"][0];
+        let env = c["env"].as_array().unwrap();
+        let var = |n: &str| env.iter().find(|e| e["name"] == n).unwrap().clone();
+        assert_eq!(
+            var("BOOTSTRAP")["value"],
+            "alpaka-kafka-bootstrap.alpaka.svc:9093"
+        );
+        assert_eq!(var("KAFKA_SASL_USERNAME")["value"], "alpaka-test");
+        assert_eq!(
+            var("KAFKA_SASL_PASSWORD")["valueFrom"]["secretKeyRef"],
+            serde_json::json!({"name": "alpaka-test", "key": "password", "optional": false})
+        );
+        assert_eq!(var("KAFKA_SECURITY_PROTOCOL")["value"], "SASL_SSL");
+        let script = c["command"][2].as_str().unwrap();
+        assert!(script.starts_with(KCAT_LOGIN), "{script}");
+        assert!(script.contains("export KCAT_CONFIG"));
+        assert_eq!(
+            job["spec"]["template"]["spec"]["volumes"][0]["secret"]["secretName"],
+            "alpaka-cluster-ca-cert"
+        );
+        assert_eq!(c["volumeMounts"][0]["mountPath"], "/etc/alpaka/kafka-ca");
     }
 
     #[test]
