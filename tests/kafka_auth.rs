@@ -187,6 +187,30 @@ fn k3d_and_eks_prod_plans_authenticate_every_client() {
             assert!(e.get("value").is_none(), "{id}");
         }
 
+        // kafbat UI and KMinion (helm charts) take theirs through the charts' Secret keys.
+        let ui = &after(&p, "helm.kafka-ui")["values"];
+        assert_eq!(
+            ui["envs"]["secretMappings"]["KAFKA_SASL_JAAS_CONFIG"],
+            serde_json::json!({"name": "alpaka-kafka-ui", "keyName": "sasl.jaas.config"})
+        );
+        let props = &ui["yamlApplicationConfig"]["kafka"]["clusters"][0]["properties"];
+        assert_eq!(props["security.protocol"], "SASL_SSL");
+        assert_eq!(props["sasl.jaas.config"], "${KAFKA_SASL_JAAS_CONFIG}");
+        assert_eq!(
+            ui["volumes"][0]["secret"]["secretName"],
+            "alpaka-cluster-ca-cert"
+        );
+        let km = &after(&p, "helm.kminion")["values"];
+        assert_eq!(
+            km["deployment"]["env"]["secretKeyRefs"][0],
+            serde_json::json!({"name": "KAFKA_SASL_PASSWORD", "secretName": "alpaka-kminion", "secretKey": "password"})
+        );
+        assert_eq!(
+            km["kminion"]["config"]["kafka"]["sasl"]["username"],
+            "alpaka-kminion"
+        );
+        assert_eq!(km["kminion"]["config"]["kafka"]["tls"]["enabled"], true);
+
         for secretish in ["ScramLoginModule", "password=", "mypass"] {
             assert!(
                 !raw.contains(secretish),

@@ -170,6 +170,8 @@ pub fn verified_values(release: &str) -> &'static [&'static str] {
             "serviceMonitor.create",
             "serviceMonitor.interval",
             "serviceMonitor.scrapeTimeout",
+            "deployment.env.secretKeyRefs",
+            "deployment.volumes.secrets",
             "nodeSelector.*",
             "tolerations",
         ],
@@ -205,6 +207,9 @@ pub fn verified_values(release: &str) -> &'static [&'static str] {
         "kafka-ui" => &[
             "yamlApplicationConfig.*",
             "envs.secretMappings.*",
+            // volumes, volumeMounts: the same chart's templates/deployment.yaml writes them as given.
+            "volumes",
+            "volumeMounts",
             "nodeSelector.*",
             "tolerations",
         ],

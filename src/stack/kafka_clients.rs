@@ -150,3 +150,150 @@ pub fn secure_schema_history(
     }
     true
 }
+
+// ---- the charts' clients (kafbat UI, KMinion) ----
+
+use crate::engine::Value;
+
+/// Merges `upper` into `base`: maps deeply, lists extended (so values another part of alpaka
+/// generated for the same chart stay), anything else replaced.
+fn merge(base: &mut Value, upper: Value) {
+    match (base, upper) {
+        (Value::Map(b), Value::Map(u)) => {
+            for (k, v) in u {
+                match b.get_mut(&k) {
+                    Some(old) => merge(old, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (Value::List(b), Value::List(u)) => b.extend(u),
+        (b, u) => *b = u,
+    }
+}
+
+fn ca_volume_value(cluster: &str) -> (Value, Value) {
+    let (v, m) = ca_volume(cluster);
+    // Invariant: k8s-openapi structs with string keys always encode.
+    let enc = |x: serde_json::Value| crate::engine::value::to_value(&x).unwrap_or(Value::Null);
+    (
+        enc(serde_json::to_value(v).unwrap_or_default()),
+        enc(serde_json::to_value(m).unwrap_or_default()),
+    )
+}
+
+/// kafbat UI as `user`: the cluster's client `properties` (SASL_SSL, SCRAM-SHA-512, the CA as a
+/// PEM trust store) in `yamlApplicationConfig`, the JAAS line as a Spring placeholder resolved
+/// from an environment variable the chart fills from the user's Secret
+/// (`envs.secretMappings`: `{ENV: {name, keyName}}` → `valueFrom.secretKeyRef`), the CA through
+/// `volumes`/`volumeMounts` (kafbat/helm-charts `charts/kafka-ui/templates/deployment.yaml`
+/// @125f930, `values.yaml` @0061c17).
+pub fn kafka_ui_values(values: &mut Value, cluster: &str, user: &str) {
+    let properties = Value::map([
+        ("security.protocol", Value::str(SECURITY_PROTOCOL)),
+        ("sasl.mechanism", Value::str(SASL_MECHANISM)),
+        ("sasl.jaas.config", Value::str("${KAFKA_SASL_JAAS_CONFIG}")),
+        ("ssl.truststore.type", Value::str("PEM")),
+        ("ssl.truststore.location", Value::str(CA_FILE)),
+    ]);
+    if let Value::Map(top) = values
+        && let Some(Value::Map(app)) = top.get_mut("yamlApplicationConfig")
+        && let Some(Value::Map(kafka)) = app.get_mut("kafka")
+        && let Some(Value::List(clusters)) = kafka.get_mut("clusters")
+        && let Some(first) = clusters.first_mut()
+    {
+        merge(first, Value::map([("properties", properties)]));
+    }
+    let (volume, mount) = ca_volume_value(cluster);
+    merge(
+        values,
+        Value::map([
+            (
+                "envs",
+                Value::map([(
+                    "secretMappings",
+                    Value::map([(
+                        "KAFKA_SASL_JAAS_CONFIG",
+                        Value::map([
+                            ("name", Value::str(user)),
+                            ("keyName", Value::str("sasl.jaas.config")),
+                        ]),
+                    )]),
+                )]),
+            ),
+            ("volumes", Value::List(vec![volume])),
+            ("volumeMounts", Value::List(vec![mount])),
+        ]),
+    );
+}
+
+/// KMinion as `user`: `kafka.sasl` and `kafka.tls` in its config; the password from the user's
+/// Secret as `KAFKA_SASL_PASSWORD` (KMinion maps every environment variable onto its config,
+/// `_` → `.`: redpanda-data/kminion `config.go`), through the chart's
+/// `deployment.env.secretKeyRefs` (`{name, secretName, secretKey}`), and the CA Secret mounted
+/// by `deployment.volumes.secrets` (`{secretName, mountPath}`) (redpanda-data/helm-charts
+/// `charts/kminion/templates/deployment.yaml` @31b0055).
+pub fn kminion_values(values: &mut Value, cluster: &str, user: &str) {
+    merge(
+        values,
+        Value::map([
+            (
+                "kminion",
+                Value::map([(
+                    "config",
+                    Value::map([(
+                        "kafka",
+                        Value::map([
+                            (
+                                "sasl",
+                                Value::map([
+                                    ("enabled", Value::Bool(true)),
+                                    ("mechanism", Value::str(SASL_MECHANISM)),
+                                    ("username", Value::str(user)),
+                                ]),
+                            ),
+                            (
+                                "tls",
+                                Value::map([
+                                    ("enabled", Value::Bool(true)),
+                                    ("caFilepath", Value::str(CA_FILE)),
+                                ]),
+                            ),
+                        ]),
+                    )]),
+                )]),
+            ),
+            (
+                "deployment",
+                Value::map([
+                    (
+                        "env",
+                        Value::map([(
+                            "secretKeyRefs",
+                            Value::List(vec![Value::map([
+                                ("name", Value::str("KAFKA_SASL_PASSWORD")),
+                                ("secretName", Value::str(user)),
+                                ("secretKey", Value::str("password")),
+                            ])]),
+                        )]),
+                    ),
+                    (
+                        "volumes",
+                        Value::map([(
+                            "secrets",
+                            Value::List(vec![Value::map([
+                                (
+                                    "secretName",
+                                    Value::str(strimzi::cluster_ca_secret(cluster)),
+                                ),
+                                ("mountPath", Value::str(CA_DIR)),
+                            ])]),
+                        )]),
+                    ),
+                ]),
+            ),
+        ]),
+    );
+}

@@ -532,14 +532,11 @@ pub fn build(
         if cfg.prometheus.enabled {
             deps.push(&prom_release);
         }
-        nodes.push(release(
-            cfg,
-            &catalog::KMINION,
-            &ns,
-            charts::kminion(cfg, &addr),
-            &deps,
-            cl,
-        ));
+        let mut values = charts::kminion(cfg, &addr);
+        kafka_clients::kminion_values(&mut values, KAFKA_NAME, kafka_users::KMINION_USER);
+        let kminion_user = user_id(kafka_users::KMINION_USER);
+        deps.push(&kminion_user);
+        nodes.push(release(cfg, &catalog::KMINION, &ns, values, &deps, cl));
     }
 
     if cfg.loki.enabled {
@@ -586,12 +583,15 @@ pub fn build(
             );
             deps.push(login);
         }
+        deps.push(user_id(kafka_users::KAFKA_UI_USER));
+        let mut values = charts::kafka_ui(cfg, &addr);
+        kafka_clients::kafka_ui_values(&mut values, KAFKA_NAME, kafka_users::KAFKA_UI_USER);
         let deps: Vec<&str> = deps.iter().map(String::as_str).collect();
         nodes.push(release(
             cfg,
             &catalog::KAFKA_UI,
             &ns,
-            charts::kafka_ui(cfg, &addr),
+            values,
             &deps,
             cl,
         ));
