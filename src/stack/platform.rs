@@ -255,7 +255,7 @@ pub fn build(
     let mut connect_ids = Vec::new();
     // Per Connect type, its rendered connectors (name, class, config): what its user's ACLs
     // are derived from.
-    let mut rendered_connects: Vec<(String, Vec<(String, String, ConnectorConfig)>)> = Vec::new();
+    let mut rendered_connects: Vec<(String, Vec<Rendered>)> = Vec::new();
     if cfg.kafka_connect.enabled && cfg.kafka.enabled {
         let mut errors = Vec::new();
         let builtins = builtin_vars(&ns);
@@ -710,6 +710,8 @@ fn ksqldb_probes() -> k8s::Probes {
 
 /// The rendered config of a connector, as its KafkaConnector carries it.
 type ConnectorConfig = std::collections::BTreeMap<String, String>;
+/// A rendered connector: name, class, config.
+type Rendered = (String, String, ConnectorConfig);
 
 /// The node id of KafkaUser `user`.
 pub fn user_id(user: &str) -> String {
@@ -720,7 +722,7 @@ fn user_nodes(
     cfg: &StackConfig,
     ns: &str,
     kafka_id: &str,
-    rendered: &[(String, Vec<(String, String, ConnectorConfig)>)],
+    rendered: &[(String, Vec<Rendered>)],
     cl: &Value,
 ) -> Result<Vec<Node>, StackError> {
     let jdbc_test = crate::selftest::plan::jdbc_connect(ns, cfg);
