@@ -19,6 +19,7 @@ use crate::model::profile::{Distribution, Profile};
 use crate::model::stack::StackConfig;
 
 use super::k8s::{self, PART_OF};
+use super::strimzi;
 use super::platform::{CONNECT_PORT, KAFKA_NAME, KSQLDB_SERVICE};
 use super::testkit::MYSQL_ROLE_LABEL;
 
@@ -196,9 +197,14 @@ pub fn policies(profile: &Profile, cfg: &StackConfig, ns: &str) -> Vec<NetworkPo
             ("strimzi.io/cluster", KAFKA_NAME),
             ("strimzi.io/kind", "Kafka"),
         ];
-        // Clients in the namespace → the plain listener (`strimzi.rs`, 9092). Strimzi's own
-        // policy allows it too; this one keeps it open if its generation is turned off.
-        let mut rules = vec![rule(vec![pods(&[])], &[9092])];
+        // Clients in the namespace → the TLS listener (`strimzi.rs`), and the plain one only
+        // when the user kept it. Strimzi's own policy allows them too; this one keeps them
+        // open if its generation is turned off.
+        let mut client_ports = vec![i32::from(strimzi::TLS_LISTENER_PORT)];
+        if cfg.kafka.security.plain_listener {
+            client_ports.push(i32::from(strimzi::PLAIN_LISTENER_PORT));
+        }
+        let mut rules = vec![rule(vec![pods(&[])], &client_ports)];
         // The brokers and controllers among themselves and the operators (KRaft controller
         // 9090, replication 9091), as Strimzi's generated policy allows.
         rules.push(rule(
