@@ -700,11 +700,18 @@ mod tests {
         let script = c["command"][2].as_str().unwrap();
         assert!(script.starts_with(KCAT_LOGIN), "{script}");
         assert!(script.contains("export KCAT_CONFIG"));
-        assert_eq!(
-            job["spec"]["template"]["spec"]["volumes"][0]["secret"]["secretName"],
-            "alpaka-cluster-ca-cert"
-        );
-        assert_eq!(c["volumeMounts"][0]["mountPath"], "/etc/alpaka/kafka-ca");
+        let volumes = job["spec"]["template"]["spec"]["volumes"].as_array().unwrap();
+        let ca = volumes
+            .iter()
+            .find(|v| v["secret"]["secretName"] == "alpaka-cluster-ca-cert")
+            .unwrap();
+        let mount = c["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == ca["name"])
+            .unwrap();
+        assert_eq!(mount["mountPath"], "/etc/alpaka/kafka-ca");
     }
 
     #[test]
