@@ -18,6 +18,9 @@ mod support;
 
 use controlplane::{CONTEXT, ControlPlane, Strimzi};
 
+/// Who this file's kubeconfig (the control plane's admin) is in the audit log.
+const ADMIN_USER: &str = "alpaka-test-admin";
+
 const SHIPPED: &[&str] = &["minikube", "k3d", "k3s", "eks-dev", "eks-prod"];
 
 /// An absolute python for the fakes (alpaka runs with only the fakes on PATH).
@@ -492,4 +495,107 @@ fn immutable_fields_of_a_deployment_and_a_job_plan_replacements_and_a_service_ke
     assert_eq!(live["status"]["succeeded"], 1, "{live}");
     let live = cp.get(&["service", "ksqldb", "-n", "alpaka"]).unwrap();
     assert_eq!(live["spec"]["clusterIP"], "None");
+}
+
+/// `obj` as a server-side apply body: what the API adds (status, uid, managed fields…) removed.
+fn as_applied(mut obj: serde_json::Value) -> serde_json::Value {
+    let o = obj.as_object_mut().unwrap();
+    o.remove("status");
+    let meta = o["metadata"].as_object_mut().unwrap();
+    meta.retain(|k, _| matches!(k.as_str(), "name" | "namespace" | "labels" | "annotations"));
+    obj
+}
+
+/// A deployment from before authenticated Kafka (issue 21): one plain listener, no
+/// authorization, Connect anonymous on 9092. Moving it is one apply in which no client loses
+/// its listener: the Kafka gains the TLS listener and keeps the plain one (its anonymous
+/// clients super users meanwhile: the real API validates that against the 1.2.0 CRD), the
+/// clients move, and only then the plain listener goes.
+#[test]
+fn a_plain_listener_deployment_moves_to_tls_in_one_apply_with_no_gap_for_its_clients() {
+    let (cp, ws) = applied(PROFILE);
+    let (kafka, kafka_name) = the_kafka(&cp);
+    let connect = cp.get(&["kafkaconnect", "-n", "alpaka"]).unwrap()["items"][0].clone();
+    let connect_name = connect["metadata"]["name"].as_str().unwrap().to_owned();
+    let bootstrap = connect["spec"]["bootstrapServers"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(bootstrap.ends_with(":9093"), "{bootstrap}");
+
+    // What the previous alpaka applied, written as alpaka (its field manager).
+    let mut old_kafka = as_applied(kafka);
+    old_kafka["spec"]["kafka"]["listeners"] = serde_json::json!([
+        {"name": "plain", "port": 9092, "type": "internal", "tls": false}
+    ]);
+    old_kafka["spec"]["kafka"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authorization");
+    let mut old_connect = as_applied(connect);
+    old_connect["spec"]["bootstrapServers"] = bootstrap.replace(":9093", ":9092").into();
+    for k in ["authentication", "tls"] {
+        old_connect["spec"].as_object_mut().unwrap().remove(k);
+    }
+    for old in [&old_kafka, &old_connect] {
+        let (code, _, err) = cp.kubectl_stdin(
+            &[
+                "apply",
+                "--server-side",
+                "--field-manager",
+                "alpaka",
+                "--force-conflicts",
+                "-f",
+                "-",
+            ],
+            &old.to_string(),
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+    let live = cp.get(&["kafka", &kafka_name, "-n", "alpaka"]).unwrap();
+    assert_eq!(
+        live["spec"]["kafka"]["listeners"].as_array().unwrap().len(),
+        1
+    );
+
+    let (code, out, err) = run(ws.path(), PROFILE, &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        out.contains("in two steps, so no client is cut off: listener `plain` (9092) stays"),
+        "{out}"
+    );
+    assert!(
+        out.contains("unauthenticated clients keep the access they had"),
+        "{out}"
+    );
+
+    cp.writes(ADMIN_USER); // only this apply's writes from here
+    ok(run(ws.path(), PROFILE, &["apply", "--auto-approve"]));
+    let order: Vec<String> = cp
+        .writes(ADMIN_USER)
+        .into_iter()
+        .filter(|w| w.verb == "patch" && w.manager == "alpaka")
+        .filter(|w| matches!(w.resource.as_str(), "kafkas" | "kafkaconnects"))
+        .map(|w| format!("{} {}", w.resource, w.name))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            format!("kafkas {kafka_name}"),
+            format!("kafkaconnects {connect_name}"),
+            format!("kafkas {kafka_name}"),
+        ],
+        "the Kafka's bridge, the client's move, then the Kafka as configured"
+    );
+    let live = cp.get(&["kafka", &kafka_name, "-n", "alpaka"]).unwrap();
+    let names: Vec<&str> = live["spec"]["kafka"]["listeners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["name"].as_str())
+        .collect();
+    assert_eq!(names, ["tls"]);
+    let supers = live["spec"]["kafka"]["authorization"]["superUsers"].to_string();
+    assert!(!supers.contains("ANONYMOUS"), "{supers}");
+    assert_clean(ws.path(), PROFILE);
 }

@@ -87,6 +87,31 @@ impl Driver for Fake {
             _ => Ok(None),
         }
     }
+    /// Like a Kafka whose clients move between listeners: a dropped listener stays until
+    /// everything that waits for it has been applied.
+    fn interim(&self, live: &Value, desired: &Value) -> Option<(Value, String)> {
+        let (Some(Value::List(was)), Some(Value::List(wanted))) =
+            (live.get("listeners"), desired.get("listeners"))
+        else {
+            return None;
+        };
+        let gone: Vec<Value> = was
+            .iter()
+            .filter(|l| !wanted.contains(l))
+            .cloned()
+            .collect();
+        if gone.is_empty() {
+            return None;
+        }
+        let mut bridge = desired.clone();
+        if let Value::Map(m) = &mut bridge {
+            m.insert(
+                "listeners".into(),
+                Value::List(wanted.iter().cloned().chain(gone).collect()),
+            );
+        }
+        Some((bridge, "old listeners kept until the clients moved".into()))
+    }
     async fn find(&self, id: &ResourceId, _d: &Value) -> Result<Found, DriverError> {
         if self.0.foreign.lock().unwrap().contains(id.as_str()) {
             return Ok(Found::Foreign(format!("`{id}` belongs to someone else")));
@@ -119,6 +144,14 @@ impl Driver for Fake {
         desired: &Value,
         _c: &[alpaka::engine::diff::FieldChange],
     ) -> Result<Value, DriverError> {
+        if let Some(Value::List(l)) = desired.get("listeners") {
+            let names: Vec<&str> = l.iter().filter_map(Value::as_str).collect();
+            self.0
+                .log
+                .lock()
+                .unwrap()
+                .push(("listeners".into(), format!("{}={}", cx.id, names.join("+"))));
+        }
         self.work(cx.id.as_str()).await?;
         self.0
             .live
@@ -693,4 +726,126 @@ async fn a_kind_without_a_driver_plans_as_a_create_with_nothing_looked_up() {
         apply::missing_drivers(&p, &d).keys().collect::<Vec<_>>(),
         ["newer.kind"]
     );
+}
+
+/// kafka ← client ← app, the client moving from the plain listener to the TLS one.
+fn moving(client_uses: &str, kafka_listeners: &[&str]) -> Graph {
+    let listeners = Value::List(kafka_listeners.iter().map(|l| Value::str(*l)).collect());
+    Graph::new(vec![
+        Node::new("kafka", "fake", Value::map([("listeners", listeners)])),
+        Node::new(
+            "client",
+            "fake",
+            Value::map([("uses", Value::str(client_uses))]),
+        )
+        .after("kafka"),
+        Node::new(
+            "app",
+            "fake",
+            Value::map([("uses", Value::str(client_uses))]),
+        )
+        .after("client"),
+    ])
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_two_step_update_keeps_what_dependents_use_until_they_have_moved() {
+    let w = Arc::new(World::default());
+    let d = drivers(&w);
+    let mut state = new_state();
+    converge(&moving("plain", &["plain"]), &d, &mut state, 10).await;
+    w.log.lock().unwrap().clear();
+
+    let g = moving("tls", &["tls"]);
+    let p = plan::plan(&g, &state, &d, &opts(false, &[])).await.unwrap();
+    let kafka = p.changes.iter().find(|c| c.id.as_str() == "kafka").unwrap();
+    assert!(kafka.two_step, "{kafka:?}");
+    assert!(
+        kafka.note.as_deref().unwrap_or("").contains("kept until"),
+        "{kafka:?}"
+    );
+    let text = alpaka::engine::render::plan_text(&p);
+    assert!(
+        text.contains("old listeners kept until the clients moved"),
+        "{text}"
+    );
+    let client = p
+        .changes
+        .iter()
+        .find(|c| c.id.as_str() == "client")
+        .unwrap();
+    assert!(!client.two_step);
+
+    let (r, _) = run(&p, &g, &d, &mut state, 10, never()).await;
+    assert!(r.succeeded(), "{r:?}");
+    let log = w.log.lock().unwrap().clone();
+    // The bridge (both listeners) first, then the clients, then the configuration.
+    let bridge = pos(&log, "listeners", "kafka=tls+plain");
+    let last = pos(&log, "listeners", "kafka=tls");
+    assert!(bridge < pos(&log, "start", "client"), "{log:?}");
+    assert!(pos(&log, "end", "app") < last, "{log:?}");
+    assert_eq!(
+        r.steps.iter().filter(|s| s.id.as_str() == "kafka").count(),
+        2
+    );
+    // Nothing left to do; what state records is what is live.
+    let again = plan::plan(&g, &state, &d, &opts(false, &[])).await.unwrap();
+    assert!(!again.has_changes(), "{again:?}");
+}
+
+#[tokio::test]
+async fn a_client_that_cannot_move_leaves_the_bridge_standing_and_the_next_apply_finishes() {
+    let w = Arc::new(World::default());
+    let d = drivers(&w);
+    let mut state = new_state();
+    converge(&moving("plain", &["plain"]), &d, &mut state, 10).await;
+
+    let g = moving("tls", &["tls"]);
+    w.fail.lock().unwrap().insert("client".into());
+    let p = plan::plan(&g, &state, &d, &opts(false, &[])).await.unwrap();
+    let (r, _) = run(&p, &g, &d, &mut state, 10, never()).await;
+    assert!(!r.succeeded());
+    let kafka_steps: Vec<_> = r
+        .steps
+        .iter()
+        .filter(|s| s.id.as_str() == "kafka")
+        .map(|s| s.outcome.clone())
+        .collect();
+    assert!(
+        matches!(kafka_steps[0], Outcome::Done { .. }),
+        "{kafka_steps:?}"
+    );
+    assert!(
+        matches!(kafka_steps[1], Outcome::Skipped { .. }),
+        "{kafka_steps:?}"
+    );
+    // The old listener is still live and recorded as applied: the clients still connect.
+    let live = w.live.lock().unwrap().get("kafka").cloned().unwrap();
+    let both = Value::List(vec![Value::str("tls"), Value::str("plain")]);
+    assert_eq!(live.get("listeners"), Some(&both));
+    assert_eq!(
+        state.resources[&ResourceId::new("kafka")]
+            .attrs
+            .get("listeners"),
+        Some(&both)
+    );
+
+    // Fixed: the next plan bridges again (nothing to add) and finishes.
+    w.fail.lock().unwrap().clear();
+    let p = plan::plan(&g, &state, &d, &opts(false, &[])).await.unwrap();
+    assert!(
+        p.changes
+            .iter()
+            .any(|c| c.id.as_str() == "kafka" && c.two_step)
+    );
+    let (r, _) = run(&p, &g, &d, &mut state, 10, never()).await;
+    assert!(r.succeeded(), "{r:?}");
+    let live = w.live.lock().unwrap().get("kafka").cloned().unwrap();
+    assert_eq!(
+        live.get("listeners"),
+        Some(&Value::List(vec![Value::str("tls")]))
+    );
+    let again = plan::plan(&g, &state, &d, &opts(false, &[])).await.unwrap();
+    assert!(!again.has_changes(), "{again:?}");
 }

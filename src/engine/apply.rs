@@ -2,7 +2,7 @@
 //! what it waits for is done; a failure skips its dependents while independent branches finish;
 //! state is persisted after every finished node; an interrupt starts nothing new.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -97,6 +97,7 @@ pub fn missing_drivers(plan: &Plan, drivers: &Drivers) -> BTreeMap<String, Vec<R
 const INTERRUPT_NOTE: &str =
     "interrupt: starting nothing new; waiting for running steps (Ctrl-C again exits at once)";
 
+#[derive(Clone)]
 struct Step {
     id: ResourceId,
     kind: String,
@@ -105,6 +106,24 @@ struct Step {
     fields: Vec<FieldChange>,
     /// Outputs of a resource found live but not recorded (adopt, or replace what was found).
     found: Option<Value>,
+    phase: Phase,
+}
+
+/// Which part of a change a step does: all of it, or one of a two-step update's halves.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Phase {
+    Whole,
+    /// The driver's interim value (what keeps dependents working) in the resource's place.
+    Bridge,
+    /// The configuration, once every step that waited for the bridge is done.
+    Finish,
+}
+
+/// What a step leaves to record: the outputs, and the attributes it applied when they are not
+/// the configuration's (a bridge).
+struct Applied {
+    outputs: Value,
+    attrs: Option<Value>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -120,7 +139,7 @@ pub async fn apply(
     state: &mut State,
     sink: &mut dyn StateSink,
 ) -> ApplyReport {
-    let steps: Vec<Step> = plan
+    let mut steps: Vec<Step> = plan
         .actions()
         .map(|c| Step {
             id: c.id.clone(),
@@ -129,6 +148,11 @@ pub async fn apply(
             deps: c.deps.clone(),
             fields: c.fields.clone(),
             found: c.found.clone(),
+            phase: if c.two_step && matches!(c.action, Action::Update | Action::Adopt) {
+                Phase::Bridge
+            } else {
+                Phase::Whole
+            },
         })
         .collect();
     let index: BTreeMap<&ResourceId, usize> =
@@ -147,6 +171,31 @@ pub async fn apply(
             }
         }
     }
+    // A two-step update finishes after its bridge and everything that (transitively) waits
+    // for it: the clients have moved before what they moved off goes.
+    let bridges: Vec<usize> = (0..steps.len())
+        .filter(|&i| steps[i].phase == Phase::Bridge)
+        .collect();
+    for b in bridges {
+        let mut after = vec![b];
+        let mut seen = BTreeSet::from([b]);
+        while let Some(j) = after.pop() {
+            for (k, w) in waits.iter().enumerate() {
+                if w.contains(&j) && seen.insert(k) {
+                    after.push(k);
+                }
+            }
+        }
+        let finish = Step {
+            action: Action::Update,
+            deps: Vec::new(),
+            found: None,
+            phase: Phase::Finish,
+            ..steps[b].clone()
+        };
+        steps.push(finish);
+        waits.push(seen.into_iter().collect());
+    }
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
     for (i, w) in waits.iter().enumerate() {
         for &j in w {
@@ -160,7 +209,7 @@ pub async fn apply(
     let mut interrupt = cx.interrupt.clone();
     let mut stop_launching = *interrupt.borrow();
     report.interrupted = stop_launching;
-    let mut set: JoinSet<(usize, Result<Option<Value>, DriverError>, Duration)> = JoinSet::new();
+    let mut set: JoinSet<(usize, Result<Option<Applied>, DriverError>, Duration)> = JoinSet::new();
     let mut running = 0usize;
 
     loop {
@@ -226,8 +275,8 @@ pub async fn apply(
         status[i] = Status::Finished;
         let step = &steps[i];
         match result {
-            Ok(outputs) => {
-                record(state, cx.graph, step, outputs);
+            Ok(applied) => {
+                record(state, cx.graph, step, applied);
                 cx.reporter
                     .finished(&step.id, step.action, &StepEnd::Done, elapsed);
                 outcomes[i] = Some(Outcome::Done {
@@ -289,8 +338,9 @@ fn skip_dependents(
     }
 }
 
-type StepFuture =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<Value>, DriverError>> + Send>>;
+type StepFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Option<Applied>, DriverError>> + Send>,
+>;
 
 /// Everything a step needs, owned, so it can run on its own task.
 fn launch(step: &Step, cx: &ApplyContext<'_>, state: &State) -> Result<StepFuture, DriverError> {
@@ -334,8 +384,79 @@ fn launch(step: &Step, cx: &ApplyContext<'_>, state: &State) -> Result<StepFutur
     );
     let action = step.action;
     let fields = step.fields.clone();
+    let phase = step.phase;
+    let salt = state.lineage.clone();
     Ok(Box::pin(async move {
-        run(driver, scx, action, desired, recorded, fields).await
+        match phase {
+            Phase::Whole => run(driver, scx, action, desired, recorded, fields)
+                .await
+                .map(|o| {
+                    o.map(|outputs| Applied {
+                        outputs,
+                        attrs: None,
+                    })
+                }),
+            Phase::Bridge => bridge(driver, scx, action, desired, recorded, fields).await,
+            Phase::Finish => finish(driver, scx, desired, recorded, fields, &salt).await,
+        }
+    }))
+}
+
+/// A two-step update's first half: the driver's interim value, judged against the resource as
+/// it is now (a run stopped between the halves bridges again from what it left).
+async fn bridge(
+    driver: Arc<dyn Driver>,
+    cx: StepCx,
+    action: Action,
+    desired: Option<Value>,
+    recorded: Option<ResourceState>,
+    fields: Vec<FieldChange>,
+) -> Result<Option<Applied>, DriverError> {
+    let recorded =
+        recorded.ok_or_else(|| DriverError::new(format!("`{}` has no recorded state", cx.id)))?;
+    let desired = desired.unwrap_or_default();
+    let live = driver.read(&cx.id, &recorded).await?;
+    let Some((interim, _)) = live.and_then(|l| driver.interim(&l, &desired)) else {
+        // Nothing to bridge any more: the whole change now; the finish finds nothing to do.
+        return run(driver, cx, action, Some(desired), Some(recorded), fields)
+            .await
+            .map(|o| {
+                o.map(|outputs| Applied {
+                    outputs,
+                    attrs: None,
+                })
+            });
+    };
+    cx.status("first of two steps: keeping what its dependents still use");
+    let outputs = driver.update(&cx, &recorded, &interim, &fields).await?;
+    wait_ready(driver.as_ref(), &cx, &outputs).await?;
+    Ok(Some(Applied {
+        outputs,
+        attrs: Some(interim),
+    }))
+}
+
+/// A two-step update's second half: the configuration, unless the bridge already applied it.
+async fn finish(
+    driver: Arc<dyn Driver>,
+    cx: StepCx,
+    desired: Option<Value>,
+    recorded: Option<ResourceState>,
+    fields: Vec<FieldChange>,
+    salt: &str,
+) -> Result<Option<Applied>, DriverError> {
+    let recorded =
+        recorded.ok_or_else(|| DriverError::new(format!("`{}` has no recorded state", cx.id)))?;
+    let desired = desired.unwrap_or_default();
+    if driver.diff(&recorded.attrs, &desired, salt).is_empty() {
+        return Ok(None);
+    }
+    cx.status("second of two steps: everything that used it has moved");
+    let outputs = driver.update(&cx, &recorded, &desired, &fields).await?;
+    wait_ready(driver.as_ref(), &cx, &outputs).await?;
+    Ok(Some(Applied {
+        outputs,
+        attrs: None,
     }))
 }
 
@@ -413,16 +534,16 @@ fn resolve_from_state(v: &Value, state: &State) -> Value {
     })
 }
 
-fn record(state: &mut State, graph: &Graph, step: &Step, outputs: Option<Value>) {
-    match (step.action, outputs) {
+fn record(state: &mut State, graph: &Graph, step: &Step, applied: Option<Applied>) {
+    match (step.action, applied) {
         (Action::Delete, _) => {
             state.remove(&step.id);
         }
-        (_, Some(outputs)) => {
+        (_, Some(Applied { outputs, attrs })) => {
             let Some(node) = graph.get(&step.id) else {
                 return;
             };
-            let attrs = resolve_from_state(&node.desired, state);
+            let attrs = attrs.unwrap_or_else(|| resolve_from_state(&node.desired, state));
             state.record(
                 step.id.clone(),
                 ResourceState {

@@ -135,6 +135,14 @@ pub trait Driver: Send + Sync {
         Ok(None)
     }
 
+    /// An in-place update from `live` to `desired` that would cut off what depends on this
+    /// resource until those change too (a Kafka listener its clients are moving off): the
+    /// value to apply in this resource's place, and what the plan says about it. The walker
+    /// applies `desired` once every step that waits for this one is done.
+    fn interim(&self, _live: &Value, _desired: &Value) -> Option<(Value, String)> {
+        None
+    }
+
     /// Before planning a create: look for this resource by what identifies it without state (a
     /// tag carrying its id, a name the configuration fixes). `desired` may hold unknowns. Kinds
     /// whose create is idempotent by itself (server-side apply, `helm upgrade --install`) find

@@ -70,6 +70,12 @@ pub struct Change {
     /// apply records, and what a replacement deletes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub found: Option<Value>,
+    /// An update applied in two steps (the driver's [`Driver::interim`] first, the
+    /// configuration once everything waiting for it is done); `note` says why.
+    ///
+    /// [`Driver::interim`]: super::driver::Driver::interim
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub two_step: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -237,6 +243,7 @@ pub async fn plan(
             let mut warning = None;
             let mut note = None;
             let mut found = None;
+            let mut two_step = false;
             let (action, reason, fields) = match (state.resources.get(&node.id), live.get(&node.id))
             {
                 // A kind this build cannot act on has nothing to look with: it plans as a create,
@@ -262,6 +269,8 @@ pub async fn plan(
                                             id: node.id.clone(),
                                             message,
                                         })?;
+                                    (two_step, note) =
+                                        bridged(driver.as_ref(), &live_attrs, &desired, note);
                                 }
                                 Action::Adopt
                             };
@@ -295,6 +304,7 @@ pub async fn plan(
                                     message,
                                 },
                             )?;
+                            (two_step, note) = bridged(driver.as_ref(), live_attrs, &desired, note);
                             Action::Update
                         };
                         (action, drift.then_some(Reason::Drift), fields)
@@ -318,6 +328,7 @@ pub async fn plan(
                 warning,
                 note,
                 found,
+                two_step,
             });
         }
         if selected.is_none() {
@@ -334,6 +345,7 @@ pub async fn plan(
                         warning: None,
                         note: None,
                         found: None,
+                        two_step: false,
                     });
                 }
             }
@@ -350,6 +362,26 @@ pub async fn plan(
         inputs_hash: opts.inputs_hash.clone(),
         changes,
     })
+}
+
+/// Whether an update goes in two steps (the driver's interim first), with the note saying why
+/// added to `note`.
+fn bridged(
+    driver: &dyn super::driver::Driver,
+    live: &Value,
+    desired: &Value,
+    note: Option<String>,
+) -> (bool, Option<String>) {
+    match driver.interim(live, desired) {
+        None => (false, note),
+        Some((_, why)) => (
+            true,
+            Some(match note {
+                Some(n) => format!("{n}; {why}"),
+                None => why,
+            }),
+        ),
+    }
 }
 
 fn redacted(fields: Vec<FieldChange>) -> Vec<FieldChange> {
@@ -467,6 +499,7 @@ fn destroy_changes(
                 warning: None,
                 note: None,
                 found: None,
+                two_step: false,
                 id,
             })
         })

@@ -587,14 +587,7 @@ pub fn build(
         let mut values = charts::kafka_ui(cfg, &addr);
         kafka_clients::kafka_ui_values(&mut values, KAFKA_NAME, kafka_users::KAFKA_UI_USER);
         let deps: Vec<&str> = deps.iter().map(String::as_str).collect();
-        nodes.push(release(
-            cfg,
-            &catalog::KAFKA_UI,
-            &ns,
-            values,
-            &deps,
-            cl,
-        ));
+        nodes.push(release(cfg, &catalog::KAFKA_UI, &ns, values, &deps, cl));
     }
 
     if cfg.k8dashboard.enabled {

@@ -72,7 +72,11 @@ const LOG_TAIL: i64 = 20;
 pub struct ManifestDriver {
     clients: Arc<Clients>,
     force_new: &'static [&'static str],
+    interim: Option<Interim>,
 }
+
+/// How a kind bridges an update its dependents must follow (see [`Driver::interim`]).
+pub type Interim = fn(&Value, &Value) -> Option<(Value, String)>;
 
 /// Where an object is: resource, namespace, name (and how to say it in messages).
 pub struct Target {
@@ -158,7 +162,17 @@ pub fn body(desired: &Value) -> Result<serde_json::Value, K8sError> {
 
 impl ManifestDriver {
     pub fn new(clients: Arc<Clients>, force_new: &'static [&'static str]) -> Self {
-        ManifestDriver { clients, force_new }
+        ManifestDriver {
+            clients,
+            force_new,
+            interim: None,
+        }
+    }
+
+    /// This kind's updates go in two steps when `interim` says so.
+    pub fn with_interim(mut self, interim: Interim) -> Self {
+        self.interim = Some(interim);
+        self
     }
 
     async fn api(&self, t: &Target) -> Result<Api<DynamicObject>, K8sError> {
@@ -363,6 +377,10 @@ pub fn live_in_shape(recorded: &Value, live: &serde_json::Value) -> Result<Value
 impl Driver for ManifestDriver {
     fn force_new(&self) -> &[&'static str] {
         self.force_new
+    }
+
+    fn interim(&self, live: &Value, desired: &Value) -> Option<(Value, String)> {
+        self.interim.and_then(|f| f(live, desired))
     }
 
     async fn read(

@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod crds;
+pub mod kafka_listeners;
 pub mod manifest;
 pub mod probe;
 pub mod project;
@@ -53,6 +54,17 @@ pub fn register(drivers: &mut Drivers) {
             "k8s.rolebinding" => manifest::ROLEBINDING_IDENTITY,
             "k8s.storageclass" => manifest::STORAGECLASS_IDENTITY,
             "k8s.service" => manifest::SERVICE_IDENTITY,
+            // Dropping a listener waits until the clients have moved off it.
+            "strimzi.kafka" => {
+                drivers.register(
+                    *k,
+                    Arc::new(
+                        manifest::ManifestDriver::new(clients.clone(), manifest::IDENTITY)
+                            .with_interim(kafka_listeners::interim),
+                    ),
+                );
+                continue;
+            }
             _ => {
                 drivers.register(*k, generic.clone());
                 continue;
