@@ -11,6 +11,13 @@ JDBC source connector names topics. Each value is plain JSON (value converter wi
 disabled, `value.converter.schemas.enable=false`) shaped like a row of a `person` table:
 {"id": i, "name": "person-i", "age": 18 + i % 60}, i = 1..N, key null. The bootstrap comes
 from --bootstrap, else $STANDIN_BOOTSTRAP, else spec.bootstrapServers-like config is NOT read.
+With $STANDIN_API (kube_api.py sets it for hooks) it logs in as the workers would: it reads the
+connector's KafkaConnect (label `strimzi.io/cluster`) and takes `spec.authentication`
+(`scram-sha-512`: `username`, the password from `passwordSecret.{secretName,password}`) and
+`spec.tls.trustedCertificates[]` (`{secretName, certificate}`) from the Secrets they name, as
+Strimzi 1.2.0 configures Connect's clients (KafkaConnectConfigurationBuilder: SASL_SSL with
+SCRAM-SHA-512 when both are set). Another authentication type, or a Secret or key missing, ends
+it with exit 1 saying which.
 Prints `produced N records to TOPIC in S s` and exits 0 (1 on a delivery error).
 
 NOT modelled: MySQL itself (no database, no connection.url check, no credentials check: the hook
@@ -19,10 +26,14 @@ produces the N rows again), polling (one batch, then the process ends), record k
 schema'd JSON envelope, Avro, the connector's status (see web_fakes.py `connect`), tasks.max.
 """
 import argparse
+import base64
 import json
 import os
 import sys
+import tempfile
 import time
+import urllib.error
+import urllib.request
 
 from confluent_kafka import Producer
 
@@ -36,6 +47,51 @@ def topic_of(obj):
     return cfg.get("topic.prefix", "") + table
 
 
+def get(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def secret_key(api, ns, name, key):
+    try:
+        data = get(f"{api}/api/v1/namespaces/{ns}/secrets/{name}").get("data", {})
+    except urllib.error.HTTPError as e:
+        raise SystemExit(f"connect_source: Secret {ns}/{name}: HTTP {e.code}") from e
+    if key not in data:
+        raise SystemExit(f"connect_source: Secret {ns}/{name} has no key {key}")
+    return base64.b64decode(data[key]).decode()
+
+
+def login(obj):
+    """librdkafka settings for the worker's login, from its KafkaConnect as the API holds it."""
+    api = os.environ.get("STANDIN_API")
+    if not api:
+        return {}
+    md = obj.get("metadata", {})
+    ns, cluster = md.get("namespace", ""), md.get("labels", {}).get("strimzi.io/cluster", "")
+    spec = get(f"{api}/apis/kafka.strimzi.io/v1/namespaces/{ns}/kafkaconnects/{cluster}").get("spec", {})
+    conf = {}
+    certs = (spec.get("tls") or {}).get("trustedCertificates") or []
+    if certs:
+        pem = "".join(secret_key(api, ns, c["secretName"], c["certificate"]) for c in certs)
+        fd, path = tempfile.mkstemp(suffix=".crt")
+        with os.fdopen(fd, "w") as f:
+            f.write(pem)
+        conf.update({"security.protocol": "SSL", "ssl.ca.location": path})
+    auth = spec.get("authentication")
+    if auth:
+        if auth.get("type") != "scram-sha-512":
+            raise SystemExit(f"connect_source: authentication {auth.get('type')!r} is not modelled")
+        ps = auth["passwordSecret"]
+        conf.update({
+            "security.protocol": "SASL_SSL" if certs else "SASL_PLAINTEXT",
+            "sasl.mechanisms": "SCRAM-SHA-512",
+            "sasl.username": auth["username"],
+            "sasl.password": secret_key(api, ns, ps["secretName"], ps["password"]),
+        })
+    return conf
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bootstrap", default=os.environ.get("STANDIN_BOOTSTRAP"))
@@ -47,7 +103,8 @@ def main():
     n = int(os.environ.get("STANDIN_RECORDS", "10000"))
     t0 = time.time()
     errors = []
-    p = Producer({"bootstrap.servers": args.bootstrap, "linger.ms": 20, "message.timeout.ms": 30000})
+    p = Producer({"bootstrap.servers": args.bootstrap, "linger.ms": 20, "message.timeout.ms": 30000,
+                  **login(obj)})
     for i in range(1, n + 1):
         row = {"id": i, "name": f"person-{i}", "age": 18 + i % 60}
         while True:

@@ -16,7 +16,8 @@ served), so a test flips a failure by rewriting it:
             {"name": "ui", "kind": "kafbat"}, {"name": "headlamp", "kind": "headlamp"},
             {"name": "srccon", "kind": "connect", "plugins": [{"class": "...", "type": "source",
                "version": "..."}], "running": ["extra-connector-name"]},
-            {"name": "ksqldb", "kind": "ksqldb", "bootstrap": "127.0.0.1:NNNN"}],
+            {"name": "ksqldb", "kind": "ksqldb", "bootstrap": "127.0.0.1:NNNN",
+             "kafka_config": "FILE (optional: librdkafka key=value lines, e.g. SASL_SSL login)"}],
    "overrides": {"grafana": {"status": 503, "body": "..." | {...}, "content_type": "..."}}}
 An override answers every request of that app with its status and body (a dict/list body is
 sent as JSON).
@@ -196,9 +197,23 @@ def stmt_error(text, message, code=400):
                   "statementText": text, "entities": []}
 
 
-def ksql_topics(bootstrap):
+def kafka_login(app):
+    """librdkafka settings from the app's `kafka_config` (a `key=value` properties file), if any."""
+    conf = {}
+    if app.get("kafka_config"):
+        with open(app["kafka_config"], encoding="utf-8") as f:
+            for line in f:
+                line = line.strip()
+                if line and not line.startswith("#") and "=" in line:
+                    k, v = line.split("=", 1)
+                    conf[k.strip()] = v.strip()
+    return conf
+
+
+def ksql_topics(app):
     from confluent_kafka.admin import AdminClient
-    md = AdminClient({"bootstrap.servers": bootstrap, "log_level": 3}).list_topics(timeout=10)
+    conf = {"bootstrap.servers": app["bootstrap"], "log_level": 3, **kafka_login(app)}
+    md = AdminClient(conf).list_topics(timeout=10)
     return {t: [len(p.replicas) for _, p in sorted(m.partitions.items())] for t, m in md.topics.items()}
 
 
@@ -219,7 +234,7 @@ def ksqldb(app, method, path, query, body):
     if path == "/query":
         return ksql_query(app, text, props, streams)
     if re.fullmatch(r"(?is)(SHOW|LIST)\s+TOPICS\s*;?", text):
-        topics = ksql_topics(app["bootstrap"])
+        topics = ksql_topics(app)
         return 200, [{"@type": "kafka_topics", "statementText": text, "warnings": [],
                       "topics": [{"name": t, "replicaInfo": r} for t, r in sorted(topics.items()) if not t.startswith("_")]}]
     m = re.fullmatch(r"(?is)CREATE\s+STREAM\s+(`[^`]+`|\w+)\s*\((.*)\)\s*WITH\s*\((.*)\)\s*;?", text)
@@ -237,7 +252,7 @@ def ksqldb(app, method, path, query, body):
             return stmt_error(text, "Missing required property \"KAFKA_TOPIC\" which has no default value.")
         if opts.get("value_format", "").upper() != "JSON":
             return stmt_error(text, "unsupported by the stand-in: value_format other than JSON")
-        if topic not in ksql_topics(app["bootstrap"]):
+        if topic not in ksql_topics(app):
             return stmt_error(text, f"Kafka topic does not exist: {topic}")
         with STREAMS_LOCK:
             if name in streams:
@@ -282,7 +297,8 @@ def ksql_query(app, text, props, streams):
     from confluent_kafka import Consumer
     reset = props.get("ksql.streams.auto.offset.reset", props.get("auto.offset.reset", "latest"))
     consumer = Consumer({"bootstrap.servers": app["bootstrap"], "group.id": f"standin-ksql-{uuid.uuid4().hex}",
-                         "auto.offset.reset": reset, "enable.auto.commit": False, "log_level": 3})
+                         "auto.offset.reset": reset, "enable.auto.commit": False, "log_level": 3,
+                         **kafka_login(app)})
     consumer.subscribe([s["topic"]])
     qid = f"transient_{name}_{uuid.uuid4().int % 10**18}"
     out = [{"header": {"queryId": qid, "schema": ", ".join(f"`{c}` {t}" for c, t in cols)}}]

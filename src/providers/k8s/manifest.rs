@@ -290,7 +290,7 @@ pub fn pending(kind: &str, obj: &serde_json::Value) -> Option<String> {
         ));
     }
     match kind {
-        "Kafka" | "KafkaConnect" | "KafkaConnector" | "KafkaTopic" => {
+        "Kafka" | "KafkaConnect" | "KafkaConnector" | "KafkaTopic" | "KafkaUser" => {
             let cond = status["conditions"]
                 .as_array()
                 .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"));
@@ -417,9 +417,11 @@ impl Driver for ManifestDriver {
 
     async fn ready(&self, cx: &StepCx, outputs: &Value) -> Result<Readiness, DriverError> {
         let t = Target::of_outputs(outputs)?;
+        // A KafkaUser is waited for: its clients read the Secret the User Operator writes
+        // before it reports Ready (Strimzi 1.2.0 KafkaUserOperator: the Secret, then status).
         if !matches!(
             t.kind.as_str(),
-            "Kafka" | "KafkaConnect" | "KafkaConnector" | "Deployment" | "Job"
+            "Kafka" | "KafkaConnect" | "KafkaConnector" | "KafkaUser" | "Deployment" | "Job"
         ) {
             return Ok(Readiness::Ready);
         }
