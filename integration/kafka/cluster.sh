@@ -305,6 +305,23 @@ done
 mkdir -p "$dir/k8s-secrets"
 chmod 700 "$dir/k8s-secrets"
 if [ -n "$users_file" ]; then
+  # alpaka-admin's Secret exists before the stand-in runs (as the User Operator finds a Secret it
+  # made before): it keeps the password the broker was formatted with instead of making another.
+  python3 -c '
+import json, os, sys
+users, k8s = sys.argv[1:]
+password = sys.stdin.read().strip()
+doc = json.load(open(users))
+for u in doc if isinstance(doc, list) else [doc]:
+    m = u.get("metadata") or {}
+    if m.get("name") != "alpaka-admin":
+        continue
+    d = os.path.join(k8s, m.get("namespace") or "default", "alpaka-admin")
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    fd = os.open(os.path.join(d, "password"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.write(fd, password.encode())
+    os.close(fd)
+' "$users_file" "$dir/k8s-secrets" <<<"$admin_password" || die "reading $users_file failed"
   "$python" "$here/../standins/user_operator.py" --bootstrap "127.0.0.1:$kafka_port" \
     --admin-config "$secrets/admin-librdkafka.properties" apply --secrets-dir "$dir/k8s-secrets" \
     "$users_file" >"$dir/user-operator.log" 2>&1 || die "the User Operator stand-in failed (DIR/user-operator.log)"
