@@ -1,14 +1,20 @@
 //! `alpaka test` end to end: the real binary and the real kube client against the Kubernetes API
 //! stand-in (`integration/standins/kube_api.py --run-jobs`), which runs the test Jobs' scripts on
-//! this machine with the real kcat against a real Kafka-protocol peer (librdkafka's mock cluster,
-//! `kafka_mock.py`), proxies Service calls to recorded web fakes (`web_fakes.py`: Grafana,
-//! Prometheus targets, kafbat, Headlamp, Connect REST, and a ksqlDB backed by the mock Kafka), and
-//! stands in for Kafka Connect + MySQL with a hook (`connect_source.py`) that produces the
-//! `person` rows when the JDBC KafkaConnector is applied.
+//! this machine with the real kcat against a real Kafka 4.4 broker secured as alpaka's Strimzi
+//! Kafka is (`integration/kafka/cluster.sh --broker-only`: SASL_SSL + SCRAM-SHA-512, the
+//! StandardAuthorizer; one broker for the whole file, every run's topics its own), proxies
+//! Service calls to recorded web fakes (`web_fakes.py`: Grafana, Prometheus targets, kafbat,
+//! Headlamp, Connect REST, and a ksqlDB backed by the broker), and stands in for Kafka Connect +
+//! MySQL with a hook (`connect_source.py`) that produces the `person` rows when the JDBC
+//! KafkaConnector is applied, logged in as its KafkaConnect's `authentication` says. The
+//! stand-in plays Strimzi's User Operator against the broker (`user_operator.py`: each KafkaUser
+//! alpaka applies gets its SCRAM credential, exactly its ACLs and its Secret), so the Jobs run as
+//! `alpaka-test` with the ACLs alpaka derived for it, and the Connect hook as `connect-srccon`.
 //!
 //! Not modelled here (see each stand-in's docstring): MySQL itself (the hook produces the rows),
-//! Strimzi's operators (objects turn Ready on read), images (Job scripts run locally), S3 (the S3
-//! prefix logic is tested against moto in crates/aws).
+//! the Cluster Operator (objects turn Ready on read; the cluster CA Secret is the broker's CA),
+//! images (Job scripts run locally), S3 (the S3 prefix logic is tested against moto in
+//! crates/aws), ksqlDB's own login (the fake ksqlDB reads topics as alpaka-admin).
 //!
 //! Needs `ALPAKA_TEST_PYTHON` (a python with confluent-kafka; `integration/test.sh` makes it) and
 //! `kcat` on PATH; fails, never skips, without them.
@@ -16,6 +22,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command as Proc, Stdio};
+use std::sync::{Mutex, OnceLock};
 
 use serde_json::json;
 use tempfile::TempDir;
@@ -45,6 +52,55 @@ fn test_python() -> String {
         "kcat is not on PATH (apt-get install -y kcat; integration/test.sh does)"
     );
     py
+}
+
+/// The secured broker every test of this file shares (started once, stopped with the process).
+struct Broker {
+    _dir: TempDir,
+    _child: Mutex<Child>,
+    bootstrap: String,
+    /// The broker's CA certificate (what the cluster CA Secret holds).
+    ca: String,
+    /// alpaka-admin's librdkafka properties (`kcat -F`, confluent_kafka).
+    admin: String,
+}
+
+fn broker() -> &'static Broker {
+    static B: OnceLock<Broker> = OnceLock::new();
+    B.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Proc::new(repo().join("integration/kafka/cluster.sh"))
+            .arg(dir.path())
+            .arg("--broker-only")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("integration/kafka/cluster.sh");
+        let line = BufReader::new(child.stdout.take().unwrap())
+            .lines()
+            .map_while(Result::ok)
+            .find(|l| l.starts_with("READY "));
+        let Some(line) = line else {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            panic!("cluster.sh --broker-only did not get ready:\n{err}");
+        };
+        let field = |k: &str| {
+            line.split_whitespace()
+                .find_map(|f| f.strip_prefix(&format!("{k}=")))
+                .unwrap_or_else(|| panic!("no {k}= in {line}"))
+                .to_owned()
+        };
+        Broker {
+            bootstrap: field("bootstrap"),
+            ca: field("ca"),
+            admin: field("admin_librdkafka"),
+            _dir: dir,
+            _child: Mutex::new(child),
+        }
+    })
 }
 
 fn read_line(out: &mut BufReader<ChildStdout>) -> String {
@@ -94,16 +150,14 @@ impl World {
         };
         let s = |p: &Path| p.display().to_string();
 
-        let mut mock = spawn(vec![py.clone(), s(&standins.join("kafka_mock.py"))]);
-        let bootstrap = read_line(&mut mock)
-            .strip_prefix("BOOTSTRAP ")
-            .expect("kafka_mock prints BOOTSTRAP")
-            .to_owned();
+        let kafka = broker();
+        let bootstrap = kafka.bootstrap.clone();
 
         // Connect's workers create their internal topics at start: as if srccon had started.
         for t in ["configs", "offsets", "status"] {
             let mut kcat = Proc::new("kcat")
-                .args(["-P", "-b", &bootstrap, "-t", &format!("connect-srccon-{t}")])
+                .args(["-F", &kafka.admin, "-P", "-b", &bootstrap])
+                .args(["-t", &format!("connect-srccon-{t}")])
                 .stdin(Stdio::piped())
                 .spawn()
                 .unwrap();
@@ -130,7 +184,8 @@ impl World {
                     {"class": "io.debezium.connector.mysql.MySqlConnector", "type": "source", "version": "3.5.2.Final"},
                     {"class": "io.debezium.connector.sqlserver.SqlServerConnector", "type": "source", "version": "3.5.2.Final"},
                     {"class": "org.apache.kafka.connect.mirror.MirrorSourceConnector", "type": "source", "version": "4.3.1"}]},
-                {"name": "ksqldb", "kind": "ksqldb", "bootstrap": bootstrap, "query_timeout": 10}],
+                {"name": "ksqldb", "kind": "ksqldb", "bootstrap": bootstrap, "query_timeout": 10,
+                 "kafka_config": kafka.admin}],
              "overrides": {}})
             .to_string(),
         )
@@ -194,6 +249,10 @@ impl World {
             s(&root.join("proxy.json")),
             "--on-apply".into(),
             s(&root.join("hooks.json")),
+            "--kafka-admin".into(),
+            format!("{bootstrap},{}", kafka.admin),
+            "--cluster-ca".into(),
+            kafka.ca.clone(),
         ]);
         let line = read_line(&mut api);
         let api_port = line
@@ -268,14 +327,14 @@ impl World {
     }
 }
 
-/// The mock Kafka's address, as the host map gives it.
-fn mock_bootstrap(root: &Path) -> String {
+/// The broker's local address, as the host map gives it.
+fn broker_address(root: &Path) -> String {
     let hosts: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(root.join("hosts.json")).unwrap()).unwrap();
     hosts[BOOTSTRAP_IN_CLUSTER].as_str().unwrap().to_owned()
 }
 
-/// The stand-in's apply hook: Connect + MySQL produce `n` person rows to the mock Kafka when
+/// The stand-in's apply hook: Connect + MySQL produce `n` person rows to the broker when
 /// the run's JDBC KafkaConnector appears (the hook file is re-read on every apply); `more`
 /// hooks after it.
 fn write_hooks(root: &Path, py: &str, n: u32) {
@@ -287,7 +346,7 @@ fn write_hooks_with(root: &Path, py: &str, n: u32, more: Vec<serde_json::Value>)
     let mut hooks = vec![
         json!({"kind": "KafkaConnector", "name_regex": "^alpaka-test-.*-jdbc$",
         "command": ["env", format!("STANDIN_RECORDS={n}"), py, script.display().to_string(),
-                    "--bootstrap", mock_bootstrap(root)]}),
+                    "--bootstrap", broker_address(root)]}),
     ];
     hooks.extend(more);
     std::fs::write(root.join("hooks.json"), json!(hooks).to_string()).unwrap();
@@ -489,21 +548,16 @@ fn a_disabled_component_is_skipped_at_once_and_unknown_checks_are_named() {
 /// negative cases the stand-in-run Jobs above do not reach.
 #[test]
 fn the_kcat_scripts_judge_a_real_kafka_peer() {
-    let py = test_python();
-    let mut mock = Proc::new(&py)
-        .arg(repo().join("integration/standins/kafka_mock.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(mock.stdout.take().unwrap());
-    let bootstrap = read_line(&mut out)
-        .strip_prefix("BOOTSTRAP ")
-        .unwrap()
-        .to_owned();
+    test_python();
+    let kafka = broker();
+    let bootstrap = kafka.bootstrap.clone();
+    // This file's runs share the broker: a topic of this test's own.
+    let topic = format!("rt-{}", std::process::id());
+    // kcat 1.7 reads $KCAT_CONFIG, as the Jobs' login makes it (here: the admin's).
     let sh = |script: &str, env: &[(&str, &str)]| {
         let o = Proc::new("/bin/sh")
             .args(["-c", script])
+            .env("KCAT_CONFIG", &kafka.admin)
             .envs(env.iter().copied())
             .output()
             .unwrap();
@@ -517,7 +571,7 @@ fn the_kcat_scripts_judge_a_real_kafka_peer() {
         ROUNDTRIP_SCRIPT,
         &[
             ("BOOTSTRAP", &bootstrap),
-            ("TOPIC", "rt"),
+            ("TOPIC", &topic),
             ("MESSAGES", "10"),
             ("RUN", "ab12cd34"),
         ],
@@ -528,7 +582,7 @@ fn the_kcat_scripts_judge_a_real_kafka_peer() {
         "{log}"
     );
     assert!(
-        log.contains("ALPAKA-TOPICS ") && log.contains(" rt "),
+        log.contains("ALPAKA-TOPICS ") && log.contains(&format!(" {topic} ")),
         "{log}"
     );
 
@@ -537,7 +591,7 @@ fn the_kcat_scripts_judge_a_real_kafka_peer() {
             COUNT_SCRIPT,
             &[
                 ("BOOTSTRAP", &bootstrap),
-                ("TOPIC", "rt"),
+                ("TOPIC", &topic),
                 ("EXPECT", expect),
                 ("WAIT_SECONDS", "2"),
                 ("SETTLE_SECONDS", "0"),
@@ -561,7 +615,7 @@ fn the_kcat_scripts_judge_a_real_kafka_peer() {
         ROUNDTRIP_SCRIPT,
         &[
             ("BOOTSTRAP", "127.0.0.1:9"),
-            ("TOPIC", "rt"),
+            ("TOPIC", &topic),
             ("MESSAGES", "3"),
             ("RUN", "ab12cd34"),
         ],
@@ -569,8 +623,6 @@ fn the_kcat_scripts_judge_a_real_kafka_peer() {
     assert_eq!(code, 1, "{log}");
     assert!(log.contains("error=produce-failed"), "{log}");
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
-    let _ = mock.kill();
-    let _ = mock.wait();
 }
 
 fn known_after_apply(v: &mut serde_json::Value) {
@@ -752,7 +804,7 @@ fn the_s3_sink_check_writes_and_removes_only_its_run_prefix() {
         vec![
             json!({"kind": "KafkaConnector", "name_regex": "^alpaka-test-.*-s3$",
             "command": [&w.py, repo().join("integration/standins/s3_sink.py").display().to_string(),
-                        "--bootstrap", mock_bootstrap(w.root()), "--endpoint", &endpoint]}),
+                        "--bootstrap", broker_address(w.root()), "--endpoint", &endpoint]}),
         ],
     );
 

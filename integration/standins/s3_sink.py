@@ -16,10 +16,14 @@ the connector's offsets (each apply writes again), credentials checks (moto acce
 import argparse
 import json
 import os
+import sys
 import time
 
 import boto3
 from confluent_kafka import Consumer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from connect_source import login  # noqa: E402  (the worker's login, one piece of code)
 
 
 def main():
@@ -27,11 +31,16 @@ def main():
     ap.add_argument("--bootstrap", required=True)
     ap.add_argument("--endpoint", required=True)
     args = ap.parse_args()
-    cfg = json.loads(os.environ["STANDIN_OBJECT"])["spec"]["config"]
+    obj = json.loads(os.environ["STANDIN_OBJECT"])
+    cfg = obj["spec"]["config"]
     topic, bucket = cfg["topics"], cfg["s3.bucket.name"]
     want = int(cfg.get("flush.size", "1"))
-    consumer = Consumer({"bootstrap.servers": args.bootstrap, "group.id": f"s3-sink-{topic}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    # A sink's consumer group is `connect-<connector name>` (Apache Kafka Connect
+    # SinkUtils.consumerGroupId); the worker logs in as its KafkaConnect says (connect_source.py).
+    group = "connect-" + obj["metadata"]["name"]
+    consumer = Consumer({"bootstrap.servers": args.bootstrap, "group.id": group,
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                         **login(obj)})
     consumer.subscribe([topic])
     records, start, partition = [], None, 0
     deadline = time.time() + 30
