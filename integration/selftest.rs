@@ -47,22 +47,65 @@ fn test_python() -> String {
         ok,
         "{py} lacks confluent-kafka (integration/test.sh installs it)"
     );
+    let v = Proc::new("kcat")
+        .arg("-V")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    // The tool image's librdkafka: older ones cannot log in with SCRAM to Kafka 4.x.
     assert!(
-        Proc::new("kcat").arg("-V").output().is_ok(),
-        "kcat is not on PATH (apt-get install -y kcat; integration/test.sh does)"
+        v.contains("librdkafka 2.8.0 "),
+        "kcat on PATH must be the tool image's (librdkafka 2.8.0): put `integration/kcat.sh`'s \
+         directory first on PATH (integration/test.sh does); kcat -V said: {v:?}"
     );
     py
 }
 
 /// The secured broker every test of this file shares (started once, stopped with the process).
+///
+/// cluster.sh's super user is `alpaka-admin`, the name of alpaka's own admin KafkaUser, whose
+/// credential the User Operator stand-in replaces when a World applies it. So nothing here logs
+/// in as alpaka-admin after start-up: the User Operator stand-in has an identity of its own, as
+/// Strimzi's has (`strimzi-user-operator`: cluster Alter and Describe, what creating SCRAM
+/// credentials and ACLs takes), and so has this file's own kcat test (`alpaka-selftest-kcat`:
+/// topics `rt-`). Both are made once, by the User Operator stand-in itself, as alpaka-admin.
 struct Broker {
     _dir: TempDir,
     _child: Mutex<Child>,
     bootstrap: String,
     /// The broker's CA certificate (what the cluster CA Secret holds).
     ca: String,
-    /// alpaka-admin's librdkafka properties (`kcat -F`, confluent_kafka).
-    admin: String,
+    /// librdkafka properties (`kcat -F`, confluent_kafka) of the User Operator's identity.
+    operator: String,
+    /// … and of the kcat script test's.
+    kcat: String,
+}
+
+/// librdkafka properties logging in as `user` with `password` (written 0600).
+fn login_file(path: &Path, bootstrap_ca: &str, user: &str, password: &str) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .unwrap();
+    use std::io::Write;
+    write!(
+        f,
+        "security.protocol=SASL_SSL\nsasl.mechanisms=SCRAM-SHA-512\nsasl.username={user}\n\
+         sasl.password={password}\nssl.ca.location={bootstrap_ca}\n"
+    )
+    .unwrap();
+}
+
+/// A KafkaUser as alpaka renders one (`kafka.strimzi.io/v1`), for the harness's own identities.
+fn harness_user(name: &str, acls: serde_json::Value) -> serde_json::Value {
+    json!({"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaUser",
+           "metadata": {"name": name, "namespace": "selftest"},
+           "spec": {"authentication": {"type": "scram-sha-512"},
+                    "authorization": {"type": "simple", "acls": acls}}})
 }
 
 fn broker() -> &'static Broker {
@@ -93,10 +136,43 @@ fn broker() -> &'static Broker {
                 .unwrap_or_else(|| panic!("no {k}= in {line}"))
                 .to_owned()
         };
+        let (bootstrap, ca) = (field("bootstrap"), field("ca"));
+        let users = dir.path().join("harness-users.json");
+        let all = |resource: serde_json::Value, ops: &[&str]| json!({"resource": resource, "operations": ops});
+        std::fs::write(
+            &users,
+            json!([
+                harness_user("strimzi-user-operator", json!([all(json!({"type": "cluster"}), &["Alter", "Describe"])])),
+                harness_user("alpaka-selftest-kcat", json!([all(
+                    json!({"type": "topic", "name": "rt-", "patternType": "prefix"}),
+                    &["Create", "Describe", "Read", "Write"])])),
+            ])
+            .to_string(),
+        )
+        .unwrap();
+        let secrets = dir.path().join("harness-secrets");
+        let made = Proc::new(test_python())
+            .arg(repo().join("integration/standins/user_operator.py"))
+            .args(["--bootstrap", &bootstrap, "--admin-config", &field("admin_librdkafka")])
+            .arg("apply")
+            .arg("--secrets-dir")
+            .arg(&secrets)
+            .arg(&users)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        let login = |user: &str| {
+            let password =
+                std::fs::read_to_string(secrets.join("selftest").join(user).join("password")).unwrap();
+            let path = dir.path().join(format!("{user}.properties"));
+            login_file(&path, &ca, user, &password);
+            path.display().to_string()
+        };
         Broker {
-            bootstrap: field("bootstrap"),
-            ca: field("ca"),
-            admin: field("admin_librdkafka"),
+            operator: login("strimzi-user-operator"),
+            kcat: login("alpaka-selftest-kcat"),
+            bootstrap,
+            ca,
             _dir: dir,
             _child: Mutex::new(child),
         }
@@ -153,18 +229,6 @@ impl World {
         let kafka = broker();
         let bootstrap = kafka.bootstrap.clone();
 
-        // Connect's workers create their internal topics at start: as if srccon had started.
-        for t in ["configs", "offsets", "status"] {
-            let mut kcat = Proc::new("kcat")
-                .args(["-F", &kafka.admin, "-P", "-b", &bootstrap])
-                .args(["-t", &format!("connect-srccon-{t}")])
-                .stdin(Stdio::piped())
-                .spawn()
-                .unwrap();
-            use std::io::Write;
-            kcat.stdin.take().unwrap().write_all(b"{}\n").unwrap();
-            assert!(kcat.wait().unwrap().success());
-        }
         let target = |pod: &str, pool: &str| json!({"scrapePool": pool, "job": "alpaka/strimzi-kafka", "pod": pod, "health": "up"});
         let web_cfg = root.join("web.json");
         std::fs::write(
@@ -184,8 +248,8 @@ impl World {
                     {"class": "io.debezium.connector.mysql.MySqlConnector", "type": "source", "version": "3.5.2.Final"},
                     {"class": "io.debezium.connector.sqlserver.SqlServerConnector", "type": "source", "version": "3.5.2.Final"},
                     {"class": "org.apache.kafka.connect.mirror.MirrorSourceConnector", "type": "source", "version": "4.3.1"}]},
-                {"name": "ksqldb", "kind": "ksqldb", "bootstrap": bootstrap, "query_timeout": 10,
-                 "kafka_config": kafka.admin}],
+                // Logs in as alpaka-ksqldb once apply made it (below).
+                {"name": "ksqldb", "kind": "ksqldb", "bootstrap": bootstrap, "query_timeout": 10}],
              "overrides": {}})
             .to_string(),
         )
@@ -250,7 +314,7 @@ impl World {
             "--on-apply".into(),
             s(&root.join("hooks.json")),
             "--kafka-admin".into(),
-            format!("{bootstrap},{}", kafka.admin),
+            format!("{bootstrap},{}", kafka.operator),
             "--cluster-ca".into(),
             kafka.ca.clone(),
         ]);
@@ -267,7 +331,61 @@ impl World {
         };
         let applied = world.alpaka(&["apply", "--auto-approve"]);
         assert_eq!(applied.0, 0, "apply: {}\n{}", applied.1, applied.2);
+
+        // Each client logs in with what the User Operator stand-in made for it.
+        let connect = world.login_as("connect-srccon", &kafka.ca);
+        // Connect's workers create their internal topics at start: as if srccon had started.
+        for t in ["configs", "offsets", "status"] {
+            let mut kcat = Proc::new("kcat")
+                .args(["-F", &connect, "-P", "-b", &bootstrap])
+                .args(["-t", &format!("connect-srccon-{t}")])
+                .stdin(Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write;
+            kcat.stdin.take().unwrap().write_all(b"{}\n").unwrap();
+            assert!(
+                kcat.wait().unwrap().success(),
+                "connect-srccon creates its topics"
+            );
+        }
+        let ksqldb = world.login_as("alpaka-ksqldb", &kafka.ca);
+        let p = world.root().join("web.json");
+        let mut cfg: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        for app in cfg["apps"].as_array_mut().unwrap() {
+            if app["name"] == "ksqldb" {
+                app["kafka_config"] = json!(ksqldb);
+            }
+        }
+        std::fs::write(&p, cfg.to_string()).unwrap();
         world
+    }
+
+    /// librdkafka properties logging in as KafkaUser `user`, from the Secret the User Operator
+    /// stand-in wrote into the cluster.
+    fn login_as(&self, user: &str, ca: &str) -> String {
+        let out = Proc::new(&self.py)
+            .args([
+                "-c",
+                "import base64, json, sys, urllib.request; \
+                 d = json.load(urllib.request.urlopen(sys.argv[1]))['data']; \
+                 sys.stdout.write(base64.b64decode(d['password']).decode())",
+                &format!(
+                    "http://127.0.0.1:{}/api/v1/namespaces/alpaka/secrets/{user}",
+                    self.api_port
+                ),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "Secret {user}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let path = self.root().join(format!("{user}.properties"));
+        login_file(&path, ca, user, &String::from_utf8(out.stdout).unwrap());
+        path.display().to_string()
     }
 
     fn root(&self) -> &Path {
@@ -553,11 +671,11 @@ fn the_kcat_scripts_judge_a_real_kafka_peer() {
     let bootstrap = kafka.bootstrap.clone();
     // This file's runs share the broker: a topic of this test's own.
     let topic = format!("rt-{}", std::process::id());
-    // kcat 1.7 reads $KCAT_CONFIG, as the Jobs' login makes it (here: the admin's).
+    // kcat 1.7 reads $KCAT_CONFIG, as the Jobs' login makes it (here: this test's own user).
     let sh = |script: &str, env: &[(&str, &str)]| {
         let o = Proc::new("/bin/sh")
             .args(["-c", script])
-            .env("KCAT_CONFIG", &kafka.admin)
+            .env("KCAT_CONFIG", &kafka.kcat)
             .envs(env.iter().copied())
             .output()
             .unwrap();

@@ -50,6 +50,9 @@ if ! command -v kcat >/dev/null; then
   command -v kcat >/dev/null || { echo "kcat is needed by the Kafka stand-ins: install it (apt-get install -y kcat)" >&2; exit 1; }
 fi
 # The Kafka/Kubernetes/web stand-ins working together (mock Kafka, Jobs, proxy, hooks).
+# kcat as the tool image has it (librdkafka 2.8.0: SCRAM logins to Kafka 4.x need >= 2.6.1).
+PATH="$(integration/kcat.sh):$PATH"
+export PATH
 "$ALPAKA_TEST_PYTHON" integration/standins/smoke_selftest.py
 
 echo "== format and lints"
@@ -60,7 +63,7 @@ echo "== images: hadolint (warnings fail), shellcheck"
 # No Docker engine is needed: the Dockerfiles are linted, build.sh is tested against fakes
 # (integration/images.rs). images/.hadolint.yaml, if present, holds only commented ignores.
 "$VENV/bin/hadolint" --failure-threshold warning images/Dockerfile.*
-"$VENV/bin/shellcheck" -x images/*.sh integration/controlplane/*.sh integration/kafka/*.sh integration/servers.sh integration/tools.sh \
+"$VENV/bin/shellcheck" -x images/*.sh integration/controlplane/*.sh integration/kafka/*.sh integration/servers.sh integration/tools.sh integration/kcat.sh \
   install.sh release/*.sh
 
 echo "== release workflow: actionlint (Go module proxy; its shellcheck pass uses the venv's)"

@@ -296,7 +296,10 @@ def ksql_query(app, text, props, streams):
     limit = int(m.group(3)) if m.group(3) else None
     from confluent_kafka import Consumer
     reset = props.get("ksql.streams.auto.offset.reset", props.get("auto.offset.reset", "latest"))
-    consumer = Consumer({"bootstrap.servers": app["bootstrap"], "group.id": f"standin-ksql-{uuid.uuid4().hex}",
+    # A transient query's consumer group is `_confluent-ksql-<service id>transient_…` (ksqlDB
+    # QueryIdUtil / "ksql.service.id" docs), within the ACLs alpaka grants its ksqlDB user.
+    group = f"_confluent-ksql-alpaka_transient_{uuid.uuid4().hex}"
+    consumer = Consumer({"bootstrap.servers": app["bootstrap"], "group.id": group,
                          "auto.offset.reset": reset, "enable.auto.commit": False, "log_level": 3,
                          **kafka_login(app)})
     consumer.subscribe([s["topic"]])
