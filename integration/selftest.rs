@@ -79,6 +79,10 @@ struct Broker {
     operator: String,
     /// … and of the kcat script test's.
     kcat: String,
+    /// Where the User Operator stand-ins keep users' passwords: one for all Worlds, as the
+    /// broker is one (each World applies the same KafkaUsers; a second password per user
+    /// would lock the first World's clients out).
+    user_secrets: String,
 }
 
 /// librdkafka properties logging in as `user` with `password` (written 0600).
@@ -171,6 +175,7 @@ fn broker() -> &'static Broker {
         Broker {
             operator: login("strimzi-user-operator"),
             kcat: login("alpaka-selftest-kcat"),
+            user_secrets: dir.path().join("user-operator").display().to_string(),
             bootstrap,
             ca,
             _dir: dir,
@@ -317,6 +322,8 @@ impl World {
             format!("{bootstrap},{}", kafka.operator),
             "--cluster-ca".into(),
             kafka.ca.clone(),
+            "--user-secrets".into(),
+            kafka.user_secrets.clone(),
         ]);
         let line = read_line(&mut api);
         let api_port = line

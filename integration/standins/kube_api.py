@@ -401,7 +401,7 @@ class Cluster:
             # A changed KafkaUser keeps its password (kept in a private directory, as the
             # operator keeps the existing Secret's).
             if getattr(self, "_user_secrets", None) is None:
-                self._user_secrets = tempfile.mkdtemp(prefix="standin-user-operator-")
+                self._user_secrets = self.args.user_secrets or tempfile.mkdtemp(prefix="standin-user-operator-")
             secret = user_operator_module().apply_kafka_user(self.kafka_admin(), user, self._user_secrets)
         except Exception as e:  # noqa: BLE001 - every failure is the resource's status
             st.update({"observedGeneration": gen, "conditions": [{
@@ -811,6 +811,9 @@ def main():
     ap.add_argument("--on-apply")
     ap.add_argument("--kafka-admin", help="BOOTSTRAP,LIBRDKAFKA_PROPERTIES: act as Strimzi's User "
                     "Operator for KafkaUsers against this real broker, logged in as its admin")
+    ap.add_argument("--user-secrets", help="DIR where the User Operator keeps each user's password "
+                    "(default: a private one); stand-ins sharing one broker share it, so a user's "
+                    "password is one, as one User Operator keeps it")
     ap.add_argument("--cluster-ca", help="PEM file: published as <kafka>-cluster-ca-cert when a Kafka is applied")
     args = ap.parse_args()
     cluster = Cluster(args)
