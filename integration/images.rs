@@ -1220,6 +1220,81 @@ fn dockerfile_arg_defaults_equal_versions_env() {
     assert!(checked >= 12, "only {checked} ARG defaults found");
 }
 
+/// `pkg=version` pins of a Dockerfile's `apt-get install` lines (every package is pinned:
+/// hadolint's DL3008 fails an unpinned one).
+fn apt_pins(image: &str) -> Vec<(String, String)> {
+    std::fs::read_to_string(repo().join(format!("images/Dockerfile.{image}")))
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let (pkg, version) = l.trim().trim_end_matches('\\').trim().split_once('=')?;
+            let ok = !pkg.is_empty()
+                && pkg
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
+            ok.then(|| (pkg.to_owned(), version.to_owned()))
+        })
+        .collect()
+}
+
+/// Issue 21: kcat (the tool pod's, and `alpaka test`'s Jobs') logs in with SCRAM-SHA-512, and
+/// librdkafka before 2.6.1 sends the client nonce twice in the SCRAM client-final-message, which
+/// Kafka 4.x brokers reject (confluentinc/librdkafka PR #4895, released in 2.6.1; edenhill/kcat
+/// issue #462). kcat's own dependency (librdkafka1 >= 1.6.0) does not ensure that, so the tool
+/// image pins librdkafka1 itself.
+#[test]
+fn the_tool_images_kcat_gets_a_librdkafka_that_logs_in_to_kafka_4() {
+    let pins = apt_pins("tool");
+    assert!(
+        pins.iter().any(|(p, _)| p == "kcat"),
+        "Dockerfile.tool installs no kcat: {pins:?}"
+    );
+    let (_, version) = pins
+        .iter()
+        .find(|(p, _)| p == "librdkafka1")
+        .unwrap_or_else(|| panic!("Dockerfile.tool does not pin librdkafka1: {pins:?}"));
+    // Debian version: [epoch:]upstream[-revision]; the upstream part is librdkafka's.
+    let upstream = version.split_once(':').map_or(version.as_str(), |(_, v)| v);
+    let upstream = upstream.rsplit_once('-').map_or(upstream, |(u, _)| u);
+    let numbers: Vec<u32> = upstream
+        .split(['.', '+', '~'])
+        .take(3)
+        .map(|n| {
+            n.parse()
+                .unwrap_or_else(|_| panic!("librdkafka1={version}"))
+        })
+        .collect();
+    assert!(
+        numbers >= vec![2, 6, 1],
+        "librdkafka1={version}: SCRAM against Kafka 4.x needs >= 2.6.1"
+    );
+}
+
+/// The download stages and the tool image install ca-certificates and curl from one Debian
+/// release (DEBIAN_TAG): the same package at the same version everywhere.
+#[test]
+fn dockerfiles_pin_shared_debian_packages_alike() {
+    let mut seen: BTreeMap<String, (String, &str)> = BTreeMap::new();
+    let mut shared = 0;
+    for image in ALL {
+        for (pkg, version) in apt_pins(image) {
+            match seen.get(&pkg) {
+                Some((other, first)) => {
+                    assert_eq!(
+                        &version, other,
+                        "{pkg}: Dockerfile.{image} and Dockerfile.{first} pin different versions"
+                    );
+                    shared += 1;
+                }
+                None => {
+                    seen.insert(pkg, (version, image));
+                }
+            }
+        }
+    }
+    assert!(shared >= 4, "only {shared} shared pins found: {seen:?}");
+}
+
 #[test]
 fn the_stack_references_the_built_tags() {
     let registry = v("IMAGE_REGISTRY");
