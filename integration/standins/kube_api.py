@@ -9,6 +9,7 @@ Start: kube_api.py --world WORLD.json --kubeconfig OUT [--context NAME] [--port 
                    [--log FILE] [--ready-after N] [--decoy]
                    [--proxy-map FILE] [--proxy-timeout SECS]
                    [--run-jobs] [--job-path DIR[:DIR...]] [--host-map FILE] [--on-apply FILE]
+                   [--kafka-admin BOOTSTRAP,PROPERTIES] [--user-secrets DIR] [--cluster-ca FILE]
 It listens on 127.0.0.1 (plain HTTP), writes a kubeconfig whose context NAME points at it, and
 prints `PORT <n>` on stdout once it is serving. With --decoy the kubeconfig's *current* context
 is another one ("decoy", pointing at a closed port), so a client that ignores the explicit
@@ -71,6 +72,24 @@ Served:
   the host map applied; each output line goes to --log as `HOOK <Kind> <ns>/<name> <line>`, framed
   by `HOOK <Kind> <ns>/<name> start <command JSON>` and `HOOK <Kind> <ns>/<name> exit=<rc>`. This
   stands in for controllers (e.g. Kafka Connect running a JDBC source connector).
+--kafka-admin BOOTSTRAP,PROPERTIES: the stand-in plays Strimzi's User Operator against that REAL
+  broker, logged in with the librdkafka PROPERTIES file (an identity allowed to alter the
+  cluster): a KafkaUser applied (created or changed) gets its SCRAM-SHA-512 credential and
+  exactly its ACLs through user_operator.py (its docstring: the mapping, from Strimzi 1.2.0's
+  source), then the Secret named after the user (`password`, `sasl.jaas.config`; labels
+  strimzi.io/cluster, strimzi.io/kind=KafkaUser) and status Ready with `username`/`secret`; what
+  user_operator.py refuses, or a broker error, leaves the KafkaUser NotReady with the reason
+  (logged `USER ns/name refused: …`). Deleting a KafkaUser removes its credential, ACLs and
+  Secret. Passwords are kept in --user-secrets DIR (default a private temp dir), so a changed
+  KafkaUser keeps its password, as the operator keeps the existing Secret's.
+--cluster-ca FILE: when a Kafka is applied, Secret `<kafka>-cluster-ca-cert` with `ca.crt` = FILE
+  (the Cluster Operator's cluster CA certificate Secret; here the real broker's CA).
+Jobs' Secret volumes (--run-jobs): each volumeMount of the first container whose volume is a
+  `secret` gets a fresh directory with one file per key (or per `items[]` entry at its `path`),
+  and the mount path is rewritten to that directory in env values and the command (like the
+  host map). A missing Secret/key that is not `optional` keeps the pod Pending
+  (CreateContainerConfigError, message `MountVolume.SetUp failed …`). Hooks get $STANDIN_API,
+  this server's URL, to read objects as a controller would.
 "Something that flips custom resources to Ready": every GET of an object counts; after
 --ready-after reads (default 1) since its last change, Kafka/KafkaConnect/KafkaConnector/KafkaTopic get
 `status.conditions=[{type: Ready, status: "True"}]` and `observedGeneration`, Deployments
@@ -88,8 +107,8 @@ garbage collection and namespace cascade, controllers (nothing runs: no pods exc
 proxy. The service proxy: no Service/Endpoints objects are consulted (only the proxy map), no
 PUT/PATCH/DELETE through it, no streaming (the backend's whole answer is read, then sent), only
 Content-Type and Accept headers are forwarded, https backends. Jobs (--run-jobs): the image is
-ignored (the command runs on this machine with whatever is on PATH), as are volumes and
-volumeMounts, workingDir, resources, securityContext, init containers and every container but
+ignored (the command runs on this machine with whatever is on PATH), as are volumes other than
+Secrets (emptyDirs: the process has its temp dir), workingDir, resources, securityContext, init containers and every container but
 the first, `parallelism`/`completions` (one pod), `backoffLimit` and restarts (the first failure
 fails the Job), restartPolicy, podFailurePolicy, ttlSecondsAfterFinished, suspend, Pending/
 ContainerCreating phases (Running at once), SuccessCriteriaMet/FailureTarget conditions, the
