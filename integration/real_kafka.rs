@@ -729,4 +729,80 @@ fn the_shipped_debezium_group_delivers_10000_rows_as_its_own_user_and_needs_its_
     assert!(ok, "{log}");
     let status = task_state(&k.connect, &name, "RUNNING", Duration::from_secs(10));
     assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status}");
+    assert_bindings_match(k, &full);
+}
+
+/// The broker holds one binding per (rule, operation) of `user`, as Strimzi's
+/// SimpleAclRule.fromCrd makes them, for its principal, all ALLOW; a super user none.
+fn assert_bindings_match(k: &Kafka, user: &Json) {
+    let name = user["metadata"]["name"].as_str().unwrap();
+    let out = user_operator(k, &["acls", name]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bindings: Vec<Json> = serde_json::from_slice(&out.stdout).unwrap();
+    let expected: usize = user["spec"]["authorization"]["acls"]
+        .as_array()
+        .map(|rules| {
+            rules
+                .iter()
+                .map(|r| r["operations"].as_array().unwrap().len())
+                .sum()
+        })
+        .unwrap_or(0);
+    assert_eq!(bindings.len(), expected, "{name}: {bindings:#?}");
+    assert!(
+        bindings
+            .iter()
+            .all(|b| b["principal"] == format!("User:{name}") && b["permission"] == "ALLOW"),
+        "{bindings:#?}"
+    );
+}
+
+fn user_operator(k: &Kafka, args: &[&str]) -> std::process::Output {
+    Command::new(python())
+        .arg(repo().join("integration/standins/user_operator.py"))
+        .arg("--bootstrap")
+        .arg(&k.bootstrap)
+        .arg("--admin-config")
+        .arg(&k.admin_librdkafka)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_user_operator_stand_in_makes_one_binding_per_operation_and_refuses_the_unknown() {
+    let k = kafka();
+    // Every rendered user's bindings in the broker: one per (rule, operation), as Strimzi's
+    // SimpleAclRule.fromCrd makes them; super users none.
+    // (The Connect user's are checked by the delivery test: it changes them meanwhile.)
+    for u in &k.users {
+        if u["metadata"]["name"] != format!("connect-{CONNECT_TYPE}") {
+            assert_bindings_match(k, u);
+        }
+    }
+    // What it does not understand is refused, before anything is changed.
+    let test_user = k.user(alpaka::stack::kafka_users::TEST_USER);
+    let rules = test_user["spec"]["authorization"]["acls"]
+        .as_array()
+        .unwrap();
+    for (field, bad) in [
+        ("/operations/0", json!("Frobnicate")),
+        ("/resource/type", json!("delegationToken")),
+        ("/resource/patternType", json!("match")),
+    ] {
+        let mut rule = rules[0].clone();
+        *rule.pointer_mut(field).unwrap() = bad;
+        let mut user = test_user.clone();
+        user["spec"]["authorization"]["acls"] = json!([rule]);
+        let file = k.dir.path().join("refused.json");
+        std::fs::write(&file, user.to_string()).unwrap();
+        let out = user_operator(k, &["apply", file.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{field}: {err}");
+        assert!(err.contains("refused"), "{err}");
+    }
 }
