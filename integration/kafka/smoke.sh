@@ -2,6 +2,8 @@
 # End-to-end check of cluster.sh, with timings: start it, make a table of N rows in MariaDB,
 # validate and register a Debezium connector over Connect's REST API (the password given as a
 # config-provider reference, never in the config), and count that the N rows arrive in Kafka.
+# The broker is SASL_SSL (cluster.sh): the tools log in as alpaka-admin (DIR/secrets/admin.properties),
+# and so does the worker, which smoke.sh starts without --kafka-connect.
 #
 #   integration/kafka/smoke.sh DIR [--rows N] [--connector mysql|mariadb]
 #
@@ -47,6 +49,7 @@ connect=$(field connect)
 mysql_port=$(field mysql)
 mysql_port=${mysql_port##*:}
 lib="$("$here/fetch.sh")/lib/*"
+admin_config=$(field admin_config)
 tool() { java -Xshare:auto -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile="$dir/log4j2-tools.properties" -cp "$lib" "$@"; }
 
 # --- N rows (MariaDB's SEQUENCE engine makes them in one statement).
@@ -75,6 +78,17 @@ print(json.dumps({
     "table.include.list": "alpaka.person",
     "schema.history.internal.kafka.bootstrap.servers": bootstrap,
     "schema.history.internal.kafka.topic": "smoke.schema-history",
+    # The schema history's own clients inherit nothing from the worker: the broker's SASL_SSL
+    # login (here cluster.sh's alpaka-admin, as the worker without --kafka-connect), by reference.
+    **{f"schema.history.internal.{side}.{k}": v
+       for side in ("producer", "consumer")
+       for k, v in {
+           "security.protocol": "SASL_SSL",
+           "sasl.mechanism": "SCRAM-SHA-512",
+           "sasl.jaas.config": "${file:%s/secrets/admin.properties:sasl.jaas.config}" % d,
+           "ssl.truststore.type": "PEM",
+           "ssl.truststore.location": "%s/tls/ca.crt" % d,
+       }.items()},
 }))
 EOF
 )"
@@ -98,7 +112,8 @@ curl -sf -X PUT -H 'Content-Type: application/json' --data "$config" "$connect/c
 n=0
 for _ in $(seq 1 300); do
   # (Until the connector makes the topic, GetOffsetShell fails and counts nothing.)
-  n=$( (tool org.apache.kafka.tools.GetOffsetShell --bootstrap-server "$bootstrap" --topic smoke.alpaka.person 2>/dev/null || true) \
+  n=$( (tool org.apache.kafka.tools.GetOffsetShell --bootstrap-server "$bootstrap" \
+      --command-config "$admin_config" --topic smoke.alpaka.person 2>/dev/null || true) \
       | awk -F: '{ s += $NF } END { print s + 0 }')
   [ "$n" -ge "$rows" ] && break
   if curl -sf "$connect/connectors/smoke/status" | grep -q '"FAILED"'; then
@@ -114,7 +129,7 @@ echo "smoke: $n records in smoke.alpaka.person $(since "$t") s after registering
 # --- Read them back: every row once, as a snapshot read.
 t=$(now)
 tool org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$bootstrap" \
-  --topic smoke.alpaka.person --from-beginning --max-messages "$rows" --timeout-ms 60000 \
+  --consumer.config "$admin_config" --topic smoke.alpaka.person --from-beginning --max-messages "$rows" --timeout-ms 60000 \
   2>"$dir/consumer.log" | python3 -c '
 import json, sys
 rows = int(sys.argv[1]); ids = set(); ops = {}

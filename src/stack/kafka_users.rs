@@ -172,6 +172,13 @@ pub struct ConnectClients<'a> {
 /// which it reads from the cluster's configs (debezium/debezium 3.x,
 /// `HistorizedRelationalDatabaseConnectorConfig` sets `schema.history.internal.name` to
 /// `<logical name>-schemahistory`; `KafkaSchemaHistory` uses it as the consumer's group id).
+///
+/// Checked against a real Kafka 4.4 broker with the StandardAuthorizer
+/// (`integration/real_kafka.rs`): a worker logged in as this user joins its group, creates and
+/// uses its internal topics, and Debezium snapshots, streams and keeps its schema history with
+/// no denial in the broker's authorizer log; without WRITE on its topic prefix the task fails.
+/// No IDEMPOTENT_WRITE on the cluster: since Kafka 2.8 an idempotent producer may also
+/// initialise with WRITE on any topic (KIP-679).
 pub fn connect_acls(c: &ConnectClients<'_>) -> Result<Acls, StackError> {
     let mut acls = Acls::default();
     let group = connect_user(c.connect_type);
