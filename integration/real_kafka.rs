@@ -22,13 +22,11 @@
 //! reading `DIR/k8s-secrets/<namespace>/<secret>/<key>`, which this test fills from the Secret
 //! alpaka would apply and the User Operator stand-in from the KafkaUsers (see cluster.sh).
 //!
-//! kcat: Debian's kcat 1.7.1 links librdkafka 2.0.2, whose SCRAM client-final-message repeats the
-//! client nonce; Kafka 4 checks the nonce strictly (RFC 5802) and refuses the login
-//! (confluentinc/librdkafka#4895, fixed in 2.6.1; edenhill/kcat#462). The scripts' kcat therefore
-//! runs with the librdkafka of the test venv's confluent_kafka wheel (2.16) on LD_LIBRARY_PATH.
+//! kcat: the tool image's, kcat 1.7.1 on librdkafka 2.8.0 (`integration/kcat.sh`; older
+//! librdkafka cannot log in with SCRAM to Kafka 4: `support::assert_tool_kcat`).
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -38,9 +36,10 @@ use alpaka::selftest::verdict;
 use alpaka::stack::testkit;
 use serde_json::{Value as Json, json};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+#[path = "support.rs"]
+mod support;
+
+use support::repo;
 
 fn python() -> PathBuf {
     std::env::var_os("ALPAKA_TEST_PYTHON")
@@ -65,8 +64,6 @@ struct Kafka {
     k8s_secrets: PathBuf,
     /// The KafkaUsers alpaka rendered, as applied.
     users: Vec<Json>,
-    /// Where kcat finds a librdkafka that can log in to Kafka 4 (see the top).
-    librdkafka: PathBuf,
 }
 
 /// What alpaka renders for the workspace (the shipped config, the test profile pointing the
@@ -97,33 +94,13 @@ fn kafka_users(nodes: &[alpaka::engine::Node]) -> Vec<Json> {
         .collect()
 }
 
-/// A directory holding `librdkafka.so.1` from the venv's confluent_kafka wheel.
-fn new_librdkafka(into: &Path) -> PathBuf {
-    let out = Command::new(python())
-        .args([
-            "-c",
-            "import confluent_kafka, glob, os; d = os.path.dirname(os.path.dirname(confluent_kafka.__file__)); print(sorted(glob.glob(os.path.join(d, 'confluent_kafka.libs', 'librdkafka*.so*')))[0])",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "no librdkafka in the venv's confluent_kafka: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lib = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let dir = into.join("librdkafka");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::os::unix::fs::symlink(lib, dir.join("librdkafka.so.1")).unwrap();
-    dir
-}
-
 /// The cluster for this file, started once (fetching the jars on first use) with the KafkaUsers
 /// and the Connect type's KafkaConnect alpaka renders. A test that cannot have it fails with
 /// cluster.sh's own words.
 fn kafka() -> &'static Kafka {
     static K: OnceLock<Kafka> = OnceLock::new();
     K.get_or_init(|| {
+        support::assert_tool_kcat();
         let dir = tempfile::tempdir().unwrap();
         // MariaDB's port and password come from cluster.sh, but the users and the KafkaConnect do
         // not depend on them (checked again with the real ones in `rendered_connectors`).
@@ -181,7 +158,6 @@ fn kafka() -> &'static Kafka {
         };
         let mysql_port = field("mysql").rsplit(':').next().unwrap().parse().unwrap();
         let password = std::fs::read_to_string(field("dbpassfile")).unwrap();
-        let librdkafka = new_librdkafka(dir.path());
         Kafka {
             bootstrap: field("bootstrap"),
             connect: field("connect"),
@@ -191,7 +167,6 @@ fn kafka() -> &'static Kafka {
             admin_librdkafka: PathBuf::from(field("admin_librdkafka")),
             k8s_secrets: PathBuf::from(field("k8s_secrets")),
             users,
-            librdkafka,
             _child: std::sync::Mutex::new(child),
             dir,
         }
@@ -265,7 +240,6 @@ fn job_script(user: &str, script: &str, env: &[(&str, String)]) -> (bool, String
         .env("KAFKA_SASL_USERNAME", user)
         .env("KAFKA_SASL_PASSWORD", k.user_password(user))
         .env("KAFKA_CA_FILE", &k.ca)
-        .env("LD_LIBRARY_PATH", &k.librdkafka)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .unwrap();

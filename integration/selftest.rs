@@ -47,17 +47,7 @@ fn test_python() -> String {
         ok,
         "{py} lacks confluent-kafka (integration/test.sh installs it)"
     );
-    let v = Proc::new("kcat")
-        .arg("-V")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    // The tool image's librdkafka: older ones cannot log in with SCRAM to Kafka 4.x.
-    assert!(
-        v.contains("librdkafka 2.8.0 "),
-        "kcat on PATH must be the tool image's (librdkafka 2.8.0): put `integration/kcat.sh`'s \
-         directory first on PATH (integration/test.sh does); kcat -V said: {v:?}"
-    );
+    support::assert_tool_kcat();
     py
 }
 

@@ -9,6 +9,24 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Asserts that `kcat` on PATH is the tool image's: kcat on librdkafka 2.8.0 (Debian trixie's,
+/// `images/Dockerfile.tool`). Debian 12's librdkafka 2.0.2 cannot log in with SCRAM to Kafka 4
+/// (it repeats the client nonce in the client-final-message, which Kafka 4 checks as RFC 5802
+/// says: confluentinc/librdkafka#4895, fixed in 2.6.1; edenhill/kcat#462); `integration/kcat.sh`
+/// makes the right one and `integration/test.sh` puts it first on PATH.
+pub fn assert_tool_kcat() {
+    let v = std::process::Command::new("kcat")
+        .arg("-V")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    assert!(
+        v.contains("librdkafka 2.8.0 "),
+        "kcat on PATH must be the tool image's (librdkafka 2.8.0): put `integration/kcat.sh`'s \
+         directory first on PATH (integration/test.sh does); kcat -V said: {v:?}"
+    );
+}
+
 /// Copies the shipped profiles and configs into `root`.
 pub fn copy_workspace(root: &Path) {
     for sub in ["profiles", "configs"] {
