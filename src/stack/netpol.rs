@@ -19,8 +19,8 @@ use crate::model::profile::{Distribution, Profile};
 use crate::model::stack::StackConfig;
 
 use super::k8s::{self, PART_OF};
-use super::strimzi;
 use super::platform::{CONNECT_PORT, KAFKA_NAME, KSQLDB_SERVICE};
+use super::strimzi;
 use super::testkit::MYSQL_ROLE_LABEL;
 
 /// Where traffic that is not from a pod comes from: the API server's service proxy (`alpaka

@@ -700,7 +700,9 @@ mod tests {
         let script = c["command"][2].as_str().unwrap();
         assert!(script.starts_with(KCAT_LOGIN), "{script}");
         assert!(script.contains("export KCAT_CONFIG"));
-        let volumes = job["spec"]["template"]["spec"]["volumes"].as_array().unwrap();
+        let volumes = job["spec"]["template"]["spec"]["volumes"]
+            .as_array()
+            .unwrap();
         let ca = volumes
             .iter()
             .find(|v| v["secret"]["secretName"] == "alpaka-cluster-ca-cert")
