@@ -142,7 +142,7 @@ impl World {
     fn new() -> World {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        for sub in ["profiles", "configs"] {
+        for sub in ["profiles", "configs", "policies"] {
             std::fs::create_dir_all(root.join(sub)).unwrap();
             for e in std::fs::read_dir(repo().join(sub)).unwrap() {
                 let e = e.unwrap();

@@ -268,7 +268,7 @@ fn legacy_zookeeper_mode_uses_the_045_operator_and_v1beta2() {
     // Through the loader, as a user would write it: an explicit legacy choice.
     let dir = tempfile::tempdir().unwrap();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for sub in ["profiles", "configs"] {
+    for sub in ["profiles", "configs", "policies"] {
         std::fs::create_dir_all(dir.path().join(sub)).unwrap();
         for e in std::fs::read_dir(repo.join(sub)).unwrap() {
             let e = e.unwrap();
