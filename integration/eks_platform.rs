@@ -142,7 +142,7 @@ impl World {
     fn new() -> World {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        for sub in ["profiles", "configs"] {
+        for sub in ["profiles", "configs", "policies"] {
             std::fs::create_dir_all(root.join(sub)).unwrap();
             for e in std::fs::read_dir(repo().join(sub)).unwrap() {
                 let e = e.unwrap();
@@ -470,27 +470,41 @@ fn eks_prod_apply_end_to_end_then_destroy_leaves_nothing() {
     let root = w.root();
 
     // 1. The whole profile, the LB controller and the Ingresses included. A first apply is
-    // killed right after it created the LB controller's policy (the one create call of the whole
-    // profile the AWS-layer kill test, tests/eks_moto.rs, does not reach); the second finds that
-    // policy by its name and adopts it.
+    // killed right after it created its first customer managed policy (the LB controller's or
+    // the S3 sink Connect type's: the create calls of the whole profile the AWS-layer kill test,
+    // tests/eks_moto.rs, does not reach); the second finds that policy by its name and adopts it.
     w.apply_killed_right_after("iam", "CreatePolicy");
     let (code, out, err) = w.run(&["apply", "--auto-approve"]);
     let all = format!("{out}\n{err}");
     assert_eq!(code, 0, "{all}");
     assert!(!all.contains("panicked"), "{all}");
     assert!(
-        out.contains("iam.policy.prod.lb-controller was found"),
+        out.contains("iam.policy.prod.lb-controller was found")
+            || out.contains("iam.policy.prod.connect-sinkcon was found"),
         "the killed run's policy was not adopted:\n{out}"
     );
-    assert_eq!(
-        w.helper(&["list-tagged", PROFILE])
+    let tagged = w.helper(&["list-tagged", PROFILE]);
+    let policies = |name: &str| {
+        tagged
             .as_array()
             .unwrap()
             .iter()
-            .filter(|t| t.as_str().unwrap().starts_with("policy "))
-            .count(),
+            .filter(|t| {
+                let t = t.as_str().unwrap();
+                t.starts_with("policy ") && t.ends_with(&format!(":policy/{name}"))
+            })
+            .count()
+    };
+    assert_eq!(
+        policies("alpaka-prod-AWSLoadBalancerControllerIAMPolicy"),
         1,
-        "one LB controller policy"
+        "one LB controller policy: {tagged}"
+    );
+    // ... and the S3 sink Connect type's own (issue 21 item 5).
+    assert_eq!(
+        policies("alpaka-prod-connect-sinkcon"),
+        1,
+        "one sinkcon policy: {tagged}"
     );
     let state =
         std::fs::read_to_string(root.join(format!(".alpaka/{PROFILE}.state.json"))).unwrap();
@@ -523,6 +537,39 @@ fn eks_prod_apply_end_to_end_then_destroy_leaves_nothing() {
     assert_eq!(
         sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
         role_arn.as_str()
+    );
+    // Issue 21 item 5: the S3 sink Connect type's workers run as their IRSA role. The
+    // KafkaConnect the API server holds names the role's ARN on its ServiceAccount template; the
+    // role (read back from moto's IAM) trusts exactly the ServiceAccount Strimzi makes for it.
+    let connect_role_arn = state["resources"]["iam.role.prod.connect-sinkcon"]["outputs"]["arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sinkcon =
+        w.cp.get(&["kafkaconnect", "sinkcon", "-n", "alpaka"])
+            .expect("the sinkcon KafkaConnect");
+    assert_eq!(
+        sinkcon["spec"]["template"]["serviceAccount"]["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        connect_role_arn.as_str(),
+        "{sinkcon}"
+    );
+    let live = w.helper(&["role-trust", "alpaka-prod-connect-sinkcon"]);
+    let condition = live["trust"]["Statement"][0]["Condition"]["StringEquals"]
+        .as_object()
+        .unwrap();
+    let subs: Vec<&Json> = condition
+        .iter()
+        .filter(|(k, _)| k.ends_with(":sub"))
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(
+        subs,
+        vec![&Json::from("system:serviceaccount:alpaka:sinkcon-connect")],
+        "{live}"
+    );
+    assert_eq!(
+        live["trust"]["Statement"][0]["Action"],
+        "sts:AssumeRoleWithWebIdentity"
     );
     let lbc = w
         .helm_releases()
@@ -715,7 +762,24 @@ fn eks_prod_apply_end_to_end_then_destroy_leaves_nothing() {
         .collect();
     // The sweep is bookkeeping: it has nothing in AWS to read. An access entry takes two reads
     // (DescribeAccessEntry, ListAssociatedAccessPolicies: EKS has no call returning both), so it
-    // counts twice, as in tests/eks_moto.rs.
+    // counts twice, as in tests/eks_moto.rs; so does an IAM role (GetRole, then
+    // ListAttachedRolePolicies: IAM has no call returning both), and exactly those two each.
+    let roles = state["resources"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|id| id.starts_with("iam.role."))
+        .count();
+    for call in ["GetRole", "ListAttachedRolePolicies"] {
+        assert_eq!(
+            reads
+                .iter()
+                .filter(|(s, a)| s == "iam" && a == call)
+                .count(),
+            roles,
+            "{call} once per role: {reads:?}"
+        );
+    }
     let aws_resources: usize = state["resources"]
         .as_object()
         .unwrap()
@@ -723,7 +787,7 @@ fn eks_prod_apply_end_to_end_then_destroy_leaves_nothing() {
         .filter(|id| ["aws.", "iam.", "eks."].iter().any(|p| id.starts_with(p)))
         .filter(|id| !id.starts_with("aws.cluster-sweep."))
         .map(|id| {
-            if id.starts_with("eks.access-entry.") {
+            if id.starts_with("eks.access-entry.") || id.starts_with("iam.role.") {
                 2
             } else {
                 1

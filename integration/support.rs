@@ -29,7 +29,7 @@ pub fn assert_tool_kcat() {
 
 /// Copies the shipped profiles and configs into `root`.
 pub fn copy_workspace(root: &Path) {
-    for sub in ["profiles", "configs"] {
+    for sub in ["profiles", "configs", "policies"] {
         std::fs::create_dir_all(root.join(sub)).unwrap();
         for e in std::fs::read_dir(repo().join(sub)).unwrap() {
             let e = e.unwrap();

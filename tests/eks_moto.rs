@@ -207,7 +207,7 @@ impl Drop for Moto {
 
 fn workspace() -> TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for sub in ["profiles", "configs"] {
+    for sub in ["profiles", "configs", "policies"] {
         std::fs::create_dir_all(dir.path().join(sub)).unwrap();
         for e in std::fs::read_dir(repo().join(sub)).unwrap() {
             let e = e.unwrap();
@@ -1541,4 +1541,122 @@ fn a_plan_whose_endpoint_this_machine_cannot_reach_is_refused_with_the_fix() {
         out.contains("eks endpoint") && out.contains(EGRESS),
         "{out}"
     );
+}
+
+/// Issue 21 item 5: eks-prod's S3 sink Connect type (`sinkcon`) gets an IRSA role. Read back
+/// from moto's IAM (boto3 GetRole), its trust names exactly the workers' ServiceAccount through
+/// the cluster's OIDC provider; its own policy is the shipped document. Destroy removes it, and
+/// one a killed run left unrecorded is found by its tags and removed by `destroy --orphans`.
+#[test]
+fn the_s3_sink_connects_irsa_role_trusts_exactly_its_service_account() {
+    const ROLE: &str = "iam.role.prod.connect-sinkcon";
+    const POLICY: &str = "iam.policy.prod.connect-sinkcon";
+    let moto = Moto::start();
+    let ws = workspace();
+    let root = ws.path();
+    let apply_role = |root: &Path| {
+        let (code, out, err) =
+            run(alpaka(root, &moto).args(["apply", "--auto-approve", "--target", ROLE]));
+        assert_eq!(code, 0, "apply failed:\n{out}\n{err}");
+    };
+    apply_role(root);
+    let state = read_state(root);
+    let res = &state["resources"];
+    let oidc = &res["iam.oidc.prod"]["outputs"];
+    let issuer = oidc["issuer"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("https://");
+    let policy_arn = res[POLICY]["outputs"]["arn"].as_str().unwrap();
+    let live = moto.helper(&["role-trust", "alpaka-prod-connect-sinkcon"]);
+    assert_eq!(live["arn"], res[ROLE]["outputs"]["arn"]);
+    assert_eq!(
+        live["trust"],
+        serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Federated": oidc["arn"]},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringEquals": {
+                    format!("{issuer}:sub"): "system:serviceaccount:alpaka:sinkcon-connect",
+                    format!("{issuer}:aud"): "sts.amazonaws.com",
+                }},
+            }],
+        }),
+        "{live}"
+    );
+    assert_eq!(live["policies"], serde_json::json!([policy_arn]));
+    let shipped: Json = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("policies/connect-s3-sink.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(moto.helper(&["policy-document", policy_arn]), shipped);
+    let tagged = moto.helper(&["list-tagged", "eks-prod"]).to_string();
+    assert!(
+        tagged.contains("role alpaka-prod-connect-sinkcon"),
+        "{tagged}"
+    );
+    assert!(tagged.contains(&format!("policy {policy_arn}")), "{tagged}");
+    let ids = moto.helper(&["ids", "eks-prod"]).to_string();
+    assert!(ids.contains(ROLE) && ids.contains(POLICY), "{ids}");
+
+    // Nothing to change on a second plan (the user's document reads back as itself).
+    let (code, out, err) = run(alpaka(root, &moto).args(["plan", "--json", "--target", ROLE]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let plan: Json = serde_json::from_str(&out).unwrap();
+    assert_eq!(actions(&plan), vec![], "second plan is not empty");
+
+    // An edit of the policy file is a change of that policy only.
+    let file = root.join("policies/connect-s3-sink.json");
+    let edited = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("alpaka-prod-sink", "acme-sink");
+    std::fs::write(&file, edited).unwrap();
+    let (code, out, err) = run(alpaka(root, &moto).args(["plan", "--json", "--target", ROLE]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let changed: Vec<(String, String)> = actions(&serde_json::from_str(&out).unwrap())
+        .into_iter()
+        .map(|(id, action, _, fields)| (id, format!("{action} {fields:?}")))
+        .collect();
+    assert_eq!(
+        changed,
+        vec![(POLICY.to_owned(), "update [\"document\"]".to_owned())]
+    );
+    apply_role(root);
+    let doc = moto.helper(&["policy-document", policy_arn]).to_string();
+    assert!(doc.contains("arn:aws:s3:::acme-sink/*"), "{doc}");
+
+    // Destroy removes the role and its policy with everything else.
+    let (code, out, err) = run(alpaka(root, &moto).args(["destroy", "--auto-approve"]));
+    assert_eq!(code, 0, "destroy failed:\n{out}\n{err}");
+    assert_nothing_tagged(&moto, "after destroy");
+
+    // A run that made the role and its policy but recorded neither (killed before the state
+    // write): plain destroy names them; `--orphans` finds them by their tags and removes them.
+    let ws = workspace();
+    let root = ws.path();
+    apply_role(root);
+    let path = root.join(".alpaka/eks-prod.state.json");
+    let mut state = read_state(root);
+    let resources = state["resources"].as_object_mut().unwrap();
+    resources.remove(ROLE).unwrap();
+    resources.remove(POLICY).unwrap();
+    std::fs::write(&path, serde_json::to_string(&state).unwrap()).unwrap();
+    let (code, out, err) = run(alpaka(root, &moto).args(["destroy", "--auto-approve"]));
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(err.contains("role alpaka-prod-connect-sinkcon"), "{err}");
+    assert!(err.contains("alpaka destroy --orphans"), "{err}");
+    let (code, out, err) =
+        run(alpaka(root, &moto).args(["destroy", "--orphans", "--auto-approve"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    for id in [ROLE, POLICY] {
+        assert!(
+            out.contains(&format!(
+                "{id} will be destroyed (tagged for this profile, recorded in no state)"
+            )),
+            "{id}: {out}"
+        );
+    }
+    assert_nothing_tagged(&moto, "after destroy --orphans");
 }

@@ -290,3 +290,171 @@ fn a_plain_listener_is_the_users_choice_and_warned_about() {
     let (_, _, stderr) = plan(ws.path(), "k3d");
     assert!(!stderr.contains("plainListener"), "{stderr}");
 }
+
+fn change<'a>(plan: &'a Json, id: &str) -> &'a Json {
+    plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} in the plan"))
+}
+
+/// Issue 21 item 5: eks-prod's S3 sink Connect type gets an IRSA role whose trust names exactly
+/// its ServiceAccount, the KafkaConnect carries the role's ARN and waits for the role.
+#[test]
+fn eks_prod_s3_sink_connect_gets_an_irsa_role_for_exactly_its_service_account() {
+    let ws = workspace();
+    let (p, raw, _) = plan(ws.path(), "eks-prod");
+    let role = change(&p, "iam.role.prod.connect-sinkcon");
+    assert_eq!(role["kind"], "iam.role");
+    assert_eq!(role["after"]["name"], "alpaka-prod-connect-sinkcon");
+    let trust = &role["after"]["trust"];
+    // Strimzi names the KafkaConnect `sinkcon`'s ServiceAccount `sinkcon-connect`.
+    assert_eq!(trust["sub"], "system:serviceaccount:alpaka:sinkcon-connect");
+    assert_eq!(trust["aud"], "sts.amazonaws.com");
+    assert_eq!(trust["federated"]["$unknown"], "iam.oidc.prod#arn");
+    assert_eq!(
+        role["after"]["policies"],
+        serde_json::json!([{"$unknown": "iam.policy.prod.connect-sinkcon#arn"}])
+    );
+    let policy = change(&p, "iam.policy.prod.connect-sinkcon");
+    assert_eq!(
+        policy["after"]["document_file"],
+        "policies/connect-s3-sink.json"
+    );
+    let doc: Json = serde_json::from_str(policy["after"]["document"].as_str().unwrap()).unwrap();
+    let shipped: Json = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("policies/connect-s3-sink.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(doc, shipped);
+    let connect = change(&p, "kafka.connect.sinkcon");
+    assert!(
+        connect["deps"]
+            .as_array()
+            .unwrap()
+            .contains(&"iam.role.prod.connect-sinkcon".into()),
+        "{}",
+        connect["deps"]
+    );
+    assert_eq!(
+        connect["after"]["spec"]["template"]["serviceAccount"]["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+            ["$unknown"],
+        "iam.role.prod.connect-sinkcon#arn"
+    );
+    // No static AWS keys: not in the workers' environment, not anywhere in the plan.
+    assert!(connect["after"]["spec"]["template"]["connectContainer"].is_null());
+    assert!(!raw.contains("AWS_SECRET_ACCESS_KEY") && !raw.contains("aws.secret.access.key"));
+    // Only the Connect type that asks gets a role.
+    assert!(
+        p["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["id"] != "iam.role.prod.connect-srccon")
+    );
+}
+
+/// Off EKS an AWS identity is refused by `validate`, at the line that asks for it, saying why
+/// and what to do.
+#[test]
+fn k3d_refuses_an_aws_identity_at_its_line() {
+    let ws = workspace();
+    std::fs::write(
+        ws.path().join("profiles/k3d-aws.yaml"),
+        "distribution: k3d\nconfig: default\noverrides:\n  kafka_connect:\n    connects:\n    - type: srccon\n      awsIdentity:\n        policyArns: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n",
+    )
+    .unwrap();
+    let out = alpaka(ws.path())
+        .args(["validate", "--profile", "k3d-aws"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}{stderr}");
+    let text = format!("{stdout}{stderr}");
+    assert!(text.contains("profiles/k3d-aws.yaml:8"), "{text}");
+    assert!(text.contains("only on EKS"), "{text}");
+    assert!(
+        text.contains("kafka_connect.connects[srccon].awsIdentity"),
+        "{text}"
+    );
+    assert!(text.contains("remove `awsIdentity`"), "{text}");
+}
+
+/// A policy file that is missing or not a policy is refused at the `policyFile` line.
+#[test]
+fn a_policy_file_is_read_and_checked() {
+    let ws = workspace();
+    std::fs::write(ws.path().join("policies/bad.json"), "{\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\", \"Principal\": \"*\", \"Action\": \"s3:*\", \"Resource\": \"*\"}]}").unwrap();
+    for (file, expect) in [
+        ("missing.json", "cannot read policies/missing.json"),
+        ("bad.json", "has a `Principal`"),
+        ("../secrets.json", "not a file name in policies/"),
+    ] {
+        let profile = format!(
+            "distribution: eks\nconfig: default\neks: {{clusterName: prod}}\noverrides:\n  kafka_connect:\n    connects:\n    - type: srccon\n      awsIdentity:\n        policyFile: \"{file}\"\n"
+        );
+        std::fs::write(ws.path().join("profiles/pf.yaml"), profile).unwrap();
+        let out = alpaka(ws.path())
+            .args(["validate", "--profile", "pf"])
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.status.success(), "{file}: {text}");
+        assert!(text.contains("profiles/pf.yaml:9"), "{file}: {text}");
+        assert!(text.contains(expect), "{file}: {text}");
+    }
+}
+
+/// `envs`: a plain value whose name says it is a secret is warned about (its value never
+/// printed), pointing at the Secret form; the Secret form renders as a reference only.
+#[test]
+fn envs_warn_about_plain_secrets_and_render_secret_references() {
+    let ws = workspace();
+    std::fs::write(
+        ws.path().join("profiles/envs.yaml"),
+        "distribution: k3d\nconfig: default\noverrides:\n  kafka_connect:\n    connects:\n    - type: srccon\n      envs:\n      - {name: AWS_SECRET_ACCESS_KEY, value: sup3r-s3cret-v4lue}\n      - name: API_TOKEN\n        secretKeyRef: {name: srccon-env, key: token}\n      - {name: AWS_REGION, value: ap-northeast-2}\n",
+    )
+    .unwrap();
+    let (p, _, stderr) = plan(ws.path(), "envs");
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("looks like a secret"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(warnings[0].contains("AWS_SECRET_ACCESS_KEY"), "{stderr}");
+    assert!(warnings[0].contains("profiles/envs.yaml:8"), "{stderr}");
+    assert!(stderr.contains("secretKeyRef"), "{stderr}");
+    assert!(!stderr.contains("sup3r-s3cret-v4lue"), "{stderr}");
+    let env = &after(&p, "kafka.connect.srccon")["spec"]["template"]["connectContainer"]["env"];
+    assert_eq!(
+        env[2],
+        serde_json::json!({"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "srccon-env", "key": "token"}}})
+    );
+    assert_eq!(
+        env[3],
+        serde_json::json!({"name": "AWS_REGION", "value": "ap-northeast-2"})
+    );
+    // Both a value and a reference: refused.
+    std::fs::write(
+        ws.path().join("profiles/envs2.yaml"),
+        "distribution: k3d\nconfig: default\noverrides:\n  kafka_connect:\n    connects:\n    - type: srccon\n      envs:\n      - name: X\n        value: a\n        configMapKeyRef: {name: c, key: k}\n",
+    )
+    .unwrap();
+    let out = alpaka(ws.path())
+        .args(["validate", "--profile", "envs2"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        text.contains("exactly one of value, secretKeyRef, configMapKeyRef"),
+        "{text}"
+    );
+}

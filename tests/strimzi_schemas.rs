@@ -78,6 +78,28 @@ fn validate(schema: &Json, v: &Json, path: &str, errors: &mut Vec<String>) {
     {
         errors.push(format!("{path}: fewer than {min} items"));
     }
+    // Strimzi's `oneOf` branches only name required keys (e.g. an env var's `value` or
+    // `valueFrom`): exactly one branch's keys must all be present.
+    if let (Some(branches), Some(obj)) =
+        (schema.get("oneOf").and_then(Json::as_array), v.as_object())
+    {
+        let matching = branches
+            .iter()
+            .filter(|b| {
+                b.get("required")
+                    .and_then(Json::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Json::as_str)
+                    .all(|r| obj.contains_key(r))
+            })
+            .count();
+        if matching != 1 {
+            errors.push(format!(
+                "{path}: matches {matching} of the oneOf branches {branches:?}, not exactly one"
+            ));
+        }
+    }
     if let (Some(items), Some(a)) = (schema.get("items"), v.as_array()) {
         for (i, x) in a.iter().enumerate() {
             validate(items, x, &format!("{path}[{i}]"), errors);
@@ -120,6 +142,20 @@ fn validate(schema: &Json, v: &Json, path: &str, errors: &mut Vec<String>) {
     }
 }
 
+/// An output of another node (`{"$unknown": "<id>#<output>"}` in the plan, e.g. an IRSA role's
+/// ARN) is a string by the time the driver sends the manifest: stand one in.
+fn resolve_unknowns(v: &mut Json) {
+    match v {
+        Json::Object(m) if m.len() == 1 && m.contains_key("$unknown") => {
+            let what = m["$unknown"].as_str().unwrap_or_default().to_owned();
+            *v = Json::String(format!("(output {what})"));
+        }
+        Json::Object(m) => m.values_mut().for_each(resolve_unknowns),
+        Json::Array(a) => a.iter_mut().for_each(resolve_unknowns),
+        _ => {}
+    }
+}
+
 fn generated(profile: &str) -> Vec<(String, Json)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let loaded = alpaka::config::load(root, profile).unwrap();
@@ -132,6 +168,7 @@ fn generated(profile: &str) -> Vec<(String, Json)> {
             // `cluster` is alpaka's (which cluster to talk to); the driver never sends it.
             let mut m = serde_json::to_value(&n.desired).unwrap();
             m.as_object_mut().unwrap().remove("cluster");
+            resolve_unknowns(&mut m);
             (n.id.to_string(), m)
         })
         .collect()
@@ -231,7 +268,7 @@ fn legacy_zookeeper_mode_uses_the_045_operator_and_v1beta2() {
     // Through the loader, as a user would write it: an explicit legacy choice.
     let dir = tempfile::tempdir().unwrap();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for sub in ["profiles", "configs"] {
+    for sub in ["profiles", "configs", "policies"] {
         std::fs::create_dir_all(dir.path().join(sub)).unwrap();
         for e in std::fs::read_dir(repo.join(sub)).unwrap() {
             let e = e.unwrap();
@@ -353,4 +390,82 @@ fn alpaka_test_resources_validate_too() {
         checked += 1;
     }
     assert_eq!(checked, 4);
+}
+
+/// A workspace with the shipped profiles, configs and policies, plus `extra` profiles.
+fn workspace(extra: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for sub in ["profiles", "configs", "policies"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for e in std::fs::read_dir(repo.join(sub)).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), dir.path().join(sub).join(e.file_name())).unwrap();
+        }
+    }
+    for (name, text) in extra {
+        std::fs::write(dir.path().join("profiles").join(name), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn connect_envs_render_values_and_references_that_validate() {
+    let dir = workspace(&[(
+        "envs.yaml",
+        "distribution: k3d\nconfig: default\noverrides:\n  kafka_connect:\n    connects:\n    - type: srccon\n      envs:\n      - {name: AWS_REGION, value: ap-northeast-2}\n      - name: API_TOKEN\n        secretKeyRef: {name: srccon-env, key: token}\n      - name: LOG_LEVEL\n        configMapKeyRef: {name: srccon-settings, key: level}\n",
+    )]);
+    let loaded = alpaka::config::load(dir.path(), "envs").unwrap_or_else(|d| panic!("{d}"));
+    let nodes =
+        alpaka::stack::build(&loaded.profile_name, &loaded.profile, &loaded.config).unwrap();
+    let connect = nodes
+        .iter()
+        .find(|n| n.id.as_str() == "kafka.connect.srccon")
+        .unwrap();
+    let mut m = serde_json::to_value(&connect.desired).unwrap();
+    m.as_object_mut().unwrap().remove("cluster");
+    let env = &m["spec"]["template"]["connectContainer"]["env"];
+    assert_eq!(
+        env,
+        &serde_json::json!([
+            {"name": "TZ", "value": "Asia/Seoul"},
+            {"name": "AWS_REGION", "value": "ap-northeast-2"},
+            {"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "srccon-env", "key": "token"}}},
+            {"name": "LOG_LEVEL", "valueFrom": {"configMapKeyRef": {"name": "srccon-settings", "key": "level"}}},
+        ])
+    );
+    let schemas = schemas();
+    let mut errors = Vec::new();
+    validate(&schemas["KafkaConnect"], &m, "$", &mut errors);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+
+    // The validator does check the env items' oneOf: both forms at once is refused.
+    let mut both = m.clone();
+    both["spec"]["template"]["connectContainer"]["env"][1]["valueFrom"] =
+        serde_json::json!({"secretKeyRef": {"name": "s", "key": "k"}});
+    let mut errors = Vec::new();
+    validate(&schemas["KafkaConnect"], &both, "$", &mut errors);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("env[1]") && e.contains("oneOf")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn the_irsa_annotation_is_on_the_connect_service_account_template() {
+    let all = generated("eks-prod");
+    let sinkcon = &all
+        .iter()
+        .find(|(id, _)| id == "kafka.connect.sinkcon")
+        .unwrap()
+        .1;
+    assert_eq!(
+        sinkcon["spec"]["template"]["serviceAccount"]["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        "(output iam.role.prod.connect-sinkcon#arn)"
+    );
+    // No static keys anywhere in the workers' environment.
+    assert!(!sinkcon.to_string().contains("AWS_SECRET_ACCESS_KEY"));
+    assert!(!sinkcon.to_string().contains("AWS_ACCESS_KEY_ID"));
 }

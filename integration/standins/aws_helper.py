@@ -289,6 +289,16 @@ elif cmd == "request-tokens":
 elif cmd == "eni":
     n = ec2.create_network_interface(SubnetId=args[0], Description="ELB app/k8s-alpaka-grafana/0123456789abcdef")
     print(json.dumps({"id": n["NetworkInterface"]["NetworkInterfaceId"]}))
+elif cmd == "role-trust":
+    # A role as IAM holds it: its trust document and the policies attached (GetRole,
+    # ListAttachedRolePolicies).
+    (name,) = args
+    r = iam.get_role(RoleName=name)["Role"]
+    doc = r["AssumeRolePolicyDocument"]
+    attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+    print(json.dumps({"arn": r["Arn"],
+                      "trust": doc if isinstance(doc, dict) else json.loads(doc),
+                      "policies": sorted(p["PolicyArn"] for p in attached)}))
 elif cmd == "policy-document":
     v = iam.get_policy(PolicyArn=args[0])["Policy"]["DefaultVersionId"]
     doc = iam.get_policy_version(PolicyArn=args[0], VersionId=v)["PolicyVersion"]["Document"]

@@ -1,7 +1,7 @@
 //! Layered merge of located trees: defaults ← config file ← profile `overrides`.
 //!
 //! Maps merge deeply. Lists users extend are merged by name (connects by `type`, connector
-//! groups, connectors and Grafana dashboards by `name`); an item with `remove: true` deletes the
+//! groups, connectors, a connect's `envs` and Grafana dashboards by `name`); an item with `remove: true` deletes the
 //! item of that name from the layers below. All other lists, and scalars, are replaced. Every
 //! node keeps the origin of the layer that set it.
 
@@ -12,6 +12,7 @@ pub fn list_key(path: &[&str]) -> Option<&'static str> {
     match path {
         ["kafka_connect", "connects"] => Some("type"),
         ["kafka_connect", "connects", "connector_groups"] => Some("name"),
+        ["kafka_connect", "connects", "envs"] => Some("name"),
         [
             "kafka_connect",
             "connects",

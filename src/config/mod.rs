@@ -5,6 +5,7 @@
 //! `overrides` → convert to the typed structs → semantic checks. Every finding is a located
 //! [`Diagnostic`]; nothing here panics on any input.
 
+pub mod connect_workers;
 pub mod exposure;
 pub mod kafka_auth;
 pub mod merge;
@@ -297,6 +298,12 @@ pub fn load(root: &Path, profile: &str) -> Result<Loaded, Diagnostics> {
 
     let mut typed_config = typed_config;
     typed_config.env = env_snapshot(&typed_config);
+    diags.extend(connect_workers::checks(
+        root,
+        &typed_profile,
+        &mut typed_config,
+        &merged,
+    ));
 
     let profile_name = Path::new(profile)
         .file_stem()

@@ -210,6 +210,34 @@ fn connect(c: &Node, i: usize, out: &mut Out) -> Json {
                     .collect();
                 m.insert(k.to_owned(), Json::Array(groups));
             }
+            "envs" => {
+                // The chart's `{name, value}` list: plain values carry over; one named like a
+                // secret never reaches the written config (the S3 sink's AWS keys went here).
+                let mut kept = Vec::new();
+                for e in v.as_seq() {
+                    let name = e.get("name").and_then(Node::as_str).unwrap_or("?");
+                    let epath = format!("{kpath}[{name}]");
+                    match e.get("value") {
+                        _ if crate::config::connect_workers::looks_secret(name) => out.dropped(
+                            e,
+                            &epath,
+                            if name.starts_with("AWS_") {
+                                "AWS keys are never written: on EKS give the connect `awsIdentity` (an IAM role, no keys); elsewhere a Secret and `secretKeyRef`"
+                            } else {
+                                "a secret is never written: put it in a Secret and reference it with `secretKeyRef: {name, key}`"
+                            },
+                        ),
+                        Some(val) if name != "?" => kept.push(serde_json::json!({
+                            "name": name,
+                            "value": val.as_str().map(str::to_owned).unwrap_or_else(|| val.to_json().to_string()),
+                        })),
+                        _ => out.dropped(e, &epath, "an entry without a name and a value"),
+                    }
+                }
+                if !kept.is_empty() {
+                    m.insert(k.to_owned(), Json::Array(kept));
+                }
+            }
             _ => out.dropped(v, &kpath, "not a key of the original connect entries"),
         }
     }

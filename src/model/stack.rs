@@ -199,9 +199,66 @@ pub struct Connect {
     pub tolerations: Vec<Toleration>,
     #[serde(default, rename = "connector_groups")]
     pub connector_groups: Vec<ConnectorGroup>,
+    /// Environment variables of the Connect workers (the original chart's key), merged across
+    /// files by `name`: each a plain `value` or a key of a Secret (`secretKeyRef`) or ConfigMap
+    /// (`configMapKeyRef`) in the namespace. Secrets belong in a Secret: a plain value whose name
+    /// says PASSWORD, SECRET, TOKEN or KEY is warned about.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub envs: Vec<EnvVar>,
+    /// EKS only: an IAM role for the workers' ServiceAccount (IRSA), trusted for exactly that
+    /// ServiceAccount, so connectors that talk to AWS (the S3 sink) need no static keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_identity: Option<AwsIdentity>,
     /// In an upper layer: drop the entry of this `type` from the layers below.
     #[serde(default, skip_serializing_if = "is_false")]
     pub remove: bool,
+}
+
+/// One environment variable of a Connect worker: exactly one of `value`, `secretKeyRef`,
+/// `configMapKeyRef` (Strimzi's `template.connectContainer.env`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EnvVar {
+    pub name: String,
+    /// A plain value: it is in the KafkaConnect resource and the plan. Never a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// A key of a Secret in the platform's namespace (the value is never read by alpaka).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key_ref: Option<KeyRef>,
+    /// A key of a ConfigMap in the platform's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map_key_ref: Option<KeyRef>,
+    /// In an upper layer: drop the variable of this `name` from the layers below.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub remove: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRef {
+    /// The Secret's (ConfigMap's) name.
+    pub name: String,
+    pub key: String,
+}
+
+/// The AWS identity of a Connect type's workers (EKS: an IRSA role).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct AwsIdentity {
+    /// Managed policies attached to the role: AWS's (`arn:aws:iam::aws:policy/…`) or your
+    /// account's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policy_arns: Vec<String>,
+    /// A policy document in `policies/` (its file name, e.g. `connect-s3-sink.json`), made a
+    /// customer managed policy attached to the role.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_file: Option<String>,
+    /// `policy_file`'s document, read and checked by the loader (compact JSON). Never part of a
+    /// file; the stack puts it on the policy it plans.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub policy_document: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -5,10 +5,12 @@
 use std::path::Path;
 
 use super::{Ctx, EXIT_OK, OpsError};
+use crate::config::connect_workers::POLICIES_DIR;
 use crate::config::{CONFIGS_DIR, PROFILES_DIR};
 
-/// Every file under `profiles/` and `configs/` at build time (a test holds this list to the
-/// directories, so a new profile cannot be left out).
+/// Every file under `profiles/` and `configs/` at build time, and the policies in `policies/` a
+/// profile names (a test holds this list to the directories, so a new profile cannot be left
+/// out; alpaka's own policies, such as the LB controller's, are compiled in and not written).
 pub const SHIPPED: &[(&str, &str, &str)] = &[
     (
         PROFILES_DIR,
@@ -39,6 +41,12 @@ pub const SHIPPED: &[(&str, &str, &str)] = &[
         CONFIGS_DIR,
         "default.yaml",
         include_str!("../../configs/default.yaml"),
+    ),
+    // eks-prod's S3 sink Connect type reads its IAM policy from here (`awsIdentity.policyFile`).
+    (
+        POLICIES_DIR,
+        "connect-s3-sink.json",
+        include_str!("../../policies/connect-s3-sink.json"),
     ),
 ];
 
@@ -81,11 +89,13 @@ mod tests {
     fn shipped_files_are_every_profile_and_config() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut on_disk = Vec::new();
-        for dir in [PROFILES_DIR, CONFIGS_DIR] {
+        for dir in [PROFILES_DIR, CONFIGS_DIR, POLICIES_DIR] {
             for e in std::fs::read_dir(root.join(dir)).unwrap() {
                 let e = e.unwrap();
                 let name = e.file_name().to_string_lossy().into_owned();
-                if name.ends_with(".yaml") {
+                let compiled_in =
+                    crate::stack::catalog::LB_CONTROLLER_POLICY_FILE.ends_with(&format!("/{name}"));
+                if name.ends_with(".yaml") || (name.ends_with(".json") && !compiled_in) {
                     let text = std::fs::read_to_string(e.path()).unwrap();
                     on_disk.push((dir.to_owned(), name, text));
                 }

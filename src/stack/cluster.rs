@@ -86,7 +86,7 @@ pub fn build(
     })
 }
 
-fn tags(profile: &str, e: &Eks) -> Value {
+pub(super) fn tags(profile: &str, e: &Eks) -> Value {
     let mut t: Vec<(String, Value)> = e
         .tags
         .iter()
@@ -104,7 +104,7 @@ pub const TAG_ID: &str = alpaka_aws::sweep::TAG_ID;
 
 /// Every AWS resource's own tags get [`TAG_ID`] = its resource id (the sweep, which makes
 /// nothing, keeps its tags as the filter they are).
-fn tag_ids(nodes: &mut [Node]) {
+pub(super) fn tag_ids(nodes: &mut [Node]) {
     for n in nodes.iter_mut().filter(|n| {
         n.kind != "aws.cluster-sweep"
             && ["aws.", "iam.", "eks."]
@@ -128,7 +128,16 @@ fn with_tags(tags: &Value, extra: &[(&str, &str)]) -> Value {
     Value::Map(m)
 }
 
-fn irsa_role(c: &str, name: &str, ns: &str, sa: &str, policies: Value, tags: &Value) -> Node {
+/// An IRSA role: trusted by the cluster's OIDC provider for exactly the ServiceAccount `ns/sa`
+/// (`sts:AssumeRoleWithWebIdentity`, `sub` and `aud` matched with `StringEquals`).
+pub(super) fn irsa_role(
+    c: &str,
+    name: &str,
+    ns: &str,
+    sa: &str,
+    policies: Value,
+    tags: &Value,
+) -> Node {
     let oidc = format!("iam.oidc.{c}");
     Node::new(
         format!("iam.role.{c}.{name}"),

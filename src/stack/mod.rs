@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod charts;
 pub mod cluster;
+pub mod connect_iam;
 pub mod connectors;
 pub mod eks_nodes;
 pub mod hardening;
@@ -67,6 +68,16 @@ pub fn build_with(
         .map(|n| n.id.to_string())
         .ok_or_else(|| StackError::Unsupported("the profile makes no cluster".into()))?;
     let mut nodes = cluster.nodes;
+    // EKS: the IRSA roles of Connect types with an AWS identity (elsewhere `validate` refuses
+    // `awsIdentity`).
+    if let crate::model::profile::Cluster::Eks(e) = profile.cluster() {
+        nodes.extend(connect_iam::nodes(
+            profile_name,
+            &e,
+            profile.namespace.as_str(),
+            config,
+        ));
+    }
     nodes.extend(platform::build(
         profile,
         config,

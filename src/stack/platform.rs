@@ -2,14 +2,15 @@
 //! addresses (no release-name placeholders for users to get wrong).
 
 use crate::engine::{Node, Value};
-use crate::model::profile::Profile;
+use crate::model::profile::{Cluster, Profile};
 use crate::model::stack::{KafkaMode, StackConfig, StorageType, UiAuthType};
 
 use super::catalog::{self, ChartPin};
 use super::connectors::{self, ConnectSpec, ConnectorSpec, GroupSpec};
 use super::kafka_users::{self, ConnectClients, RenderedConnector};
 use super::{
-    StackError, charts, hardening, k8s, kafka_clients, netpol, release_desired, strimzi, strs,
+    StackError, charts, connect_iam, hardening, k8s, kafka_clients, netpol, release_desired,
+    strimzi, strs,
 };
 
 /// A typed manifest as the engine's attribute tree, with the cluster it goes to (`cluster`:
@@ -262,6 +263,11 @@ pub fn build(
         for c in &cfg.kafka_connect.connects {
             let t = c.kind.as_str();
             let id = format!("kafka.connect.{t}");
+            // EKS: the IRSA role `connect_iam` plans for this type's workers.
+            let irsa_role = match (&profile.cluster(), &c.aws_identity) {
+                (Cluster::Eks(e), Some(_)) => Some(connect_iam::role_id(&e.cluster_name, t)),
+                _ => None,
+            };
             let legacy = cfg.kafka.mode == KafkaMode::Zookeeper;
             // The default Connect image matches the KRaft operator; legacy mode needs the 0.45
             // image of its Kafka version. An image the user chose is kept.
@@ -285,9 +291,15 @@ pub fn build(
                 metrics: cfg.kafka.metrics,
                 template: strimzi::template(&c.node_selector, &c.tolerations),
                 timezone: c.timezone.clone(),
+                env: connect_env(c),
+                // The role's ARN is known after apply: set below, in the attribute tree.
+                service_account_annotations: irsa_role
+                    .iter()
+                    .map(|_| (k8s::IRSA_ROLE_ANNOTATION.to_owned(), String::new()))
+                    .collect(),
                 user: kafka_users::connect_user(t),
             };
-            let connect_desired = if legacy {
+            let mut connect_desired = if legacy {
                 manifest(
                     &strimzi::connect_legacy(connect_input, &cfg.kafka.version),
                     cl,
@@ -295,11 +307,27 @@ pub fn build(
             } else {
                 manifest(&strimzi::connect(connect_input), cl)?
             };
-            nodes.push(
-                Node::new(&id, "strimzi.kafkaconnect", connect_desired)
-                    .after(&kafka_id)
-                    .after(user_id(&kafka_users::connect_user(t))),
-            );
+            let mut connect_node = Node::new(&id, "strimzi.kafkaconnect", connect_desired.clone())
+                .after(&kafka_id)
+                .after(user_id(&kafka_users::connect_user(t)));
+            if let Some(role) = &irsa_role {
+                set_path(
+                    &mut connect_desired,
+                    &[
+                        "spec",
+                        "template",
+                        "serviceAccount",
+                        "metadata",
+                        "annotations",
+                        k8s::IRSA_ROLE_ANNOTATION,
+                    ],
+                    Value::unknown(role, "arn"),
+                );
+                connect_node.desired = connect_desired;
+                // Made before the workers that assume it; deleted after them.
+                connect_node = connect_node.after(role);
+            }
+            nodes.push(connect_node);
             connect_ids.push(id.clone());
             let spec = connect_spec(c, &cfg.env, &builtins);
             let rendered = match connectors::render_connect(&spec) {
@@ -402,8 +430,12 @@ pub fn build(
             if !readable.is_empty() {
                 // The Connect pods read the Secrets through the API (the config provider).
                 let access = format!("alpaka-connect-{t}-secrets");
-                let (mut role, binding) =
-                    k8s::connect_secret_access(&access, &ns, &readable[0], &format!("{t}-connect"));
+                let (mut role, binding) = k8s::connect_secret_access(
+                    &access,
+                    &ns,
+                    &readable[0],
+                    &strimzi::connect_service_account(t),
+                );
                 for rule in role.rules.iter_mut().flatten() {
                     rule.resource_names = Some(readable.clone());
                 }
@@ -698,6 +730,44 @@ fn ksqldb_probes() -> k8s::Probes {
         startup: Some(k8s::http_probe("/info", port, 10, 30)),
         readiness: Some(k8s::http_probe("/healthcheck", port, 10, 3)),
         liveness: Some(k8s::http_probe("/info", port, 20, 3)),
+    }
+}
+
+/// A Connect type's `envs` as Strimzi's `template.connectContainer.env` (the loader has checked
+/// each has exactly one source; Secret values are referenced, never read).
+fn connect_env(c: &crate::model::stack::Connect) -> Vec<strimzi::EnvVar> {
+    let selector = |r: &crate::model::stack::KeyRef| strimzi::KeySelector {
+        name: r.name.clone(),
+        key: r.key.clone(),
+    };
+    c.envs
+        .iter()
+        .filter(|e| !e.remove)
+        .map(|e| strimzi::EnvVar {
+            name: e.name.clone(),
+            value: e.value.clone(),
+            value_from: (e.value.is_none()).then(|| strimzi::EnvVarSource {
+                secret_key_ref: e.secret_key_ref.as_ref().map(selector),
+                config_map_key_ref: e.config_map_key_ref.as_ref().map(selector),
+            }),
+        })
+        .collect()
+}
+
+/// Set `v` at `path` in a map tree, making the maps on the way.
+fn set_path(tree: &mut Value, path: &[&str], v: Value) {
+    let Some((last, init)) = path.split_last() else {
+        return;
+    };
+    let mut cur = tree;
+    for k in init {
+        let Value::Map(m) = cur else { return };
+        cur = m
+            .entry((*k).to_owned())
+            .or_insert_with(|| Value::Map(Default::default()));
+    }
+    if let Value::Map(m) = cur {
+        m.insert((*last).to_owned(), v);
     }
 }
 

@@ -253,6 +253,10 @@ pub struct Template {
     /// KafkaConnect only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connect_container: Option<ContainerTemplate>,
+    /// KafkaConnect: the workers' ServiceAccount (`template.serviceAccount`), e.g. its IRSA
+    /// annotation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<ResourceTemplate>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -260,10 +264,45 @@ pub struct ContainerTemplate {
     pub env: Vec<EnvVar>,
 }
 
+/// `template.connectContainer.env[]`: `{name, value}` or `{name, valueFrom: {secretKeyRef |
+/// configMapKeyRef}}` (Strimzi 1.2.0 CRD `ContainerEnvVar`, one of the two).
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EnvVar {
     pub name: String,
-    pub value: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_from: Option<EnvVarSource>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvVarSource {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_key_ref: Option<KeySelector>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_map_key_ref: Option<KeySelector>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeySelector {
+    pub name: String,
+    pub key: String,
+}
+
+/// A Strimzi `ResourceTemplate`: metadata added to a resource the operator makes.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ResourceTemplate {
+    pub metadata: TemplateMetadata,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TemplateMetadata {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -293,6 +332,7 @@ pub fn template(node_selector: &Labels, tolerations: &[Toleration]) -> Option<Te
             tolerations: tolerations.to_vec(),
         }),
         connect_container: None,
+        service_account: None,
     })
 }
 
@@ -437,8 +477,20 @@ pub struct ConnectInput<'a> {
     pub template: Option<Template>,
     /// Sets `TZ` in the Connect container (connectors that format times use it).
     pub timezone: Option<String>,
+    /// The workers' other environment variables (the connect's `envs`), after `TZ`.
+    pub env: Vec<EnvVar>,
+    /// Annotations of the workers' ServiceAccount (EKS: the IRSA role's ARN).
+    pub service_account_annotations: BTreeMap<String, String>,
     /// The KafkaUser the workers authenticate as.
     pub user: String,
+}
+
+/// The ServiceAccount Strimzi makes for the workers of KafkaConnect `name` (and its pods run
+/// as): `<name>-connect` (strimzi-kafka-operator, `api/src/main/java/io/strimzi/api/kafka/model/
+/// connect/KafkaConnectResources.java`: `serviceAccountName` = `deploymentName` = `name +
+/// "-connect"`; the same name at 0.45 and 1.2.0).
+pub fn connect_service_account(name: &str) -> String {
+    format!("{name}-connect")
 }
 
 /// Connectors are managed as KafkaConnector resources; secrets reach them through the
@@ -486,20 +538,46 @@ pub fn connect(i: ConnectInput<'_>) -> Manifest<ConnectSpec> {
             authentication: Some(authentication),
             config,
             metrics_config: i.metrics.then(MetricsConfig::reporter),
-            template: match i.timezone {
-                None => i.template,
-                Some(tz) => Some(Template {
-                    connect_container: Some(ContainerTemplate {
-                        env: vec![EnvVar {
-                            name: "TZ".into(),
-                            value: tz,
-                        }],
-                    }),
-                    ..i.template.unwrap_or_default()
-                }),
-            },
+            template: connect_template(
+                i.template,
+                i.timezone,
+                i.env,
+                i.service_account_annotations,
+            ),
         },
     }
+}
+
+/// Placement plus the Connect container's environment (`TZ` first, then the connect's `envs`)
+/// and the ServiceAccount's annotations; `None` when there is none of it.
+fn connect_template(
+    placement: Option<Template>,
+    timezone: Option<String>,
+    env: Vec<EnvVar>,
+    sa_annotations: BTreeMap<String, String>,
+) -> Option<Template> {
+    let mut all: Vec<EnvVar> = timezone
+        .map(|tz| EnvVar {
+            name: "TZ".into(),
+            value: Some(tz),
+            value_from: None,
+        })
+        .into_iter()
+        .collect();
+    all.extend(env);
+    if placement.is_none() && all.is_empty() && sa_annotations.is_empty() {
+        return None;
+    }
+    Some(Template {
+        connect_container: (!all.is_empty()).then_some(ContainerTemplate { env: all }),
+        service_account: (!sa_annotations.is_empty()).then(|| ResourceTemplate {
+            metadata: TemplateMetadata {
+                labels: BTreeMap::new(),
+                annotations: sa_annotations,
+            },
+        }),
+        ..placement.unwrap_or_default()
+    })
 }
 
 /// The internal topics of Connect cluster `name`: configs, offsets, status.

@@ -142,20 +142,25 @@ impl Driver for RoleDriver {
     }
 }
 
-/// Customer managed policy. Its document is compiled into the binary, keyed by the file name
-/// the stack names (`policies/…json`); a live document that differs reads back as a changed
-/// `document_file`, so drift shows and apply writes a new default version.
+/// Customer managed policy. Its document is either compiled into the binary, keyed by the file
+/// name the stack names (`policies/…json`: alpaka's own, such as the LB controller's), or the
+/// user's, carried in the `document` attribute (read from the workspace's `policies/` by the
+/// loader). A live document that differs reads back as a changed `document_file` (compiled) or
+/// `document` (the user's), so drift shows and apply writes a new default version.
 pub struct PolicyDriver(Arc<Shared>, HashMap<&'static str, &'static str>);
 
 impl PolicyDriver {
-    fn document(&self, d: &Value) -> Result<(String, &'static str), DriverError> {
+    fn document(&self, d: &Value) -> Result<(String, String), DriverError> {
         let file = text(d, "document_file")?;
+        if let Some(doc) = opt_text(d, "document") {
+            return Ok((file, doc));
+        }
         let doc = self.1.get(file.as_str()).copied().ok_or_else(|| {
             DriverError::new(format!(
                 "no policy document `{file}` is compiled into this build"
             ))
         })?;
-        Ok((file, doc))
+        Ok((file, doc.to_owned()))
     }
 }
 
@@ -193,24 +198,33 @@ impl Driver for PolicyDriver {
             return Ok(None);
         };
         let (file, doc) = self.document(&rec.attrs)?;
-        let want: serde_json::Value = serde_json::from_str(doc)
+        let want: serde_json::Value = serde_json::from_str(&doc)
             .map_err(|e| DriverError::new(format!("{file} is not JSON: {e}")))?;
-        let file_value = match &p.document {
-            None => Value::Str(file),
-            Some(d) if *d == want => Value::Str(file),
-            Some(_) => Value::str("(document changed out of band)"),
-        };
-        Ok(Some(Value::map([
-            ("name", Value::Str(p.name)),
-            ("document_file", file_value),
-            ("tags", map_value(&p.tags)),
-        ])))
+        let mut live = vec![("name", Value::Str(p.name))];
+        if rec.attrs.get("document").is_some() {
+            // The user's document: the live one as it is (compact JSON, as the loader makes it).
+            let doc_value = match &p.document {
+                Some(d) if *d != want => Value::Str(d.to_string()),
+                _ => Value::Str(doc),
+            };
+            live.push(("document_file", Value::Str(file)));
+            live.push(("document", doc_value));
+        } else {
+            let file_value = match &p.document {
+                None => Value::Str(file),
+                Some(d) if *d == want => Value::Str(file),
+                Some(_) => Value::str("(document changed out of band)"),
+            };
+            live.push(("document_file", file_value));
+        }
+        live.push(("tags", map_value(&p.tags)));
+        Ok(Some(Value::map(live)))
     }
     async fn create(&self, _: &StepCx, d: &Value) -> Result<Value, DriverError> {
         let aws = self.0.aws().await;
         let name = text(d, "name")?;
         let (_, doc) = self.document(d)?;
-        let arn = iam::create_policy(&aws.iam, &name, doc, &tags(d))
+        let arn = iam::create_policy(&aws.iam, &name, &doc, &tags(d))
             .await
             .map_err(err)?;
         // A new policy's document is its version v1 (IAM API Reference, CreatePolicy).
@@ -229,12 +243,14 @@ impl Driver for PolicyDriver {
     ) -> Result<Value, DriverError> {
         let aws = self.0.aws().await;
         let arn = output(rec, "arn")?;
-        if ch
-            .iter()
-            .any(|c| c.path.first().map(String::as_str) == Some("document_file"))
-        {
+        if ch.iter().any(|c| {
+            matches!(
+                c.path.first().map(String::as_str),
+                Some("document_file" | "document")
+            )
+        }) {
             let (_, doc) = self.document(d)?;
-            iam::update_policy_document(&aws.iam, &arn, doc)
+            iam::update_policy_document(&aws.iam, &arn, &doc)
                 .await
                 .map_err(err)?;
         }
@@ -249,7 +265,7 @@ impl Driver for PolicyDriver {
         let mut out = outputs([("arn", arn), ("name", text(d, "name")?)]);
         // Remember the version only when its document is the file's: reads then skip it.
         let (_, doc) = self.document(d)?;
-        let want: Option<serde_json::Value> = serde_json::from_str(doc).ok();
+        let want: Option<serde_json::Value> = serde_json::from_str(&doc).ok();
         if let Value::Map(m) = &mut out
             && live.document.is_some()
             && live.document == want
