@@ -229,7 +229,7 @@ impl Kafka {
 
 /// Run one of `alpaka test`'s Job scripts the way its Job does (`/bin/sh -c`, after
 /// `KCAT_LOGIN`), logged in as `user` with the variables the Job gets (`kafka_clients::tool_env`:
-/// the password from the user's Secret, the CA file).
+/// the password file of the user's Secret, the CA file).
 fn job_script(user: &str, script: &str, env: &[(&str, String)]) -> (bool, String) {
     let k = kafka();
     let out = Command::new("/bin/sh")
@@ -238,7 +238,14 @@ fn job_script(user: &str, script: &str, env: &[(&str, String)]) -> (bool, String
         .env("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
         .env("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
         .env("KAFKA_SASL_USERNAME", user)
-        .env("KAFKA_SASL_PASSWORD", k.user_password(user))
+        // The user's Secret as its Job mounts it (the User Operator stand-in's files).
+        .env(
+            "KAFKA_SASL_PASSWORD_FILE",
+            k.k8s_secrets
+                .join(k.namespace())
+                .join(user)
+                .join("password"),
+        )
         .env("KAFKA_CA_FILE", &k.ca)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()

@@ -1,6 +1,8 @@
 //! How alpaka's own Kafka clients reach the TLS + SCRAM-SHA-512 listener without a password
-//! anywhere but in a Secret: environment variables from `secretKeyRef` (the User Operator's
-//! Secret named after the user: keys `password` and `sasl.jaas.config`), the cluster CA
+//! anywhere but in a Secret: the User Operator's Secret named after the user (keys `password`
+//! and `sasl.jaas.config`) mounted read-only as files where the client can read a file (the tool
+//! pod, the kcat Jobs: CIS 5.4.1 / checkov CKV_K8S_35 prefer files), as `secretKeyRef`
+//! variables where the image takes its settings only from the environment (ksqlDB), the cluster CA
 //! certificate mounted from `<cluster>-cluster-ca-cert` (key `ca.crt`) and read as a PEM trust
 //! store (Kafka clients since 2.7, KIP-651). Connector configs reach the same Secrets through
 //! Strimzi's Kubernetes Secret config provider. Pure.
@@ -18,6 +20,9 @@ use super::strimzi;
 pub const CA_DIR: &str = "/etc/alpaka/kafka-ca";
 pub const CA_FILE: &str = "/etc/alpaka/kafka-ca/ca.crt";
 const CA_VOLUME: &str = "kafka-cluster-ca";
+/// Where the user's own Secret (`password`, `sasl.jaas.config`) is mounted.
+pub const USER_DIR: &str = "/etc/alpaka/kafka-user";
+const USER_VOLUME: &str = "kafka-user";
 pub const SECURITY_PROTOCOL: &str = "SASL_SSL";
 pub const SASL_MECHANISM: &str = "SCRAM-SHA-512";
 
@@ -70,16 +75,51 @@ pub fn ca_volume(cluster: &str) -> (Volume, VolumeMount) {
     )
 }
 
-/// Adds `env` and the CA volume to the first container of a Deployment alpaka built.
-pub fn add_credentials(d: &mut Deployment, cluster: &str, env: Vec<EnvVar>) {
-    let (volume, mount) = ca_volume(cluster);
+/// Secret `user` (the User Operator's) as a read-only volume holding its two keys, 0400.
+pub fn user_volume(user: &str) -> (Volume, VolumeMount) {
+    let key = |k: &str| KeyToPath {
+        key: k.into(),
+        path: k.into(),
+        ..Default::default()
+    };
+    (
+        Volume {
+            name: USER_VOLUME.into(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(user.to_owned()),
+                items: Some(vec![key("password"), key("sasl.jaas.config")]),
+                default_mode: Some(0o400),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        VolumeMount {
+            name: USER_VOLUME.into(),
+            mount_path: USER_DIR.into(),
+            read_only: Some(true),
+            ..Default::default()
+        },
+    )
+}
+
+/// Adds `env`, the CA volume and, for a client that reads its login from files, the Secret of
+/// `user_files` to the first container of a Deployment alpaka built.
+pub fn add_credentials(
+    d: &mut Deployment,
+    cluster: &str,
+    env: Vec<EnvVar>,
+    user_files: Option<&str>,
+) {
+    let mut mounts = vec![ca_volume(cluster)];
+    mounts.extend(user_files.map(user_volume));
     let Some(pod) = d.spec.as_mut().and_then(|s| s.template.spec.as_mut()) else {
         return;
     };
-    pod.volumes.get_or_insert_with(Vec::new).push(volume);
+    let (volumes, mounts): (Vec<_>, Vec<_>) = mounts.into_iter().unzip();
+    pod.volumes.get_or_insert_with(Vec::new).extend(volumes);
     if let Some(c) = pod.containers.first_mut() {
         c.env.get_or_insert_with(Vec::new).extend(env);
-        c.volume_mounts.get_or_insert_with(Vec::new).push(mount);
+        c.volume_mounts.get_or_insert_with(Vec::new).extend(mounts);
     }
 }
 
@@ -97,15 +137,19 @@ pub fn ksqldb_env(user: &str) -> Vec<EnvVar> {
     ]
 }
 
-/// The tool pod (alpaka's admin identity): what `kafka-*.sh --command-config` and kcat need,
-/// as variables a shell can pass on (`kcat -X sasl.password="$KAFKA_SASL_PASSWORD"`).
+/// The tool pod and the kcat Jobs: what `kafka-*.sh --command-config` and kcat need, the
+/// password and JAAS line as files of the mounted user Secret ([`user_volume`]), never as values
+/// (`kcat -X sasl.password="$(cat "$KAFKA_SASL_PASSWORD_FILE")"`).
 pub fn tool_env(user: &str) -> Vec<EnvVar> {
     vec![
         plain("KAFKA_SECURITY_PROTOCOL", SECURITY_PROTOCOL),
         plain("KAFKA_SASL_MECHANISM", SASL_MECHANISM),
         plain("KAFKA_SASL_USERNAME", user),
-        from_secret("KAFKA_SASL_PASSWORD", user, "password"),
-        from_secret("KAFKA_SASL_JAAS_CONFIG", user, "sasl.jaas.config"),
+        plain("KAFKA_SASL_PASSWORD_FILE", &format!("{USER_DIR}/password")),
+        plain(
+            "KAFKA_SASL_JAAS_CONFIG_FILE",
+            &format!("{USER_DIR}/sasl.jaas.config"),
+        ),
         plain("KAFKA_CA_FILE", CA_FILE),
     ]
 }

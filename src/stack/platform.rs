@@ -485,6 +485,7 @@ pub fn build(
             &mut deployment,
             KAFKA_NAME,
             kafka_clients::ksqldb_env(kafka_users::KSQLDB_USER),
+            None,
         );
         nodes.push(
             Node::new(
@@ -672,6 +673,7 @@ pub fn build(
                 &mut deployment,
                 KAFKA_NAME,
                 kafka_clients::tool_env(kafka_users::ADMIN_USER),
+                Some(kafka_users::ADMIN_USER),
             );
             user_id(kafka_users::ADMIN_USER)
         });

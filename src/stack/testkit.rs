@@ -201,9 +201,13 @@ impl TestKit<'_> {
         vars.extend(env.iter().map(|(k, v)| (*k, v.clone())));
         let tool = &self.cfg.tool.container;
         let (mut volumes, mut mounts) = hardening::scratch(&["/tmp"]);
-        let (ca_volume, ca_mount) = kafka_clients::ca_volume(KAFKA_NAME);
-        volumes.push(ca_volume);
-        mounts.push(ca_mount);
+        for (v, m) in [
+            kafka_clients::ca_volume(KAFKA_NAME),
+            kafka_clients::user_volume(kafka_users::TEST_USER),
+        ] {
+            volumes.push(v);
+            mounts.push(m);
+        }
         let job = Job {
             metadata: self.meta(&name),
             spec: Some(JobSpec {
@@ -551,15 +555,14 @@ fn to_json<T: serde::Serialize>(v: &T) -> Json {
 }
 
 /// The Jobs' login to the TLS + SCRAM listener as `alpaka-test` (its ACLs: the `alpaka-test-`
-/// topics and groups): the password comes from the User Operator's Secret through the
-/// environment and goes into a 0600 kcat config file (`$KCAT_CONFIG`, kcat 1.7) that the
-/// run's scripts use without naming it; never into an argument, where `ps` would show it.
+/// topics and groups): the password is read from the User Operator's Secret mounted as a file
+/// and goes into a 0600 kcat config file (`$KCAT_CONFIG`, kcat 1.7) that the run's scripts
+/// use without naming it; never into an argument, where `ps` would show it, nor a variable.
 pub const KCAT_LOGIN: &str = r#"umask 077
 KCAT_CONFIG=$(mktemp)
 printf 'security.protocol=%s\nsasl.mechanisms=%s\nsasl.username=%s\nsasl.password=%s\nssl.ca.location=%s\n' \
-  "$KAFKA_SECURITY_PROTOCOL" "$KAFKA_SASL_MECHANISM" "$KAFKA_SASL_USERNAME" "$KAFKA_SASL_PASSWORD" "$KAFKA_CA_FILE" > "$KCAT_CONFIG"
+  "$KAFKA_SECURITY_PROTOCOL" "$KAFKA_SASL_MECHANISM" "$KAFKA_SASL_USERNAME" "$(cat "$KAFKA_SASL_PASSWORD_FILE")" "$KAFKA_CA_FILE" > "$KCAT_CONFIG"
 export KCAT_CONFIG
-unset KAFKA_SASL_PASSWORD
 "#;
 
 /// The Jobs' variables plus the test user's login (password from its Secret only).
@@ -568,7 +571,7 @@ fn kcat_env(vars: &[(&str, String)]) -> Vec<EnvVar> {
     env.extend(
         kafka_clients::tool_env(kafka_users::TEST_USER)
             .into_iter()
-            .filter(|e| e.name != "KAFKA_SASL_JAAS_CONFIG"),
+            .filter(|e| e.name != "KAFKA_SASL_JAAS_CONFIG_FILE"),
     );
     env
 }
@@ -693,9 +696,10 @@ mod tests {
         );
         assert_eq!(var("KAFKA_SASL_USERNAME")["value"], "alpaka-test");
         assert_eq!(
-            var("KAFKA_SASL_PASSWORD")["valueFrom"]["secretKeyRef"],
-            serde_json::json!({"name": "alpaka-test", "key": "password", "optional": false})
+            var("KAFKA_SASL_PASSWORD_FILE")["value"],
+            "/etc/alpaka/kafka-user/password"
         );
+        assert!(env.iter().all(|e| e.get("valueFrom").is_none()), "{env:?}");
         assert_eq!(var("KAFKA_SECURITY_PROTOCOL")["value"], "SASL_SSL");
         let script = c["command"][2].as_str().unwrap();
         assert!(script.starts_with(KCAT_LOGIN), "{script}");
@@ -714,6 +718,20 @@ mod tests {
             .find(|m| m["name"] == ca["name"])
             .unwrap();
         assert_eq!(mount["mountPath"], "/etc/alpaka/kafka-ca");
+        let user = volumes
+            .iter()
+            .find(|v| v["secret"]["secretName"] == "alpaka-test")
+            .unwrap();
+        assert_eq!(user["secret"]["defaultMode"], 0o400);
+        assert!(
+            c["volumeMounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["name"] == user["name"]
+                    && m["mountPath"] == "/etc/alpaka/kafka-user"
+                    && m["readOnly"] == true)
+        );
     }
 
     #[test]
