@@ -17,7 +17,7 @@ fn repo() -> PathBuf {
 }
 
 /// Which Strimzi API the control plane serves (its CRDs, and the stand-in's stages for it).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 pub enum Strimzi {
     /// 1.2.0's `kafka.strimzi.io/v1`.
     V1,
@@ -140,6 +140,18 @@ impl ControlPlane {
             .arg(shared.join(crds))
             .arg("--crds")
             .arg(shared.join("prometheus-operator-v0.93.0/crds"))
+            // 0.45.1's KafkaUser CRD is not in ../shared: a fixture in its shape (cited there).
+            .args(
+                (strimzi == Strimzi::V1beta2)
+                    .then(|| {
+                        [
+                            "--crds".into(),
+                            repo().join("integration/controlplane/kafkauser-v1beta2-crd.yaml"),
+                        ]
+                    })
+                    .into_iter()
+                    .flatten(),
+            )
             .args(["--strimzi", api])
             .arg("--stages")
             .arg(repo().join("integration/controlplane/test-stages.yaml"))
