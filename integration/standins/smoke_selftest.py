@@ -153,8 +153,12 @@ def main():
     _, tail = get(f"/api/v1/namespaces/alpaka/pods/{pod['metadata']['name']}/log?tailLines=1")
     check(tail == "password length 6\n", "tailLines=1")
 
-    # 2. A KafkaConnector named alpaka-test-*: the hook produces 10000 rows to prefix+table.
+    # 2. A KafkaConnector named alpaka-test-*: the hook produces 10000 rows to prefix+table,
+    #    logged in as its KafkaConnect says (this one: plaintext, no authentication, like the mock).
     t2 = time.time()
+    apply("/apis/kafka.strimzi.io/v1/namespaces/alpaka/kafkaconnects/srccon",
+          {"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaConnect", "metadata": {"name": "srccon"},
+           "spec": {"replicas": 1, "bootstrapServers": IN_CLUSTER}})
     apply("/apis/kafka.strimzi.io/v1/namespaces/alpaka/kafkaconnectors/alpaka-test-x-jdbc",
           {"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaConnector", "metadata": {"name": "alpaka-test-x-jdbc",
            "labels": {"strimzi.io/cluster": "srccon"}}, "spec": {
