@@ -166,15 +166,29 @@ fn k3d_and_eks_prod_plans_authenticate_every_client() {
             "SASL_SSL"
         );
 
-        // ksqlDB and the tool read their login from the users' Secrets.
-        for (id, user, var) in [
-            (
-                "k8s.deployment.ksqldb",
-                "alpaka-ksqldb",
-                "KSQL_SASL_JAAS_CONFIG",
-            ),
-            ("k8s.deployment.tool", "alpaka-admin", "KAFKA_SASL_PASSWORD"),
-        ] {
+        // The tool reads its login from its user's Secret mounted as files, no value in env.
+        let tool = &after(&p, "k8s.deployment.tool")["spec"]["template"]["spec"];
+        let env = tool["containers"][0]["env"].as_array().unwrap();
+        assert!(
+            env.iter().any(|e| e["name"] == "KAFKA_SASL_PASSWORD_FILE"
+                && e["value"] == "/etc/alpaka/kafka-user/password"),
+            "{env:?}"
+        );
+        assert!(env.iter().all(|e| e.get("valueFrom").is_none()), "{env:?}");
+        assert!(
+            tool["volumes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v["secret"]["secretName"] == "alpaka-admin"),
+            "{tool}"
+        );
+        // ksqlDB's image reads settings only from the environment: a secretKeyRef.
+        for (id, user, var) in [(
+            "k8s.deployment.ksqldb",
+            "alpaka-ksqldb",
+            "KSQL_SASL_JAAS_CONFIG",
+        )] {
             let env = after(&p, id)["spec"]["template"]["spec"]["containers"][0]["env"]
                 .as_array()
                 .unwrap()
