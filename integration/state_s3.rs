@@ -504,15 +504,10 @@ fn a_k3d_apply_keeps_its_state_in_s3_holds_the_lock_only_while_it_runs_and_refus
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    let status = first.wait().unwrap();
-    let mut out = String::new();
-    first
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    assert!(status.success(), "{out}");
+    // Read its output while it runs: a full pipe would stop it mid-apply.
+    let finished = first.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&finished.stdout).into_owned();
+    assert!(finished.status.success(), "{out}");
     assert!(out.contains("Apply complete!"), "{out}");
     let waited = waiting.wait_with_output().unwrap();
     let (wout, werr) = (
