@@ -876,3 +876,66 @@ fn a_release_of_another_profile_is_refused_not_upgraded_blind() {
     );
     assert_eq!(rig.revision(), "1");
 }
+
+// ---- Drift inside the release (issue 22 item 2) ----------------------------------------------
+
+#[test]
+fn edited_and_deleted_chart_objects_plan_as_drift_and_apply_repairs_them() {
+    let mut rig = Rig::start();
+    assert_done(&rig.apply(hello()));
+    rig.assert_clean(hello());
+    let (code, _, err) =
+        rig.cp
+            .kubectl(&["scale", "deployment", RELEASE, "-n", NS, "--replicas=3"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = rig
+        .cp
+        .kubectl(&["delete", "configmap", "demo-config", "-n", NS]);
+    assert_eq!(code, 0, "{err}");
+
+    // What `plan --detailed-exitcode` exits 2 on, naming both.
+    let p = rig.plan(hello());
+    assert!(p.has_changes(), "{}", text(&p));
+    let t = text(&p);
+    assert!(
+        t.contains(r#"objects.ConfigMap helm-test/demo-config = "deleted""#)
+            || t.contains(r#""ConfigMap helm-test/demo-config""#)
+            || (t.contains("ConfigMap helm-test/demo-config") && t.contains("deleted")),
+        "{t}"
+    );
+    assert!(
+        t.contains("Deployment helm-test/demo") && t.contains("spec.replicas: 3 -> 1"),
+        "{t}"
+    );
+    assert_done(&rig.apply(hello()));
+    assert_eq!(rig.greeting(), "hello");
+    let d = rig.cp.get(&["deployment", RELEASE, "-n", NS]).unwrap();
+    assert_eq!(d["spec"]["replicas"], 1, "{d}");
+    rig.assert_clean(hello());
+
+    // Another field manager takes a field the chart sets (server-side apply, forced): the plan
+    // names it, and helm 4's upgrade takes it back (`--force-conflicts`) instead of failing.
+    let (code, _, err) = rig.cp.kubectl_stdin(
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager=intruder",
+            "--force-conflicts",
+            "-f",
+            "-",
+        ],
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo-config\n  namespace: helm-test\ndata:\n  greeting: intruded\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    let p = rig.plan(hello());
+    let t = text(&p);
+    assert!(
+        t.contains(r#"data.greeting: \"intruded\" -> \"hello\" (held by intruder)"#)
+            || t.contains(r#"data.greeting: "intruded" -> "hello" (held by intruder)"#),
+        "{t}"
+    );
+    assert_done(&rig.apply(hello()));
+    assert_eq!(rig.greeting(), "hello");
+    assert_eq!(rig.status(), "deployed");
+    rig.assert_clean(hello());
+}

@@ -39,6 +39,8 @@
 //!   sends SIGTERM, on which helm records the revision `failed`, not `pending-*`.
 //! - `uninstalling`: likewise held; apply reports helm's error.
 
+mod drift;
+
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
@@ -67,6 +69,9 @@ const STATUS: &str = "status";
 /// The live attribute saying why the release is in `status` and what apply will do; not part of
 /// the desired shape either.
 const STATUS_WHY: &str = "status_why";
+/// The live attribute listing the release's objects that are not as its manifest says
+/// (`drift.rs`): object → what differs. Not part of the desired shape.
+const DRIFT: &str = "drift";
 const DEPLOYED: &str = "deployed";
 
 /// Release labels (helm `--labels`, stored with each revision) naming the run and profile.
@@ -102,6 +107,7 @@ impl From<HelmError> for DriverError {
 pub struct HelmDriver {
     bin: String,
     run: Run,
+    major: tokio::sync::OnceCell<u32>,
 }
 
 impl Default for HelmDriver {
@@ -116,6 +122,7 @@ impl HelmDriver {
         HelmDriver {
             bin: bin.into(),
             run: Run::default(),
+            major: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -394,6 +401,29 @@ impl HelmDriver {
         })
     }
 
+    /// helm's major version (`helm version --short`: `v4.2.3+g…`), asked once; 3 if unknown.
+    async fn major(&self) -> u32 {
+        *self
+            .major
+            .get_or_init(|| async {
+                Cmd::new(&self.bin)
+                    .args(["version", "--short"])
+                    .run_ok()
+                    .await
+                    .ok()
+                    .and_then(|o| {
+                        o.stdout
+                            .trim()
+                            .trim_start_matches('v')
+                            .split('.')
+                            .next()
+                            .and_then(|m| m.parse().ok())
+                    })
+                    .unwrap_or(3)
+            })
+            .await
+    }
+
     async fn metadata(&self, r: &Release) -> Result<Metadata, DriverError> {
         self.metadata_of(r, None).await
     }
@@ -512,6 +542,12 @@ impl HelmDriver {
             &timeout,
         ]);
         args.extend(marks.iter().map(String::as_str));
+        // helm 4 applies server-side: without this, a field another manager took (e.g.
+        // `kubectl scale`'s replicas) fails every upgrade with a conflict, forever. The fields
+        // are the chart's, so alpaka takes them back (the plan named who held them).
+        if self.major().await >= 4 {
+            args.push("--force-conflicts");
+        }
         cx.status(&format!(
             "helm upgrade --install {} {}",
             r.release, r.version
@@ -669,6 +705,25 @@ impl Driver for HelmDriver {
             let why = self.held(&r).await?.why(&l.status);
             live.insert(STATUS_WHY.into(), Value::Str(why));
         }
+        // A deployed release's objects against its manifest (any other status upgrades anyway).
+        if l.status == DEPLOYED {
+            let manifest = self
+                .cmd(&r, &["get", "manifest", &r.release])
+                .run_ok()
+                .await?;
+            let found = drift::drift(&r.access, &r.namespace, &manifest.stdout).await?;
+            if !found.is_empty() {
+                live.insert(
+                    DRIFT.into(),
+                    Value::Map(
+                        found
+                            .into_iter()
+                            .map(|d| (d.object, Value::Str(d.what)))
+                            .collect(),
+                    ),
+                );
+            }
+        }
         live.insert(STATUS.into(), Value::Str(l.status));
         Ok(Some(Value::Map(live)))
     }
@@ -676,11 +731,22 @@ impl Driver for HelmDriver {
     /// As asked, plus `status` when the release is not `deployed` (see the module doc).
     fn diff(&self, live: &Value, desired: &Value, salt: &str) -> Vec<FieldChange> {
         let mut live = live.clone();
-        let (status, why) = match &mut live {
-            Value::Map(m) => (m.remove(STATUS), m.remove(STATUS_WHY)),
-            _ => (None, None),
+        let (status, why, drifted) = match &mut live {
+            Value::Map(m) => (m.remove(STATUS), m.remove(STATUS_WHY), m.remove(DRIFT)),
+            _ => (None, None, None),
         };
         let mut changes = diff::diff(&live, desired, self.force_new(), salt);
+        // Each drifted object, as `objects.<Kind ns/name>`: what it is -> as the chart renders.
+        if let Some(Value::Map(objects)) = drifted {
+            for (object, what) in objects {
+                changes.push(FieldChange {
+                    path: vec!["objects".to_owned(), object],
+                    before: Some(what),
+                    after: Some(Value::str("as the release's manifest says")),
+                    forces_replacement: false,
+                });
+            }
+        }
         if let Some(s) = status.as_ref().and_then(Value::as_str)
             && s != DEPLOYED
         {
