@@ -19,6 +19,7 @@ use alpaka::engine::apply::{self, ApplyContext, ApplyReport, Outcome};
 use alpaka::engine::progress::{Reporter, StepEnd};
 use alpaka::engine::{Action, Drivers, Graph, Node, Plan, PlanOptions, ResourceId, Value, plan};
 use alpaka::providers::helm::HelmDriver;
+use alpaka::providers::{Run, RunInfo};
 use alpaka::state::State;
 
 #[path = "controlplane.rs"]
@@ -29,6 +30,23 @@ use controlplane::{CONTEXT, ControlPlane, Strimzi};
 const NS: &str = "helm-test";
 const RELEASE: &str = "demo";
 const ID: &str = "helm.demo";
+/// The profile this test's runs stand for (the `alpaka.io/profile` label of their releases).
+const PROFILE: &str = "real-helm";
+
+/// Drivers marking helm operations as run `run`, which holds the state lock (as in apply).
+fn drivers(helm: &std::path::Path, run: &str) -> Drivers {
+    let info: Run = Arc::new(std::sync::RwLock::new(RunInfo {
+        profile: PROFILE.into(),
+        id: Some(run.into()),
+        lock_holder: Some(run.into()),
+    }));
+    let mut drivers = Drivers::new();
+    drivers.register(
+        "helm.release",
+        Arc::new(HelmDriver::with_bin(helm.display().to_string()).with_run(info)),
+    );
+    drivers
+}
 
 fn chart() -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -60,11 +78,7 @@ impl Rig {
     fn start() -> Rig {
         let cp = ControlPlane::start(Strimzi::V1);
         let helm = controlplane::tools().join("helm");
-        let mut drivers = Drivers::new();
-        drivers.register(
-            "helm.release",
-            Arc::new(HelmDriver::with_bin(helm.display().to_string())),
-        );
+        let drivers = drivers(&helm, "0000000000000000000000000000aaaa");
         Rig {
             cp,
             helm,
@@ -81,17 +95,7 @@ impl Rig {
 
     /// The same for a chart at `path` whose Chart.yaml says `version`.
     fn graph_of(&self, path: &str, version: &str, values: serde_json::Value) -> Graph {
-        let desired: Value = serde_json::from_value(serde_json::json!({
-            "cluster": {"context": CONTEXT, "kubeconfig": self.cp.kubeconfig.display().to_string()},
-            "release": RELEASE,
-            "chart": path,
-            "repo": null,
-            "version": version,
-            "namespace": NS,
-            "values": values,
-        }))
-        .unwrap();
-        Graph::new(vec![Node::new(ID, "helm.release", desired)]).unwrap()
+        graph(&self.cp.kubeconfig, path, version, values)
     }
 
     fn plan_of(&self, graph: &Graph, destroy: bool) -> Plan {
@@ -200,6 +204,25 @@ impl Rig {
             text(&p)
         );
     }
+}
+
+fn graph(
+    kubeconfig: &std::path::Path,
+    path: &str,
+    version: &str,
+    values: serde_json::Value,
+) -> Graph {
+    let desired: Value = serde_json::from_value(serde_json::json!({
+        "cluster": {"context": CONTEXT, "kubeconfig": kubeconfig.display().to_string()},
+        "release": RELEASE,
+        "chart": path,
+        "repo": null,
+        "version": version,
+        "namespace": NS,
+        "values": values,
+    }))
+    .unwrap();
+    Graph::new(vec![Node::new(ID, "helm.release", desired)]).unwrap()
 }
 
 fn text(p: &Plan) -> String {
@@ -434,11 +457,20 @@ fn a_failing_install_reports_helms_exit_code_and_stderr_and_apply_again_installs
     let report = alpaka::engine::render::report_text(&r, false);
     assert!(report.contains("Not_A_Valid_Name"), "{report}");
     assert!(rig.state.get(&ResourceId::new(ID)).is_none());
-    // helm keeps the failed first install; alpaka recorded nothing, so it plans a create, and
-    // `upgrade --install` over a release whose only revision failed upgrades it.
+    // helm keeps the failed first install, labelled with the run and profile; alpaka recorded
+    // nothing, so the plan finds it (`Driver::find`) and adopts it, and `upgrade --install` over
+    // a release whose only revision failed upgrades it.
     assert_eq!(rig.status(), "failed");
+    let (code, out, err) = rig.helm(&["get", "metadata", RELEASE, "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let meta: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(meta["labels"]["alpaka.io/profile"], PROFILE, "{meta}");
+    assert_eq!(
+        meta["labels"]["alpaka.io/run"], "0000000000000000000000000000aaaa",
+        "{meta}"
+    );
     let p = rig.plan(hello());
-    assert_eq!(change(&p).action, Action::Create, "{}", text(&p));
+    assert_eq!(change(&p).action, Action::Adopt, "{}", text(&p));
     assert_done(&rig.apply(hello()));
     assert_eq!(rig.status(), "deployed");
     assert_eq!(rig.values(), hello());
@@ -575,4 +607,335 @@ fn a_chart_version_change_applies_the_new_charts_crds_before_upgrading() {
     assert_eq!(rig.listed().unwrap()["chart"], "alpaka-crd-chart-0.2.0");
     let p = rig.plan_of(&g2, false);
     assert!(!p.has_changes(), "{}", text(&p));
+}
+
+// ---- Interrupted runs (issue 22 item 1) -------------------------------------------------------
+//
+// alpaka itself must be a process to be sent signals: the test binary runs itself again as
+// `child_alpaka` (env `ALPAKA_HELM_CHILD_*`), which plans and applies the release as the binary
+// does, with the binary's Ctrl-C handling (`alpaka::ops::watch_interrupts`).
+
+const CHILD_KUBECONFIG: &str = "ALPAKA_HELM_CHILD_KUBECONFIG";
+const CHILD_VALUES: &str = "ALPAKA_HELM_CHILD_VALUES";
+const CHILD_RUN: &str = "ALPAKA_HELM_CHILD_RUN";
+const CHILD_RUN_ID: &str = "0000000000000000000000000000c41d";
+
+/// Not a test of its own: the alpaka run the interrupt tests start and signal.
+#[test]
+fn child_alpaka() {
+    let Ok(kubeconfig) = std::env::var(CHILD_KUBECONFIG) else {
+        return;
+    };
+    let values: serde_json::Value =
+        serde_json::from_str(&std::env::var(CHILD_VALUES).unwrap()).unwrap();
+    let run = std::env::var(CHILD_RUN).unwrap();
+    let helm = controlplane::tools().join("helm");
+    let drivers = drivers(&helm, &run);
+    let g = graph(std::path::Path::new(&kubeconfig), &chart(), "0.1.0", values);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut state = State::new("real-helm");
+    let report = rt.block_on(async {
+        let opts = PlanOptions {
+            profile: PROFILE.into(),
+            targets: Vec::new(),
+            destroy: false,
+            parallelism: 4,
+            inputs_hash: String::new(),
+            refresh: true,
+        };
+        let p = plan::plan(&g, &state, &drivers, &opts).await.unwrap();
+        let (interrupt, _signals) = alpaka::ops::watch_interrupts();
+        let cx = ApplyContext {
+            graph: &g,
+            drivers: &drivers,
+            reporter: Arc::new(Quiet),
+            parallelism: 4,
+            interrupt,
+        };
+        let mut sink = |_: &State| Ok::<(), String>(());
+        apply::apply(&p, cx, &mut state, &mut sink).await
+    });
+    println!("CHILD-REPORT {report:?}");
+}
+
+/// A child alpaka applying `values`, in its own process group as a shell runs a job (so a
+/// SIGINT to that group is what the terminal's Ctrl-C sends).
+fn spawn_child(rig: &Rig, values: serde_json::Value) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_alpaka", "--nocapture", "--test-threads=1"])
+        .env(CHILD_KUBECONFIG, &rig.cp.kubeconfig)
+        .env(CHILD_VALUES, values.to_string())
+        .env(CHILD_RUN, CHILD_RUN_ID)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Values whose pod no KWOK node takes: a `--wait` that cannot finish.
+fn stuck() -> serde_json::Value {
+    serde_json::json!({"data": {"greeting": "hello"}, "nodeSelector": {"alpaka-test/nowhere": "x"}})
+}
+
+/// The helm the child runs (a child process of one of its threads).
+fn helm_of(child: u32) -> Option<i32> {
+    let tasks = std::fs::read_dir(format!("/proc/{child}/task")).ok()?;
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|c| {
+            c.split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok())
+                .collect::<Vec<_>>()
+        })
+        .find(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains("upgrade"))
+                .unwrap_or(false)
+        })
+}
+
+fn alive(pid: i32) -> bool {
+    // A zombie (exited, not yet reaped) is not running.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(false)
+}
+
+fn signal(pid: i32, sig: i32) {
+    // SAFETY: kill(2) on a pid this test started.
+    assert_eq!(unsafe { libc::kill(pid, sig) }, 0, "kill({pid}, {sig})");
+}
+
+/// Wait until the child's helm holds the release in `status` with its pod Pending; its pid.
+fn wait_pending(rig: &Rig, child: &mut std::process::Child, status: &str) -> i32 {
+    let t = Instant::now();
+    loop {
+        let pending_pod = rig
+            .cp
+            .get(&["pods", "-n", NS, "--field-selector", "status.phase=Pending"])
+            .is_some_and(|p| !p["items"].as_array().unwrap().is_empty());
+        let now = rig
+            .listed()
+            .map(|l| l["status"].as_str().unwrap().to_owned());
+        if pending_pod
+            && now.as_deref() == Some(status)
+            && let Some(helm) = helm_of(child.id())
+        {
+            return helm;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the child ended");
+        assert!(t.elapsed() < Duration::from_secs(90), "never {status}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn ctrl_c_lets_helm_run_and_a_killed_alpaka_leaves_the_release_failed_not_pending() {
+    let mut rig = Rig::start();
+    assert_done(&rig.apply(hello()));
+    let mut child = spawn_child(&rig, stuck());
+    let helm = wait_pending(&rig, &mut child, "pending-upgrade");
+    let pgid = i32::try_from(child.id()).unwrap();
+    // Ctrl-C as the terminal sends it, to the job's process group: helm is in its own group,
+    // so it does not get it and goes on waiting; alpaka waits for the running step.
+    signal(-pgid, libc::SIGINT);
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "alpaka exited at Ctrl-C"
+    );
+    assert!(alive(helm), "helm got the Ctrl-C");
+    assert_eq!(rig.status(), "pending-upgrade");
+    // alpaka killed outright: the kernel sends its helm SIGTERM (PR_SET_PDEATHSIG), on which
+    // helm cancels the upgrade and records it `failed`.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let t = Instant::now();
+    while rig.status() != "failed" {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "still {}",
+            rig.status()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let t = Instant::now();
+    while alive(helm) {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "helm outlived alpaka"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(rig.revision(), "2");
+    // The next apply takes it from there, no manual command.
+    let p = rig.plan(hello());
+    assert!(
+        text(&p).contains("failed: the last install or upgrade failed; apply runs it again"),
+        "{}",
+        text(&p)
+    );
+    assert_done(&rig.apply(hello()));
+    assert_eq!(rig.status(), "deployed");
+    assert_eq!(rig.values(), hello());
+    rig.assert_clean(hello());
+}
+
+#[test]
+fn a_pending_upgrade_left_by_a_lost_run_is_rolled_back_then_upgraded() {
+    let mut rig = Rig::start();
+    assert_done(&rig.apply(hello()));
+    let mut child = spawn_child(&rig, stuck());
+    let helm = wait_pending(&rig, &mut child, "pending-upgrade");
+    // The machine lost: helm and alpaka killed at once, nobody records anything.
+    signal(helm, libc::SIGKILL);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(rig.status(), "pending-upgrade");
+    assert_eq!(rig.revision(), "2");
+
+    let p = rig.plan(hello());
+    let c = change(&p);
+    assert_eq!(c.action, Action::Update, "{}", text(&p));
+    let want = format!(
+        r#""pending-upgrade: left by alpaka run {CHILD_RUN_ID}, which no longer holds the state lock; apply rolls it back to revision 1 (the last deployed), then upgrades" -> "deployed""#
+    );
+    assert!(text(&p).contains(&want), "{}", text(&p));
+    assert_done(&rig.apply(hello()));
+    assert_eq!(rig.status(), "deployed");
+    // 3 is the rollback, 4 the upgrade.
+    assert_eq!(rig.revision(), "4");
+    assert_eq!(rig.values(), hello());
+    rig.assert_clean(hello());
+}
+
+#[test]
+fn a_pending_install_left_by_a_lost_run_is_found_uninstalled_and_installed() {
+    let mut rig = Rig::start();
+    let mut child = spawn_child(&rig, stuck());
+    let helm = wait_pending(&rig, &mut child, "pending-install");
+    signal(helm, libc::SIGKILL);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(rig.status(), "pending-install");
+
+    // Recorded nowhere (the child's state died with it): found by its profile label.
+    let p = rig.plan(hello());
+    let c = change(&p);
+    assert_eq!(c.action, Action::Adopt, "{}", text(&p));
+    let want = format!(
+        r#""pending-install: left by alpaka run {CHILD_RUN_ID}, which no longer holds the state lock, and never deployed; apply uninstalls it, then installs" -> "deployed""#
+    );
+    assert!(text(&p).contains(&want), "{}", text(&p));
+    assert_done(&rig.apply(hello()));
+    assert_eq!(rig.status(), "deployed");
+    assert_eq!(rig.revision(), "1");
+    assert_eq!(rig.values(), hello());
+    rig.assert_clean(hello());
+}
+
+#[test]
+fn a_release_of_another_profile_is_refused_not_upgraded_blind() {
+    let rig = Rig::start();
+    let (code, _, err) = rig.helm(&[
+        "install",
+        RELEASE,
+        &chart(),
+        "--create-namespace",
+        "--labels",
+        "alpaka.io/profile=someone-else",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let g = rig.graph(hello());
+    let opts = PlanOptions {
+        profile: PROFILE.into(),
+        targets: Vec::new(),
+        destroy: false,
+        parallelism: 4,
+        inputs_hash: String::new(),
+        refresh: true,
+    };
+    let e = rig
+        .rt
+        .block_on(plan::plan(&g, &rig.state, &rig.drivers, &opts))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("its alpaka.io/profile label says `someone-else`"),
+        "{e}"
+    );
+    assert_eq!(rig.revision(), "1");
+}
+
+// ---- Drift inside the release (issue 22 item 2) ----------------------------------------------
+
+#[test]
+fn edited_and_deleted_chart_objects_plan_as_drift_and_apply_repairs_them() {
+    let mut rig = Rig::start();
+    assert_done(&rig.apply(hello()));
+    rig.assert_clean(hello());
+    let (code, _, err) =
+        rig.cp
+            .kubectl(&["scale", "deployment", RELEASE, "-n", NS, "--replicas=3"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = rig
+        .cp
+        .kubectl(&["delete", "configmap", "demo-config", "-n", NS]);
+    assert_eq!(code, 0, "{err}");
+
+    // What `plan --detailed-exitcode` exits 2 on, naming both.
+    let p = rig.plan(hello());
+    assert!(p.has_changes(), "{}", text(&p));
+    let t = text(&p);
+    assert!(
+        t.contains(r#"objects.ConfigMap helm-test/demo-config = "deleted""#)
+            || t.contains(r#""ConfigMap helm-test/demo-config""#)
+            || (t.contains("ConfigMap helm-test/demo-config") && t.contains("deleted")),
+        "{t}"
+    );
+    assert!(
+        t.contains("Deployment helm-test/demo") && t.contains("spec.replicas: 3 -> 1"),
+        "{t}"
+    );
+    assert_done(&rig.apply(hello()));
+    assert_eq!(rig.greeting(), "hello");
+    let d = rig.cp.get(&["deployment", RELEASE, "-n", NS]).unwrap();
+    assert_eq!(d["spec"]["replicas"], 1, "{d}");
+    rig.assert_clean(hello());
+
+    // Another field manager takes a field the chart sets (server-side apply, forced): the plan
+    // names it, and helm 4's upgrade takes it back (`--force-conflicts`) instead of failing.
+    let (code, _, err) = rig.cp.kubectl_stdin(
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager=intruder",
+            "--force-conflicts",
+            "-f",
+            "-",
+        ],
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo-config\n  namespace: helm-test\ndata:\n  greeting: intruded\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    let p = rig.plan(hello());
+    let t = text(&p);
+    assert!(
+        t.contains(r#"data.greeting: \"intruded\" -> \"hello\" (held by intruder)"#)
+            || t.contains(r#"data.greeting: "intruded" -> "hello" (held by intruder)"#),
+        "{t}"
+    );
+    assert_done(&rig.apply(hello()));
+    assert_eq!(rig.greeting(), "hello");
+    assert_eq!(rig.status(), "deployed");
+    rig.assert_clean(hello());
 }

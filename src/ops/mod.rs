@@ -18,7 +18,7 @@ pub use eks::{eks_token, kubeconfig};
 pub use import::import;
 pub use init::init;
 pub use inspect::{force_unlock, graph, notes, schema, state_list, state_show, validate};
-pub use run::{apply, destroy, plan};
+pub use run::{apply, destroy, plan, watch_interrupts};
 pub use selftest::selftest;
 pub use state_backend::{InitBackend, MigrateTo, init_backend, migrate};
 
@@ -121,6 +121,8 @@ pub struct Workspace {
     pub graph: Graph,
     pub backend: Box<dyn Backend>,
     pub drivers: Drivers,
+    /// This run as the drivers see it (helm marks its operations with it).
+    pub run: providers::Run,
     /// Hash of the input files, so a saved plan can tell they changed.
     pub inputs_hash: String,
 }
@@ -155,12 +157,11 @@ pub fn open_with(ctx: &Ctx, secrets: Secrets) -> Result<Workspace, OpsError> {
         .map_err(OpsError::Stack)?;
     let graph = Graph::new(nodes)?;
     let inputs_hash = hash_inputs(&[&loaded.profile_path, &loaded.config_path])?;
+    let opts = providers::DriverOptions::for_workspace(&ctx.root, &loaded.profile_name);
     Ok(Workspace {
         backend: state_backend::for_profile(&ctx.root, &loaded.profile_name, &loaded.profile)?,
-        drivers: providers::drivers_with(
-            &loaded.profile,
-            providers::DriverOptions::for_workspace(&ctx.root, &loaded.profile_name),
-        ),
+        drivers: providers::drivers_with(&loaded.profile, opts.clone()),
+        run: opts.run,
         graph,
         inputs_hash,
         loaded,

@@ -66,6 +66,14 @@ async fn take_lock(
     }
 }
 
+/// Tell the drivers this run's lock id and who holds the lock.
+fn set_run(ws: &Workspace, id: Option<String>, holder: Option<String>) {
+    if let Ok(mut r) = ws.run.write() {
+        r.id = id;
+        r.lock_holder = holder;
+    }
+}
+
 fn load_state(ws: &Workspace) -> Result<State, OpsError> {
     Ok(ws
         .backend
@@ -76,6 +84,10 @@ fn load_state(ws: &Workspace) -> Result<State, OpsError> {
 pub async fn plan(ctx: &Ctx, args: &PlanArgs) -> Result<u8, OpsError> {
     let mut ws = open(ctx)?;
     let state = load_state(&ws)?;
+    // Who holds the lock now: a helm release it left pending is its own, not to be recovered.
+    if let Ok(holder) = ws.backend.current_lock() {
+        set_run(&ws, None, holder.map(|h| h.id));
+    }
     if !args.refresh && args.out.is_some() {
         return Err(OpsError::Refused(
             "a plan made with --refresh=false cannot be saved: it did not look at what is live, \
@@ -228,6 +240,11 @@ fn check_saved_plan(path: &Path, p: &Plan, ws: &Workspace, state: &State) -> Res
 pub async fn apply(ctx: &Ctx, args: &ApplyArgs) -> Result<u8, OpsError> {
     let mut ws = open(ctx)?;
     let lock = take_lock(&*ws.backend, "apply", args.lock_timeout).await?;
+    set_run(
+        &ws,
+        Some(lock.info().id.clone()),
+        Some(lock.info().id.clone()),
+    );
     let mut state = load_state(&ws)?;
     if args.plan_file.is_none() {
         super::eks_access::with_appliers(&mut ws, &state, true, true).await?;
@@ -268,11 +285,17 @@ pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> Result<u8, OpsError> {
     ws.drivers = crate::providers::drivers_with(
         &ws.loaded.profile,
         crate::providers::DriverOptions {
+            run: ws.run.clone(),
             keep_volumes: args.keep_volumes,
             ..crate::providers::DriverOptions::for_workspace(&ctx.root, &ws.loaded.profile_name)
         },
     );
     let lock = take_lock(&*ws.backend, "destroy", args.lock_timeout).await?;
+    set_run(
+        &ws,
+        Some(lock.info().id.clone()),
+        Some(lock.info().id.clone()),
+    );
     let mut state = load_state(&ws)?;
     super::eks_access::with_appliers(&mut ws, &state, false, false).await?;
     // Orphans join the state as recorded resources: the plan lists them, the walker deletes
@@ -365,6 +388,35 @@ pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> Result<u8, OpsError> {
     Ok(EXIT_ERROR)
 }
 
+/// Ctrl-C during apply/destroy: the first starts nothing new and lets running steps finish
+/// (helm runs in its own process group, so the terminal's SIGINT does not reach it); the second
+/// stops running helm operations with SIGTERM, waits for them to record how they ended
+/// (`failed`, which the next apply takes up), and exits. The receiver turns true at the first.
+pub fn watch_interrupts() -> (watch::Receiver<bool>, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = watch::channel(false);
+    let signals = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = tx.send(true);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!(
+                    "\nsecond interrupt: stopping running helm operations (up to {}s), then exiting; \
+                     state holds every step that finished.",
+                    crate::providers::local::cli::TERM_GRACE.as_secs()
+                );
+                let left = crate::providers::local::cli::stop_own_groups(
+                    crate::providers::local::cli::TERM_GRACE,
+                )
+                .await;
+                if left > 0 {
+                    eprintln!("{left} still running; the next apply recovers what they leave.");
+                }
+                std::process::exit(130);
+            }
+        }
+    });
+    (rx, signals)
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn execute(
     ctx: &Ctx,
@@ -413,16 +465,7 @@ async fn execute(
         return Ok(EXIT_ERROR);
     }
 
-    let (tx, rx) = watch::channel(false);
-    let signals = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = tx.send(true);
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\nsecond interrupt: exiting now; state holds every step that finished.");
-                std::process::exit(130);
-            }
-        }
-    });
+    let (rx, signals) = watch_interrupts();
     let reporter: Arc<dyn Reporter> = if ctx.color && std::io::stderr().is_terminal() {
         Arc::new(BarReporter::new())
     } else {

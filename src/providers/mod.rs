@@ -15,14 +15,32 @@ pub mod local;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use crate::engine::Drivers;
 use crate::model::profile::{Cluster, Profile};
 
+/// This run, for drivers that mark what they change with it: each helm operation carries the
+/// run id (`--description`, and the release labels `alpaka.io/run` and `alpaka.io/profile`), so
+/// a release left `pending-*` by a run that is gone can be told from one a live run holds.
+#[derive(Debug, Clone, Default)]
+pub struct RunInfo {
+    pub profile: String,
+    /// This run's state lock id, once `apply`/`destroy` holds the lock.
+    pub id: Option<String>,
+    /// The id of the run holding the state lock when the plan was made (this run's during
+    /// apply; another run's, or none, for `plan`).
+    pub lock_holder: Option<String>,
+}
+
+/// Shared by the drivers and `ops`, which fills in the ids once it knows them.
+pub type Run = Arc<RwLock<RunInfo>>;
+
 /// Options that change what drivers do, set per command.
 #[derive(Debug, Clone, Default)]
 pub struct DriverOptions {
+    /// Who this run is (see [`RunInfo`]).
+    pub run: Run,
     /// Destroy: leave the EBS volumes behind PVCs.
     pub keep_volumes: bool,
     /// The alpaka-owned kubeconfig `eks.cluster` writes for the cluster it makes
@@ -36,6 +54,10 @@ impl DriverOptions {
     pub fn for_workspace(root: &Path, profile_name: &str) -> DriverOptions {
         let root = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
         DriverOptions {
+            run: Arc::new(RwLock::new(RunInfo {
+                profile: profile_name.to_owned(),
+                ..RunInfo::default()
+            })),
             keep_volumes: false,
             kubeconfig: Some(
                 root.join(crate::state::STATE_DIR)
@@ -54,7 +76,7 @@ pub fn drivers_with(profile: &Profile, opts: DriverOptions) -> Drivers {
     let mut d = Drivers::new();
     local::register(&mut d);
     k8s::register(&mut d);
-    helm::register(&mut d);
+    helm::register(&mut d, opts.run.clone());
     if let Some(shared) = aws_shared(profile, &opts) {
         aws::register(&mut d, &shared, policy_documents());
     }

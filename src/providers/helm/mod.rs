@@ -21,11 +21,25 @@
 //!   `upgrade --install` again, which helm allows on a failed release.
 //! - `pending-install`, `pending-upgrade`, `pending-rollback`: helm holds the release for an
 //!   operation that is running or was interrupted, and refuses any other ("another operation
-//!   (install/upgrade/rollback) is in progress"). alpaka cannot tell the two apart, and rolling
-//!   back or uninstalling under a running operation breaks the release, so apply does not take
-//!   it over: it stops with helm's error and the commands that clear an interrupted one
-//!   (`helm rollback`, or `helm uninstall` for a first install that never finished).
+//!   (install/upgrade/rollback) is in progress"). Every helm operation alpaka runs carries its run
+//!   (the state lock's id) as release labels `alpaka.io/run` and `alpaka.io/profile` (helm keeps
+//!   labels from the first, `pending-*`, write of a revision; `--description`, also set, is only
+//!   written when the operation ends). So the read tells three cases apart (`helm get metadata`):
+//!   - left by an alpaka run that no longer holds the state lock (killed, or its machine lost):
+//!     apply recovers it first, `helm rollback` to the last `deployed` revision (`helm history`),
+//!     or `helm uninstall` of a release that never deployed, then upgrades as asked;
+//!   - held by the alpaka run that holds the lock now (a `plan` beside a running apply): apply
+//!     stops, naming it;
+//!   - started by something else (no alpaka label): alpaka cannot tell running from interrupted,
+//!     and rolling back under a running operation breaks the release, so apply stops with helm's
+//!     error and the commands that clear an interrupted one.
+//!
+//!   helm runs in its own process group ([`Cmd::own_group`]): the user's Ctrl-C does not reach
+//!   it, so a running upgrade finishes; a second Ctrl-C, alpaka's death (Linux) or the timeout
+//!   sends SIGTERM, on which helm records the revision `failed`, not `pending-*`.
 //! - `uninstalling`: likewise held; apply reports helm's error.
+
+mod drift;
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -37,9 +51,10 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::engine::diff::{self, FieldChange};
-use crate::engine::{Driver, DriverError, Drivers, ResourceId, StepCx, Value};
+use crate::engine::{Driver, DriverError, Drivers, Found, ResourceId, StepCx, Value};
 use crate::providers::k8s::{Access, crds};
 use crate::providers::local::cli::Cmd;
+use crate::providers::{Run, RunInfo};
 use crate::state::ResourceState;
 
 /// `--timeout` for install/upgrade/uninstall (`--wait` waits for the release's pods).
@@ -51,10 +66,23 @@ const HELM_PENDING: &str = "another operation (install/upgrade/rollback) is in p
 
 /// The live attribute holding the release's status; not part of the desired shape.
 const STATUS: &str = "status";
+/// The live attribute saying why the release is in `status` and what apply will do; not part of
+/// the desired shape either.
+const STATUS_WHY: &str = "status_why";
+/// The live attribute listing the release's objects that are not as its manifest says
+/// (`drift.rs`): object → what differs. Not part of the desired shape.
+const DRIFT: &str = "drift";
 const DEPLOYED: &str = "deployed";
 
-pub fn register(drivers: &mut Drivers) {
-    drivers.register("helm.release", std::sync::Arc::new(HelmDriver::default()));
+/// Release labels (helm `--labels`, stored with each revision) naming the run and profile.
+const RUN_LABEL: &str = "alpaka.io/run";
+const PROFILE_LABEL: &str = "alpaka.io/profile";
+
+pub fn register(drivers: &mut Drivers, run: Run) {
+    drivers.register(
+        "helm.release",
+        std::sync::Arc::new(HelmDriver::default().with_run(run)),
+    );
 }
 
 #[derive(Debug, Error)]
@@ -78,6 +106,8 @@ impl From<HelmError> for DriverError {
 
 pub struct HelmDriver {
     bin: String,
+    run: Run,
+    major: tokio::sync::OnceCell<u32>,
 }
 
 impl Default for HelmDriver {
@@ -89,7 +119,39 @@ impl Default for HelmDriver {
 impl HelmDriver {
     /// A driver running this `helm` (the tests pin the real binary without touching `PATH`).
     pub fn with_bin(bin: impl Into<String>) -> Self {
-        HelmDriver { bin: bin.into() }
+        HelmDriver {
+            bin: bin.into(),
+            run: Run::default(),
+            major: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Marking its operations with this run (and recovering what runs that are gone left).
+    pub fn with_run(mut self, run: Run) -> Self {
+        self.run = run;
+        self
+    }
+
+    fn run_info(&self) -> RunInfo {
+        self.run.read().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// `--description` and `--labels` naming this run and profile (none when unknown).
+    fn marks(&self) -> Vec<String> {
+        let run = self.run_info();
+        let mut labels = Vec::new();
+        if !run.profile.is_empty() {
+            labels.push(format!("{PROFILE_LABEL}={}", run.profile));
+        }
+        let mut args = Vec::new();
+        if let Some(id) = &run.id {
+            labels.push(format!("{RUN_LABEL}={id}"));
+            args.extend(["--description".to_owned(), format!("alpaka run {id}")]);
+        }
+        if !labels.is_empty() {
+            args.extend(["--labels".to_owned(), labels.join(",")]);
+        }
+        args
     }
 }
 
@@ -136,6 +198,85 @@ struct Listed {
     chart: String,
     #[serde(default)]
     status: String,
+}
+
+/// What `helm get metadata -o json` says of the latest revision (helm v4.2.3
+/// `pkg/action/get_metadata.go` `Metadata`; labels are the release's own, system ones left out).
+#[derive(Debug, Default, Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    labels: std::collections::BTreeMap<String, String>,
+}
+
+/// One revision in `helm history -o json` (helm v4.2.3 `pkg/cmd/history.go` `releaseInfo`).
+#[derive(Debug, Deserialize)]
+struct Revision {
+    revision: u32,
+    #[serde(default)]
+    status: String,
+}
+
+/// A `pending-*` release: who holds it, and what apply does about it.
+#[derive(Debug, Clone, PartialEq)]
+enum Held {
+    /// Started by the alpaka run that holds the state lock now.
+    LiveRun(String),
+    /// Left by an alpaka run that no longer holds the lock: recovered by rolling back to this
+    /// revision, or (None) uninstalling a release that never deployed.
+    Abandoned { run: String, to: Option<u32> },
+    /// No alpaka run label: someone else's helm.
+    Other,
+}
+
+impl Held {
+    fn why(&self, status: &str) -> String {
+        match self {
+            Held::LiveRun(run) => format!(
+                "{status}: alpaka run {run} holds the state lock and is running it; apply stops (wait for that run)"
+            ),
+            Held::Abandoned { run, to: Some(rev) } => format!(
+                "{status}: left by alpaka run {run}, which no longer holds the state lock; apply rolls it back to revision {rev} (the last deployed), then upgrades"
+            ),
+            Held::Abandoned { run, to: None } => format!(
+                "{status}: left by alpaka run {run}, which no longer holds the state lock, and never deployed; apply uninstalls it, then installs"
+            ),
+            Held::Other => status_reason(status),
+        }
+    }
+}
+
+/// Who holds a pending release, from its run label and the one of the revision before it
+/// (`before`), the run holding the state lock, and its history. helm merges a revision's labels
+/// with the previous one's (v4.2.3 `pkg/action/upgrade.go` `mergeCustomLabels`), so a run label
+/// the previous revision already had was inherited by an upgrade alpaka did not run.
+fn held(
+    labels: &std::collections::BTreeMap<String, String>,
+    before: Option<&std::collections::BTreeMap<String, String>>,
+    holder: Option<&str>,
+    history: &[Revision],
+) -> Held {
+    let Some(run) = labels.get(RUN_LABEL) else {
+        return Held::Other;
+    };
+    if before.and_then(|b| b.get(RUN_LABEL)) == Some(run) {
+        return Held::Other;
+    }
+    if holder == Some(run.as_str()) {
+        return Held::LiveRun(run.clone());
+    }
+    let to = history
+        .iter()
+        .filter(|h| h.status == DEPLOYED)
+        .map(|h| h.revision)
+        .max();
+    Held::Abandoned {
+        run: run.clone(),
+        to,
+    }
+}
+
+fn is_pending(status: &str) -> bool {
+    status.starts_with("pending-")
 }
 
 /// A values file readable only by its owner, removed when dropped.
@@ -242,6 +383,126 @@ impl HelmDriver {
         })
     }
 
+    /// The latest revision's metadata, or revision `rev`'s.
+    async fn metadata_of(&self, r: &Release, rev: Option<u32>) -> Result<Metadata, DriverError> {
+        let rev = rev.map(|v| v.to_string());
+        let mut args = vec!["get", "metadata", &r.release, "-o", "json"];
+        if let Some(v) = &rev {
+            args.extend(["--revision", v]);
+        }
+        let c = self.cmd(r, &args);
+        let out = c.run_ok().await?;
+        serde_json::from_str(out.stdout.trim()).map_err(|e| {
+            HelmError::Output {
+                command: c.display(),
+                message: e.to_string(),
+            }
+            .into()
+        })
+    }
+
+    /// helm's major version (`helm version --short`: `v4.2.3+g…`), asked once; 3 if unknown.
+    async fn major(&self) -> u32 {
+        *self
+            .major
+            .get_or_init(|| async {
+                Cmd::new(&self.bin)
+                    .args(["version", "--short"])
+                    .run_ok()
+                    .await
+                    .ok()
+                    .and_then(|o| {
+                        o.stdout
+                            .trim()
+                            .trim_start_matches('v')
+                            .split('.')
+                            .next()
+                            .and_then(|m| m.parse().ok())
+                    })
+                    .unwrap_or(3)
+            })
+            .await
+    }
+
+    async fn metadata(&self, r: &Release) -> Result<Metadata, DriverError> {
+        self.metadata_of(r, None).await
+    }
+
+    async fn history(&self, r: &Release) -> Result<Vec<Revision>, DriverError> {
+        let c = self.cmd(r, &["history", &r.release, "-o", "json", "--max", "256"]);
+        let out = c.run_ok().await?;
+        serde_json::from_str(out.stdout.trim()).map_err(|e| {
+            HelmError::Output {
+                command: c.display(),
+                message: e.to_string(),
+            }
+            .into()
+        })
+    }
+
+    /// Who holds a release in `pending-*` (see [`Held`]).
+    async fn held(&self, r: &Release) -> Result<Held, DriverError> {
+        let labels = self.metadata(r).await?.labels;
+        let history = self.history(r).await?;
+        let latest = history.iter().map(|h| h.revision).max().unwrap_or(0);
+        let before = match history
+            .iter()
+            .map(|h| h.revision)
+            .filter(|v| *v < latest)
+            .max()
+        {
+            Some(v) => Some(self.metadata_of(r, Some(v)).await?.labels),
+            None => None,
+        };
+        Ok(held(
+            &labels,
+            before.as_ref(),
+            self.run_info().lock_holder.as_deref(),
+            &history,
+        ))
+    }
+
+    /// A release an alpaka run that is gone left pending: rolled back to its last deployed
+    /// revision, or uninstalled if it never deployed, so the upgrade that follows can run.
+    async fn recover(&self, cx: &StepCx, r: &Release) -> Result<(), DriverError> {
+        let Some(l) = self.listed(r).await? else {
+            return Ok(());
+        };
+        if !is_pending(&l.status) {
+            return Ok(());
+        }
+        let Held::Abandoned { run, to } = self.held(r).await? else {
+            // Someone else's, or a live run's: the upgrade meets helm's refusal and says so.
+            return Ok(());
+        };
+        let timeout = format!("{}s", HELM_TIMEOUT.as_secs());
+        let c = match to {
+            Some(rev) => {
+                cx.status(&format!(
+                    "helm rollback {} {rev} ({} left by alpaka run {run})",
+                    r.release, l.status
+                ));
+                let rev = rev.to_string();
+                self.cmd(r, &["rollback", &r.release, &rev, "--timeout", &timeout])
+            }
+            None => {
+                cx.status(&format!(
+                    "helm uninstall {} ({} left by alpaka run {run}, never deployed)",
+                    r.release, l.status
+                ));
+                let mut args = vec!["uninstall", &r.release, "--wait", "--timeout", &timeout];
+                let description = format!("alpaka: {} left by alpaka run {run}", l.status);
+                args.extend(["--description", &description]);
+                self.cmd(r, &args)
+            }
+        };
+        c.own_group()
+            .timeout(HELM_TIMEOUT + Duration::from_secs(60))
+            .run_ok()
+            .await?;
+        Ok(())
+    }
+
     async fn install(&self, cx: &StepCx, desired: &Value) -> Result<Value, DriverError> {
         let r = Release::of(desired)?;
         let values = desired
@@ -255,8 +516,10 @@ impl HelmDriver {
             ))
             .into());
         }
+        self.recover(cx, &r).await?;
         let file = ValuesFile::write(&r.release, &values)?;
         let path = file.0.display().to_string();
+        let marks = self.marks();
         let timeout = format!("{}s", HELM_TIMEOUT.as_secs());
         let mut args: Vec<&str> = vec![
             "upgrade",
@@ -278,12 +541,20 @@ impl HelmDriver {
             "--timeout",
             &timeout,
         ]);
+        args.extend(marks.iter().map(String::as_str));
+        // helm 4 applies server-side: without this, a field another manager took (e.g.
+        // `kubectl scale`'s replicas) fails every upgrade with a conflict, forever. The fields
+        // are the chart's, so alpaka takes them back (the plan named who held them).
+        if self.major().await >= 4 {
+            args.push("--force-conflicts");
+        }
         cx.status(&format!(
             "helm upgrade --install {} {}",
             r.release, r.version
         ));
         let c = self
             .cmd(&r, &args)
+            .own_group()
             .timeout(HELM_TIMEOUT + Duration::from_secs(60));
         let out = c.output().await?;
         drop(file);
@@ -430,6 +701,29 @@ impl Driver for HelmDriver {
         let mut live = recorded.attrs.as_map().cloned().unwrap_or_default();
         live.insert("version".into(), Value::Str(version));
         live.insert("values".into(), values);
+        if is_pending(&l.status) {
+            let why = self.held(&r).await?.why(&l.status);
+            live.insert(STATUS_WHY.into(), Value::Str(why));
+        }
+        // A deployed release's objects against its manifest (any other status upgrades anyway).
+        if l.status == DEPLOYED {
+            let manifest = self
+                .cmd(&r, &["get", "manifest", &r.release])
+                .run_ok()
+                .await?;
+            let found = drift::drift(&r.access, &r.namespace, &manifest.stdout).await?;
+            if !found.is_empty() {
+                live.insert(
+                    DRIFT.into(),
+                    Value::Map(
+                        found
+                            .into_iter()
+                            .map(|d| (d.object, Value::Str(d.what)))
+                            .collect(),
+                    ),
+                );
+            }
+        }
         live.insert(STATUS.into(), Value::Str(l.status));
         Ok(Some(Value::Map(live)))
     }
@@ -437,22 +731,83 @@ impl Driver for HelmDriver {
     /// As asked, plus `status` when the release is not `deployed` (see the module doc).
     fn diff(&self, live: &Value, desired: &Value, salt: &str) -> Vec<FieldChange> {
         let mut live = live.clone();
-        let status = match &mut live {
-            Value::Map(m) => m.remove(STATUS),
-            _ => None,
+        let (status, why, drifted) = match &mut live {
+            Value::Map(m) => (m.remove(STATUS), m.remove(STATUS_WHY), m.remove(DRIFT)),
+            _ => (None, None, None),
         };
         let mut changes = diff::diff(&live, desired, self.force_new(), salt);
+        // Each drifted object, as `objects.<Kind ns/name>`: what it is -> as the chart renders.
+        if let Some(Value::Map(objects)) = drifted {
+            for (object, what) in objects {
+                changes.push(FieldChange {
+                    path: vec!["objects".to_owned(), object],
+                    before: Some(what),
+                    after: Some(Value::str("as the release's manifest says")),
+                    forces_replacement: false,
+                });
+            }
+        }
         if let Some(s) = status.as_ref().and_then(Value::as_str)
             && s != DEPLOYED
         {
             changes.push(FieldChange {
                 path: vec![STATUS.to_owned()],
-                before: Some(Value::str(status_reason(s))),
+                before: Some(Value::str(
+                    why.as_ref()
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| status_reason(s)),
+                )),
                 after: Some(Value::str(DEPLOYED)),
                 forces_replacement: false,
             });
         }
         changes
+    }
+
+    /// A release state does not record (a run killed between helm's install and the state
+    /// write, or a state lost): this profile's if its `alpaka.io/profile` label says so, adopted
+    /// and read like a recorded one (a `pending-*` one then plans its recovery); anyone else's
+    /// is refused rather than upgraded blind.
+    async fn find(&self, _id: &ResourceId, desired: &Value) -> Result<Found, DriverError> {
+        // Unknown cluster or names (a cluster not made yet): nothing can be there.
+        let Ok(r) = Release::of(desired) else {
+            return Ok(Found::Nothing);
+        };
+        let profile = self.run_info().profile;
+        if profile.is_empty() {
+            return Ok(Found::Nothing);
+        }
+        let Some(l) = self.listed(&r).await? else {
+            return Ok(Found::Nothing);
+        };
+        let labels = self.metadata(&r).await?.labels;
+        if labels.get(PROFILE_LABEL) == Some(&profile) {
+            return Ok(Found::Ours(Value::map([
+                ("release", Value::str(&r.release)),
+                ("namespace", Value::str(&r.namespace)),
+                (
+                    "version",
+                    Value::str(listed_version(r.chart_name(), &l.chart)),
+                ),
+            ])));
+        }
+        Ok(Found::Foreign(format!(
+            "helm release `{}` in namespace `{}` ({}, {}) was not installed by alpaka for profile `{profile}` ({}); \
+             alpaka does not take it over: remove it (`helm uninstall {} -n {} --kube-context {} --kubeconfig {}`) or install this profile elsewhere",
+            r.release,
+            r.namespace,
+            l.chart,
+            l.status,
+            match labels.get(PROFILE_LABEL) {
+                Some(p) => format!("its {PROFILE_LABEL} label says `{p}`"),
+                None => format!("it has no {PROFILE_LABEL} label"),
+            },
+            r.release,
+            r.namespace,
+            r.access.context,
+            r.access.kubeconfig,
+        )))
     }
 
     async fn create(&self, cx: &StepCx, desired: &Value) -> Result<Value, DriverError> {
@@ -480,13 +835,17 @@ impl Driver for HelmDriver {
         }
         cx.status(&format!("helm uninstall {}", r.release));
         let timeout = format!("{}s", HELM_TIMEOUT.as_secs());
-        self.cmd(
-            &r,
-            &["uninstall", &r.release, "--wait", "--timeout", &timeout],
-        )
-        .timeout(HELM_TIMEOUT + Duration::from_secs(60))
-        .run_ok()
-        .await?;
+        let mut args = vec!["uninstall", &r.release, "--wait", "--timeout", &timeout];
+        let marks = self.marks();
+        // uninstall takes a description, not labels.
+        if let Some(i) = marks.iter().position(|m| m == "--description") {
+            args.extend(marks[i..i + 2].iter().map(String::as_str));
+        }
+        self.cmd(&r, &args)
+            .own_group()
+            .timeout(HELM_TIMEOUT + Duration::from_secs(60))
+            .run_ok()
+            .await?;
         Ok(())
     }
 }
@@ -602,6 +961,45 @@ mod tests {
             assert!(before.starts_with(why), "{before}");
             assert_eq!(c[0].after, Some(Value::str(DEPLOYED)));
         }
+    }
+
+    #[test]
+    fn who_holds_a_pending_release() {
+        let l =
+            |run: &str| std::collections::BTreeMap::from([(RUN_LABEL.to_owned(), run.to_owned())]);
+        let h: Vec<Revision> = serde_json::from_str(
+            r#"[{"revision":1,"status":"superseded"},{"revision":2,"status":"deployed"},{"revision":3,"status":"pending-upgrade"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            held(&l("x"), Some(&l("w")), Some("y"), &h),
+            Held::Abandoned {
+                run: "x".into(),
+                to: Some(2)
+            }
+        );
+        assert_eq!(
+            held(&l("x"), Some(&l("w")), Some("x"), &h),
+            Held::LiveRun("x".into())
+        );
+        // Inherited from the revision before: someone else's upgrade.
+        assert_eq!(held(&l("x"), Some(&l("x")), None, &h), Held::Other);
+        assert_eq!(held(&Default::default(), None, None, &h), Held::Other);
+        assert_eq!(
+            held(&l("x"), None, None, &h[2..]),
+            Held::Abandoned {
+                run: "x".into(),
+                to: None
+            }
+        );
+        assert!(
+            Held::Abandoned {
+                run: "x".into(),
+                to: None
+            }
+            .why("pending-install")
+            .contains("apply uninstalls it, then installs")
+        );
     }
 
     #[test]

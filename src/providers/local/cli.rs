@@ -1,7 +1,9 @@
 //! Running the local cluster CLIs (minikube, k3d, docker, helm): a timeout, captured output, and
 //! failures that name the command and the tail of its stderr.
 
+use std::collections::BTreeSet;
 use std::process::Stdio;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::process::Command;
@@ -34,6 +36,62 @@ pub struct Cmd {
     args: Vec<String>,
     envs: Vec<(String, String)>,
     timeout: Duration,
+    /// Run in its own process group and stop with SIGTERM, never SIGKILL ([`Cmd::own_group`]).
+    own_group: bool,
+}
+
+/// How long a command in its own group gets to finish after SIGTERM (its timeout, or a second
+/// Ctrl-C) before it is killed.
+pub const TERM_GRACE: Duration = Duration::from_secs(30);
+
+/// Process groups of the running [`Cmd::own_group`] commands: the one thing a second Ctrl-C
+/// must reach (the terminal's SIGINT does not, by design). Process-wide because signals are.
+static GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+/// Removes a group from [`GROUPS`] when its command is done (or its future dropped).
+struct Registered(i32);
+
+impl Registered {
+    fn new(pid: i32) -> Registered {
+        if let Ok(mut g) = GROUPS.lock() {
+            g.insert(pid);
+        }
+        Registered(pid)
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        if let Ok(mut g) = GROUPS.lock() {
+            g.remove(&self.0);
+        }
+    }
+}
+
+/// SIGTERM to a process group.
+fn terminate(pgid: i32) {
+    // SAFETY: kill(2) with a negative pid signals that group; no memory is involved.
+    unsafe {
+        libc::kill(-pgid, libc::SIGTERM);
+    }
+}
+
+/// The second Ctrl-C: SIGTERM every running [`Cmd::own_group`] command and wait (up to `grace`)
+/// for them to end, so each records how it ended (helm: the release `failed`, not left
+/// `pending-*`). Returns how many were still running at the deadline.
+pub async fn stop_own_groups(grace: Duration) -> usize {
+    let running = || GROUPS.lock().map(|g| g.clone()).unwrap_or_default();
+    for pgid in running() {
+        terminate(pgid);
+    }
+    let start = std::time::Instant::now();
+    loop {
+        let left = running().len();
+        if left == 0 || start.elapsed() >= grace {
+            return left;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Lines of stderr kept in an error message.
@@ -46,7 +104,19 @@ impl Cmd {
             args: Vec::new(),
             envs: Vec::new(),
             timeout: Duration::from_secs(60),
+            own_group: false,
         }
+    }
+
+    /// For tools that must finish what they started (helm): the command runs in its own
+    /// process group, so the terminal's Ctrl-C (SIGINT to the foreground group) does not reach
+    /// it and a first Ctrl-C lets it finish; a second one ([`stop_own_groups`]), its timeout, or
+    /// (Linux) alpaka's own death sends it SIGTERM, which helm handles by recording the
+    /// operation `failed` (helm v4.2.3 `pkg/cmd/upgrade.go`/`install.go` cancel the action's
+    /// context on SIGINT/SIGTERM; `pkg/action/upgrade.go` `handleContext` → `failRelease`).
+    pub fn own_group(mut self) -> Cmd {
+        self.own_group = true;
+        self
     }
 
     pub fn arg(mut self, a: impl Into<String>) -> Cmd {
@@ -97,6 +167,20 @@ impl Cmd {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        if self.own_group {
+            c.process_group(0);
+            #[cfg(target_os = "linux")]
+            // SAFETY: the closure runs in the forked child before exec and only calls prctl(2),
+            // which is async-signal-safe. PR_SET_PDEATHSIG follows the thread that forked: alpaka
+            // spawns from its runtime's threads (never `spawn_blocking`), which live as long as
+            // the process, so SIGTERM comes when alpaka dies (a SIGKILL, an OOM kill).
+            unsafe {
+                c.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                    Ok(())
+                });
+            }
+        }
         let child = c.spawn().map_err(|e| {
             let what = if e.kind() == std::io::ErrorKind::NotFound {
                 format!(
@@ -108,17 +192,31 @@ impl Cmd {
             };
             DriverError::new(what).with_code("CommandNotFound")
         })?;
-        let out = tokio::time::timeout(self.timeout, child.wait_with_output())
-            .await
-            .map_err(|_| {
-                DriverError::new(format!(
-                    "`{}` did not finish within {}s",
-                    self.display(),
-                    self.timeout.as_secs()
-                ))
-                .with_code("Timeout")
-            })?
-            .map_err(|e| DriverError::new(format!("waiting for `{}`: {e}", self.display())))?;
+        let pid = child.id().and_then(|p| i32::try_from(p).ok());
+        let _registered = pid.filter(|_| self.own_group).map(Registered::new);
+        let over_time = || {
+            DriverError::new(format!(
+                "`{}` did not finish within {}s",
+                self.display(),
+                self.timeout.as_secs()
+            ))
+            .with_code("Timeout")
+        };
+        let wait = child.wait_with_output();
+        tokio::pin!(wait);
+        let out = match tokio::time::timeout(self.timeout, &mut wait).await {
+            Ok(out) => out,
+            Err(_) => match pid.filter(|_| self.own_group) {
+                // Over time: asked to stop (so it records how it ended), killed after the grace.
+                Some(pgid) => {
+                    terminate(pgid);
+                    let _ = tokio::time::timeout(TERM_GRACE, &mut wait).await;
+                    return Err(over_time());
+                }
+                None => return Err(over_time()),
+            },
+        }
+        .map_err(|e| DriverError::new(format!("waiting for `{}`: {e}", self.display())))?;
         Ok(Output {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
