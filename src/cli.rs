@@ -157,6 +157,14 @@ pub struct DestroyArgs {
     /// EKS: keep the EBS volumes behind the platform's PVCs (deleted by default).
     #[arg(long)]
     pub keep_volumes: bool,
+    /// Remove the finalizers of objects still held by them after --finalizer-timeout (their
+    /// controller is gone; its cleanup, e.g. deleting a topic in Kafka, is skipped). Without it
+    /// destroy stops there, naming each object and the command that removes them.
+    #[arg(long)]
+    pub remove_finalizers: bool,
+    /// How long an object (or the namespace's content) held only by finalizers is waited for.
+    #[arg(long, value_name = "DURATION", value_parser = lock_timeout, default_value = "1m")]
+    pub finalizer_timeout: std::time::Duration,
     /// EKS: also delete what is tagged as this profile's in AWS but recorded in no state (made
     /// by a run killed before it could record it); listed in the destroy plan before you confirm.
     #[arg(long, conflicts_with = "targets")]

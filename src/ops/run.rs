@@ -269,6 +269,10 @@ pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> Result<u8, OpsError> {
         &ws.loaded.profile,
         crate::providers::DriverOptions {
             keep_volumes: args.keep_volumes,
+            delete: crate::providers::k8s::manifest::DeleteOptions {
+                remove_finalizers: args.remove_finalizers,
+                finalizer_timeout: args.finalizer_timeout,
+            },
             ..crate::providers::DriverOptions::for_workspace(&ctx.root, &ws.loaded.profile_name)
         },
     );

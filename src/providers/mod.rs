@@ -25,6 +25,8 @@ use crate::model::profile::{Cluster, Profile};
 pub struct DriverOptions {
     /// Destroy: leave the EBS volumes behind PVCs.
     pub keep_volumes: bool,
+    /// Destroy: how deletes treat objects held by finalizers.
+    pub delete: k8s::manifest::DeleteOptions,
     /// The alpaka-owned kubeconfig `eks.cluster` writes for the cluster it makes
     /// (`<root>/.alpaka/<profile>.kubeconfig`); its path and context are the cluster's outputs
     /// every in-cluster node connects through.
@@ -37,6 +39,7 @@ impl DriverOptions {
         let root = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
         DriverOptions {
             keep_volumes: false,
+            delete: Default::default(),
             kubeconfig: Some(
                 root.join(crate::state::STATE_DIR)
                     .join(format!("{profile_name}.kubeconfig")),
@@ -53,7 +56,7 @@ pub fn drivers(profile: &Profile) -> Drivers {
 pub fn drivers_with(profile: &Profile, opts: DriverOptions) -> Drivers {
     let mut d = Drivers::new();
     local::register(&mut d);
-    k8s::register(&mut d);
+    k8s::register(&mut d, opts.delete);
     helm::register(&mut d);
     if let Some(shared) = aws_shared(profile, &opts) {
         aws::register(&mut d, &shared, policy_documents());
