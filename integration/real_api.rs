@@ -717,3 +717,52 @@ fn destroy_names_a_finalizer_nobody_removes_and_remove_finalizers_finishes() {
     assert!(printed.contains("Destroy complete!"), "{printed}");
     assert!(cp.get(&["namespace", "alpaka"]).is_none());
 }
+
+/// Issue 22 item 4: on the existing-cluster profile a plain destroy keeps Kafka's volume: its
+/// PV gets reclaim policy `Retain` before the claim goes, and the destroy plan lists it with how
+/// to delete it later. The claim is labelled as Strimzi labels a node pool's claims; the PV is
+/// bound to it statically (the real controller-manager's PV controller binds them).
+#[test]
+fn a_plain_destroy_on_an_existing_cluster_keeps_kafkas_volume_with_reclaim_policy_retain() {
+    let (cp, ws) = applied(PROFILE);
+    let (_, kafka) = the_kafka(&cp);
+    let claim = format!("data-0-{kafka}-broker-0");
+    let pv = serde_json::json!({
+        "apiVersion": "v1", "kind": "PersistentVolume",
+        "metadata": {"name": "kafka-data-0"},
+        "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                 "persistentVolumeReclaimPolicy": "Delete", "storageClassName": "local-path",
+                 "hostPath": {"path": "/var/lib/kafka-data-0"},
+                 "claimRef": {"namespace": "alpaka", "name": claim}},
+    });
+    let pvc = serde_json::json!({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": claim, "namespace": "alpaka",
+                     "labels": {"strimzi.io/cluster": kafka, "strimzi.io/kind": "Kafka",
+                                "strimzi.io/pool-name": "broker"}},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "local-path",
+                 "volumeName": "kafka-data-0", "resources": {"requests": {"storage": "1Gi"}}},
+    });
+    for o in [&pv, &pvc] {
+        let (code, _, err) = cp.kubectl_stdin(&["create", "-f", "-"], &o.to_string());
+        assert_eq!(code, 0, "{err}");
+    }
+    let printed = ok(run(ws.path(), PROFILE, &["destroy", "--auto-approve"]));
+    assert!(
+        printed.contains("Kafka's volumes will be KEPT"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(&format!(
+            "kafka-data-0 (1Gi, class local-path, claim alpaka/{claim}, reclaim policy now Delete, data in host path /var/lib/kafka-data-0)"
+        )),
+        "{printed}"
+    );
+    assert!(printed.contains("delete pv NAME"), "{printed}");
+    assert!(cp.get(&["namespace", "alpaka"]).is_none());
+    let live = cp.get(&["pv", "kafka-data-0"]).expect("the PV is kept");
+    assert_eq!(
+        live["spec"]["persistentVolumeReclaimPolicy"], "Retain",
+        "{live}"
+    );
+}

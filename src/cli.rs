@@ -154,9 +154,15 @@ pub struct DestroyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-    /// EKS: keep the EBS volumes behind the platform's PVCs (deleted by default).
+    /// Keep Kafka's data: its PersistentVolumes get reclaim policy Retain before their claims
+    /// go (EKS: and the EBS volumes behind the platform's PVCs are not swept). The default on an
+    /// existing cluster (k3s profile); elsewhere the volumes are deleted unless this is given.
     #[arg(long)]
     pub keep_volumes: bool,
+    /// Existing cluster (k3s profile): delete Kafka's volumes with its claims instead of keeping
+    /// them.
+    #[arg(long, conflicts_with = "keep_volumes")]
+    pub delete_volumes: bool,
     /// Remove the finalizers of objects still held by them after --finalizer-timeout (their
     /// controller is gone; its cleanup, e.g. deleting a topic in Kafka, is skipped). Without it
     /// destroy stops there, naming each object and the command that removes them.

@@ -101,6 +101,39 @@ pub async fn pvc_volumes(profile: &Profile, profile_name: &str) -> Result<Vec<St
     aws::pvc_volumes(&shared, profile_name, &e.cluster_name).await
 }
 
+/// The PersistentVolumes behind the claims of each Kafka the state records, per cluster access
+/// (for the destroy plan). A Kafka whose cluster cannot be read is reported as an error line.
+pub async fn kafka_volumes(
+    state: &crate::state::State,
+) -> Vec<Result<(k8s::Access, Vec<k8s::volumes::KafkaVolume>), String>> {
+    let clients = k8s::Clients::default();
+    let mut out = Vec::new();
+    for (id, rs) in state
+        .resources
+        .iter()
+        .filter(|(_, r)| r.kind == "strimzi.kafka")
+    {
+        let s = |p: &str| rs.attrs.get(p).and_then(crate::engine::Value::as_str);
+        let (Some(ns), Some(name)) = (s("metadata.namespace"), s("metadata.name")) else {
+            continue;
+        };
+        let access = match k8s::Access::of_attrs(&rs.attrs) {
+            Ok(a) => a,
+            Err(e) => {
+                out.push(Err(format!("{id}: {e}")));
+                continue;
+            }
+        };
+        out.push(
+            k8s::volumes::kafka_volumes(&clients, &access, ns, name)
+                .await
+                .map(|v| (access, v))
+                .map_err(|e| format!("{id}: {e}")),
+        );
+    }
+    out
+}
+
 /// After a full destroy: what is still tagged with the profile in the provider's account, one
 /// line each. Empty for profiles whose provider keeps no such tags.
 pub async fn leftovers(profile: &Profile, profile_name: &str) -> Result<Vec<String>, String> {

@@ -84,6 +84,9 @@ pub struct DeleteOptions {
     pub remove_finalizers: bool,
     /// How long an object held only by finalizers is waited for.
     pub finalizer_timeout: Duration,
+    /// Before a Kafka is deleted, its PVs get reclaim policy `Retain` (`destroy
+    /// --keep-volumes`, the default on an existing cluster).
+    pub keep_volumes: bool,
 }
 
 impl Default for DeleteOptions {
@@ -91,6 +94,7 @@ impl Default for DeleteOptions {
         DeleteOptions {
             remove_finalizers: false,
             finalizer_timeout: finalizers::GRACE,
+            keep_volumes: false,
         }
     }
 }
@@ -566,6 +570,18 @@ impl Driver for ManifestDriver {
 
     async fn delete(&self, cx: &StepCx, recorded: &ResourceState) -> Result<(), DriverError> {
         let t = Target::of_manifest(&recorded.attrs)?;
+        // Before anything can delete the claims: Strimzi when the Kafka goes (`deleteClaim:
+        // true`), the namespace controller after it.
+        if self.opts.keep_volumes
+            && t.kind == "Kafka"
+            && let Some(ns) = &t.namespace
+        {
+            cx.status(&format!(
+                "keeping {}'s volumes (reclaim policy Retain)",
+                t.describe()
+            ));
+            super::volumes::retain_kafka_volumes(&self.clients, &t.access, ns, &t.name).await?;
+        }
         self.remove_finalized_by(cx, &t).await?;
         cx.status(&format!("deleting {}", t.describe()));
         Ok(self.remove(cx, &t).await?)

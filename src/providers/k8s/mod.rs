@@ -16,6 +16,7 @@ pub mod probe;
 pub mod project;
 pub mod resources;
 pub mod secret;
+pub mod volumes;
 
 use std::sync::Arc;
 
