@@ -612,3 +612,170 @@ fn a_plain_listener_deployment_moves_to_tls_in_one_apply_with_no_gap_for_its_cli
     assert!(!supers.contains("ANONYMOUS"), "{supers}");
     assert_clean(ws.path(), PROFILE);
 }
+
+/// A KafkaTopic as a user makes one (or `alpaka test --keep` leaves one): not in alpaka's state.
+fn users_topic(cp: &ControlPlane, name: &str, cluster: Option<&str>, finalizers: &[&str]) {
+    let mut topic = serde_json::json!({
+        "apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaTopic",
+        "metadata": {"name": name, "namespace": "alpaka", "finalizers": finalizers},
+        "spec": {"partitions": 1, "replicas": 1},
+    });
+    if let Some(c) = cluster {
+        topic["metadata"]["labels"] = serde_json::json!({"strimzi.io/cluster": c});
+    }
+    let (code, _, err) = cp.kubectl_stdin(&["create", "-f", "-"], &topic.to_string());
+    assert_eq!(code, 0, "{err}");
+}
+
+/// Issue 22 item 3: the topic operator's finalizer is removed because alpaka deletes the topics
+/// of a Kafka while that Kafka (and so its topic operator) still exists.
+#[test]
+fn destroy_deletes_a_users_kafkatopic_before_its_kafka_and_finishes_in_under_a_minute() {
+    let (cp, ws) = applied(PROFILE);
+    let (_, kafka) = the_kafka(&cp);
+    users_topic(&cp, "users-topic", Some(&kafka), &[]);
+    // The stand-in topic operator reconciles it and puts its finalizer on it.
+    let mut finalized = false;
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let t = cp
+            .get(&["kafkatopic", "users-topic", "-n", "alpaka"])
+            .unwrap();
+        if t["metadata"]["finalizers"]
+            .to_string()
+            .contains("strimzi.io/topic-operator")
+        {
+            finalized = true;
+            break;
+        }
+    }
+    assert!(
+        finalized,
+        "the stand-in topic operator never finalized the topic"
+    );
+    cp.writes(ADMIN_USER);
+    let started = std::time::Instant::now();
+    let printed = ok(run(ws.path(), PROFILE, &["destroy", "--auto-approve"]));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "destroy took {:?}",
+        started.elapsed()
+    );
+    assert!(printed.contains("Destroy complete!"), "{printed}");
+    assert!(cp.get(&["namespace", "alpaka"]).is_none());
+    let deletes: Vec<String> = cp
+        .writes(ADMIN_USER)
+        .into_iter()
+        .filter(|w| w.verb == "delete")
+        .map(|w| format!("{} {}", w.resource, w.name))
+        .collect();
+    let at = |what: &str| {
+        deletes
+            .iter()
+            .position(|d| d == what)
+            .unwrap_or_else(|| panic!("no delete of {what}: {deletes:?}"))
+    };
+    assert!(
+        at("kafkatopics users-topic") < at(&format!("kafkas {kafka}")),
+        "the topic must go while its Kafka runs its topic operator: {deletes:?}"
+    );
+    assert!(
+        at(&format!("kafkas {kafka}")) < at("namespaces alpaka"),
+        "{deletes:?}"
+    );
+}
+
+/// Issue 22 item 3: a finalizer no running controller removes (a topic no topic operator
+/// manages) stops destroy within its bound, naming the object, the finalizer and the command;
+/// `--remove-finalizers` then finishes.
+#[test]
+fn destroy_names_a_finalizer_nobody_removes_and_remove_finalizers_finishes() {
+    let (cp, ws) = applied(PROFILE);
+    users_topic(&cp, "stray-topic", None, &["strimzi.io/topic-operator"]);
+    let started = std::time::Instant::now();
+    let (code, out, err) = run(
+        ws.path(),
+        PROFILE,
+        &["destroy", "--auto-approve", "--finalizer-timeout", "5s"],
+    );
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "destroy took {:?} to fail",
+        started.elapsed()
+    );
+    let printed = format!("{out}\n{err}");
+    assert!(
+        printed.contains("KafkaTopic alpaka/stray-topic: strimzi.io/topic-operator"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(
+            "patch kafkatopics.kafka.strimzi.io stray-topic --type=merge -p '{\"metadata\":{\"finalizers\":null}}'"
+        ),
+        "{printed}"
+    );
+    assert!(printed.contains("--remove-finalizers"), "{printed}");
+    let printed = ok(run(
+        ws.path(),
+        PROFILE,
+        &[
+            "destroy",
+            "--auto-approve",
+            "--remove-finalizers",
+            "--finalizer-timeout",
+            "5s",
+        ],
+    ));
+    assert!(printed.contains("Destroy complete!"), "{printed}");
+    assert!(cp.get(&["namespace", "alpaka"]).is_none());
+}
+
+/// Issue 22 item 4: on the existing-cluster profile a plain destroy keeps Kafka's volume: its
+/// PV gets reclaim policy `Retain` before the claim goes, and the destroy plan lists it with how
+/// to delete it later. The claim is labelled as Strimzi labels a node pool's claims; the PV is
+/// bound to it statically (the real controller-manager's PV controller binds them).
+#[test]
+fn a_plain_destroy_on_an_existing_cluster_keeps_kafkas_volume_with_reclaim_policy_retain() {
+    let (cp, ws) = applied(PROFILE);
+    let (_, kafka) = the_kafka(&cp);
+    let claim = format!("data-0-{kafka}-broker-0");
+    let pv = serde_json::json!({
+        "apiVersion": "v1", "kind": "PersistentVolume",
+        "metadata": {"name": "kafka-data-0"},
+        "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                 "persistentVolumeReclaimPolicy": "Delete", "storageClassName": "local-path",
+                 "hostPath": {"path": "/var/lib/kafka-data-0"},
+                 "claimRef": {"namespace": "alpaka", "name": claim}},
+    });
+    let pvc = serde_json::json!({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": claim, "namespace": "alpaka",
+                     "labels": {"strimzi.io/cluster": kafka, "strimzi.io/kind": "Kafka",
+                                "strimzi.io/pool-name": "broker"}},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "local-path",
+                 "volumeName": "kafka-data-0", "resources": {"requests": {"storage": "1Gi"}}},
+    });
+    for o in [&pv, &pvc] {
+        let (code, _, err) = cp.kubectl_stdin(&["create", "-f", "-"], &o.to_string());
+        assert_eq!(code, 0, "{err}");
+    }
+    let printed = ok(run(ws.path(), PROFILE, &["destroy", "--auto-approve"]));
+    assert!(
+        printed.contains("Kafka's volumes will be KEPT"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(&format!(
+            "kafka-data-0 (1Gi, class local-path, claim alpaka/{claim}, reclaim policy now Delete, data in host path /var/lib/kafka-data-0)"
+        )),
+        "{printed}"
+    );
+    assert!(printed.contains("delete pv NAME"), "{printed}");
+    assert!(cp.get(&["namespace", "alpaka"]).is_none());
+    let live = cp.get(&["pv", "kafka-data-0"]).expect("the PV is kept");
+    assert_eq!(
+        live["spec"]["persistentVolumeReclaimPolicy"], "Retain",
+        "{live}"
+    );
+}

@@ -154,9 +154,23 @@ pub struct DestroyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-    /// EKS: keep the EBS volumes behind the platform's PVCs (deleted by default).
+    /// Keep Kafka's data: its PersistentVolumes get reclaim policy Retain before their claims
+    /// go (EKS: and the EBS volumes behind the platform's PVCs are not swept). The default on an
+    /// existing cluster (k3s profile); elsewhere the volumes are deleted unless this is given.
     #[arg(long)]
     pub keep_volumes: bool,
+    /// Existing cluster (k3s profile): delete Kafka's volumes with its claims instead of keeping
+    /// them.
+    #[arg(long, conflicts_with = "keep_volumes")]
+    pub delete_volumes: bool,
+    /// Remove the finalizers of objects still held by them after --finalizer-timeout (their
+    /// controller is gone; its cleanup, e.g. deleting a topic in Kafka, is skipped). Without it
+    /// destroy stops there, naming each object and the command that removes them.
+    #[arg(long)]
+    pub remove_finalizers: bool,
+    /// How long an object (or the namespace's content) held only by finalizers is waited for.
+    #[arg(long, value_name = "DURATION", value_parser = lock_timeout, default_value = "1m")]
+    pub finalizer_timeout: std::time::Duration,
     /// EKS: also delete what is tagged as this profile's in AWS but recorded in no state (made
     /// by a run killed before it could record it); listed in the destroy plan before you confirm.
     #[arg(long, conflicts_with = "targets")]

@@ -282,11 +282,23 @@ pub async fn apply(ctx: &Ctx, args: &ApplyArgs) -> Result<u8, OpsError> {
 
 pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> Result<u8, OpsError> {
     let mut ws = open(ctx)?;
+    // On a cluster alpaka did not create, data is kept unless asked, as the original chart's
+    // uninstall kept its PVCs "so that important data is not deleted by mistake".
+    let existing = matches!(
+        ws.loaded.profile.cluster(),
+        crate::model::profile::Cluster::K3s(_)
+    );
+    let keep_volumes = args.keep_volumes || (existing && !args.delete_volumes);
     ws.drivers = crate::providers::drivers_with(
         &ws.loaded.profile,
         crate::providers::DriverOptions {
             run: ws.run.clone(),
             keep_volumes: args.keep_volumes,
+            delete: crate::providers::k8s::manifest::DeleteOptions {
+                remove_finalizers: args.remove_finalizers,
+                finalizer_timeout: args.finalizer_timeout,
+                keep_volumes,
+            },
             ..crate::providers::DriverOptions::for_workspace(&ctx.root, &ws.loaded.profile_name)
         },
     );
@@ -347,6 +359,9 @@ pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> Result<u8, OpsError> {
                 Err(e) => format!(" (listing them failed: {e})."),
             }
         );
+    }
+    if p.changes.iter().any(|c| c.kind == "strimzi.kafka") {
+        print_kafka_volumes(&state, keep_volumes, existing).await;
     }
     let code = execute(
         ctx,
@@ -415,6 +430,43 @@ pub fn watch_interrupts() -> (watch::Receiver<bool>, tokio::task::JoinHandle<()>
         }
     });
     (rx, signals)
+}
+
+/// The destroy plan's list of Kafka's volumes: kept or deleted, and how to delete a kept one
+/// later.
+async fn print_kafka_volumes(state: &State, keep: bool, existing: bool) {
+    let how = if keep {
+        if existing {
+            "KEPT (reclaim policy set to Retain before their claims go; the default on an existing \
+             cluster, `--delete-volumes` deletes them)"
+        } else {
+            "KEPT (--keep-volumes: reclaim policy set to Retain before their claims go)"
+        }
+    } else {
+        "DELETED with their claims, and the data they hold with them (pass --keep-volumes to \
+         keep them)"
+    };
+    println!("\nKafka's volumes will be {how}:");
+    for found in crate::providers::kafka_volumes(state).await {
+        match found {
+            Ok((_, vols)) if vols.is_empty() => println!("  none now."),
+            Ok((access, vols)) => {
+                for v in &vols {
+                    println!("  {}", v.describe());
+                }
+                if keep {
+                    println!(
+                        "  To delete one later: kubectl --kubeconfig {} --context {} delete pv NAME, \
+                         then the data it names (a CSI volume: delete it with its provider, e.g. \
+                         `aws ec2 delete-volume --volume-id ID`; a host path: remove it on its \
+                         node). To run Kafka on them again, see docs/day2.md.",
+                        access.kubeconfig, access.context
+                    );
+                }
+            }
+            Err(e) => println!("  (listing them failed: {e})"),
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

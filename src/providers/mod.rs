@@ -43,6 +43,8 @@ pub struct DriverOptions {
     pub run: Run,
     /// Destroy: leave the EBS volumes behind PVCs.
     pub keep_volumes: bool,
+    /// Destroy: how deletes treat objects held by finalizers.
+    pub delete: k8s::manifest::DeleteOptions,
     /// The alpaka-owned kubeconfig `eks.cluster` writes for the cluster it makes
     /// (`<root>/.alpaka/<profile>.kubeconfig`); its path and context are the cluster's outputs
     /// every in-cluster node connects through.
@@ -59,6 +61,7 @@ impl DriverOptions {
                 ..RunInfo::default()
             })),
             keep_volumes: false,
+            delete: Default::default(),
             kubeconfig: Some(
                 root.join(crate::state::STATE_DIR)
                     .join(format!("{profile_name}.kubeconfig")),
@@ -75,7 +78,7 @@ pub fn drivers(profile: &Profile) -> Drivers {
 pub fn drivers_with(profile: &Profile, opts: DriverOptions) -> Drivers {
     let mut d = Drivers::new();
     local::register(&mut d);
-    k8s::register(&mut d);
+    k8s::register(&mut d, opts.delete);
     helm::register(&mut d, opts.run.clone());
     if let Some(shared) = aws_shared(profile, &opts) {
         aws::register(&mut d, &shared, policy_documents());
@@ -118,6 +121,39 @@ pub async fn pvc_volumes(profile: &Profile, profile_name: &str) -> Result<Vec<St
         return Ok(Vec::new());
     };
     aws::pvc_volumes(&shared, profile_name, &e.cluster_name).await
+}
+
+/// The PersistentVolumes behind the claims of each Kafka the state records, per cluster access
+/// (for the destroy plan). A Kafka whose cluster cannot be read is reported as an error line.
+pub async fn kafka_volumes(
+    state: &crate::state::State,
+) -> Vec<Result<(k8s::Access, Vec<k8s::volumes::KafkaVolume>), String>> {
+    let clients = k8s::Clients::default();
+    let mut out = Vec::new();
+    for (id, rs) in state
+        .resources
+        .iter()
+        .filter(|(_, r)| r.kind == "strimzi.kafka")
+    {
+        let s = |p: &str| rs.attrs.get(p).and_then(crate::engine::Value::as_str);
+        let (Some(ns), Some(name)) = (s("metadata.namespace"), s("metadata.name")) else {
+            continue;
+        };
+        let access = match k8s::Access::of_attrs(&rs.attrs) {
+            Ok(a) => a,
+            Err(e) => {
+                out.push(Err(format!("{id}: {e}")));
+                continue;
+            }
+        };
+        out.push(
+            k8s::volumes::kafka_volumes(&clients, &access, ns, name)
+                .await
+                .map(|v| (access, v))
+                .map_err(|e| format!("{id}: {e}")),
+        );
+    }
+    out
 }
 
 /// After a full destroy: what is still tagged with the profile in the provider's account, one

@@ -13,6 +13,7 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams, LogParams, Patch, 
 use std::sync::Arc;
 
 use super::access::{Access, Clients, K8sError};
+use super::finalizers::{self, Held};
 use super::project::project;
 use super::resources;
 use crate::engine::diff::FieldChange;
@@ -73,6 +74,48 @@ pub struct ManifestDriver {
     clients: Arc<Clients>,
     force_new: &'static [&'static str],
     interim: Option<Interim>,
+    opts: DeleteOptions,
+}
+
+/// How deletes treat what holds them, set per command (`destroy` flags).
+#[derive(Debug, Clone, Copy)]
+pub struct DeleteOptions {
+    /// Remove finalizers still there after `finalizer_timeout` (`destroy --remove-finalizers`).
+    pub remove_finalizers: bool,
+    /// How long an object held only by finalizers is waited for.
+    pub finalizer_timeout: Duration,
+    /// Before a Kafka is deleted, its PVs get reclaim policy `Retain` (`destroy
+    /// --keep-volumes`, the default on an existing cluster).
+    pub keep_volumes: bool,
+}
+
+impl Default for DeleteOptions {
+    fn default() -> Self {
+        DeleteOptions {
+            remove_finalizers: false,
+            finalizer_timeout: finalizers::GRACE,
+            keep_volumes: false,
+        }
+    }
+}
+
+/// Strimzi's label naming the Kafka (or KafkaConnect) a custom resource belongs to; the
+/// operator serving that cluster reconciles (and finalizes) only resources carrying it
+/// (strimzi-kafka-operator 1.2.0, documentation "Configuring the Topic Operator":
+/// `strimzi.io/cluster`).
+pub const STRIMZI_CLUSTER_LABEL: &str = "strimzi.io/cluster";
+
+/// Per kind, the custom resources an operator that lives as long as this object finalizes,
+/// deleted (and waited for) before it: a Kafka's entity operator (topic and user operators)
+/// goes with the Kafka, and the topic operator's finalizer `strimzi.io/topic-operator`
+/// (strimzi-kafka-operator topic-operator BatchingTopicController.FINALIZER) is then never
+/// removed; a KafkaConnect's connectors are its operator's to stop.
+fn finalized_by(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "Kafka" => &["KafkaTopic", "KafkaUser"],
+        "KafkaConnect" => &["KafkaConnector"],
+        _ => &[],
+    }
 }
 
 /// How a kind bridges an update its dependents must follow (see [`Driver::interim`]).
@@ -166,7 +209,14 @@ impl ManifestDriver {
             clients,
             force_new,
             interim: None,
+            opts: DeleteOptions::default(),
         }
+    }
+
+    /// How this driver's deletes treat finalizers.
+    pub fn with_delete_options(mut self, opts: DeleteOptions) -> Self {
+        self.opts = opts;
+        self
     }
 
     /// This kind's updates go in two steps when `interim` says so.
@@ -222,7 +272,10 @@ impl ManifestDriver {
         Ok(t.outputs())
     }
 
-    /// Delete and wait until it is gone (finalizers, namespace termination).
+    /// Delete and wait until it is gone (finalizers, namespace termination). Never forever: an
+    /// object (or, for a Namespace, its content) held only by finalizers for the finalizer
+    /// timeout fails the delete naming each object and finalizer, unless the options say to
+    /// remove them.
     pub async fn remove(&self, cx: &StepCx, t: &Target) -> Result<(), K8sError> {
         let api = self.api(t).await?;
         match api.delete(&t.name, &DeleteParams::background()).await {
@@ -232,23 +285,129 @@ impl ManifestDriver {
         }
         let deadline = std::time::Instant::now() + Duration::from_secs(10 * 60);
         let mut delay = Duration::from_millis(200);
+        let mut held_since: Option<std::time::Instant> = None;
         loop {
-            match api.get_opt(&t.name).await {
+            let obj = match api.get_opt(&t.name).await {
                 Ok(None) => return Ok(()),
-                Ok(Some(_)) if std::time::Instant::now() < deadline => {
-                    cx.status(&format!("waiting for {} to be gone", t.describe()));
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
-                }
-                Ok(Some(_)) => {
-                    return Err(K8sError::Shape(format!(
-                        "{} is still there 10 minutes after its deletion (a finalizer?)",
-                        t.describe()
-                    )));
-                }
+                Ok(Some(o)) => serde_json::to_value(o)
+                    .map_err(|e| K8sError::Shape(format!("reading {}: {e}", t.describe())))?,
                 Err(e) => return Err(t.api_err("reading", e)),
+            };
+            let held = self.held(t, &obj).await?;
+            let mut waiting = format!("waiting for {} to be gone", t.describe());
+            if held.is_empty() {
+                held_since = None;
+            } else {
+                let since = *held_since.get_or_insert_with(std::time::Instant::now);
+                let names: Vec<String> = held.iter().map(Held::describe).collect();
+                waiting = format!("{waiting} (held by {})", names.join("; "));
+                if since.elapsed() >= self.opts.finalizer_timeout {
+                    if !self.opts.remove_finalizers {
+                        return Err(finalizers::held_error(&t.describe(), &t.access, &held));
+                    }
+                    cx.status(&format!(
+                        "removing finalizers (--remove-finalizers): {}",
+                        names.join("; ")
+                    ));
+                    finalizers::release(&self.clients, &t.access, &held).await?;
+                    held_since = None;
+                }
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(K8sError::Shape(format!(
+                    "{} is still there 10 minutes after its deletion",
+                    t.describe()
+                )));
+            }
+            cx.status(&waiting);
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    /// What holds a deleted object: its own finalizers, or for a Namespace the objects its
+    /// conditions say still carry finalizers.
+    async fn held(&self, t: &Target, obj: &serde_json::Value) -> Result<Vec<Held>, K8sError> {
+        if t.kind == "Namespace" {
+            let left = finalizers::namespace_remaining(obj);
+            if left.finalizers.is_empty() {
+                return Ok(Vec::new());
+            }
+            return finalizers::held_in_namespace(
+                &self.clients,
+                &t.access,
+                &t.name,
+                &left.resources,
+            )
+            .await;
+        }
+        let fins = finalizers::pending_finalizers(obj);
+        if fins.is_empty() {
+            return Ok(Vec::new());
+        }
+        let resource = resources::lookup(&t.api_version, &t.kind)
+            .map(|(ar, _)| match ar.group.as_str() {
+                "" => ar.plural,
+                g => format!("{}.{g}", ar.plural),
+            })
+            .unwrap_or_else(|| t.kind.to_lowercase());
+        Ok(vec![Held {
+            resource,
+            kind: t.kind.clone(),
+            namespace: t.namespace.clone(),
+            name: t.name.clone(),
+            finalizers: fins,
+        }])
+    }
+
+    /// Deletes (and waits for) the custom resources the operator living with `t` finalizes
+    /// ([`finalized_by`]), including ones alpaka did not make: a user's KafkaTopic, or one
+    /// `alpaka test --keep` left.
+    async fn remove_finalized_by(&self, cx: &StepCx, t: &Target) -> Result<(), K8sError> {
+        let Some(ns) = &t.namespace else {
+            return Ok(());
+        };
+        let client = self.clients.get(&t.access).await?;
+        let mut targets = Vec::new();
+        for kind in finalized_by(&t.kind) {
+            let Some((ar, _)) = resources::lookup(&t.api_version, kind) else {
+                continue;
+            };
+            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+            let lp = ListParams::default().labels(&format!("{STRIMZI_CLUSTER_LABEL}={}", t.name));
+            let list = match api.list(&lp).await {
+                Ok(l) => l,
+                // No such CRD on this cluster: nothing of that kind to delete.
+                Err(kube::Error::Api(s)) if s.is_not_found() => continue,
+                Err(e) => return Err(t.api_err("listing what belongs to", e)),
+            };
+            for o in list.items {
+                let Some(name) = o.metadata.name else {
+                    continue;
+                };
+                cx.status(&format!(
+                    "deleting {kind} {ns}/{name} while {} still runs its operator",
+                    t.describe()
+                ));
+                // All deletes first, so the operator finalizes them together; then the waits.
+                match api.delete(&name, &DeleteParams::background()).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(s)) if s.is_not_found() => continue,
+                    Err(e) => return Err(t.api_err("deleting what belongs to", e)),
+                }
+                targets.push(Target {
+                    access: t.access.clone(),
+                    api_version: t.api_version.clone(),
+                    kind: (*kind).to_owned(),
+                    name,
+                    namespace: Some(ns.clone()),
+                });
             }
         }
+        for target in &targets {
+            self.remove(cx, target).await?;
+        }
+        Ok(())
     }
 
     async fn job_failure_log(&self, t: &Target) -> String {
@@ -411,6 +570,19 @@ impl Driver for ManifestDriver {
 
     async fn delete(&self, cx: &StepCx, recorded: &ResourceState) -> Result<(), DriverError> {
         let t = Target::of_manifest(&recorded.attrs)?;
+        // Before anything can delete the claims: Strimzi when the Kafka goes (`deleteClaim:
+        // true`), the namespace controller after it.
+        if self.opts.keep_volumes
+            && t.kind == "Kafka"
+            && let Some(ns) = &t.namespace
+        {
+            cx.status(&format!(
+                "keeping {}'s volumes (reclaim policy Retain)",
+                t.describe()
+            ));
+            super::volumes::retain_kafka_volumes(&self.clients, &t.access, ns, &t.name).await?;
+        }
+        self.remove_finalized_by(cx, &t).await?;
         cx.status(&format!("deleting {}", t.describe()));
         Ok(self.remove(cx, &t).await?)
     }

@@ -9,12 +9,14 @@
 
 pub mod access;
 pub mod crds;
+pub mod finalizers;
 pub mod kafka_listeners;
 pub mod manifest;
 pub mod probe;
 pub mod project;
 pub mod resources;
 pub mod secret;
+pub mod volumes;
 
 use std::sync::Arc;
 
@@ -42,12 +44,12 @@ pub const MANIFEST_KINDS: &[&str] = &[
     "strimzi.kafkauser",
 ];
 
-pub fn register(drivers: &mut Drivers) {
+pub fn register(drivers: &mut Drivers, opts: manifest::DeleteOptions) {
     let clients = Arc::new(Clients::default());
-    let generic = Arc::new(manifest::ManifestDriver::new(
-        clients.clone(),
-        manifest::IDENTITY,
-    ));
+    let generic = Arc::new(
+        manifest::ManifestDriver::new(clients.clone(), manifest::IDENTITY)
+            .with_delete_options(opts),
+    );
     for k in MANIFEST_KINDS {
         let immutable = match *k {
             "k8s.deployment" => manifest::DEPLOYMENT_IDENTITY,
@@ -60,7 +62,8 @@ pub fn register(drivers: &mut Drivers) {
                     *k,
                     Arc::new(
                         manifest::ManifestDriver::new(clients.clone(), manifest::IDENTITY)
-                            .with_interim(kafka_listeners::interim),
+                            .with_interim(kafka_listeners::interim)
+                            .with_delete_options(opts),
                     ),
                 );
                 continue;
@@ -72,17 +75,19 @@ pub fn register(drivers: &mut Drivers) {
         };
         drivers.register(
             *k,
-            Arc::new(manifest::ManifestDriver::new(clients.clone(), immutable)),
+            Arc::new(
+                manifest::ManifestDriver::new(clients.clone(), immutable).with_delete_options(opts),
+            ),
         );
     }
     // A Job's pod template is immutable: a changed Job is a new Job (its name carries a hash of
     // its inputs, so it re-runs only when they change).
     drivers.register(
         "k8s.job",
-        Arc::new(manifest::ManifestDriver::new(
-            clients.clone(),
-            manifest::JOB_IDENTITY,
-        )),
+        Arc::new(
+            manifest::ManifestDriver::new(clients.clone(), manifest::JOB_IDENTITY)
+                .with_delete_options(opts),
+        ),
     );
     drivers.register("k8s.secret", Arc::new(secret::SecretDriver::new(clients)));
 }
