@@ -787,3 +787,52 @@ fn the_user_operator_stand_in_makes_one_binding_per_operation_and_refuses_the_un
         assert!(err.contains("refused"), "{err}");
     }
 }
+
+#[test]
+fn user_operator_stand_ins_reconciling_one_new_user_at_once_agree_on_its_password() {
+    // Parallel tests share the broker and the Secrets' directory: each stand-in that meets a new
+    // user must hand out the password the broker ends up with (a CI run once saw a second
+    // stand-in replace the first's password, locking the first test's clients out).
+    let k = kafka();
+    let name = "alpaka-race-user";
+    let mut user = k.user(alpaka::stack::kafka_users::TEST_USER);
+    user["metadata"]["name"] = json!(name);
+    let file = k.dir.path().join("race-user.json");
+    std::fs::write(&file, json!([user]).to_string()).unwrap();
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(python())
+                .arg(repo().join("integration/standins/user_operator.py"))
+                .arg("--bootstrap")
+                .arg(&k.bootstrap)
+                .arg("--admin-config")
+                .arg(&k.admin_librdkafka)
+                .args(["apply", "--secrets-dir"])
+                .arg(&k.k8s_secrets)
+                .arg(&file)
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (ok, log) = job_script(
+        name,
+        "timeout 30 kcat -L -b \"$BOOTSTRAP\" -m 10",
+        &[("BOOTSTRAP", k.bootstrap.clone())],
+    );
+    let out = user_operator(k, &["delete", name]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(ok, "{name} logs in with its Secret's password: {log}");
+}

@@ -250,6 +250,25 @@ def _write_private(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _claim_password(path: str) -> str:
+    """The user's password: the one already in `path`, or a new one put there before it is used.
+    Stand-ins reconciling the same user at once (parallel tests on one broker) must agree on one
+    password: written only after the broker took it, the last writer's would replace a password
+    another stand-in had just handed out in its Secret. The claim is atomic (link fails if taken)."""
+    tmp = f"{path}.new-{os.getpid()}-{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(_generate_password())
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
 def apply_kafka_user(admin: AdminClient, user: dict[str, Any], secrets_dir: str | None = None) -> dict[str, str]:
     """Reconciles `user` in the broker and returns its Secret's data (`password`,
     `sasl.jaas.config`). Everything is checked before anything is changed."""
@@ -261,11 +280,7 @@ def apply_kafka_user(admin: AdminClient, user: dict[str, Any], secrets_dir: str 
         ns = (user.get("metadata") or {}).get("namespace") or "default"
         secret_dir = os.path.join(secrets_dir, ns, name)
         os.makedirs(secret_dir, mode=0o700, exist_ok=True)
-        try:
-            with open(os.path.join(secret_dir, "password"), encoding="utf-8") as f:
-                password = f.read() or None
-        except FileNotFoundError:
-            pass
+        password = _claim_password(os.path.join(secret_dir, "password"))
     if password is None:
         password = _generate_password()
     upsert = UserScramCredentialUpsertion(
