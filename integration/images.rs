@@ -1344,3 +1344,36 @@ fn connect_images_carry_the_stacks_kafka_version() {
     // The base the Connect images build on runs the same Kafka.
     assert!(v("STRIMZI_KAFKA_TAG").ends_with(&format!("-kafka-{kafka}")));
 }
+
+/// The tests run what ships: the real Kafka and Debezium the integration tests start
+/// (integration/kafka/) are the versions the images carry.
+#[test]
+fn the_integration_kafka_and_debezium_are_the_shipped_versions() {
+    let tag = v("CONNECT_TAG");
+    let (_, kafka) = tag.rsplit_once("-kafka-").unwrap();
+    let pom = std::fs::read_to_string(repo().join("integration/kafka/pom.xml")).unwrap();
+    assert!(
+        pom.contains(&format!("<kafka.version>{kafka}</kafka.version>")),
+        "integration/kafka/pom.xml must resolve Kafka {kafka}, the images' version"
+    );
+    // fetch.sh takes Debezium's version from images/versions.env; nothing else names one.
+    let fetch = std::fs::read_to_string(repo().join("integration/kafka/fetch.sh")).unwrap();
+    let line = fetch
+        .lines()
+        .find(|l| l.starts_with("debezium="))
+        .expect("fetch.sh sets debezium=");
+    assert!(
+        line.contains("s/^DEBEZIUM_VERSION=//p") && line.contains("images/versions.env"),
+        "{line}"
+    );
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "here={}; {line}; printf %s \"$debezium\"",
+            repo().join("integration/kafka").display()
+        ))
+        .env_remove("ALPAKA_DEBEZIUM_VERSION")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), v("DEBEZIUM_VERSION"));
+}

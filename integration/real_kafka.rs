@@ -1,4 +1,4 @@
-//! alpaka's Kafka and Connect artefacts against the real things: a Kafka 4.4 broker (KRaft) with
+//! alpaka's Kafka and Connect artefacts against the real things: a Kafka 4.3.1 broker (the version the images ship) (KRaft) with
 //! a SASL_SSL + SCRAM-SHA-512 listener and the StandardAuthorizer, a distributed Connect worker
 //! from Maven Central jars, MariaDB from Debian with the binlog on, and the Debezium MySQL plugin
 //! checked against its published checksums (`integration/kafka/cluster.sh`, one for the whole

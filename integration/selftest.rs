@@ -1,6 +1,6 @@
 //! `alpaka test` end to end: the real binary and the real kube client against the Kubernetes API
 //! stand-in (`integration/standins/kube_api.py --run-jobs`), which runs the test Jobs' scripts on
-//! this machine with the real kcat against a real Kafka 4.4 broker secured as alpaka's Strimzi
+//! this machine with the real kcat against a real Kafka 4.3.1 broker secured as alpaka's Strimzi
 //! Kafka is (`integration/kafka/cluster.sh --broker-only`: SASL_SSL + SCRAM-SHA-512, the
 //! StandardAuthorizer; one broker for the whole file, every run's topics its own), proxies
 //! Service calls to recorded web fakes (`web_fakes.py`: Grafana, Prometheus targets, kafbat,
@@ -240,8 +240,8 @@ impl World {
                 {"name": "srccon", "kind": "connect", "plugins": [
                     {"class": "io.confluent.connect.jdbc.JdbcSourceConnector", "type": "source", "version": "10.9.2"},
                     // What the connect-jdbc image also carries (images/versions.env).
-                    {"class": "io.debezium.connector.mysql.MySqlConnector", "type": "source", "version": "3.5.2.Final"},
-                    {"class": "io.debezium.connector.sqlserver.SqlServerConnector", "type": "source", "version": "3.5.2.Final"},
+                    {"class": "io.debezium.connector.mysql.MySqlConnector", "type": "source", "version": "3.5.0.Final"},
+                    {"class": "io.debezium.connector.sqlserver.SqlServerConnector", "type": "source", "version": "3.5.0.Final"},
                     {"class": "org.apache.kafka.connect.mirror.MirrorSourceConnector", "type": "source", "version": "4.3.1"}]},
                 // Logs in as alpaka-ksqldb once apply made it (below).
                 {"name": "ksqldb", "kind": "ksqldb", "bootstrap": bootstrap, "query_timeout": 10}],

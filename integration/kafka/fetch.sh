@@ -24,7 +24,9 @@ command -v java >/dev/null || { echo "fetch.sh: Java 17 or later is needed (apt-
 # github.com/debezium/container-images, connect/<major.minor>/Dockerfile (MYSQL_MD5, MARIADB_MD5),
 # the values its docker-maven-download.sh checks with `md5sum -c` against the same Maven Central
 # file. Copied from the commit named; never computed here.
-debezium="${ALPAKA_DEBEZIUM_VERSION:-3.5.0.Final}"
+# The version is the one the images ship (images/versions.env), so the tests run what ships.
+debezium="${ALPAKA_DEBEZIUM_VERSION:-$(sed -n 's/^DEBEZIUM_VERSION=//p' "$here/../../images/versions.env")}"
+[ -n "$debezium" ] || { echo "fetch.sh: no DEBEZIUM_VERSION in images/versions.env" >&2; exit 1; }
 published_md5() { # connector version
   case "$1 $2" in
     # commit 797b87d4681d8f47e4a891ba4dd043a1b32b2917 "Updated container images for release 3.5.0.Final"
