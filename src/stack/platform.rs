@@ -711,7 +711,20 @@ pub fn build(
         };
         nodes.push(connect_ids.iter().fold(job, |n, c| n.after(c)));
     }
-    Ok(nodes)
+    // On EKS the AWS Load Balancer Controller's mutating webhook (`mservice.elbv2.k8s.aws`,
+    // `failurePolicy: Fail`) sees every Service created: whatever creates one (a Service, a
+    // chart's Services) waits for the controller's release, whose `--wait` means the webhook has
+    // endpoints. The driver retries "not ready yet" webhook failures on top (issue 22, item 6).
+    Ok(nodes
+        .into_iter()
+        .map(|n| {
+            if matches!(n.kind.as_str(), "k8s.service" | "helm.release") {
+                ingress_ready.iter().fold(n, |n, d| n.after(d))
+            } else {
+                n
+            }
+        })
+        .collect())
 }
 
 /// What ksqlDB writes under a read-only root: `/etc/ksqldb-server`, where the image's start-up

@@ -13,8 +13,10 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams, LogParams, Patch, 
 use std::sync::Arc;
 
 use super::access::{Access, Clients, K8sError};
+use super::admission;
 use super::project::project;
 use super::resources;
+use super::strimzi_storage;
 use crate::engine::diff::FieldChange;
 use crate::engine::{Driver, DriverError, Readiness, ResourceId, StepCx, Value};
 use crate::state::ResourceState;
@@ -212,14 +214,35 @@ impl ManifestDriver {
         let body = body(desired)?;
         cx.status(&format!("server-side apply {}", t.describe()));
         let api = self.api(&t).await?;
-        api.patch(
-            &t.name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&body),
-        )
-        .await
-        .map_err(|e| t.api_err("applying", e))?;
-        Ok(t.outputs())
+        // A webhook whose backend is not up yet is waited for (admission.rs); anything else
+        // fails at once.
+        let deadline = std::time::Instant::now() + admission::BOUND;
+        let mut delay = admission::FIRST_DELAY;
+        loop {
+            match api
+                .patch(
+                    &t.name,
+                    &PatchParams::apply(FIELD_MANAGER).force(),
+                    &Patch::Apply(&body),
+                )
+                .await
+            {
+                Ok(_) => return Ok(t.outputs()),
+                Err(e)
+                    if admission::is_webhook_not_ready(&e)
+                        && std::time::Instant::now() + delay < deadline =>
+                {
+                    cx.status(&format!(
+                        "an admission webhook is not ready yet, trying again in {}s: {}",
+                        delay.as_secs(),
+                        first_line(&e)
+                    ));
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(admission::MAX_DELAY);
+                }
+                Err(e) => return Err(t.api_err("applying", e)),
+            }
+        }
     }
 
     /// Delete and wait until it is gone (finalizers, namespace termination).
@@ -274,6 +297,14 @@ impl ManifestDriver {
             Err(kube::Error::Api(s)) => format!("(no log of pod {name}: {})", s.message),
             Err(e) => format!("(no log of pod {name}: {e})"),
         }
+    }
+}
+
+/// The API server's message of an error, for a progress line.
+fn first_line(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => s.message.clone(),
+        e => e.to_string(),
     }
 }
 
@@ -342,6 +373,69 @@ pub fn pending(kind: &str, obj: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// Strimzi kinds whose status carries Strimzi's conditions (`Ready`, `Warning`, …).
+fn is_strimzi(kind: &str) -> bool {
+    matches!(
+        kind,
+        "Kafka" | "KafkaNodePool" | "KafkaConnect" | "KafkaConnector" | "KafkaTopic" | "KafkaUser"
+    )
+}
+
+/// The status conditions of the generation the operator has seen (none while it has not seen
+/// this one: an old generation's verdict says nothing about this change).
+fn current_conditions(obj: &serde_json::Value) -> &[serde_json::Value] {
+    let generation = obj["metadata"]["generation"].as_i64();
+    let observed = obj["status"]["observedGeneration"].as_i64();
+    if let (Some(g), Some(o)) = (generation, observed)
+        && o < g
+    {
+        return &[];
+    }
+    obj["status"]["conditions"]
+        .as_array()
+        .map_or(&[], Vec::as_slice)
+}
+
+fn reason_and_message(c: &serde_json::Value) -> String {
+    match (c["reason"].as_str(), c["message"].as_str()) {
+        (Some(r), Some(m)) => format!("{r}: {m}"),
+        (Some(t), None) | (None, Some(t)) => t.to_owned(),
+        (None, None) => "no reason given".to_owned(),
+    }
+}
+
+/// Has the operator refused this Strimzi resource: a `Ready` condition with status `False`
+/// and a reason (Strimzi 1.2.0's Condition: `reason` is "the reason for the condition's last
+/// transition (a single word in CamelCase)", CRD status schema; the Topic Operator reports its
+/// failures this way). Waiting would not change it: the step fails at once, naming it. A
+/// `Ready=False` without a reason is still on its way (pending).
+pub fn strimzi_failed(kind: &str, obj: &serde_json::Value) -> Option<String> {
+    if !is_strimzi(kind) {
+        return None;
+    }
+    current_conditions(obj)
+        .iter()
+        .find(|c| {
+            c["type"] == "Ready"
+                && c["status"] == "False"
+                && c["reason"].as_str().is_some_and(|r| !r.is_empty())
+        })
+        .map(reason_and_message)
+}
+
+/// Strimzi's warnings on a resource (`type: Warning`, status `True`: e.g. a storage change it
+/// ignores; Strimzi docs, "Custom resource status information"), as `reason: message`.
+pub fn strimzi_warnings(kind: &str, obj: &serde_json::Value) -> Vec<String> {
+    if !is_strimzi(kind) {
+        return Vec::new();
+    }
+    current_conditions(obj)
+        .iter()
+        .filter(|c| c["type"] == "Warning" && c["status"] == "True")
+        .map(reason_and_message)
+        .collect()
+}
+
 /// Has this Job failed for good (a `Failed` condition)?
 pub fn job_failed(obj: &serde_json::Value) -> Option<String> {
     obj["status"]["conditions"]
@@ -381,6 +475,22 @@ impl Driver for ManifestDriver {
 
     fn interim(&self, live: &Value, desired: &Value) -> Option<(Value, String)> {
         self.interim.and_then(|f| f(live, desired))
+    }
+
+    /// Storage changes Strimzi would ignore (with only a Warning condition) are said in the
+    /// plan, before anyone applies them (strimzi_storage.rs).
+    fn check_update(
+        &self,
+        live: &Value,
+        desired: &Value,
+        _changes: &[FieldChange],
+    ) -> Result<Option<String>, String> {
+        let kind = desired
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let refused = strimzi_storage::refused_changes(kind, live, desired);
+        Ok((!refused.is_empty()).then(|| format!("Warning: {}", refused.join("; "))))
     }
 
     async fn read(
@@ -447,8 +557,20 @@ impl Driver for ManifestDriver {
             }
             .into());
         }
+        if let Some(why) = strimzi_failed(&t.kind, &obj) {
+            return Err(K8sError::NotReady {
+                what: t.describe(),
+                detail: why,
+            }
+            .into());
+        }
         Ok(match pending(&t.kind, &obj) {
-            None => Readiness::Ready,
+            None => {
+                for w in strimzi_warnings(&t.kind, &obj) {
+                    cx.warn(&format!("{}: {w}", t.describe()));
+                }
+                Readiness::Ready
+            }
             Some(what) => Readiness::Pending(what),
         })
     }
@@ -501,6 +623,34 @@ mod tests {
             Some("BackoffLimitExceeded: Job has reached the specified backoff limit")
         );
         assert_eq!(pending("Namespace", &json!({})), None);
+    }
+
+    #[test]
+    fn ready_false_with_a_reason_fails_and_warnings_are_read() {
+        let refused = json!({"metadata": {"generation": 2}, "status": {"observedGeneration": 2,
+            "conditions": [{"type": "Ready", "status": "False", "reason": "InvalidResource",
+                "message": "spec.class is not a connector"}]}});
+        assert_eq!(
+            strimzi_failed("KafkaConnector", &refused).as_deref(),
+            Some("InvalidResource: spec.class is not a connector")
+        );
+        // An old generation's verdict says nothing about this change.
+        let stale = json!({"metadata": {"generation": 3}, "status": {"observedGeneration": 2,
+            "conditions": [{"type": "Ready", "status": "False", "reason": "InvalidResource"}]}});
+        assert_eq!(strimzi_failed("KafkaConnector", &stale), None);
+        // Without a reason it is on its way.
+        let no_reason = json!({"status": {"conditions": [{"type": "Ready", "status": "False"}]}});
+        assert_eq!(strimzi_failed("Kafka", &no_reason), None);
+        assert_eq!(strimzi_failed("Deployment", &refused), None);
+        let warned = json!({"metadata": {"generation": 1}, "status": {"observedGeneration": 1,
+            "conditions": [{"type": "Ready", "status": "True"},
+                {"type": "Warning", "status": "True", "reason": "KafkaStorage",
+                 "message": "storage changes ignored"}]}});
+        assert_eq!(
+            strimzi_warnings("Kafka", &warned),
+            vec!["KafkaStorage: storage changes ignored".to_owned()]
+        );
+        assert_eq!(pending("Kafka", &warned), None);
     }
 
     #[test]

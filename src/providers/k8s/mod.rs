@@ -8,6 +8,7 @@
 //! attributes, `ready` from the outputs `create` returned.
 
 pub mod access;
+pub mod admission;
 pub mod crds;
 pub mod kafka_listeners;
 pub mod manifest;
@@ -15,6 +16,7 @@ pub mod probe;
 pub mod project;
 pub mod resources;
 pub mod secret;
+pub mod strimzi_storage;
 
 use std::sync::Arc;
 
