@@ -274,6 +274,24 @@ impl ManifestDriver {
         }
     }
 
+    /// Does the Kafka this node pool belongs to (its `strimzi.io/cluster` label) exist?
+    async fn pool_has_kafka(&self, pool: &Target) -> Result<bool, K8sError> {
+        let Some(obj) = self.get(pool).await? else {
+            return Ok(false);
+        };
+        let Some(cluster) = obj["metadata"]["labels"]["strimzi.io/cluster"].as_str() else {
+            return Ok(false);
+        };
+        let kafka = Target {
+            access: pool.access.clone(),
+            api_version: pool.api_version.clone(),
+            kind: "Kafka".into(),
+            name: cluster.to_owned(),
+            namespace: pool.namespace.clone(),
+        };
+        Ok(self.get(&kafka).await?.is_some())
+    }
+
     async fn job_failure_log(&self, t: &Target) -> String {
         let Ok(client) = self.clients.get(&t.access).await else {
             return "(no pod log: cannot connect)".into();
@@ -404,11 +422,17 @@ fn reason_and_message(c: &serde_json::Value) -> String {
     }
 }
 
-/// Has the operator refused this Strimzi resource: a `Ready` condition with status `False`
-/// and a reason (Strimzi 1.2.0's Condition: `reason` is "the reason for the condition's last
-/// transition (a single word in CamelCase)", CRD status schema; the Topic Operator reports its
-/// failures this way). Waiting would not change it: the step fails at once, naming it. A
-/// `Ready=False` without a reason is still on its way (pending).
+/// Has the operator refused this Strimzi resource for good? Waiting would not change it: the
+/// step fails at once, naming it. Two forms (Strimzi 1.2.0's Condition: `reason` is "the
+/// reason for the condition's last transition (a single word in CamelCase)", CRD schema):
+/// - `Ready` with status `False` and a reason: how the Topic Operator reports a refusal. A
+///   `Ready=False` without a reason is still on its way (pending).
+/// - `NotReady` with status `True` and reason `ConnectRestException` on a KafkaConnector: the
+///   Cluster Operator's form (StatusUtils.setStatusConditionAndObservedGeneration: type
+///   `NotReady`, reason the exception's class) when Kafka Connect itself answered the
+///   connector's config with an error (a class it has no plugin for, an invalid config).
+///   Other `NotReady` reasons (timeouts, Connect not reachable yet, Kafka's `Creating`) pass
+///   with time and stay pending.
 pub fn strimzi_failed(kind: &str, obj: &serde_json::Value) -> Option<String> {
     if !is_strimzi(kind) {
         return None;
@@ -416,9 +440,12 @@ pub fn strimzi_failed(kind: &str, obj: &serde_json::Value) -> Option<String> {
     current_conditions(obj)
         .iter()
         .find(|c| {
-            c["type"] == "Ready"
-                && c["status"] == "False"
-                && c["reason"].as_str().is_some_and(|r| !r.is_empty())
+            let reason = c["reason"].as_str().unwrap_or_default();
+            (c["type"] == "Ready" && c["status"] == "False" && !reason.is_empty())
+                || (kind == "KafkaConnector"
+                    && c["type"] == "NotReady"
+                    && c["status"] == "True"
+                    && reason == "ConnectRestException")
         })
         .map(reason_and_message)
 }
@@ -531,8 +558,21 @@ impl Driver for ManifestDriver {
         // before it reports Ready (Strimzi 1.2.0 KafkaUserOperator: the Secret, then status).
         if !matches!(
             t.kind.as_str(),
-            "Kafka" | "KafkaConnect" | "KafkaConnector" | "KafkaUser" | "Deployment" | "Job"
+            "Kafka"
+                | "KafkaNodePool"
+                | "KafkaConnect"
+                | "KafkaConnector"
+                | "KafkaUser"
+                | "Deployment"
+                | "Job"
         ) {
+            return Ok(Readiness::Ready);
+        }
+        // A node pool is reconciled with its Kafka, which is made after its pools: a pool
+        // with no Kafka yet is done. Once the Kafka exists, a pool change is waited for, as
+        // Strimzi's refusal of a storage change is a Warning in the pool's status only
+        // (Strimzi 1.2.0 KafkaPool.fromCrd: `warningConditions`, KafkaNodePoolStatus).
+        if t.kind == "KafkaNodePool" && !self.pool_has_kafka(&t).await? {
             return Ok(Readiness::Ready);
         }
         let Some(obj) = self.get(&t).await? else {
@@ -642,6 +682,12 @@ mod tests {
         let no_reason = json!({"status": {"conditions": [{"type": "Ready", "status": "False"}]}});
         assert_eq!(strimzi_failed("Kafka", &no_reason), None);
         assert_eq!(strimzi_failed("Deployment", &refused), None);
+        let connect_said_no = json!({"status": {"conditions": [{"type": "NotReady", "status": "True",
+            "reason": "ConnectRestException", "message": "PUT /connectors/x/config returned 500"}]}});
+        assert!(strimzi_failed("KafkaConnector", &connect_said_no).is_some());
+        let creating = json!({"status": {"conditions": [{"type": "NotReady", "status": "True",
+            "reason": "Creating", "message": "Kafka cluster is being deployed"}]}});
+        assert_eq!(strimzi_failed("Kafka", &creating), None);
         let warned = json!({"metadata": {"generation": 1}, "status": {"observedGeneration": 1,
             "conditions": [{"type": "Ready", "status": "True"},
                 {"type": "Warning", "status": "True", "reason": "KafkaStorage",
