@@ -613,95 +613,6 @@ fn a_plain_listener_deployment_moves_to_tls_in_one_apply_with_no_gap_for_its_cli
     assert_clean(ws.path(), PROFILE);
 }
 
-/// A throwaway CA and a serving certificate for 127.0.0.1 signed by it (openssl, as
-/// cluster.sh makes the control plane's): `(ca.crt, server.crt, server.key)` in `dir`.
-fn throwaway_pki(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
-    let sh = |args: &[&str]| {
-        let out = std::process::Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl is needed");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    let mut ca = vec!["req", "-x509"];
-    ca.extend_from_slice(&ec);
-    ca.extend_from_slice(&[
-        "-days",
-        "1",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-subj",
-        "/CN=alpaka-webhook-test-ca",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    ]);
-    sh(&ca);
-    let mut csr = vec!["req", "-new"];
-    csr.extend_from_slice(&ec);
-    csr.extend_from_slice(&[
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=webhook",
-    ]);
-    sh(&csr);
-    std::fs::write(
-        dir.join("server.ext"),
-        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n\
-         extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n",
-    )
-    .unwrap();
-    sh(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "1",
-        "-extfile",
-        "server.ext",
-        "-out",
-        "server.crt",
-    ]);
-    (
-        dir.join("ca.crt"),
-        dir.join("server.crt"),
-        dir.join("server.key"),
-    )
-}
-
-/// Kills the webhook backend when the test ends, however it ends.
-struct Backend(std::process::Child);
-impl Drop for Backend {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// On EKS the AWS Load Balancer Controller's Service webhook (`failurePolicy: Fail`) may not
 /// be up when the first Services are created. Here a Service-mutating webhook's backend starts
 /// listening 10 s into the apply: the API server refuses alpaka's Service until then
@@ -709,53 +620,9 @@ impl Drop for Backend {
 /// mutated by the webhook.
 #[test]
 fn a_service_webhook_that_comes_up_10_s_into_apply_is_waited_for() {
-    use base64::Engine;
     let cp = ControlPlane::start(Strimzi::V1);
     let ws = workspace(&cp);
-    let pki = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = throwaway_pki(pki.path());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let ca_bundle = base64::engine::general_purpose::STANDARD.encode(std::fs::read(&ca).unwrap());
-    // The LB controller chart's shape (values-3.5.0.yaml serviceMutatorWebhookConfig:
-    // failurePolicy Fail, operations [CREATE]), limited to the platform's namespace.
-    let config = serde_json::json!({
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "MutatingWebhookConfiguration",
-        "metadata": {"name": "alpaka-test-service-mutator"},
-        "webhooks": [{
-            "name": "mservice.alpaka.test",
-            "admissionReviewVersions": ["v1"],
-            "sideEffects": "None",
-            "failurePolicy": "Fail",
-            "timeoutSeconds": 5,
-            "clientConfig": {
-                "url": format!("https://127.0.0.1:{port}/mutate-v1-service"),
-                "caBundle": ca_bundle,
-            },
-            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "alpaka"}},
-            "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
-                "resources": ["services"]}],
-        }],
-    });
-    let (code, _, err) = cp.kubectl_stdin(&["create", "-f", "-"], &config.to_string());
-    assert_eq!(code, 0, "{err}");
-    let requests = pki.path().join("requests.log");
-    let _backend = Backend(
-        std::process::Command::new(python())
-            .arg(support::repo().join("integration/controlplane/admission-webhook.py"))
-            .arg(port.to_string())
-            .arg(&cert)
-            .arg(&key)
-            .arg("10")
-            .arg(&requests)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let webhook = controlplane::ServiceWebhook::start(&cp, "alpaka", 10);
     let started = std::time::Instant::now();
     cp.writes(ADMIN_USER);
     let out = ok(run(ws.path(), PROFILE, &["apply", "--auto-approve"]));
@@ -789,11 +656,7 @@ fn a_service_webhook_that_comes_up_10_s_into_apply_is_waited_for() {
         svc["metadata"]["labels"]["alpaka.test/mutated"], "true",
         "{svc}"
     );
-    assert!(
-        std::fs::read_to_string(&requests)
-            .unwrap()
-            .contains("ksqldb")
-    );
+    assert!(webhook.requests().contains("ksqldb"));
 }
 
 /// The name of the KafkaConnector whose `topic.prefix` is `prefix`.
