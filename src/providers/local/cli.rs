@@ -164,9 +164,34 @@ impl Cmd {
         c.args(&self.args)
             .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
             .kill_on_drop(true);
+        // A command in its own group may outlive alpaka (killed: it gets SIGTERM and must record
+        // how it ended). Go programs like helm die of SIGPIPE on a write to stdout/stderr whose
+        // reader is gone (Go's os/signal docs), before recording anything, so such a command
+        // writes into unnamed files, never pipes; alpaka reads them when it exits.
+        let files = if self.own_group {
+            let unnamed = || {
+                tempfile::tempfile().map_err(|e| {
+                    DriverError::new(format!(
+                        "cannot make a file for the output of `{}`: {e}",
+                        self.display()
+                    ))
+                })
+            };
+            let (out, err) = (unnamed()?, unnamed()?);
+            let (o, e) = (out.try_clone(), err.try_clone());
+            let (Ok(o), Ok(e)) = (o, e) else {
+                return Err(DriverError::new(format!(
+                    "cannot share the output files of `{}`",
+                    self.display()
+                )));
+            };
+            c.stdout(Stdio::from(o)).stderr(Stdio::from(e));
+            Some((out, err))
+        } else {
+            c.stdout(Stdio::piped()).stderr(Stdio::piped());
+            None
+        };
         if self.own_group {
             c.process_group(0);
             #[cfg(target_os = "linux")]
@@ -217,10 +242,17 @@ impl Cmd {
             },
         }
         .map_err(|e| DriverError::new(format!("waiting for `{}`: {e}", self.display())))?;
+        let (stdout, stderr) = match files {
+            Some((mut o, mut e)) => (read_back(&mut o), read_back(&mut e)),
+            None => (
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            ),
+        };
         Ok(Output {
             code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stdout,
+            stderr,
         })
     }
 
@@ -252,6 +284,17 @@ impl Cmd {
         ))
         .with_code("CommandFailed")
     }
+}
+
+/// What a command wrote into `f` (its stdout or stderr file); unreadable output reads as empty,
+/// the exit code still tells how it ended.
+fn read_back(f: &mut std::fs::File) -> String {
+    use std::io::{Read, Seek};
+    let mut bytes = Vec::new();
+    if f.rewind().is_ok() {
+        let _ = f.read_to_end(&mut bytes);
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// The last `n` non-empty lines of `s`, joined.
