@@ -349,3 +349,161 @@ impl Drop for ControlPlane {
         let _ = self.child.wait();
     }
 }
+
+/// A throwaway CA and a serving certificate for 127.0.0.1 signed by it (openssl, as
+/// cluster.sh makes the control plane's): `(ca.crt, server.crt, server.key)` in `dir`.
+pub fn throwaway_pki(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let sh = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl is needed");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend_from_slice(&ec);
+    ca.extend_from_slice(&[
+        "-days",
+        "1",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-subj",
+        "/CN=alpaka-webhook-test-ca",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    sh(&ca);
+    let mut csr = vec!["req", "-new"];
+    csr.extend_from_slice(&ec);
+    csr.extend_from_slice(&[
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=webhook",
+    ]);
+    sh(&csr);
+    std::fs::write(
+        dir.join("server.ext"),
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+         extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n",
+    )
+    .unwrap();
+    sh(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.crt",
+    ]);
+    (
+        dir.join("ca.crt"),
+        dir.join("server.crt"),
+        dir.join("server.key"),
+    )
+}
+
+/// Kills the webhook backend when the test ends, however it ends.
+struct Backend(std::process::Child);
+impl Drop for Backend {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A Service-mutating admission webhook registered with `failurePolicy: Fail` for the Services
+/// of `namespace`, whose backend (`controlplane/admission-webhook.py`, TLS with a throwaway
+/// CA) starts listening `delay_s` seconds after this returns: until then the API server's
+/// calls to it are refused, as on EKS before the LB controller's pod is up. The webhook's
+/// shape is the LB controller chart's (values-3.5.0.yaml `serviceMutatorWebhookConfig`:
+/// failurePolicy Fail, operations [CREATE]). Stopped when dropped.
+pub struct ServiceWebhook {
+    _backend: Backend,
+    dir: TempDir,
+}
+
+impl ServiceWebhook {
+    pub fn start(cp: &ControlPlane, namespace: &str, delay_s: u32) -> ServiceWebhook {
+        use base64::Engine;
+        let dir = tempfile::tempdir().unwrap();
+        let (ca, cert, key) = throwaway_pki(dir.path());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let ca_bundle =
+            base64::engine::general_purpose::STANDARD.encode(std::fs::read(&ca).unwrap());
+        let config = serde_json::json!({
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "MutatingWebhookConfiguration",
+            "metadata": {"name": format!("alpaka-test-service-mutator-{namespace}")},
+            "webhooks": [{
+                "name": "mservice.alpaka.test",
+                "admissionReviewVersions": ["v1"],
+                "sideEffects": "None",
+                "failurePolicy": "Fail",
+                "timeoutSeconds": 5,
+                "clientConfig": {
+                    "url": format!("https://127.0.0.1:{port}/mutate-v1-service"),
+                    "caBundle": ca_bundle,
+                },
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
+                "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
+                    "resources": ["services"]}],
+            }],
+        });
+        let (code, _, err) = cp.kubectl_stdin(&["create", "-f", "-"], &config.to_string());
+        assert_eq!(code, 0, "{err}");
+        let python = std::env::var("ALPAKA_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        let backend = Backend(
+            Command::new(python)
+                .arg(repo().join("integration/controlplane/admission-webhook.py"))
+                .arg(port.to_string())
+                .arg(&cert)
+                .arg(&key)
+                .arg(delay_s.to_string())
+                .arg(dir.path().join("requests.log"))
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        ServiceWebhook {
+            _backend: backend,
+            dir,
+        }
+    }
+
+    /// One JSON line per request the backend answered (`kind`, `name`).
+    pub fn requests(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("requests.log")).unwrap_or_default()
+    }
+}

@@ -845,3 +845,153 @@ fn a_plain_destroy_on_an_existing_cluster_keeps_kafkas_volume_with_reclaim_polic
         "{live}"
     );
 }
+
+/// On EKS the AWS Load Balancer Controller's Service webhook (`failurePolicy: Fail`) may not
+/// be up when the first Services are created. Here a Service-mutating webhook's backend starts
+/// listening 10 s into the apply: the API server refuses alpaka's Service until then
+/// (connection refused), alpaka waits for it, and the one apply succeeds with the Service
+/// mutated by the webhook.
+#[test]
+fn a_service_webhook_that_comes_up_10_s_into_apply_is_waited_for() {
+    let cp = ControlPlane::start(Strimzi::V1);
+    let ws = workspace(&cp);
+    let webhook = controlplane::ServiceWebhook::start(&cp, "alpaka", 10);
+    let started = std::time::Instant::now();
+    cp.writes(ADMIN_USER);
+    let out = ok(run(ws.path(), PROFILE, &["apply", "--auto-approve"]));
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(10),
+        "the apply cannot have finished before the webhook was up"
+    );
+    assert!(
+        out.contains("an admission webhook is not ready yet"),
+        "alpaka said it waited:\n{out}"
+    );
+    for l in out.lines().filter(|l| l.contains("webhook")).take(1) {
+        eprintln!("alpaka said: {l}");
+    }
+    // The API server refused the Service first (500, the webhook unreachable), then took it.
+    let services: Vec<_> = cp
+        .writes(ADMIN_USER)
+        .into_iter()
+        .filter(|w| w.resource == "services" && w.name == "ksqldb")
+        .collect();
+    assert!(
+        services.first().is_some_and(|w| w.code == 500),
+        "{services:?}"
+    );
+    assert!(
+        services.last().is_some_and(|w| w.code < 300),
+        "{services:?}"
+    );
+    let svc = cp.get(&["service", "ksqldb", "-n", "alpaka"]).unwrap();
+    assert_eq!(
+        svc["metadata"]["labels"]["alpaka.test/mutated"], "true",
+        "{svc}"
+    );
+    assert!(webhook.requests().contains("ksqldb"));
+}
+
+/// The name of the KafkaConnector whose `topic.prefix` is `prefix`.
+fn connector_with_prefix(cp: &ControlPlane, prefix: &str) -> String {
+    let list = cp.get(&["kafkaconnectors", "-n", "alpaka"]).unwrap();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["spec"]["config"]["topic.prefix"] == prefix)
+        .and_then(|c| c["metadata"]["name"].as_str())
+        .unwrap_or_else(|| panic!("no connector with topic.prefix {prefix}: {list}"))
+        .to_owned()
+}
+
+/// Strimzi's verdicts reach the user at once: a connector Kafka Connect refuses fails the apply
+/// in seconds naming it, the reason and the message (not after the 20-minute readiness
+/// timeout); a storage change Strimzi ignores is warned about in the plan and its Warning
+/// condition is shown after the apply.
+#[test]
+fn a_refused_connector_fails_in_seconds_and_strimzi_warnings_are_shown() {
+    let (cp, ws) = applied(PROFILE);
+    let cfg = ws.path().join("configs/default.yaml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+
+    // The stand-in refuses the marked connector once its spec changes (strimzi-standin.yaml).
+    let name = connector_with_prefix(&cp, "log1");
+    let (code, _, err) = cp.kubectl(&[
+        "annotate",
+        "kafkaconnector",
+        &name,
+        "-n",
+        "alpaka",
+        "alpaka.test/connect-refuses=true",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::write(
+        &cfg,
+        text.replacen("SELECT * FROM log1", "SELECT * FROM log1 WHERE id > 0", 1),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let (code, out, err) = run(ws.path(), PROFILE, &["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "failed only after {:?}",
+        started.elapsed()
+    );
+    let all = format!("{out}\n{err}");
+    assert!(
+        all.contains(&format!("KafkaConnector alpaka/{name} is not Ready")),
+        "{all}"
+    );
+    assert!(all.contains("ConnectRestException"), "{all}");
+    assert!(
+        all.contains("Failed to find any class that implements Connector"),
+        "{all}"
+    );
+    // Back to the config Connect takes: converges.
+    let (code, _, err) = cp.kubectl(&[
+        "annotate",
+        "kafkaconnector",
+        &name,
+        "-n",
+        "alpaka",
+        "alpaka.test/connect-refuses-",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::write(&cfg, &text).unwrap();
+    ok(run(ws.path(), PROFILE, &["apply", "--auto-approve"]));
+
+    // A shrink Strimzi refuses: the plan says so, and the pools' Warning is shown after apply.
+    assert!(
+        text.contains("size: 10Gi"),
+        "the default config's storage size moved"
+    );
+    let pools = cp.get(&["kafkanodepools", "-n", "alpaka"]).unwrap();
+    for p in pools["items"].as_array().unwrap() {
+        let pool = p["metadata"]["name"].as_str().unwrap();
+        let (code, _, err) = cp.kubectl(&[
+            "annotate",
+            "kafkanodepool",
+            pool,
+            "-n",
+            "alpaka",
+            "alpaka.test/storage-change-refused=true",
+        ]);
+        assert_eq!(code, 0, "{err}");
+    }
+    std::fs::write(&cfg, text.replacen("size: 10Gi", "size: 5Gi", 1)).unwrap();
+    let (code, plan, err) = run(ws.path(), PROFILE, &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{plan}\n{err}");
+    assert!(
+        plan.contains("Strimzi cannot shrink a persistent volume"),
+        "{plan}"
+    );
+    assert!(plan.contains("10Gi → 5Gi"), "{plan}");
+    let out = ok(run(ws.path(), PROFILE, &["apply", "--auto-approve"]));
+    assert!(out.contains("Warning: kafka.nodepool."), "{out}");
+    assert!(
+        out.contains("KafkaStorage: The desired Kafka storage configuration"),
+        "{out}"
+    );
+}

@@ -939,3 +939,24 @@ fn edited_and_deleted_chart_objects_plan_as_drift_and_apply_repairs_them() {
     assert_eq!(rig.status(), "deployed");
     rig.assert_clean(hello());
 }
+
+/// A chart's Service refused by a Service webhook (`failurePolicy: Fail`) whose backend comes
+/// up 10 s later, as the LB controller's on EKS: the one apply installs the release.
+#[test]
+fn a_charts_service_waits_for_a_webhook_that_comes_up_10_s_later() {
+    let mut rig = Rig::start();
+    let (code, _, err) = rig.cp.kubectl(&["create", "namespace", NS]);
+    assert_eq!(code, 0, "{err}");
+    let webhook = controlplane::ServiceWebhook::start(&rig.cp, NS, 10);
+    let started = std::time::Instant::now();
+    let r = rig.apply(serde_json::json!({"data": {"greeting": "hello"}, "service": true}));
+    assert_done(&r);
+    assert!(started.elapsed() >= Duration::from_secs(10));
+    assert_eq!(rig.status(), "deployed");
+    let svc = rig.cp.get(&["service", "demo-svc", "-n", NS]).unwrap();
+    assert_eq!(
+        svc["metadata"]["labels"]["alpaka.test/mutated"], "true",
+        "{svc}"
+    );
+    assert!(webhook.requests().contains("demo-svc"));
+}

@@ -83,6 +83,12 @@ impl StepCx {
     pub fn status(&self, text: &str) {
         self.reporter.status(&self.id, text);
     }
+
+    /// A warning the user must see after the step (e.g. a change the operator ignored): a line
+    /// of its own, kept in the output, not a passing status.
+    pub fn warn(&self, text: &str) {
+        self.reporter.note(&format!("Warning: {}: {text}", self.id));
+    }
 }
 
 /// What [`Driver::find`] found for a resource the state does not record.

@@ -711,7 +711,20 @@ pub fn build(
         };
         nodes.push(connect_ids.iter().fold(job, |n, c| n.after(c)));
     }
-    Ok(nodes)
+    // On EKS the AWS Load Balancer Controller's mutating webhook (`mservice.elbv2.k8s.aws`,
+    // `failurePolicy: Fail`) sees every Service created: whatever creates one (a Service, a
+    // chart's Services) waits for the controller's release, whose `--wait` means the webhook has
+    // endpoints. The driver retries "not ready yet" webhook failures on top (issue 22, item 6).
+    Ok(nodes
+        .into_iter()
+        .map(|n| {
+            if matches!(n.kind.as_str(), "k8s.service" | "helm.release") {
+                ingress_ready.iter().fold(n, |n, d| n.after(d))
+            } else {
+                n
+            }
+        })
+        .collect())
 }
 
 /// What ksqlDB writes under a read-only root: `/etc/ksqldb-server`, where the image's start-up
@@ -935,6 +948,36 @@ mod tests {
         assert_eq!(
             StackConfig::default().ksqldb.container.reference(),
             "confluentinc/cp-ksqldb-server:8.3.0"
+        );
+    }
+
+    /// On EKS whatever creates Services (a Service, a chart) waits for the LB controller's
+    /// release: its Service webhook (`failurePolicy: Fail`) must be up first. Elsewhere there
+    /// is no such release.
+    #[test]
+    fn services_and_charts_wait_for_the_lb_controller_on_eks() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let lbc = "helm.aws-load-balancer-controller";
+        let l = crate::config::load(root, "eks-prod").unwrap();
+        let nodes = crate::stack::build(&l.profile_name, &l.profile, &l.config).unwrap();
+        let mut checked = 0;
+        for n in nodes.iter().filter(|n| {
+            matches!(n.kind.as_str(), "k8s.service" | "helm.release") && n.id.to_string() != lbc
+        }) {
+            assert!(
+                n.deps.iter().any(|d| d.to_string() == lbc),
+                "{} does not wait for {lbc}",
+                n.id
+            );
+            checked += 1;
+        }
+        assert!(checked >= 3, "{checked}");
+        let l = crate::config::load(root, "k3s").unwrap();
+        let nodes = crate::stack::build(&l.profile_name, &l.profile, &l.config).unwrap();
+        assert!(
+            nodes
+                .iter()
+                .all(|n| n.deps.iter().all(|d| d.to_string() != lbc))
         );
     }
 }

@@ -52,7 +52,7 @@ use thiserror::Error;
 
 use crate::engine::diff::{self, FieldChange};
 use crate::engine::{Driver, DriverError, Drivers, Found, ResourceId, StepCx, Value};
-use crate::providers::k8s::{Access, crds};
+use crate::providers::k8s::{Access, admission, crds};
 use crate::providers::local::cli::Cmd;
 use crate::providers::{Run, RunInfo};
 use crate::state::ResourceState;
@@ -556,7 +556,26 @@ impl HelmDriver {
             .cmd(&r, &args)
             .own_group()
             .timeout(HELM_TIMEOUT + Duration::from_secs(60));
-        let out = c.output().await?;
+        // A chart's object refused by an admission webhook that is not up yet (on EKS the LB
+        // controller's Service webhook) is tried again within a bound, as the manifest driver
+        // does (k8s/admission.rs); helm's error carries the API server's words.
+        let deadline = std::time::Instant::now() + admission::BOUND;
+        let mut delay = admission::FIRST_DELAY;
+        let out = loop {
+            let out = c.output().await?;
+            if out.success()
+                || !admission::webhook_not_ready(&out.text())
+                || std::time::Instant::now() + delay >= deadline
+            {
+                break out;
+            }
+            cx.status(&format!(
+                "an admission webhook is not ready yet, trying again in {}s",
+                delay.as_secs()
+            ));
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(admission::MAX_DELAY);
+        };
         drop(file);
         if !out.success() {
             let failed = c.failed(&out);

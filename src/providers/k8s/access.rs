@@ -34,6 +34,9 @@ pub enum K8sError {
     Shape(String),
     #[error("job {what} failed: {detail}")]
     JobFailed { what: String, detail: String },
+    /// The operator that serves it said it is not ready, with a reason: waiting will not help.
+    #[error("{what} is not Ready: {detail}")]
+    NotReady { what: String, detail: String },
 }
 
 impl From<K8sError> for DriverError {
@@ -47,6 +50,7 @@ impl From<K8sError> for DriverError {
             },
             K8sError::Shape(_) => "Invalid".to_owned(),
             K8sError::JobFailed { .. } => "JobFailed".to_owned(),
+            K8sError::NotReady { .. } => "NotReady".to_owned(),
         };
         DriverError::new(e.to_string()).with_code(code)
     }

@@ -13,9 +13,11 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams, LogParams, Patch, 
 use std::sync::Arc;
 
 use super::access::{Access, Clients, K8sError};
+use super::admission;
 use super::finalizers::{self, Held};
 use super::project::project;
 use super::resources;
+use super::strimzi_storage;
 use crate::engine::diff::FieldChange;
 use crate::engine::{Driver, DriverError, Readiness, ResourceId, StepCx, Value};
 use crate::state::ResourceState;
@@ -262,14 +264,35 @@ impl ManifestDriver {
         let body = body(desired)?;
         cx.status(&format!("server-side apply {}", t.describe()));
         let api = self.api(&t).await?;
-        api.patch(
-            &t.name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&body),
-        )
-        .await
-        .map_err(|e| t.api_err("applying", e))?;
-        Ok(t.outputs())
+        // A webhook whose backend is not up yet is waited for (admission.rs); anything else
+        // fails at once.
+        let deadline = std::time::Instant::now() + admission::BOUND;
+        let mut delay = admission::FIRST_DELAY;
+        loop {
+            match api
+                .patch(
+                    &t.name,
+                    &PatchParams::apply(FIELD_MANAGER).force(),
+                    &Patch::Apply(&body),
+                )
+                .await
+            {
+                Ok(_) => return Ok(t.outputs()),
+                Err(e)
+                    if admission::is_webhook_not_ready(&e)
+                        && std::time::Instant::now() + delay < deadline =>
+                {
+                    cx.status(&format!(
+                        "an admission webhook is not ready yet, trying again in {}s: {}",
+                        delay.as_secs(),
+                        first_line(&e)
+                    ));
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(admission::MAX_DELAY);
+                }
+                Err(e) => return Err(t.api_err("applying", e)),
+            }
+        }
     }
 
     /// Delete and wait until it is gone (finalizers, namespace termination). Never forever: an
@@ -410,6 +433,24 @@ impl ManifestDriver {
         Ok(())
     }
 
+    /// Does the Kafka this node pool belongs to (its `strimzi.io/cluster` label) exist?
+    async fn pool_has_kafka(&self, pool: &Target) -> Result<bool, K8sError> {
+        let Some(obj) = self.get(pool).await? else {
+            return Ok(false);
+        };
+        let Some(cluster) = obj["metadata"]["labels"]["strimzi.io/cluster"].as_str() else {
+            return Ok(false);
+        };
+        let kafka = Target {
+            access: pool.access.clone(),
+            api_version: pool.api_version.clone(),
+            kind: "Kafka".into(),
+            name: cluster.to_owned(),
+            namespace: pool.namespace.clone(),
+        };
+        Ok(self.get(&kafka).await?.is_some())
+    }
+
     async fn job_failure_log(&self, t: &Target) -> String {
         let Ok(client) = self.clients.get(&t.access).await else {
             return "(no pod log: cannot connect)".into();
@@ -433,6 +474,14 @@ impl ManifestDriver {
             Err(kube::Error::Api(s)) => format!("(no log of pod {name}: {})", s.message),
             Err(e) => format!("(no log of pod {name}: {e})"),
         }
+    }
+}
+
+/// The API server's message of an error, for a progress line.
+fn first_line(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => s.message.clone(),
+        e => e.to_string(),
     }
 }
 
@@ -501,6 +550,78 @@ pub fn pending(kind: &str, obj: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// Strimzi kinds whose status carries Strimzi's conditions (`Ready`, `Warning`, …).
+fn is_strimzi(kind: &str) -> bool {
+    matches!(
+        kind,
+        "Kafka" | "KafkaNodePool" | "KafkaConnect" | "KafkaConnector" | "KafkaTopic" | "KafkaUser"
+    )
+}
+
+/// The status conditions of the generation the operator has seen (none while it has not seen
+/// this one: an old generation's verdict says nothing about this change).
+fn current_conditions(obj: &serde_json::Value) -> &[serde_json::Value] {
+    let generation = obj["metadata"]["generation"].as_i64();
+    let observed = obj["status"]["observedGeneration"].as_i64();
+    if let (Some(g), Some(o)) = (generation, observed)
+        && o < g
+    {
+        return &[];
+    }
+    obj["status"]["conditions"]
+        .as_array()
+        .map_or(&[], Vec::as_slice)
+}
+
+fn reason_and_message(c: &serde_json::Value) -> String {
+    match (c["reason"].as_str(), c["message"].as_str()) {
+        (Some(r), Some(m)) => format!("{r}: {m}"),
+        (Some(t), None) | (None, Some(t)) => t.to_owned(),
+        (None, None) => "no reason given".to_owned(),
+    }
+}
+
+/// Has the operator refused this Strimzi resource for good? Waiting would not change it: the
+/// step fails at once, naming it. Two forms (Strimzi 1.2.0's Condition: `reason` is "the
+/// reason for the condition's last transition (a single word in CamelCase)", CRD schema):
+/// - `Ready` with status `False` and a reason: how the Topic Operator reports a refusal. A
+///   `Ready=False` without a reason is still on its way (pending).
+/// - `NotReady` with status `True` and reason `ConnectRestException` on a KafkaConnector: the
+///   Cluster Operator's form (StatusUtils.setStatusConditionAndObservedGeneration: type
+///   `NotReady`, reason the exception's class) when Kafka Connect itself answered the
+///   connector's config with an error (a class it has no plugin for, an invalid config).
+///   Other `NotReady` reasons (timeouts, Connect not reachable yet, Kafka's `Creating`) pass
+///   with time and stay pending.
+pub fn strimzi_failed(kind: &str, obj: &serde_json::Value) -> Option<String> {
+    if !is_strimzi(kind) {
+        return None;
+    }
+    current_conditions(obj)
+        .iter()
+        .find(|c| {
+            let reason = c["reason"].as_str().unwrap_or_default();
+            (c["type"] == "Ready" && c["status"] == "False" && !reason.is_empty())
+                || (kind == "KafkaConnector"
+                    && c["type"] == "NotReady"
+                    && c["status"] == "True"
+                    && reason == "ConnectRestException")
+        })
+        .map(reason_and_message)
+}
+
+/// Strimzi's warnings on a resource (`type: Warning`, status `True`: e.g. a storage change it
+/// ignores; Strimzi docs, "Custom resource status information"), as `reason: message`.
+pub fn strimzi_warnings(kind: &str, obj: &serde_json::Value) -> Vec<String> {
+    if !is_strimzi(kind) {
+        return Vec::new();
+    }
+    current_conditions(obj)
+        .iter()
+        .filter(|c| c["type"] == "Warning" && c["status"] == "True")
+        .map(reason_and_message)
+        .collect()
+}
+
 /// Has this Job failed for good (a `Failed` condition)?
 pub fn job_failed(obj: &serde_json::Value) -> Option<String> {
     obj["status"]["conditions"]
@@ -540,6 +661,22 @@ impl Driver for ManifestDriver {
 
     fn interim(&self, live: &Value, desired: &Value) -> Option<(Value, String)> {
         self.interim.and_then(|f| f(live, desired))
+    }
+
+    /// Storage changes Strimzi would ignore (with only a Warning condition) are said in the
+    /// plan, before anyone applies them (strimzi_storage.rs).
+    fn check_update(
+        &self,
+        live: &Value,
+        desired: &Value,
+        _changes: &[FieldChange],
+    ) -> Result<Option<String>, String> {
+        let kind = desired
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let refused = strimzi_storage::refused_changes(kind, live, desired);
+        Ok((!refused.is_empty()).then(|| format!("Warning: {}", refused.join("; "))))
     }
 
     async fn read(
@@ -593,8 +730,21 @@ impl Driver for ManifestDriver {
         // before it reports Ready (Strimzi 1.2.0 KafkaUserOperator: the Secret, then status).
         if !matches!(
             t.kind.as_str(),
-            "Kafka" | "KafkaConnect" | "KafkaConnector" | "KafkaUser" | "Deployment" | "Job"
+            "Kafka"
+                | "KafkaNodePool"
+                | "KafkaConnect"
+                | "KafkaConnector"
+                | "KafkaUser"
+                | "Deployment"
+                | "Job"
         ) {
+            return Ok(Readiness::Ready);
+        }
+        // A node pool is reconciled with its Kafka, which is made after its pools: a pool
+        // with no Kafka yet is done. Once the Kafka exists, a pool change is waited for, as
+        // Strimzi's refusal of a storage change is a Warning in the pool's status only
+        // (Strimzi 1.2.0 KafkaPool.fromCrd: `warningConditions`, KafkaNodePoolStatus).
+        if t.kind == "KafkaNodePool" && !self.pool_has_kafka(&t).await? {
             return Ok(Readiness::Ready);
         }
         let Some(obj) = self.get(&t).await? else {
@@ -619,8 +769,20 @@ impl Driver for ManifestDriver {
             }
             .into());
         }
+        if let Some(why) = strimzi_failed(&t.kind, &obj) {
+            return Err(K8sError::NotReady {
+                what: t.describe(),
+                detail: why,
+            }
+            .into());
+        }
         Ok(match pending(&t.kind, &obj) {
-            None => Readiness::Ready,
+            None => {
+                for w in strimzi_warnings(&t.kind, &obj) {
+                    cx.warn(&format!("{}: {w}", t.describe()));
+                }
+                Readiness::Ready
+            }
             Some(what) => Readiness::Pending(what),
         })
     }
@@ -673,6 +835,40 @@ mod tests {
             Some("BackoffLimitExceeded: Job has reached the specified backoff limit")
         );
         assert_eq!(pending("Namespace", &json!({})), None);
+    }
+
+    #[test]
+    fn ready_false_with_a_reason_fails_and_warnings_are_read() {
+        let refused = json!({"metadata": {"generation": 2}, "status": {"observedGeneration": 2,
+            "conditions": [{"type": "Ready", "status": "False", "reason": "InvalidResource",
+                "message": "spec.class is not a connector"}]}});
+        assert_eq!(
+            strimzi_failed("KafkaConnector", &refused).as_deref(),
+            Some("InvalidResource: spec.class is not a connector")
+        );
+        // An old generation's verdict says nothing about this change.
+        let stale = json!({"metadata": {"generation": 3}, "status": {"observedGeneration": 2,
+            "conditions": [{"type": "Ready", "status": "False", "reason": "InvalidResource"}]}});
+        assert_eq!(strimzi_failed("KafkaConnector", &stale), None);
+        // Without a reason it is on its way.
+        let no_reason = json!({"status": {"conditions": [{"type": "Ready", "status": "False"}]}});
+        assert_eq!(strimzi_failed("Kafka", &no_reason), None);
+        assert_eq!(strimzi_failed("Deployment", &refused), None);
+        let connect_said_no = json!({"status": {"conditions": [{"type": "NotReady", "status": "True",
+            "reason": "ConnectRestException", "message": "PUT /connectors/x/config returned 500"}]}});
+        assert!(strimzi_failed("KafkaConnector", &connect_said_no).is_some());
+        let creating = json!({"status": {"conditions": [{"type": "NotReady", "status": "True",
+            "reason": "Creating", "message": "Kafka cluster is being deployed"}]}});
+        assert_eq!(strimzi_failed("Kafka", &creating), None);
+        let warned = json!({"metadata": {"generation": 1}, "status": {"observedGeneration": 1,
+            "conditions": [{"type": "Ready", "status": "True"},
+                {"type": "Warning", "status": "True", "reason": "KafkaStorage",
+                 "message": "storage changes ignored"}]}});
+        assert_eq!(
+            strimzi_warnings("Kafka", &warned),
+            vec!["KafkaStorage: storage changes ignored".to_owned()]
+        );
+        assert_eq!(pending("Kafka", &warned), None);
     }
 
     #[test]

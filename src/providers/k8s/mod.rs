@@ -8,6 +8,7 @@
 //! attributes, `ready` from the outputs `create` returned.
 
 pub mod access;
+pub mod admission;
 pub mod crds;
 pub mod finalizers;
 pub mod kafka_listeners;
@@ -16,6 +17,7 @@ pub mod probe;
 pub mod project;
 pub mod resources;
 pub mod secret;
+pub mod strimzi_storage;
 pub mod volumes;
 
 use std::sync::Arc;
