@@ -866,3 +866,49 @@ fn the_checker_enforces_types_exclusivity_and_driver_property_typos() {
             .any(|m| m.contains("required key `mode`"))
     );
 }
+
+/// `alpaka test`'s own JDBC source connector (the one its Jobs wait on) gets the checks the
+/// shipped ones get: it runs in the same Connect image, against the same connector version.
+#[test]
+fn alpaka_tests_jdbc_connector_matches_the_documented_config() {
+    use alpaka::stack::testkit::{RunId, TestKit};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let l = alpaka::config::load(root, "k3d").expect("the k3d profile loads");
+    let run = RunId::new("ab12cd34").expect("a valid run id");
+    let kit = TestKit {
+        run: &run,
+        ns: "alpaka",
+        cfg: &l.config,
+    };
+    let connector = kit
+        .jdbc_connector("srccon")
+        .into_iter()
+        .find(|o| o["kind"] == "KafkaConnector")
+        .expect("alpaka test makes a KafkaConnector");
+    let spec = &connector["spec"];
+    assert_eq!(spec["class"], JDBC_SOURCE);
+    let mut cfg: BTreeMap<String, String> = spec["config"]
+        .as_object()
+        .expect("a config map")
+        .iter()
+        .map(|(k, v)| {
+            let text = v
+                .as_str()
+                .unwrap_or_else(|| panic!("config `{k}` is not a string: {v}"));
+            (k.clone(), text.to_owned())
+        })
+        .collect();
+    cfg.insert("connector.class".into(), JDBC_SOURCE.into());
+    if let Some(n) = spec["tasksMax"].as_i64() {
+        cfg.insert("tasks.max".into(), n.to_string());
+    }
+    let name = connector["metadata"]["name"].as_str().unwrap_or_default();
+    cfg.insert("name".into(), name.to_owned());
+    let problems = problems(&cfg);
+    assert!(
+        problems.is_empty(),
+        "alpaka test's JDBC connector departs from kafka-connect-jdbc 10.9.2's documented \
+         config:\n  {}",
+        problems.join("\n  ")
+    );
+}
