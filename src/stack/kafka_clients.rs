@@ -124,7 +124,7 @@ pub fn add_credentials(
 }
 
 /// ksqlDB: the cp-ksqldb-server image turns `KSQL_<NAME>` into server property `<name>`
-/// (confluentinc/ksql-images v8.3.1, `configure`), and ksqlDB passes the top-level
+/// (confluentinc/ksql-images v8.3.0 (the pinned image tag), `configure`), and ksqlDB passes the top-level
 /// `security.protocol`, `sasl.*` and `ssl.*` properties to all its Kafka clients (Confluent
 /// docs, "Configure Security for ksqlDB": "Configure ksqlDB for SASL").
 pub fn ksqldb_env(user: &str) -> Vec<EnvVar> {

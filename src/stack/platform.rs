@@ -840,7 +840,7 @@ fn user_nodes(
 }
 
 /// The cp-ksqldb-server image turns every `KSQL_*` variable into a server property
-/// (`KSQL_KSQL_SERVICE_ID` → `ksql.service.id`; confluentinc/ksql-images v8.3.1,
+/// (`KSQL_KSQL_SERVICE_ID` → `ksql.service.id`; confluentinc/ksql-images v8.3.0 (the pinned image tag),
 /// `cp-ksqldb-server/include/etc/confluent/docker/server/configure`). Internal, sink and
 /// processing-log topics take Kafka's replication factor: their defaults (1) lose data on a
 /// multi-broker cluster, and a factor above the broker count fails every CREATE.
