@@ -183,6 +183,10 @@ impl World {
             .args(["--admin-account", ACCOUNT, "--cluster-id", CLUSTER])
             // Cluster admin only through an access entry with the admin policy, as EKS grants.
             .args(["--access-entries", &format!("http://127.0.0.1:{moto_port}")])
+            // The secrets it checks signatures with: the session's, written below once moto
+            // has made it.
+            .arg("--credentials")
+            .arg(root.join("sts-credentials.json"))
             .arg("--log")
             .arg(root.join("authenticator.log"))
             .stdout(Stdio::piped())
@@ -237,6 +241,14 @@ impl World {
             String::from_utf8_lossy(&out.stderr)
         );
         let creds: Json = serde_json::from_slice(&out.stdout).unwrap();
+        std::fs::write(
+            root.join("sts-credentials.json"),
+            serde_json::json!({
+                creds["access_key_id"].as_str().unwrap(): creds["secret_access_key"]
+            })
+            .to_string(),
+        )
+        .unwrap();
         World {
             dir,
             cp,
@@ -645,6 +657,53 @@ fn eks_prod_apply_end_to_end_then_destroy_leaves_nothing() {
         log.contains(r#"REFUSED unexpected scheme 'http' in pre-signed URL"#),
         "{log}"
     );
+    // Well-formed tokens that STS would not accept: signed with a wrong secret, or for another
+    // cluster (the `x-k8s-aws-id` the EKS authenticator sends is its own cluster's). Made by
+    // `alpaka eks-token`, the kubeconfig's exec plugin; the right one logs in.
+    for (cluster, secret, refused) in [
+        (CLUSTER, "wrong-secret", Some("SignatureDoesNotMatch")),
+        ("another-cluster", "", Some("SignatureDoesNotMatch")),
+        (CLUSTER, "", None),
+    ] {
+        let mut p = w.process();
+        if !secret.is_empty() {
+            p.env("AWS_SECRET_ACCESS_KEY", secret);
+        }
+        let out = p
+            .args(["eks-token", "--cluster", cluster, "--region", REGION])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let cred: Json = serde_json::from_slice(&out.stdout).unwrap();
+        let token = cred["status"]["token"].as_str().unwrap();
+        let out = Process::new(controlplane::tools().join("kubectl"))
+            .args(["--server", &w.cp.server(), "--token", token])
+            .arg(format!(
+                "--certificate-authority={}",
+                w.cp.ca_file().display()
+            ))
+            .args(["get", "namespace", "default", "-o", "name"])
+            .env("KUBECONFIG", "/dev/null")
+            .output()
+            .unwrap();
+        let log = std::fs::read_to_string(root.join("authenticator.log")).unwrap();
+        let last = log.lines().last().unwrap_or_default().to_owned();
+        match refused {
+            Some(code) => {
+                assert!(!out.status.success(), "{cluster}/{secret}: logged in");
+                assert!(last.starts_with("REFUSED") && last.contains(code), "{last}");
+            }
+            None => assert!(
+                out.status.success(),
+                "{}\n{last}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        }
+    }
     let mut touched: BTreeSet<(String, String, String)> = BTreeSet::new();
     for x in &writes {
         touched.insert((x.kubectl_type(), x.namespace.clone(), x.name.clone()));

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The EKS token check, as a TokenReview webhook for the real kube-apiserver of the tests.
 
-Usage: eks_authenticator.py --sts URL --admin-account ACCOUNT [--log FILE]
+Usage: eks_authenticator.py --sts URL --admin-account ACCOUNT --credentials FILE [--cluster-id NAME]
+       [--access-entries URL] [--log FILE]
 Prints `PORT n` once it listens on 127.0.0.1:n (POST /authenticate takes a TokenReview).
 
 A stand-in for aws-iam-authenticator, which an EKS control plane runs for bearer tokens
@@ -15,8 +16,18 @@ authenticator does) — here from moto (--sts), keeping the STS Host header the 
 for — and maps the caller as pkg/server/server.go does: username the caller's ARN, uid
 `aws-iam-authenticator:<account>:<user id>`, the `arn`/`accessKeyId`/`principalId` extras.
 
-What is not real: moto does not check SigV4 signatures, so a forged signature passes; and
-authorization is reduced to cluster admin or nothing: with --access-entries URL (the moto
+moto does not check SigV4 signatures, so the signature is checked here before the URL goes to
+moto, as STS checks it (AWS's "Signature Version 4" documentation: "Create a canonical request",
+"Create a string to sign", "Calculate the signature", and "Authenticating requests: using query
+parameters"): the canonical request of the GET with the URL's query (all but X-Amz-Signature,
+RFC 3986-encoded, sorted), the signed headers as the authenticator sends them — `host` and the
+`x-k8s-aws-id` of *this* cluster (--cluster-id), so a token made for another cluster fails — and
+the hash of the empty body; the key derived from the secret of the access key the credential
+names (--credentials: a JSON file `{access key id: secret}` the harness writes, read at each
+check). A mismatch is STS's 403 `SignatureDoesNotMatch`, an unknown key its 403
+`InvalidClientTokenId`, reported as the authenticator reports a non-200 answer from STS.
+
+What is not real: authorization is reduced to cluster admin or nothing: with --access-entries URL (the moto
 stand-in's GET /_alpaka/access-entries), a caller is put in system:masters only when the cluster
 has an access entry for its principal (an assumed role's session matched to the role by account
 and name, as the EKS access entry of an IAM role covers its sessions) with
@@ -27,6 +38,8 @@ AmazonEKSClusterAdminPolicy at cluster scope, as EKS grants; without it, a calle
 import argparse
 import base64
 import datetime
+import hashlib
+import hmac
 import http.server
 import json
 import re
@@ -49,7 +62,54 @@ class Refused(Exception):
     pass
 
 
-def verify(token, sts, cluster_header):
+def sts_error(code, message):
+    """STS's 403 answer (its XML error shape), as aws-iam-authenticator reports one."""
+    body = (f'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender'
+            f'</Type><Code>{code}</Code><Message>{message}</Message></Error></ErrorResponse>')
+    return Refused(f"error from AWS (expected 200, got 403). Body: {body.encode()!r}")
+
+
+def _uri_encode(s):
+    return urllib.parse.quote(s, safe="-_.~")
+
+
+def _hmac(key, msg):
+    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+
+def check_signature(u, lower, cluster_header, credentials):
+    """The SigV4 query-string signature of the presigned URL, as STS checks it (module doc)."""
+    with open(credentials, encoding="utf-8") as f:
+        secrets = json.load(f)
+    key_id, _, scope = lower.get("x-amz-credential", "").partition("/")
+    secret = secrets.get(key_id)
+    if secret is None:
+        raise sts_error("InvalidClientTokenId",
+                        "The security token included in the request is invalid.")
+    pairs = [(k, v) for k, v in urllib.parse.parse_qsl(u.query, keep_blank_values=True)
+             if k != "X-Amz-Signature"]
+    query = "&".join(f"{_uri_encode(k)}={_uri_encode(v)}"
+                     for k, v in sorted((_uri_encode(k), v) for k, v in pairs))
+    # The headers the authenticator sends to STS; any other signed header cannot match.
+    sent = {"host": u.netloc, "x-k8s-aws-id": cluster_header}
+    signed = lower.get("x-amz-signedheaders", "").split(";")
+    headers = "".join(f"{h}:{sent.get(h, '')}\n" for h in signed)
+    canonical = "\n".join(["GET", u.path or "/", query, headers, ";".join(signed),
+                           hashlib.sha256(b"").hexdigest()])
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", lower.get("x-amz-date", ""), scope,
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + secret).encode()
+    for part in scope.split("/"):
+        key = _hmac(key, part)
+    expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, lower.get("x-amz-signature", "")):
+        raise sts_error("SignatureDoesNotMatch",
+                        "The request signature we calculated does not match the signature you "
+                        "provided. Check your AWS Secret Access Key and signing method. Consult "
+                        "the service documentation for details.")
+
+
+def verify(token, sts, cluster_header, credentials):
     if len(token) > MAX_TOKEN:
         raise Refused("token is too large")
     if not token.startswith(PREFIX):
@@ -93,6 +153,7 @@ def verify(token, sts, cluster_header):
     if datetime.datetime.now(datetime.timezone.utc) > date + datetime.timedelta(minutes=15):
         raise Refused(f"X-Amz-Date parameter is expired (15 minute expiration) {date}")
 
+    check_signature(u, lower, cluster_header, credentials)
     req = urllib.request.Request(
         sts.rstrip("/") + "/?" + u.query,
         headers={"Host": u.netloc, "x-k8s-aws-id": cluster_header,
@@ -144,6 +205,8 @@ def main():
     ap.add_argument("--admin-account", required=True)
     ap.add_argument("--cluster-id", default="")
     ap.add_argument("--access-entries")
+    ap.add_argument("--credentials", required=True,
+                    help="JSON file {access key id: secret access key}, read at each check")
     ap.add_argument("--log")
     args = ap.parse_args()
 
@@ -162,7 +225,7 @@ def main():
             out = {"apiVersion": review.get("apiVersion", "authentication.k8s.io/v1"),
                    "kind": "TokenReview"}
             try:
-                account, arn, user_id, key = verify(token, args.sts, args.cluster_id)
+                account, arn, user_id, key = verify(token, args.sts, args.cluster_id, args.credentials)
             except Refused as e:
                 log(f"REFUSED {e}")
                 out["status"] = {"authenticated": False, "error": str(e)}
