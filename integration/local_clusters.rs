@@ -607,3 +607,166 @@ fn plan_warns_about_an_old_tool_without_failing() {
         "{err}"
     );
 }
+
+/// A fake run directly: exit code, stdout, stderr.
+fn fake_run(w: &World, tool: &str, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut c = Command::new(w.root().join("bin").join(tool));
+    w.env(&mut c);
+    let out = c.args(args).envs(env.iter().copied()).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Each fake refuses a flag its real tool does not define, with that tool's message and exit
+/// code (issue 24 item 2; the flag tables and the wording are cited in `integration/fakes/`),
+/// and nothing is made; the tools' global flags are taken where the tools take them.
+#[test]
+fn fakes_refuse_flags_their_tool_does_not_define() {
+    let w = World::new(&["k3d", "minikube", "docker", "helm"]);
+    let helm_ctx = ["-n", "ns", "--kube-context", "c", "--kubeconfig", "k"];
+
+    // k3d v5.8.3: cobra's error and usage, then logrus' fatal line; exit 1.
+    let (code, out, err) = fake_run(
+        &w,
+        "k3d",
+        &["cluster", "create", "x", "--no-such-flag"],
+        &[],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.starts_with(
+            "Error: unknown flag: --no-such-flag\nUsage:\n  k3d cluster create NAME [flags]\n"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.trim_end()
+            .ends_with(r#"level=fatal msg="unknown flag: --no-such-flag""#),
+        "{err}"
+    );
+    let (code, _, err) = fake_run(&w, "k3d", &["cluster", "create", "x", "-x"], &[]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("Error: unknown shorthand flag: 'x' in -x\n"),
+        "{err}"
+    );
+    // A flag of another subcommand is unknown here (`--all` is cluster delete's).
+    let (code, _, err) = fake_run(&w, "k3d", &["cluster", "create", "x", "--all"], &[]);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("Error: unknown flag: --all\n"), "{err}");
+    assert_eq!(
+        w.fake_json("k3d", &["cluster", "list", "-o", "json"]),
+        serde_json::json!([])
+    );
+    // Global flags anywhere after the command; grouped and attached shorthands.
+    w.fake(
+        "k3d",
+        &[
+            "cluster",
+            "create",
+            "x",
+            "--verbose",
+            "-s1",
+            "-a=2",
+            "--wait=false",
+        ],
+    );
+    w.fake("k3d", &["cluster", "delete", "--trace", "x"]);
+
+    // minikube v1.37.0: cobra's error and usage; exit 14 (ExProgramUsage).
+    let (code, out, err) = fake_run(&w, "minikube", &["start", "-p", "x", "--no-such-flag"], &[]);
+    assert_eq!(code, 14, "{out}{err}");
+    assert!(
+        err.starts_with("Error: unknown flag: --no-such-flag\nUsage:\n  minikube start [flags]\n"),
+        "{err}"
+    );
+    assert!(err.contains("\nGlobal Flags:\n"), "{err}");
+    let (code, _, err) = fake_run(&w, "minikube", &["start", "-p", "x", "--memory"], &[]);
+    assert_eq!(code, 14);
+    assert!(
+        err.starts_with("Error: flag needs an argument: --memory\n"),
+        "{err}"
+    );
+    assert_eq!(
+        w.fake_json("minikube", &["profile", "list", "-o", "json"]),
+        serde_json::json!({"invalid": [], "valid": []})
+    );
+    // klog's Go flags are global, `-v` among them.
+    w.fake(
+        "minikube",
+        &[
+            "start",
+            "-p",
+            "x",
+            "--alsologtostderr",
+            "-v=1",
+            "--memory=4g",
+        ],
+    );
+    w.fake(
+        "minikube",
+        &["-p", "x", "image", "load", "--overwrite", "img:1"],
+    );
+
+    // docker CLI v27.3.1: its FlagErrorFunc's words, exit 125; global options only before
+    // the subcommand.
+    let (code, out, err) = fake_run(&w, "docker", &["version", "--no-such-flag"], &[]);
+    assert_eq!(code, 125, "{out}{err}");
+    assert_eq!(
+        err,
+        "unknown flag: --no-such-flag\nSee 'docker version --help'.\n"
+    );
+    let (code, _, err) = fake_run(&w, "docker", &["build", "--no-such-flag", "."], &[]);
+    assert_eq!(code, 125);
+    assert_eq!(
+        err,
+        "unknown flag: --no-such-flag\nSee 'docker build --help'.\n"
+    );
+    let (code, _, err) = fake_run(&w, "docker", &["version", "--debug"], &[]);
+    assert_eq!(code, 125);
+    assert_eq!(err, "unknown flag: --debug\nSee 'docker version --help'.\n");
+    let (code, _, err) = fake_run(&w, "docker", &["--no-such-flag", "version"], &[]);
+    assert_eq!(code, 125);
+    assert!(
+        err.starts_with("unknown flag: --no-such-flag\nSee 'docker --help'.\n\nUsage:\n  docker [OPTIONS] COMMAND [ARG...]\n"),
+        "{err}"
+    );
+    w.fake("docker", &["--version"]);
+
+    // helm: cobra's error alone (the root silences usage), exit 1; v3.17.3's flags by default,
+    // v4.2.3's for a v4.
+    let mut list = vec!["list", "--no-such-flag"];
+    list.extend(helm_ctx);
+    let (code, out, err) = fake_run(&w, "helm", &list, &[]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (1, "", "Error: unknown flag: --no-such-flag\n")
+    );
+    let mut all = vec!["list", "--all", "-o", "json"];
+    all.extend(helm_ctx);
+    assert_eq!(fake_run(&w, "helm", &all, &[]).0, 0);
+    let (code, _, err) = fake_run(&w, "helm", &all, &[("FAKE_HELM_VERSION", "v4.2.3")]);
+    assert_eq!((code, err.as_str()), (1, "Error: unknown flag: --all\n"));
+    let mut upgrade = vec![
+        "upgrade",
+        "--install",
+        "r",
+        "chart",
+        "--version",
+        "1",
+        "--force-conflicts",
+    ];
+    upgrade.extend(helm_ctx);
+    let (code, _, err) = fake_run(&w, "helm", &upgrade, &[]);
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "Error: unknown flag: --force-conflicts\n")
+    );
+    // helm 4's `--wait` takes an optional strategy: it does not eat the next argument.
+    upgrade.extend(["--wait", "--timeout", "300s"]);
+    let (code, out, err) = fake_run(&w, "helm", &upgrade, &[("FAKE_HELM_VERSION", "v4.2.3")]);
+    assert_eq!(code, 0, "{out}{err}");
+}

@@ -628,3 +628,35 @@ fn a_failed_or_held_helm_release_is_planned_and_applied_as_helm_allows() {
     ok(w.run(&apply));
     assert_eq!(w.run(&plan).0, 0);
 }
+
+/// The whole profile applied, re-planned and destroyed against the fake helm as helm 4.2.3
+/// (the version alpaka targets, `integration/tools.sh`): every flag alpaka passes helm 4 —
+/// `--force-conflicts`, `--wait` with no strategy, the status flags of `list` without `--all`
+/// — is one helm 4.2.3 defines, or the fake refuses it as helm does (issue 24 item 2).
+#[test]
+fn k3d_profile_applies_and_destroys_with_helm_4_flags() {
+    let w = World::new();
+    let v4 = [("FAKE_HELM_VERSION", "v4.2.3")];
+    ok(w.run_with(&["apply", "--auto-approve"], &v4));
+    let helm_calls: Vec<String> = w
+        .take("fake.log")
+        .into_iter()
+        .filter(|l| l.starts_with("helm "))
+        .collect();
+    assert!(
+        helm_calls
+            .iter()
+            .any(|l| l.starts_with("helm upgrade --install ") && l.contains(" --force-conflicts")),
+        "{helm_calls:#?}"
+    );
+    assert_eq!(w.run_with(&["plan", "--detailed-exitcode"], &v4).0, 0);
+    ok(w.run_with(&["destroy", "--auto-approve"], &v4));
+    assert!(
+        w.take("fake.log")
+            .iter()
+            .any(|l| l.starts_with("helm uninstall ") && l.contains(" --wait ")),
+        "helm uninstall --wait was not called"
+    );
+    w.assert_all_gone();
+    assert!(w.helm_releases().is_empty());
+}

@@ -242,23 +242,24 @@ def _find(table, persistent, args, traverse):
 
 
 def check_flags(argv, table, persistent="", traverse=False):
-    """The command path argv names, or raises FlagError as the real tool's parser would; None
-    when argv names a command the table does not model (the fake then says it is unsupported).
-    `-h/--help` is refused as not modelled: a fake does not print help."""
+    """(the command path argv names, None, its positional arguments), or (path, the FlagError
+    the real tool's parser would raise, None); (None, None, None) when argv names a command the
+    table does not model (the fake then says it is unsupported). `-h/--help` is refused as not
+    modelled: a fake does not print help."""
     try:
         path, rest, flags = _find(table, persistent, argv, traverse)
     except FlagError as e:
-        return "", e
+        return "", e, None
     if path not in table:
-        return None, None
+        return None, None, None
     try:
-        _pflag_parse(flags, rest)
+        positional = _pflag_parse(flags, rest)
     except FlagError as e:
-        return path, e
+        return path, e, None
     if any(a in ("-h", "--help") or a.startswith("--help=") for a in rest):
         sys.stderr.write(f"fake: help is not modelled: {argv}\n")
         sys.exit(64)
-    return path, None
+    return path, None, positional
 
 
 def usage(tool, path, table, persistent, use, traverse=False):
