@@ -57,6 +57,31 @@ pub fn check(live: &Value, desired: &Value) -> Result<Option<String>, String> {
     Ok(judged(live, desired)?.map(|u| u.steps()))
 }
 
+/// Plan-time: a Kafka moving between ZooKeeper and KRaft mode would be replaced (another API
+/// version: deleted and made anew, its data with it). Strimzi's way is its ZooKeeper-to-KRaft
+/// migration, in Strimzi 0.45 only ("Strimzi 0.45 is the last minor Strimzi version with support
+/// for ZooKeeper-based Apache Kafka clusters … migrate to KRaft … before upgrading to Strimzi
+/// 0.46", 0.45.1 release notes; 0.46 removed the migration), which alpaka does not perform.
+pub fn check_replace(live: &Value, desired: &Value) -> Result<(), String> {
+    let name = text(live, "metadata.name").unwrap_or("the Kafka");
+    match (zookeeper(live), zookeeper(desired)) {
+        (true, false) => Err(format!(
+            "kafka.mode zookeeper → kraft would delete Kafka {name} with its data and make a new \
+             KRaft one: moving a cluster is Strimzi's ZooKeeper-to-KRaft migration (Strimzi \
+             0.45's `strimzi.io/kraft: migration`, then `enabled`; removed in 0.46), which \
+             alpaka does not perform. Keep `kafka.mode: zookeeper`, migrate by hand with \
+             Strimzi 0.45.1 (its \"Migrating to KRaft mode\"), or start over with an empty \
+             Kafka: `alpaka destroy`, then apply"
+        )),
+        (false, true) => Err(format!(
+            "kafka.mode kraft → zookeeper would delete Kafka {name} with its data: a KRaft \
+             cluster cannot go back to ZooKeeper (Strimzi has no such migration). Keep \
+             `kafka.mode: kraft`"
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// `desired` with the metadata version the cluster uses now, when the change raises it (the
 /// first of the two steps); `None` when one step does it all.
 fn version_interim(live: &Value, desired: &Value) -> Option<(Value, String)> {
@@ -180,6 +205,32 @@ mod tests {
         assert!(e.contains("inter.broker.protocol.version"), "{e}");
         assert_eq!(check(&zk("3.9.0"), &zk("3.9.0")), Ok(None));
         assert!(interim(&zk("3.9.0"), &zk("3.9.1")).is_none());
+    }
+
+    #[test]
+    fn moving_between_zookeeper_and_kraft_is_refused_not_replaced() {
+        let kraft = kafka("4.3.1", Some("4.3-IV0"));
+        let Value::Map(mut m) = kafka("3.9.0", None) else {
+            unreachable!()
+        };
+        if let Some(Value::Map(spec)) = m.get_mut("spec") {
+            spec.insert(
+                "zookeeper".into(),
+                Value::map([("replicas", Value::Int(1))]),
+            );
+        }
+        let zk = Value::Map(m);
+        assert!(
+            check_replace(&zk, &kraft)
+                .unwrap_err()
+                .contains("ZooKeeper-to-KRaft migration")
+        );
+        assert!(
+            check_replace(&kraft, &zk)
+                .unwrap_err()
+                .contains("cannot go back")
+        );
+        assert_eq!(check_replace(&kraft, &kraft), Ok(()));
     }
 
     #[test]

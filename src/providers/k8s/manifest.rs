@@ -718,6 +718,14 @@ impl Driver for ManifestDriver {
         Ok((!notes.is_empty()).then(|| notes.join("; ")))
     }
 
+    /// A Kafka is never replaced to move it between ZooKeeper and KRaft (kafka_upgrade.rs).
+    fn check_replace(&self, live: &Value, desired: &Value) -> Result<(), String> {
+        match desired.get("kind").and_then(Value::as_str) {
+            Some("Kafka") => super::kafka_upgrade::check_replace(live, desired),
+            _ => Ok(()),
+        }
+    }
+
     async fn read(
         &self,
         _id: &ResourceId,
