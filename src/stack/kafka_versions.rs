@@ -82,7 +82,7 @@ impl Upgrade {
 
     /// One line for the plan, as EKS's upgrade steps are shown.
     pub fn steps(&self) -> String {
-        let mut s = vec!["Strimzi operator (its release is applied first)".to_owned()];
+        let mut s = vec!["Strimzi operator (its release goes before this Kafka)".to_owned()];
         if self.from != self.to {
             s.push(format!(
                 "Kafka {} → {} (brokers roll; waited for until status.kafkaVersion is {})",

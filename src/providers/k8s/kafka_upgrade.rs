@@ -106,8 +106,7 @@ fn version_interim(live: &Value, desired: &Value) -> Option<(Value, String)> {
         Value::str(u.from_metadata.clone()),
     );
     let note = format!(
-        "in two steps: Kafka {} with metadata version {} first, then metadata version {} \
-         after everything that uses this Kafka",
+        "in two steps: Kafka {} with metadata version {} first, then {}",
         u.to, u.from_metadata, u.to_metadata
     );
     Some((bridge, note))
@@ -157,7 +156,10 @@ mod tests {
         let (bridge, why) = interim(&live, &desired).unwrap();
         assert_eq!(text(&bridge, "spec.kafka.version"), Some("4.3.1"));
         assert_eq!(text(&bridge, "spec.kafka.metadataVersion"), Some("4.2-IV1"));
-        assert!(why.contains("then metadata version 4.3-IV0"), "{why}");
+        assert!(
+            why.contains("metadata version 4.2-IV1 first, then 4.3-IV0"),
+            "{why}"
+        );
     }
 
     #[test]
