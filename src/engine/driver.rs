@@ -141,6 +141,13 @@ pub trait Driver: Send + Sync {
         Ok(None)
     }
 
+    /// Plan-time check of a replacement of `live` by `desired`: `Err` refuses the plan (a
+    /// replacement that would throw away what cannot be made again, and that the service has
+    /// its own migration for, e.g. a Kafka moving from ZooKeeper to KRaft).
+    fn check_replace(&self, _live: &Value, _desired: &Value) -> Result<(), String> {
+        Ok(())
+    }
+
     /// An in-place update from `live` to `desired` that would cut off what depends on this
     /// resource until those change too (a Kafka listener its clients are moving off): the
     /// value to apply in this resource's place, and what the plan says about it. The walker

@@ -258,6 +258,12 @@ pub async fn plan(
                         Some((outputs, live_attrs)) => {
                             let fields = redacted(driver.diff(&live_attrs, &desired, salt));
                             let action = if fields.iter().any(|f| f.forces_replacement) {
+                                driver
+                                    .check_replace(&live_attrs, &desired)
+                                    .map_err(|message| PlanError::Refused {
+                                        id: node.id.clone(),
+                                        message,
+                                    })?;
                                 warning = driver.replace_warning().map(str::to_owned);
                                 Action::Replace
                             } else {
@@ -295,6 +301,12 @@ pub async fn plan(
                     } else {
                         let drift = recorded.attrs.same_as(&desired.seal(salt), salt);
                         let action = if fields.iter().any(|f| f.forces_replacement) {
+                            driver
+                                .check_replace(live_attrs, &desired)
+                                .map_err(|message| PlanError::Refused {
+                                    id: node.id.clone(),
+                                    message,
+                                })?;
                             warning = driver.replace_warning().map(str::to_owned);
                             Action::Replace
                         } else {
