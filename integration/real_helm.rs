@@ -960,3 +960,175 @@ fn a_charts_service_waits_for_a_webhook_that_comes_up_10_s_later() {
     );
     assert!(webhook.requests().contains("demo-svc"));
 }
+
+// ---- CRDs on a create, and what destroy leaves (issue 22 item 5) -------------------------------
+//
+// The test chart's `crds/gadgets.yaml` (0.1.0: `size`, v1) and the next version's
+// (`integration/charts/v0.2.0/alpaka-test-chart`: `color` added, v2 served).
+
+const GADGETS: &str = "gadgets.test.alpaka.io";
+
+fn chart_v2() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("integration/charts/v0.2.0/alpaka-test-chart")
+        .display()
+        .to_string()
+}
+
+/// The gadgets CRD of chart `chart` (a path), as `kubectl apply` sends it.
+fn gadgets_of(chart: &str) -> String {
+    std::fs::read_to_string(PathBuf::from(chart).join("crds/gadgets.yaml")).unwrap()
+}
+
+/// The served versions of the gadgets CRD on the cluster and its v1 spec's properties.
+fn gadgets_live(cp: &ControlPlane) -> (Vec<String>, Vec<String>) {
+    let crd = cp
+        .get(&["customresourcedefinition", GADGETS])
+        .expect("the gadgets CRD exists");
+    let versions = crd["spec"]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["served"] == true)
+        .map(|v| v["name"].as_str().unwrap().to_owned())
+        .collect();
+    let props =
+        crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+    (versions, props)
+}
+
+#[test]
+fn a_create_over_older_crds_applies_the_charts_before_helm_installs() {
+    let mut rig = Rig::start();
+    // An older operator's CRD is on the cluster (chart 0.1.0's), as a helm 3 install of an
+    // older release would have left it.
+    let (code, _, err) = rig
+        .cp
+        .kubectl_stdin(&["apply", "-f", "-"], &gadgets_of(&chart()));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        gadgets_live(&rig.cp),
+        (vec!["v1".into()], vec!["size".into()])
+    );
+
+    // helm alone: applied client-side (helm 3's way, helm 4 `--server-side=false`) its install
+    // skips a CRD that exists (v4.2.3 install.go installCRDs: IsAlreadyExists → "Skipping");
+    // server-side (helm 4's default) it applies it, and another manager's fields conflict.
+    let (code, _, err) = rig.helm(&[
+        "install",
+        "plain",
+        &chart_v2(),
+        "--server-side=false",
+        "--create-namespace",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        gadgets_live(&rig.cp),
+        (vec!["v1".into()], vec!["size".into()]),
+        "helm upgraded an existing CRD on a client-side install"
+    );
+    let (code, _, err) = rig.helm(&["uninstall", "plain", "--wait"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = rig.helm(&["install", "plain", &chart_v2()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("failed to install CRD crds/gadgets.yaml: conflict occurred"),
+        "{err}"
+    );
+
+    // alpaka: the plan names it under the create, apply brings the chart's first.
+    let g = rig.graph_of(&chart_v2(), "0.2.0", serde_json::json!({}));
+    let p = rig.plan_of(&g, false);
+    let c = change(&p);
+    assert_eq!(c.action, Action::Create, "{}", text(&p));
+    let out = text(&p);
+    assert!(
+        out.contains(&format!("note: CRDs older on the cluster: {GADGETS} (the cluster's serves up to v1, the chart's v2) → applied from chart alpaka-test-chart 0.2.0")),
+        "{out}"
+    );
+    assert_done(&rig.run(&g, &p));
+    assert_eq!(
+        gadgets_live(&rig.cp),
+        (
+            vec!["v1".into(), "v2".into()],
+            vec!["color".into(), "size".into()]
+        )
+    );
+    let crd = rig
+        .cp
+        .get(&["customresourcedefinition", GADGETS, "--show-managed-fields"])
+        .unwrap();
+    assert!(
+        crd["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["manager"] == "alpaka" && m["operation"] == "Apply"),
+        "{crd}"
+    );
+    assert_eq!(rig.listed().unwrap()["chart"], "alpaka-test-chart-0.2.0");
+    let p = rig.plan_of(&g, false);
+    assert!(!p.has_changes(), "{}", text(&p));
+}
+
+#[test]
+fn a_create_under_a_newer_crd_is_refused_naming_it() {
+    let rig = Rig::start();
+    // Another operator's newer CRD (chart 0.2.0's) is on the cluster; alpaka pins 0.1.0.
+    let (code, _, err) = rig
+        .cp
+        .kubectl_stdin(&["apply", "-f", "-"], &gadgets_of(&chart_v2()));
+    assert_eq!(code, 0, "{err}");
+    let opts = PlanOptions {
+        profile: PROFILE.into(),
+        targets: Vec::new(),
+        destroy: false,
+        parallelism: 4,
+        inputs_hash: String::new(),
+        refresh: true,
+    };
+    let err = rig
+        .rt
+        .block_on(plan::plan(
+            &rig.graph(hello()),
+            &rig.state,
+            &rig.drivers,
+            &opts,
+        ))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&format!(
+            "`{ID}` cannot be created: CustomResourceDefinition {GADGETS} on the cluster is newer than chart alpaka-test-chart 0.1.0's (the cluster's serves up to v2, the chart's v1)"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("alpaka never downgrades"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "`kubectl --kubeconfig {} --context {CONTEXT} delete crd {GADGETS}`",
+            rig.cp.kubeconfig.display()
+        )),
+        "{err}"
+    );
+    // Nothing changed.
+    assert!(rig.listed().is_none());
+    assert_eq!(gadgets_live(&rig.cp).0, ["v1", "v2"]);
+    // What the check prevents: helm 4's install with `--force-conflicts` (which alpaka passes so
+    // that a chart's fields are taken back) applies the chart's CRD over the newer one.
+    let (code, _, err) = rig.helm(&[
+        "upgrade",
+        "--install",
+        RELEASE,
+        &chart(),
+        "--force-conflicts",
+        "--create-namespace",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(gadgets_live(&rig.cp).0, ["v1"], "helm did not downgrade it");
+}

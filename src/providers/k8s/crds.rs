@@ -1,10 +1,14 @@
 //! A chart's CustomResourceDefinitions, applied by alpaka when helm will not: helm installs a
 //! chart's `crds/` on the first install only and never upgrades them (helm's "Custom Resource
 //! Definitions" best-practices page; the eks-charts LB controller README says the same), so a
-//! chart upgrade would run the new controller against the old schemas. Worse, a fresh install
-//! skips every CRD that already exists (helm v4.2.3 `pkg/action/install.go` `installCRDs`:
-//! `apierrors.IsAlreadyExists` → "CRD is already present. Skipping"), so installing over a
-//! cluster where an older operator left its CRDs keeps the old schema too. Server-side apply
+//! chart upgrade would run the new controller against the old schemas. A fresh install over CRDs
+//! an older operator left is no better: applied client-side (helm 3; helm 4 `--server-side=false`)
+//! helm skips every CRD that exists (helm v4.2.3 `pkg/action/install.go` `installCRDs`:
+//! `apierrors.IsAlreadyExists` → "CRD is already present. Skipping"), keeping the old schema;
+//! server-side (helm 4's default, `pkg/kube/client.go` `makeCreateApplyFunc`) it applies them,
+//! failing on another manager's fields, or, with the `--force-conflicts` alpaka passes,
+//! replacing whatever is there, a newer CRD included (both seen with the real helm 4.2.3 in
+//! `integration/real_helm.rs`). So alpaka compares and applies them itself first. Server-side apply
 //! (field manager `alpaka`, forced) replaces what the old chart's CRDs said, and has no size
 //! limit on the object as client-side apply's last-applied annotation has.
 //!
