@@ -163,6 +163,21 @@ impl Rig {
         )
     }
 
+    /// The real helm in namespace `ns`.
+    fn helm_in(&self, ns: &str, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(&self.helm)
+            .args(args)
+            .args(["-n", ns, "--kube-context", CONTEXT, "--kubeconfig"])
+            .arg(&self.cp.kubeconfig)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// `helm list` of the release as helm itself reports it (every status).
     fn listed(&self) -> Option<serde_json::Value> {
         let (code, out, err) = self.helm(&["list", "-o", "json", "--filter", "^demo$"]);
@@ -1131,4 +1146,129 @@ fn a_create_under_a_newer_crd_is_refused_naming_it() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(gadgets_live(&rig.cp).0, ["v1"], "helm did not downgrade it");
+}
+
+/// A chart at `dir/alpaka-gadget-user` whose only object is a Gadget: a release that uses the
+/// test chart's CRD without shipping it.
+fn gadget_user_chart(dir: &std::path::Path) -> String {
+    let root = dir.join("alpaka-gadget-user");
+    std::fs::create_dir_all(root.join("templates")).unwrap();
+    std::fs::write(
+        root.join("Chart.yaml"),
+        "apiVersion: v2\nname: alpaka-gadget-user\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("templates/gadget.yaml"),
+        "apiVersion: test.alpaka.io/v1\nkind: Gadget\nmetadata:\n  name: g2\nspec:\n  size: big\n",
+    )
+    .unwrap();
+    root.display().to_string()
+}
+
+#[test]
+fn destroy_lists_what_helm_leaves_and_delete_crds_deletes_only_what_nothing_uses() {
+    use alpaka::providers::helm::leftovers::{self, Outcome};
+    let mut rig = Rig::start();
+    let values = serde_json::json!({"data": {"greeting": "hello"}, "keptClusterRole": true});
+    assert_done(&rig.apply(values.clone()));
+    let helm = rig.helm.display().to_string();
+
+    // Before destroy (the destroy plan): the chart's CRD and its kept ClusterRole.
+    let found = rig.rt.block_on(leftovers::find(&helm, &rig.state));
+    let [Ok(found)] = &found[..] else {
+        panic!("{found:?}")
+    };
+    let lines: Vec<String> = found.items.iter().map(|l| l.describe()).collect();
+    assert_eq!(
+        lines,
+        [
+            format!("CustomResourceDefinition {GADGETS} (crds/ of chart alpaka-test-chart 0.1.0)"),
+            format!("ClusterRole demo-kept (helm.sh/resource-policy: keep in release {NS}/demo)"),
+        ]
+    );
+    // A user's custom resource of the chart's kind.
+    let (code, _, err) = rig.cp.kubectl_stdin(
+        &["apply", "-f", "-"],
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: users}\n---\napiVersion: test.alpaka.io/v1\nkind: Gadget\nmetadata: {name: g1, namespace: users}\nspec: {size: small}\n",
+    );
+    assert_eq!(code, 0, "{err}");
+
+    assert_done(&rig.destroy());
+    assert!(rig.listed().is_none());
+    // helm left both.
+    assert!(rig.cp.get(&["crd", GADGETS]).is_some());
+    assert!(rig.cp.get(&["clusterrole", "demo-kept"]).is_some());
+
+    let settle = |rig: &Rig, delete: bool| -> Vec<(String, Result<Outcome, String>)> {
+        rig.rt
+            .block_on(leftovers::settle(&helm, found, delete))
+            .into_iter()
+            .map(|s| (s.leftover.name.clone(), s.outcome))
+            .collect()
+    };
+    // The custom resource keeps the CRD; nothing keeps the ClusterRole, which goes.
+    assert_eq!(
+        settle(&rig, true),
+        [
+            (
+                GADGETS.to_owned(),
+                Ok(Outcome::Kept(vec![
+                    "Gadget resource remains: users/g1".into()
+                ]))
+            ),
+            ("demo-kept".to_owned(), Ok(Outcome::Deleted)),
+        ]
+    );
+    assert!(rig.cp.get(&["crd", GADGETS]).is_some());
+    assert!(rig.cp.get(&["clusterrole", "demo-kept"]).is_none());
+    let (code, _, err) = rig
+        .cp
+        .kubectl(&["delete", "gadget", "g1", "-n", "users", "--wait"]);
+    assert_eq!(code, 0, "{err}");
+
+    // Another release of the same chart, in another namespace, ships it.
+    let (code, _, err) = rig.helm_in(
+        "twin-ns",
+        &["install", "twin", &chart(), "--create-namespace"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        settle(&rig, true)[0].1,
+        Ok(Outcome::Kept(vec![
+            "release twin-ns/twin installs chart alpaka-test-chart too".into()
+        ]))
+    );
+    let (code, _, err) = rig.helm_in("twin-ns", &["uninstall", "twin", "--wait"]);
+    assert_eq!(code, 0, "{err}");
+
+    // A release of another chart uses its kind.
+    let dir = tempfile::tempdir().unwrap();
+    let user = gadget_user_chart(dir.path());
+    let (code, _, err) = rig.helm_in("users", &["install", "user", &user]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        settle(&rig, true)[0].1,
+        Ok(Outcome::Kept(vec![
+            "release users/user uses it (Gadget g2)".into(),
+            "Gadget resource remains: users/g2".into(),
+        ]))
+    );
+    let (code, _, err) = rig.helm_in("users", &["uninstall", "user", "--wait"]);
+    assert_eq!(code, 0, "{err}");
+
+    // Nothing uses it: listed without the flag, deleted with it.
+    let settled = settle(&rig, false);
+    assert_eq!(settled[0].1, Ok(Outcome::Left));
+    assert_eq!(settled[1].1, Ok(Outcome::Gone));
+    let s = rig.rt.block_on(leftovers::settle(&helm, found, false));
+    assert!(
+        s[0].line(&found.access)
+            .contains(&format!("delete customresourcedefinition {GADGETS}`")),
+        "{}",
+        s[0].line(&found.access)
+    );
+    assert_eq!(settle(&rig, true)[0].1, Ok(Outcome::Deleted));
+    assert!(rig.cp.get(&["crd", GADGETS]).is_none());
+    assert_eq!(settle(&rig, true)[0].1, Ok(Outcome::Gone));
 }

@@ -42,6 +42,7 @@
 //! - `uninstalling`: likewise held; apply reports helm's error.
 
 mod drift;
+pub mod leftovers;
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;

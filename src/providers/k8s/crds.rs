@@ -16,7 +16,7 @@
 //! is *newer* (another version of its operator owns it) is never downgraded silently.
 //!
 //! On a cluster alpaka did not create, destroy lists the CRDs helm leaves and deletes one only
-//! when asked and nothing uses it ([`custom_resources`], [`delete`]).
+//! when asked and nothing uses it ([`custom_resources`]; `providers/helm/leftovers.rs`).
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
@@ -408,20 +408,6 @@ impl CrdKind {
     }
 }
 
-/// Whether the CRD `name` is on the cluster.
-pub async fn exists(access: &Access, name: &str) -> Result<bool, K8sError> {
-    let client = connect(access, true).await?;
-    Api::<CustomResourceDefinition>::all(client)
-        .get_opt(name)
-        .await
-        .map(|c| c.is_some())
-        .map_err(read_err(
-            access,
-            "reading",
-            format!("CustomResourceDefinition {name}"),
-        ))
-}
-
 /// Up to `limit` custom resources of `kind` in any namespace, as `namespace/name` (or `name`),
 /// and whether there are more.
 pub async fn custom_resources(
@@ -458,23 +444,6 @@ pub async fn custom_resources(
         })
         .collect();
     Ok((names, more))
-}
-
-/// Deletes the CRD `name` (already gone is success).
-pub async fn delete(access: &Access, name: &str) -> Result<(), K8sError> {
-    let client = connect(access, true).await?;
-    match Api::<CustomResourceDefinition>::all(client)
-        .delete(name, &Default::default())
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(s)) if s.is_not_found() => Ok(()),
-        Err(e) => Err(read_err(
-            access,
-            "deleting",
-            format!("CustomResourceDefinition {name}"),
-        )(e)),
-    }
 }
 
 fn established(crd: &CustomResourceDefinition) -> bool {
