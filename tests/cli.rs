@@ -542,3 +542,27 @@ fn kafka_versions_strimzi_does_not_support_and_mismatched_connect_images_are_ref
     );
     assert!(ok, "{err}");
 }
+
+#[test]
+fn delete_crds_is_for_an_existing_cluster_only() {
+    let ws = workspace();
+    // minikube's destroy deletes the cluster, its CRDs with it.
+    alpaka(ws.path())
+        .args(["destroy", "--auto-approve", "--delete-crds"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "--delete-crds is for an existing cluster (k3s profile)",
+        ));
+    // Leftovers are judged after a whole destroy only.
+    alpaka(ws.path())
+        .args([
+            "destroy",
+            "--delete-crds",
+            "--target",
+            "k8s.namespace.alpaka",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be used with"));
+}

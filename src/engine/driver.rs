@@ -164,6 +164,17 @@ pub trait Driver: Send + Sync {
         Ok(Found::Nothing)
     }
 
+    /// Plan-time check of a create (nothing found live, refresh on): `Err` refuses the plan
+    /// (e.g. a chart whose CRDs are older than the cluster's), `Ok(Some(note))` is shown under
+    /// the create (e.g. the cluster's older CRDs it applies first). `desired` may hold unknowns.
+    async fn check_create(
+        &self,
+        _id: &ResourceId,
+        _desired: &Value,
+    ) -> Result<Option<String>, DriverError> {
+        Ok(None)
+    }
+
     /// Live state in the shape of the desired attributes, or `None` if it no longer exists.
     async fn read(
         &self,
