@@ -747,7 +747,8 @@ fn eks_prod_apply_end_to_end_then_destroy_leaves_nothing() {
         .filter(|l| l.starts_with("helm ") && !l.starts_with("helm version"))
         .collect();
     assert!(!helm_calls.is_empty());
-    for l in &helm_calls {
+    // Every call that reaches the cluster names it; `helm show` reads only the chart.
+    for l in helm_calls.iter().filter(|l| !l.starts_with("helm show ")) {
         assert!(
             l.contains(&format!(
                 "--kube-context {CONTEXT} --kubeconfig {}",

@@ -552,7 +552,7 @@ fn doctor_old_tools_and_a_stopped_daemon() {
         &["doctor", "--profile", "k3d"],
         &[
             ("FAKE_K3D_VERSION", "v5.4.6"),
-            ("FAKE_HELM_VERSION", "v3.7.2"),
+            ("FAKE_HELM_VERSION", "v3.12.3"),
             ("FAKE_DOCKER_DAEMON", "down"),
         ],
     );
@@ -562,7 +562,7 @@ fn doctor_old_tools_and_a_stopped_daemon() {
         "{out}"
     );
     assert!(
-        out.contains("✗ helm               v3.7.2 (older than 3.8.0)"),
+        out.contains("✗ helm               v3.12.3 (older than 3.13.0)"),
         "{out}"
     );
     assert!(

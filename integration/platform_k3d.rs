@@ -67,8 +67,18 @@ impl World {
 
     fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
         let mut c = support::alpaka(self.root());
+        // The Strimzi chart's crds/ for `helm show crds`: the 1.2.0 CRDs the control plane has,
+        // so each create compares them with the cluster's (the same: nothing to apply).
+        let strimzi_crds = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/reference/strimzi-1.2.0/crds")
+            .display()
+            .to_string();
         c.args(args)
             .args(["--profile", "k3d"])
+            .env(
+                "FAKE_HELM_CRDS",
+                format!("strimzi-kafka-operator={strimzi_crds}"),
+            )
             .envs(env.iter().copied());
         support::output(c)
     }
@@ -201,6 +211,11 @@ fn k3d_profile_apply_edit_one_connector_remove_one_destroy() {
         .into_iter()
         .filter(|l| l.starts_with("helm ") && !l.starts_with("helm version"))
         .collect();
+    // Each create reads its chart's CRDs first (`helm show`, which reaches no cluster).
+    let (shows, helm_calls): (Vec<String>, Vec<String>) = helm_calls
+        .into_iter()
+        .partition(|l| l.starts_with("helm show crds "));
+    assert_eq!(shows.len(), 5, "{shows:#?}");
     let kubeconfig = w.root().join(".kube/config").display().to_string();
     assert!(!helm_calls.is_empty());
     for l in &helm_calls {

@@ -995,3 +995,115 @@ fn a_refused_connector_fails_in_seconds_and_strimzi_warnings_are_shown() {
         "{out}"
     );
 }
+
+/// The k3s profile with Kafka `version` and Connect images built for it (`0.1.0-kafka-<v>`, as
+/// images/versions.env's CONNECT_TAG names them).
+fn set_kafka_version(ws: &Path, version: &str, connect_built_for: &str) {
+    let p = ws.join(format!("profiles/{PROFILE}.yaml"));
+    let mut profile: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    profile["overrides"]["kafka"]["version"] = version.into();
+    profile["overrides"]["kafka_connect"]["connects"] = serde_json::json!([
+        {"type": "srccon", "container": {"tag": format!("0.1.0-kafka-{connect_built_for}")}}
+    ]);
+    std::fs::write(&p, profile.to_string()).unwrap();
+}
+
+/// A Kafka upgrade (issue 22 item 7) in Strimzi's order: the brokers roll to the new version
+/// with the old metadata version (the stand-in reports `status.kafkaVersion` only after a
+/// simulated 4-second roll), Connect moves to its image for the new Kafka, and only then
+/// does alpaka raise `metadataVersion`. A downgrade below the metadata version, and a Connect
+/// image built for another Kafka, are refused before anything is written.
+#[test]
+fn a_kafka_upgrade_raises_the_metadata_version_only_after_the_brokers_run_the_new_version() {
+    let cp = ControlPlane::start(Strimzi::V1);
+    let ws = workspace(&cp);
+    set_kafka_version(ws.path(), "4.2.1", "4.2.1");
+    ok(run(ws.path(), PROFILE, &["apply", "--auto-approve"]));
+    let (kafka, kafka_name) = the_kafka(&cp);
+    assert_eq!(kafka["spec"]["kafka"]["metadataVersion"], "4.2-IV1");
+    assert_eq!(kafka["status"]["kafkaVersion"], "4.2.1");
+    let connect_name =
+        cp.get(&["kafkaconnect", "-n", "alpaka"]).unwrap()["items"][0]["metadata"]["name"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+    // Connect images still built for 4.2.1: refused, saying what to build and set.
+    set_kafka_version(ws.path(), "4.3.1", "4.2.1");
+    let (code, out, err) = run(ws.path(), PROFILE, &["validate"]);
+    assert_ne!(code, 0, "{out}\n{err}");
+    let said = format!("{out}\n{err}");
+    assert!(said.contains("built for Kafka 4.2.1"), "{said}");
+    assert!(said.contains("CONNECT_TAG=0.1.0-kafka-4.3.1"), "{said}");
+
+    set_kafka_version(ws.path(), "4.3.1", "4.3.1");
+    let (code, out, err) = run(ws.path(), PROFILE, &["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    for step in [
+        "upgrades in Strimzi's order: Strimzi operator",
+        "Kafka 4.2.1 → 4.3.1 (brokers roll",
+        "metadata version 4.2-IV1 → 4.3-IV0",
+        "in two steps",
+    ] {
+        assert!(out.contains(step), "{step}:\n{out}");
+    }
+
+    cp.writes(ADMIN_USER); // only this apply's writes from here
+    let root = ws.path().to_owned();
+    let apply = std::thread::spawn(move || run(&root, PROFILE, &["apply", "--auto-approve"]));
+    // What the API server holds while the apply runs: (spec version, spec metadata version,
+    // status kafkaVersion).
+    let mut seen: Vec<(String, String, String)> = Vec::new();
+    while !apply.is_finished() {
+        if let Some(k) = cp.get(&["kafka", &kafka_name, "-n", "alpaka"]) {
+            let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
+            seen.push((
+                s(&k["spec"]["kafka"]["version"]),
+                s(&k["spec"]["kafka"]["metadataVersion"]),
+                s(&k["status"]["kafkaVersion"]),
+            ));
+        }
+    }
+    ok(apply.join().unwrap());
+    assert!(
+        seen.iter()
+            .any(|(v, m, st)| v == "4.3.1" && m == "4.2-IV1" && st == "4.2.1"),
+        "the roll (new version, old metadata version, old status) was never seen: {seen:?}"
+    );
+    for (v, m, st) in &seen {
+        assert!(
+            m != "4.3-IV0" || st == "4.3.1",
+            "metadataVersion raised while status.kafkaVersion was {st} (spec {v}): {seen:?}"
+        );
+    }
+    let order: Vec<String> = cp
+        .writes(ADMIN_USER)
+        .into_iter()
+        .filter(|w| w.verb == "patch" && w.manager == "alpaka")
+        .filter(|w| matches!(w.resource.as_str(), "kafkas" | "kafkaconnects"))
+        .map(|w| format!("{} {}", w.resource, w.name))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            format!("kafkas {kafka_name}"),
+            format!("kafkaconnects {connect_name}"),
+            format!("kafkas {kafka_name}"),
+        ],
+        "the brokers' roll, Connect for the new Kafka, then the metadata version"
+    );
+    let (kafka, _) = the_kafka(&cp);
+    assert_eq!(kafka["status"]["kafkaVersion"], "4.3.1");
+    assert_eq!(kafka["status"]["kafkaMetadataVersion"], "4.3-IV0");
+    assert_clean(ws.path(), PROFILE);
+
+    // Back to 4.2.1 would lower the metadata version: refused, nothing written.
+    set_kafka_version(ws.path(), "4.2.1", "4.2.1");
+    let (code, out, err) = run(ws.path(), PROFILE, &["plan"]);
+    assert_ne!(code, 0, "{out}\n{err}");
+    assert!(
+        err.contains("does not support metadata version downgrades"),
+        "{out}\n{err}"
+    );
+}

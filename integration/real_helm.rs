@@ -163,6 +163,21 @@ impl Rig {
         )
     }
 
+    /// The real helm in namespace `ns`.
+    fn helm_in(&self, ns: &str, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(&self.helm)
+            .args(args)
+            .args(["-n", ns, "--kube-context", CONTEXT, "--kubeconfig"])
+            .arg(&self.cp.kubeconfig)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// `helm list` of the release as helm itself reports it (every status).
     fn listed(&self) -> Option<serde_json::Value> {
         let (code, out, err) = self.helm(&["list", "-o", "json", "--filter", "^demo$"]);
@@ -959,4 +974,301 @@ fn a_charts_service_waits_for_a_webhook_that_comes_up_10_s_later() {
         "{svc}"
     );
     assert!(webhook.requests().contains("demo-svc"));
+}
+
+// ---- CRDs on a create, and what destroy leaves (issue 22 item 5) -------------------------------
+//
+// The test chart's `crds/gadgets.yaml` (0.1.0: `size`, v1) and the next version's
+// (`integration/charts/v0.2.0/alpaka-test-chart`: `color` added, v2 served).
+
+const GADGETS: &str = "gadgets.test.alpaka.io";
+
+fn chart_v2() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("integration/charts/v0.2.0/alpaka-test-chart")
+        .display()
+        .to_string()
+}
+
+/// The gadgets CRD of chart `chart` (a path), as `kubectl apply` sends it.
+fn gadgets_of(chart: &str) -> String {
+    std::fs::read_to_string(PathBuf::from(chart).join("crds/gadgets.yaml")).unwrap()
+}
+
+/// The served versions of the gadgets CRD on the cluster and its v1 spec's properties.
+fn gadgets_live(cp: &ControlPlane) -> (Vec<String>, Vec<String>) {
+    let crd = cp
+        .get(&["customresourcedefinition", GADGETS])
+        .expect("the gadgets CRD exists");
+    let versions = crd["spec"]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["served"] == true)
+        .map(|v| v["name"].as_str().unwrap().to_owned())
+        .collect();
+    let props =
+        crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+    (versions, props)
+}
+
+#[test]
+fn a_create_over_older_crds_applies_the_charts_before_helm_installs() {
+    let mut rig = Rig::start();
+    // An older operator's CRD is on the cluster (chart 0.1.0's), as a helm 3 install of an
+    // older release would have left it.
+    let (code, _, err) = rig
+        .cp
+        .kubectl_stdin(&["apply", "-f", "-"], &gadgets_of(&chart()));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        gadgets_live(&rig.cp),
+        (vec!["v1".into()], vec!["size".into()])
+    );
+
+    // helm alone: applied client-side (helm 3's way, helm 4 `--server-side=false`) its install
+    // skips a CRD that exists (v4.2.3 install.go installCRDs: IsAlreadyExists → "Skipping");
+    // server-side (helm 4's default) it applies it, and another manager's fields conflict.
+    let (code, _, err) = rig.helm(&[
+        "install",
+        "plain",
+        &chart_v2(),
+        "--server-side=false",
+        "--create-namespace",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        gadgets_live(&rig.cp),
+        (vec!["v1".into()], vec!["size".into()]),
+        "helm upgraded an existing CRD on a client-side install"
+    );
+    let (code, _, err) = rig.helm(&["uninstall", "plain", "--wait"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = rig.helm(&["install", "plain", &chart_v2()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("failed to install CRD crds/gadgets.yaml: conflict occurred"),
+        "{err}"
+    );
+
+    // alpaka: the plan names it under the create, apply brings the chart's first.
+    let g = rig.graph_of(&chart_v2(), "0.2.0", serde_json::json!({}));
+    let p = rig.plan_of(&g, false);
+    let c = change(&p);
+    assert_eq!(c.action, Action::Create, "{}", text(&p));
+    let out = text(&p);
+    assert!(
+        out.contains(&format!("note: CRDs older on the cluster: {GADGETS} (the cluster's serves up to v1, the chart's v2) → applied from chart alpaka-test-chart 0.2.0")),
+        "{out}"
+    );
+    assert_done(&rig.run(&g, &p));
+    assert_eq!(
+        gadgets_live(&rig.cp),
+        (
+            vec!["v1".into(), "v2".into()],
+            vec!["color".into(), "size".into()]
+        )
+    );
+    let crd = rig
+        .cp
+        .get(&["customresourcedefinition", GADGETS, "--show-managed-fields"])
+        .unwrap();
+    assert!(
+        crd["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["manager"] == "alpaka" && m["operation"] == "Apply"),
+        "{crd}"
+    );
+    assert_eq!(rig.listed().unwrap()["chart"], "alpaka-test-chart-0.2.0");
+    let p = rig.plan_of(&g, false);
+    assert!(!p.has_changes(), "{}", text(&p));
+}
+
+#[test]
+fn a_create_under_a_newer_crd_is_refused_naming_it() {
+    let rig = Rig::start();
+    // Another operator's newer CRD (chart 0.2.0's) is on the cluster; alpaka pins 0.1.0.
+    let (code, _, err) = rig
+        .cp
+        .kubectl_stdin(&["apply", "-f", "-"], &gadgets_of(&chart_v2()));
+    assert_eq!(code, 0, "{err}");
+    let opts = PlanOptions {
+        profile: PROFILE.into(),
+        targets: Vec::new(),
+        destroy: false,
+        parallelism: 4,
+        inputs_hash: String::new(),
+        refresh: true,
+    };
+    let err = rig
+        .rt
+        .block_on(plan::plan(
+            &rig.graph(hello()),
+            &rig.state,
+            &rig.drivers,
+            &opts,
+        ))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&format!(
+            "`{ID}` cannot be created: CustomResourceDefinition {GADGETS} on the cluster is newer than chart alpaka-test-chart 0.1.0's (the cluster's serves up to v2, the chart's v1)"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("alpaka never downgrades"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "`kubectl --kubeconfig {} --context {CONTEXT} delete crd {GADGETS}`",
+            rig.cp.kubeconfig.display()
+        )),
+        "{err}"
+    );
+    // Nothing changed.
+    assert!(rig.listed().is_none());
+    assert_eq!(gadgets_live(&rig.cp).0, ["v1", "v2"]);
+    // What the check prevents: helm 4's install with `--force-conflicts` (which alpaka passes so
+    // that a chart's fields are taken back) applies the chart's CRD over the newer one.
+    let (code, _, err) = rig.helm(&[
+        "upgrade",
+        "--install",
+        RELEASE,
+        &chart(),
+        "--force-conflicts",
+        "--create-namespace",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(gadgets_live(&rig.cp).0, ["v1"], "helm did not downgrade it");
+}
+
+/// A chart at `dir/alpaka-gadget-user` whose only object is a Gadget: a release that uses the
+/// test chart's CRD without shipping it.
+fn gadget_user_chart(dir: &std::path::Path) -> String {
+    let root = dir.join("alpaka-gadget-user");
+    std::fs::create_dir_all(root.join("templates")).unwrap();
+    std::fs::write(
+        root.join("Chart.yaml"),
+        "apiVersion: v2\nname: alpaka-gadget-user\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("templates/gadget.yaml"),
+        "apiVersion: test.alpaka.io/v1\nkind: Gadget\nmetadata:\n  name: g2\nspec:\n  size: big\n",
+    )
+    .unwrap();
+    root.display().to_string()
+}
+
+#[test]
+fn destroy_lists_what_helm_leaves_and_delete_crds_deletes_only_what_nothing_uses() {
+    use alpaka::providers::helm::leftovers::{self, Outcome};
+    let mut rig = Rig::start();
+    let values = serde_json::json!({"data": {"greeting": "hello"}, "keptClusterRole": true});
+    assert_done(&rig.apply(values.clone()));
+    let helm = rig.helm.display().to_string();
+
+    // Before destroy (the destroy plan): the chart's CRD and its kept ClusterRole.
+    let found = rig.rt.block_on(leftovers::find(&helm, &rig.state));
+    let [Ok(found)] = &found[..] else {
+        panic!("{found:?}")
+    };
+    let lines: Vec<String> = found.items.iter().map(|l| l.describe()).collect();
+    assert_eq!(
+        lines,
+        [
+            format!("CustomResourceDefinition {GADGETS} (crds/ of chart alpaka-test-chart 0.1.0)"),
+            format!("ClusterRole demo-kept (helm.sh/resource-policy: keep in release {NS}/demo)"),
+        ]
+    );
+    // A user's custom resource of the chart's kind.
+    let (code, _, err) = rig.cp.kubectl_stdin(
+        &["apply", "-f", "-"],
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: users}\n---\napiVersion: test.alpaka.io/v1\nkind: Gadget\nmetadata: {name: g1, namespace: users}\nspec: {size: small}\n",
+    );
+    assert_eq!(code, 0, "{err}");
+
+    assert_done(&rig.destroy());
+    assert!(rig.listed().is_none());
+    // helm left both.
+    assert!(rig.cp.get(&["crd", GADGETS]).is_some());
+    assert!(rig.cp.get(&["clusterrole", "demo-kept"]).is_some());
+
+    let settle = |rig: &Rig, delete: bool| -> Vec<(String, Result<Outcome, String>)> {
+        rig.rt
+            .block_on(leftovers::settle(&helm, found, delete))
+            .into_iter()
+            .map(|s| (s.leftover.name.clone(), s.outcome))
+            .collect()
+    };
+    // The custom resource keeps the CRD; nothing keeps the ClusterRole, which goes.
+    assert_eq!(
+        settle(&rig, true),
+        [
+            (
+                GADGETS.to_owned(),
+                Ok(Outcome::Kept(vec![
+                    "Gadget resource remains: users/g1".into()
+                ]))
+            ),
+            ("demo-kept".to_owned(), Ok(Outcome::Deleted)),
+        ]
+    );
+    assert!(rig.cp.get(&["crd", GADGETS]).is_some());
+    assert!(rig.cp.get(&["clusterrole", "demo-kept"]).is_none());
+    let (code, _, err) = rig
+        .cp
+        .kubectl(&["delete", "gadget", "g1", "-n", "users", "--wait"]);
+    assert_eq!(code, 0, "{err}");
+
+    // Another release of the same chart, in another namespace, ships it.
+    let (code, _, err) = rig.helm_in(
+        "twin-ns",
+        &["install", "twin", &chart(), "--create-namespace"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        settle(&rig, true)[0].1,
+        Ok(Outcome::Kept(vec![
+            "release twin-ns/twin installs chart alpaka-test-chart too".into()
+        ]))
+    );
+    let (code, _, err) = rig.helm_in("twin-ns", &["uninstall", "twin", "--wait"]);
+    assert_eq!(code, 0, "{err}");
+
+    // A release of another chart uses its kind.
+    let dir = tempfile::tempdir().unwrap();
+    let user = gadget_user_chart(dir.path());
+    let (code, _, err) = rig.helm_in("users", &["install", "user", &user]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        settle(&rig, true)[0].1,
+        Ok(Outcome::Kept(vec![
+            "release users/user uses it (Gadget g2)".into(),
+            "Gadget resource remains: users/g2".into(),
+        ]))
+    );
+    let (code, _, err) = rig.helm_in("users", &["uninstall", "user", "--wait"]);
+    assert_eq!(code, 0, "{err}");
+
+    // Nothing uses it: listed without the flag, deleted with it.
+    let settled = settle(&rig, false);
+    assert_eq!(settled[0].1, Ok(Outcome::Left));
+    assert_eq!(settled[1].1, Ok(Outcome::Gone));
+    let s = rig.rt.block_on(leftovers::settle(&helm, found, false));
+    assert!(
+        s[0].line(&found.access)
+            .contains(&format!("delete customresourcedefinition {GADGETS}`")),
+        "{}",
+        s[0].line(&found.access)
+    );
+    assert_eq!(settle(&rig, true)[0].1, Ok(Outcome::Deleted));
+    assert!(rig.cp.get(&["crd", GADGETS]).is_none());
+    assert_eq!(settle(&rig, true)[0].1, Ok(Outcome::Gone));
 }

@@ -171,6 +171,13 @@ pub struct DestroyArgs {
     /// How long an object (or the namespace's content) held only by finalizers is waited for.
     #[arg(long, value_name = "DURATION", value_parser = lock_timeout, default_value = "1m")]
     pub finalizer_timeout: std::time::Duration,
+    /// Existing cluster (k3s profile): after destroy, also delete the CRDs of the charts alpaka
+    /// installed and the cluster-scoped objects a chart marks `helm.sh/resource-policy: keep`,
+    /// each only when no other helm release (any namespace) ships or uses it and no custom
+    /// resources of its kind remain (otherwise destroy names what keeps it). Without it they
+    /// are listed and kept.
+    #[arg(long, conflicts_with = "targets")]
+    pub delete_crds: bool,
     /// EKS: also delete what is tagged as this profile's in AWS but recorded in no state (made
     /// by a run killed before it could record it); listed in the destroy plan before you confirm.
     #[arg(long, conflicts_with = "targets")]

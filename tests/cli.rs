@@ -492,3 +492,77 @@ fn eks_control_plane_weakenings_are_one_warning_line_each() {
         assert!(!err.contains("eks."), "{p}: {err}");
     }
 }
+
+/// Issue 22 item 7: a Kafka version the pinned Strimzi (1.2.0) does not support is refused at
+/// its line, listing the supported ones; Connect images built for another Kafka are refused
+/// saying what to build and set.
+#[test]
+fn kafka_versions_strimzi_does_not_support_and_mismatched_connect_images_are_refused() {
+    let ws = workspace();
+    let validate = |profile: &str, body: &str| {
+        std::fs::write(ws.path().join(format!("profiles/{profile}.yaml")), body).unwrap();
+        let out = alpaka(ws.path())
+            .args(["validate", "--profile", profile])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, err) = validate(
+        "old",
+        "distribution: minikube\nconfig: default\noverrides:\n  kafka:\n    version: \"4.1.1\"\n",
+    );
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains("old.yaml:5:")
+            && err.contains("Kafka 4.1.1 is not a version the pinned Strimzi 1.2.0 supports"),
+        "{err}"
+    );
+    assert!(err.contains("one of 4.2.0, 4.2.1, 4.3.0, 4.3.1"), "{err}");
+    let (ok, err) = validate(
+        "older",
+        "distribution: minikube\nconfig: default\noverrides:\n  kafka:\n    version: \"4.2.1\"\n",
+    );
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains("kafka_connect.connects[srccon].container.tag")
+            && err.contains("built for Kafka 4.3.1, but kafka.version is 4.2.1"),
+        "{err}"
+    );
+    assert!(
+        err.contains("STRIMZI_KAFKA_TAG=1.2.0-kafka-4.2.1 and CONNECT_TAG=0.1.0-kafka-4.2.1"),
+        "{err}"
+    );
+    let (ok, err) = validate(
+        "matched",
+        "distribution: minikube\nconfig: default\noverrides:\n  kafka:\n    version: \"4.2.1\"\n  \
+         kafka_connect:\n    connects:\n    - type: srccon\n      container: {tag: 0.1.0-kafka-4.2.1}\n",
+    );
+    assert!(ok, "{err}");
+}
+
+#[test]
+fn delete_crds_is_for_an_existing_cluster_only() {
+    let ws = workspace();
+    // minikube's destroy deletes the cluster, its CRDs with it.
+    alpaka(ws.path())
+        .args(["destroy", "--auto-approve", "--delete-crds"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "--delete-crds is for an existing cluster (k3s profile)",
+        ));
+    // Leftovers are judged after a whole destroy only.
+    alpaka(ws.path())
+        .args([
+            "destroy",
+            "--delete-crds",
+            "--target",
+            "k8s.namespace.alpaka",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be used with"));
+}

@@ -87,6 +87,13 @@ impl Driver for Fake {
             _ => Ok(None),
         }
     }
+    /// Like a cluster that cannot move to zone `z` by being made again.
+    fn check_replace(&self, _live: &Value, desired: &Value) -> Result<(), String> {
+        match desired.get("zone").and_then(Value::as_str) {
+            Some("z") => Err("zone z needs a migration, not a new one".into()),
+            _ => Ok(()),
+        }
+    }
     /// Like a Kafka whose clients move between listeners: a dropped listener stays until
     /// everything that waits for it has been applied.
     fn interim(&self, live: &Value, desired: &Value) -> Option<(Value, String)> {
@@ -507,6 +514,29 @@ async fn found_resources_are_adopted_and_diffed_and_a_strangers_refuses_the_plan
     )
     .await;
     assert!(r.succeeded(), "{r:?}");
+
+    // A replacement the driver refuses refuses the plan.
+    let zoned = Graph::new(
+        sample(1)
+            .nodes()
+            .iter()
+            .map(|n| {
+                let mut n = n.clone();
+                if n.id.as_str() == "lone" {
+                    n.desired = Value::map([("size", Value::Int(1)), ("zone", Value::str("z"))]);
+                }
+                n
+            })
+            .collect(),
+    )
+    .unwrap();
+    let e = plan::plan(&zoned, &state, &d, &opts(false, &[]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "`lone` cannot be changed as configured: zone z needs a migration, not a new one"
+    );
 
     // Something not ours holds `cache`'s name: the plan refuses, naming it.
     state.resources.remove(&ResourceId::new("cache"));

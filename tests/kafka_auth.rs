@@ -431,3 +431,58 @@ fn envs_warn_about_plain_secrets_and_render_secret_references() {
         "{text}"
     );
 }
+
+/// `envs` that would be silently ignored or would silently take over are refused, at their
+/// line: a `KAFKA_` variable (Strimzi's own on the Connect container), and, next to
+/// `awsIdentity`, static AWS keys (the SDK reads them before IRSA's web identity token).
+#[test]
+fn envs_that_strimzi_ignores_or_that_would_replace_irsa_are_refused() {
+    let ws = workspace();
+    std::fs::write(
+        ws.path().join("profiles/kenv.yaml"),
+        "distribution: k3d\nconfig: default\noverrides:\n  kafka_connect:\n    connects:\n    - type: srccon\n      envs:\n      - {name: KAFKA_HEAP_OPTS, value: -Xmx2g}\n",
+    )
+    .unwrap();
+    let out = alpaka(ws.path())
+        .args(["validate", "--profile", "kenv"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("profiles/kenv.yaml:8"), "{text}");
+    assert!(text.contains("`KAFKA_HEAP_OPTS`"), "{text}");
+    assert!(text.contains("belong to Strimzi"), "{text}");
+
+    // eks-prod's sinkcon has an awsIdentity: static keys beside it are refused.
+    let prod = std::fs::read_to_string(ws.path().join("profiles/eks-prod.yaml")).unwrap();
+    let marker = "        policyFile: connect-s3-sink.json\n";
+    assert!(prod.contains(marker), "eks-prod's sinkcon moved");
+    let with_keys = prod.replacen(
+        marker,
+        &format!(
+            "{marker}      envs:\n      - name: AWS_ACCESS_KEY_ID\n        secretKeyRef: {{name: s3-keys, key: id}}\n"
+        ),
+        1,
+    );
+    std::fs::write(ws.path().join("profiles/irsa.yaml"), &with_keys).unwrap();
+    let out = alpaka(ws.path())
+        .args(["validate", "--profile", "irsa"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("`AWS_ACCESS_KEY_ID` would replace the workers' `awsIdentity`"),
+        "{text}"
+    );
+    // The shipped eks-prod itself validates.
+    let out = alpaka(ws.path())
+        .args(["validate", "--profile", "eks-prod"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

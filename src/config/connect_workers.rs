@@ -22,6 +22,28 @@ const IAM_ROLE_NAME_MAX: usize = 64;
 /// Names that say a value is a secret: such a value belongs in a Secret, not in the resource.
 const SECRET_WORDS: &[&str] = &["PASSWORD", "SECRET", "TOKEN", "KEY"];
 
+/// Strimzi's own variables on the Connect container: "Environment variables prefixed with
+/// `KAFKA_` are internal to Strimzi and should be avoided"; one it already sets is ignored with
+/// only a line in the operator's log (strimzi-kafka-operator, documentation/api/
+/// io.strimzi.api.kafka.model.common.template.ContainerTemplate.adoc, commit 8541da1e).
+const STRIMZI_PREFIX: &str = "KAFKA_";
+
+/// Variables that would take the workers' AWS identity away from `awsIdentity` (IRSA): the AWS
+/// SDKs' default credential chain reads static keys from the environment before the web
+/// identity token (AWS SDKs and Tools Reference Guide, "Standardized credential providers":
+/// environment variables come before the web identity provider), and the EKS pod identity
+/// webhook's `AWS_ROLE_ARN`/`AWS_WEB_IDENTITY_TOKEN_FILE` are what IRSA sets.
+const IRSA_OVERRIDES: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+];
+
 fn warn(n: &Node, path: &str, message: impl Into<String>) -> Diagnostic {
     Diagnostic::warning(
         n.origin.file.to_path_buf(),
@@ -95,6 +117,32 @@ pub fn checks(
                         format!("`{}` is not an environment variable name", e.name),
                     )
                     .with_expected("a name without `=`, such as AWS_REGION"),
+                );
+            }
+            if e.name.starts_with(STRIMZI_PREFIX) {
+                out.push(
+                    diag_at(
+                        n,
+                        &path,
+                        format!(
+                            "`{}`: variables starting with `{STRIMZI_PREFIX}` belong to Strimzi on the Connect container; one it sets is ignored, with only a line in the operator's log",
+                            e.name
+                        ),
+                    )
+                    .with_hint("pick another name: Strimzi sets the workers' Kafka settings itself"),
+                );
+            }
+            if c.aws_identity.is_some() && IRSA_OVERRIDES.contains(&e.name.as_str()) {
+                out.push(
+                    diag_at(
+                        n,
+                        &path,
+                        format!(
+                            "`{}` would replace the workers' `awsIdentity` (the IAM role given through the service account): the AWS SDK reads it before the web identity token",
+                            e.name
+                        ),
+                    )
+                    .with_hint("remove it: with `awsIdentity` the workers need no keys; or remove `awsIdentity` to use keys from a Secret"),
                 );
             }
             if e.name == "TZ" && c.timezone.is_some() {

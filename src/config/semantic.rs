@@ -329,6 +329,77 @@ fn state_checks(st: &crate::model::StateSettings, tree: &Node, out: &mut Vec<Dia
     }
 }
 
+/// KRaft mode: a Kafka version the pinned Strimzi (1.2.0) supports, and Connect images built
+/// for it. alpaka's Connect images carry the Kafka they were built for in their tag
+/// (`images/versions.env` CONNECT_TAG `…-kafka-<version>`); Connect must run the brokers'
+/// Kafka, so a tag naming another version is refused. A tag naming none is the user's own
+/// image, theirs to match.
+fn kraft_version_checks<'t>(
+    config: &StackConfig,
+    loc: &dyn Fn(&[&str]) -> &'t Node,
+) -> Vec<Diagnostic> {
+    use crate::stack::kafka_versions;
+    let k = &config.kafka;
+    let mut out = Vec::new();
+    let n = loc(&["kafka", "version"]);
+    if kafka_versions::metadata_version(&k.version).is_none() {
+        out.push(
+            diag_at(
+                n,
+                "kafka.version",
+                format!(
+                    "Kafka {} is not a version the pinned Strimzi 1.2.0 supports",
+                    k.version
+                ),
+            )
+            .with_expected(format!("one of {}", kafka_versions::supported_list()))
+            .with_hint(
+                "Strimzi 1.2.0's kafka-versions.yaml lists these as supported; an upgrade goes \
+                 to one of them (plan shows the steps), never below the metadata version in use",
+            ),
+        );
+        return out;
+    }
+    if !config.kafka_connect.enabled {
+        return out;
+    }
+    for c in &config.kafka_connect.connects {
+        let Some((base, built_for)) = c.container.tag.rsplit_once("-kafka-") else {
+            continue;
+        };
+        if built_for == k.version {
+            continue;
+        }
+        let path = format!("kafka_connect.connects[{}].container.tag", c.kind.as_str());
+        out.push(
+            diag_at(
+                n,
+                &path,
+                format!(
+                    "Connect `{}` runs image {}, built for Kafka {built_for}, but kafka.version \
+                     is {}: Connect must run the brokers' Kafka version",
+                    c.kind.as_str(),
+                    c.container.reference(),
+                    k.version
+                ),
+            )
+            .with_expected(format!(
+                "a Connect image tag ending in -kafka-{}",
+                k.version
+            ))
+            .with_hint(format!(
+                "build the Connect images for Kafka {v}: in images/versions.env set \
+                 STRIMZI_KAFKA_TAG=1.2.0-kafka-{v} and CONNECT_TAG={base}-kafka-{v}, run \
+                 images/build.sh, then set kafka_connect.connects[{t}].container.tag to \
+                 {base}-kafka-{v}",
+                v = k.version,
+                t = c.kind.as_str(),
+            )),
+        );
+    }
+    out
+}
+
 /// Relations in the merged stack config, and between it and the profile.
 pub fn stack_checks(
     profile: &Profile,
@@ -434,6 +505,9 @@ pub fn stack_checks(
                 }
             }
         }
+    }
+    if k.enabled && k.mode == KafkaMode::Kraft {
+        out.extend(kraft_version_checks(config, &loc));
     }
     let km = &config.kminion;
     if km.scrape_timeout.as_std() > km.scrape_interval.as_std() {

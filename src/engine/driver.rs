@@ -141,6 +141,13 @@ pub trait Driver: Send + Sync {
         Ok(None)
     }
 
+    /// Plan-time check of a replacement of `live` by `desired`: `Err` refuses the plan (a
+    /// replacement that would throw away what cannot be made again, and that the service has
+    /// its own migration for, e.g. a Kafka moving from ZooKeeper to KRaft).
+    fn check_replace(&self, _live: &Value, _desired: &Value) -> Result<(), String> {
+        Ok(())
+    }
+
     /// An in-place update from `live` to `desired` that would cut off what depends on this
     /// resource until those change too (a Kafka listener its clients are moving off): the
     /// value to apply in this resource's place, and what the plan says about it. The walker
@@ -155,6 +162,17 @@ pub trait Driver: Send + Sync {
     /// nothing.
     async fn find(&self, _id: &ResourceId, _desired: &Value) -> Result<Found, DriverError> {
         Ok(Found::Nothing)
+    }
+
+    /// Plan-time check of a create (nothing found live, refresh on): `Err` refuses the plan
+    /// (e.g. a chart whose CRDs are older than the cluster's), `Ok(Some(note))` is shown under
+    /// the create (e.g. the cluster's older CRDs it applies first). `desired` may hold unknowns.
+    async fn check_create(
+        &self,
+        _id: &ResourceId,
+        _desired: &Value,
+    ) -> Result<Option<String>, DriverError> {
+        Ok(None)
     }
 
     /// Live state in the shape of the desired attributes, or `None` if it no longer exists.

@@ -158,6 +158,8 @@ pub enum PlanError {
     Refused { id: ResourceId, message: String },
     #[error("`{id}` cannot be created: {message}")]
     Foreign { id: ResourceId, message: String },
+    #[error("`{id}` cannot be created: {source}")]
+    CreateRefused { id: ResourceId, source: DriverError },
 }
 
 #[derive(Debug, Clone)]
@@ -254,10 +256,19 @@ pub async fn plan(
                         ids: vec![node.id.to_string()],
                     })?;
                     match look_for(driver.as_ref(), node, &desired).await? {
-                        None => (Action::Create, None, Vec::new()),
+                        None => {
+                            note = check_create(driver.as_ref(), node, &desired).await?;
+                            (Action::Create, None, Vec::new())
+                        }
                         Some((outputs, live_attrs)) => {
                             let fields = redacted(driver.diff(&live_attrs, &desired, salt));
                             let action = if fields.iter().any(|f| f.forces_replacement) {
+                                driver
+                                    .check_replace(&live_attrs, &desired)
+                                    .map_err(|message| PlanError::Refused {
+                                        id: node.id.clone(),
+                                        message,
+                                    })?;
                                 warning = driver.replace_warning().map(str::to_owned);
                                 Action::Replace
                             } else {
@@ -282,6 +293,9 @@ pub async fn plan(
                 }
                 (None, _) => (Action::Create, None, Vec::new()),
                 (Some(_), Some(None)) => {
+                    if let Some(driver) = drivers.get(&node.kind) {
+                        note = check_create(driver.as_ref(), node, &desired).await?;
+                    }
                     (Action::Create, Some(Reason::DeletedOutOfBand), Vec::new())
                 }
                 (Some(recorded), Some(Some(live_attrs))) => {
@@ -295,6 +309,12 @@ pub async fn plan(
                     } else {
                         let drift = recorded.attrs.same_as(&desired.seal(salt), salt);
                         let action = if fields.iter().any(|f| f.forces_replacement) {
+                            driver
+                                .check_replace(live_attrs, &desired)
+                                .map_err(|message| PlanError::Refused {
+                                    id: node.id.clone(),
+                                    message,
+                                })?;
                             warning = driver.replace_warning().map(str::to_owned);
                             Action::Replace
                         } else {
@@ -393,6 +413,20 @@ fn redacted(fields: Vec<FieldChange>) -> Vec<FieldChange> {
             ..f
         })
         .collect()
+}
+
+async fn check_create(
+    driver: &dyn super::driver::Driver,
+    node: &super::node::Node,
+    desired: &Value,
+) -> Result<Option<String>, PlanError> {
+    driver
+        .check_create(&node.id, desired)
+        .await
+        .map_err(|source| PlanError::CreateRefused {
+            id: node.id.clone(),
+            source,
+        })
 }
 
 /// A resource state does not record, looked for live: `Some((outputs, live attributes))` when

@@ -102,6 +102,9 @@ fn change_text(s: &mut String, c: &Change) {
                     let _ = writeln!(s, "      {} {k:width$} = {v}", style("+").green());
                 }
             }
+            if let Some(n) = c.note.as_deref() {
+                let _ = writeln!(s, "      {} {n}", style("note:").cyan().bold());
+            }
         }
         Action::Update | Action::Replace | Action::Adopt => {
             let width = c

@@ -128,15 +128,17 @@ const K3D: Tool = Tool {
     min: Version(5, 6, 0),
     url: "https://k3d.io",
 };
-// - helm 3.8.0: OCI chart registries became generally available (charts pulled from oci://);
-//   helm v4 is accepted.
+// - helm 3.13.0: `install`/`upgrade --labels` (the run and profile alpaka records on each
+//   revision) and `helm get metadata` (how a release's labels are read back) first appear in
+//   v3.13.0 (helm/helm: cmd/helm/install.go's "labels" flag and cmd/helm/get_metadata.go are
+//   absent at v3.12.3); OCI registries (3.8.0) come with it. helm v4 is accepted.
 const HELM: Tool = Tool {
     name: "helm",
     version_args: &["version", "--short"],
     // helm v3.17.3 cmd/helm/version.go (v4.0.5 pkg/cmd/version.go alike) formatVersion:
     // "v3.17.3+ge4da497" (version, "+g", 7 hex of the commit).
     marker: "",
-    min: Version(3, 8, 0),
+    min: Version(3, 13, 0),
     url: "https://helm.sh/docs/intro/install/",
 };
 
@@ -478,6 +480,7 @@ mod tests {
         );
         assert_eq!(Version::find("v4.1"), Some(Version(4, 1, 0)));
         assert_eq!(Version::find("nothing"), None);
-        assert!(Version(4, 0, 0) >= Version(3, 8, 0));
+        assert!(Version(4, 0, 0) >= Version(3, 13, 0));
+        assert!(Version(3, 12, 3) < Version(3, 13, 0));
     }
 }

@@ -289,6 +289,13 @@ pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> Result<u8, OpsError> {
         crate::model::profile::Cluster::K3s(_)
     );
     let keep_volumes = args.keep_volumes || (existing && !args.delete_volumes);
+    if args.delete_crds && !existing {
+        return Err(OpsError::Refused(
+            "--delete-crds is for an existing cluster (k3s profile): destroy deletes this \
+             profile's cluster, its CRDs with it"
+                .into(),
+        ));
+    }
     ws.drivers = crate::providers::drivers_with(
         &ws.loaded.profile,
         crate::providers::DriverOptions {
@@ -363,6 +370,17 @@ pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> Result<u8, OpsError> {
     if p.changes.iter().any(|c| c.kind == "strimzi.kafka") {
         print_kafka_volumes(&state, keep_volumes, existing).await;
     }
+    // What helm leaves on a cluster alpaka did not create (elsewhere the cluster goes whole).
+    let leftovers = if existing
+        && args.run.targets.is_empty()
+        && p.changes.iter().any(|c| c.kind == "helm.release")
+    {
+        let found = crate::providers::helm::leftovers::find(HELM, &state).await;
+        print_leftovers(&found, args.delete_crds);
+        found
+    } else {
+        Vec::new()
+    };
     let code = execute(
         ctx,
         &ws,
@@ -374,6 +392,9 @@ pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> Result<u8, OpsError> {
         usize::from(args.run.parallelism),
     )
     .await?;
+    if code == EXIT_OK && !settle_leftovers(&leftovers, args.delete_crds).await {
+        return Ok(EXIT_ERROR);
+    }
     if code != EXIT_OK || !args.run.targets.is_empty() || !state.resources.is_empty() {
         return Ok(code);
     }
@@ -430,6 +451,70 @@ pub fn watch_interrupts() -> (watch::Receiver<bool>, tokio::task::JoinHandle<()>
         }
     });
     (rx, signals)
+}
+
+/// The helm binary the drivers run.
+const HELM: &str = "helm";
+
+/// The destroy plan's list of what helm leaves on an existing cluster.
+fn print_leftovers(
+    found: &[Result<crate::providers::helm::leftovers::Leftovers, String>],
+    delete: bool,
+) {
+    if found
+        .iter()
+        .all(|f| f.as_ref().is_ok_and(|l| l.items.is_empty()))
+    {
+        return;
+    }
+    println!(
+        "\nCRDs and cluster-scoped objects helm leaves on this cluster (alpaka did not create it):"
+    );
+    for f in found {
+        match f {
+            Ok(l) => {
+                for item in &l.items {
+                    println!("  {}", item.describe());
+                }
+            }
+            Err(e) => println!("  (listing them failed: {e})"),
+        }
+    }
+    if delete {
+        println!(
+            "  --delete-crds: each is deleted after destroy unless another helm release (any \
+             namespace) ships or uses it, or custom resources of its kind remain."
+        );
+    } else {
+        println!(
+            "  They are kept. `--delete-crds` deletes each after destroy when no other helm \
+             release ships or uses it and no custom resources of its kind remain."
+        );
+    }
+}
+
+/// After destroy: each leftover looked at again (and deleted with `--delete-crds` when nothing
+/// keeps it), one line each. False when deleting was asked and one could not be checked or
+/// deleted (only listing them is not worth failing a finished destroy).
+async fn settle_leftovers(
+    found: &[Result<crate::providers::helm::leftovers::Leftovers, String>],
+    delete: bool,
+) -> bool {
+    let mut ok = true;
+    let mut lines = Vec::new();
+    for l in found.iter().flatten().filter(|l| !l.items.is_empty()) {
+        for s in crate::providers::helm::leftovers::settle(HELM, l, delete).await {
+            ok &= !delete || s.outcome.is_ok();
+            lines.push(s.line(&l.access));
+        }
+    }
+    if !lines.is_empty() {
+        println!("\nLeft by helm on this cluster:");
+        for l in lines {
+            println!("  {l}");
+        }
+    }
+    ok
 }
 
 /// The destroy plan's list of Kafka's volumes: kept or deleted, and how to delete a kept one

@@ -16,6 +16,7 @@ pub mod k8s;
 pub mod kafka_clients;
 pub mod kafka_ui;
 pub mod kafka_users;
+pub mod kafka_versions;
 pub mod netpol;
 pub mod notes;
 pub mod platform;

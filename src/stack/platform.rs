@@ -201,6 +201,11 @@ pub fn build(
             name: KAFKA_NAME,
             namespace: &ns,
             version: &k.version,
+            // The configured version's own metadata version (validate refuses a version the
+            // pinned Strimzi does not support); ZooKeeper mode has none.
+            metadata_version: (!legacy)
+                .then(|| super::kafka_versions::metadata_version(&k.version))
+                .flatten(),
             replication_factor: k.default_replication_factor,
             partitions: k.num_partitions,
             min_insync_replicas: k.min_insync_replicas,

@@ -64,6 +64,10 @@ pub struct KafkaSpec {
 #[serde(rename_all = "camelCase")]
 pub struct KafkaCluster {
     pub version: String,
+    /// The KRaft metadata version, set explicitly so that a version upgrade can keep the old
+    /// one until the brokers have rolled (Strimzi's order; `kafka_versions.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata_version: Option<String>,
     pub listeners: Vec<Listener>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization: Option<Authorization>,
@@ -138,6 +142,8 @@ pub struct KafkaInput<'a> {
     pub name: &'a str,
     pub namespace: &'a str,
     pub version: &'a str,
+    /// KRaft only: `spec.kafka.metadataVersion`.
+    pub metadata_version: Option<&'a str>,
     pub replication_factor: u32,
     pub partitions: u32,
     pub min_insync_replicas: u32,
@@ -196,6 +202,7 @@ pub fn kafka(i: &KafkaInput<'_>) -> Manifest<KafkaSpec> {
         spec: KafkaSpec {
             kafka: KafkaCluster {
                 version: i.version.into(),
+                metadata_version: i.metadata_version.map(str::to_owned),
                 listeners: listeners(i.plain_listener),
                 authorization: Some(Authorization {
                     kind: "simple",

@@ -26,7 +26,7 @@ pub struct ObjectDrift {
 }
 
 /// The objects of a rendered manifest (`---`-separated YAML; empty documents skipped).
-fn objects(manifest: &str) -> Result<Vec<serde_json::Value>, DriverError> {
+pub(super) fn objects(manifest: &str) -> Result<Vec<serde_json::Value>, DriverError> {
     let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(manifest)
         .map_err(|e| DriverError::new(format!("the release's manifest is not YAML: {e}")))?;
     Ok(docs
@@ -35,7 +35,7 @@ fn objects(manifest: &str) -> Result<Vec<serde_json::Value>, DriverError> {
         .collect())
 }
 
-fn gvk(o: &serde_json::Value) -> GroupVersionKind {
+pub(super) fn gvk(o: &serde_json::Value) -> GroupVersionKind {
     let api_version = o["apiVersion"].as_str().unwrap_or_default();
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
     GroupVersionKind::gvk(group, version, o["kind"].as_str().unwrap_or_default())

@@ -11,7 +11,9 @@
 //! supplied), in the desired shape, so an unchanged release plans as no change and a changed
 //! one shows a values diff. Delete is `helm uninstall --wait`. A change of chart version first
 //! applies the new chart's CRDs server-side (`helm show crds`; helm installs `crds/` once and
-//! never upgrades them: `providers/k8s/crds.rs`). Values never hold secrets: charts
+//! never upgrades them: `providers/k8s/crds.rs`); a create first applies those the cluster has
+//! older (the plan names them under the create), and a CRD on the cluster newer than the
+//! chart's refuses the plan and the step: alpaka never downgrades a schema. Values never hold secrets: charts
 //! get them through existing Secrets (e.g. Grafana's `admin.existingSecret`).
 //!
 //! A release whose status (helm v3.17.3 `pkg/release/status.go`, v4.0.5
@@ -40,6 +42,7 @@
 //! - `uninstalling`: likewise held; apply reports helm's error.
 
 mod drift;
+pub mod leftovers;
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -52,6 +55,8 @@ use thiserror::Error;
 
 use crate::engine::diff::{self, FieldChange};
 use crate::engine::{Driver, DriverError, Drivers, Found, ResourceId, StepCx, Value};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+
 use crate::providers::k8s::{Access, admission, crds};
 use crate::providers::local::cli::Cmd;
 use crate::providers::{Run, RunInfo};
@@ -595,26 +600,101 @@ impl HelmDriver {
 }
 
 impl HelmDriver {
-    /// Apply the CRDs of the chart version about to be installed (`helm show crds`: the files of
-    /// its `crds/`, each after `---`; nothing for a chart without them).
-    async fn upgrade_crds(&self, cx: &StepCx, r: &Release) -> Result<(), DriverError> {
-        let mut c = Cmd::new(&self.bin).args(["show", "crds", &r.chart, "--version", &r.version]);
-        if let Some(repo) = &r.repo {
+    /// The chart's CRDs (`helm show crds`: the files of its `crds/` and its subcharts', each
+    /// after `---`; nothing for a chart without them).
+    pub(crate) async fn chart_crds(
+        &self,
+        chart: &str,
+        version: &str,
+        repo: Option<&str>,
+    ) -> Result<Vec<CustomResourceDefinition>, DriverError> {
+        let mut c = Cmd::new(&self.bin).args(["show", "crds", chart, "--version", version]);
+        if let Some(repo) = repo {
             c = c.args(["--repo", repo]);
         }
-        cx.status(&format!("helm show crds {} {}", r.chart, r.version));
         let out = c.run_ok().await?;
-        let crds = crds::parse(&out.stdout)?;
-        if crds.is_empty() {
+        Ok(crds::parse(&out.stdout)?)
+    }
+
+    /// The chart's CRDs against the cluster's ([`crds::compare`]): refused if the cluster has a
+    /// newer one (another version of its operator owns it: alpaka never downgrades a schema) or
+    /// one whose stored versions the chart's drops; else the CRDs to apply before helm runs,
+    /// with the older ones named and why. `all`: every CRD not newer (a version change: helm
+    /// upgrades none); else only the older ones (a create: helm's install creates the missing
+    /// ones and skips the rest, helm v4.2.3 `pkg/action/install.go` `installCRDs`).
+    async fn crds_to_apply(
+        &self,
+        r: &Release,
+        all: bool,
+    ) -> Result<(Vec<CustomResourceDefinition>, Vec<String>), DriverError> {
+        let chart = self
+            .chart_crds(&r.chart, &r.version, r.repo.as_deref())
+            .await?;
+        if chart.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let checked = crds::check(&r.access, &chart).await?;
+        let mut apply = Vec::new();
+        let mut older = Vec::new();
+        for (crd, c) in chart.into_iter().zip(checked) {
+            if let Some(crds::Compared::Newer(why)) = &c.compared {
+                return Err(self.newer_crd(r, &c.name, why));
+            }
+            if !c.stored_not_in_chart.is_empty() {
+                return Err(DriverError::new(format!(
+                    "CustomResourceDefinition {} on the cluster still stores objects as {}, which \
+                     chart {} {}'s CRD no longer lists: the API server refuses that update. Migrate \
+                     those objects to a version the chart serves (the operator's upgrade guide says \
+                     how), remove the old version from the CRD's status.storedVersions, then apply again.",
+                    c.name,
+                    c.stored_not_in_chart.join(", "),
+                    r.chart_name(),
+                    r.version
+                ))
+                .with_code("CrdStoredVersion"));
+            }
+            match &c.compared {
+                Some(crds::Compared::Older(why)) => {
+                    older.push(format!("{} ({why})", c.name));
+                    apply.push(crd);
+                }
+                _ if all => apply.push(crd),
+                _ => {}
+            }
+        }
+        Ok((apply, older))
+    }
+
+    fn newer_crd(&self, r: &Release, name: &str, why: &str) -> DriverError {
+        DriverError::new(format!(
+            "CustomResourceDefinition {name} on the cluster is newer than chart {} {}'s ({why}): \
+             another version of its operator owns it, and alpaka never downgrades a CRD's schema. \
+             Pin a chart version whose CRDs are at least as new; or, if that operator is gone and no \
+             custom resources of the kind matter, delete the CRD (`kubectl --kubeconfig {} --context \
+             {} delete crd {name}` deletes every custom resource of its kind) and plan again.",
+            r.chart_name(),
+            r.version,
+            r.access.kubeconfig,
+            r.access.context,
+        ))
+        .with_code("CrdNewerOnCluster")
+    }
+
+    /// Apply the CRDs of the chart version about to be installed, refusing a downgrade; `all`
+    /// as in [`HelmDriver::crds_to_apply`].
+    async fn apply_crds(&self, cx: &StepCx, r: &Release, all: bool) -> Result<(), DriverError> {
+        cx.status(&format!("helm show crds {} {}", r.chart, r.version));
+        let (apply, _) = self.crds_to_apply(r, all).await?;
+        if apply.is_empty() {
             return Ok(());
         }
         cx.status(&format!(
             "server-side apply {} CRDs of {} {}",
-            crds.len(),
+            apply.len(),
             r.chart_name(),
             r.version
         ));
-        crds::apply(&r.access, &crds).await?;
+        crds::apply(&r.access, &apply).await?;
         Ok(())
     }
 }
@@ -829,8 +909,33 @@ impl Driver for HelmDriver {
         )))
     }
 
+    /// The chart's CRDs the cluster has older first (helm's install would skip them), then
+    /// `upgrade --install`.
     async fn create(&self, cx: &StepCx, desired: &Value) -> Result<Value, DriverError> {
+        self.apply_crds(cx, &Release::of(desired)?, false).await?;
         self.install(cx, desired).await
+    }
+
+    /// The chart's CRDs against the cluster's: a newer one on the cluster refuses the plan; the
+    /// older ones are named under the create.
+    async fn check_create(
+        &self,
+        _id: &ResourceId,
+        desired: &Value,
+    ) -> Result<Option<String>, DriverError> {
+        // Unknown cluster or names (a cluster not made yet): its CRDs are checked at apply.
+        let Ok(r) = Release::of(desired) else {
+            return Ok(None);
+        };
+        let (_, older) = self.crds_to_apply(&r, false).await?;
+        Ok((!older.is_empty()).then(|| {
+            format!(
+                "CRDs older on the cluster: {} → applied from chart {} {} before helm installs it",
+                older.join(", "),
+                r.chart_name(),
+                r.version
+            )
+        }))
     }
 
     /// A new chart version's CRDs first (helm upgrades none), then `upgrade --install`.
@@ -842,7 +947,7 @@ impl Driver for HelmDriver {
         changes: &[FieldChange],
     ) -> Result<Value, DriverError> {
         if changes.iter().any(|c| c.path == ["version"]) {
-            self.upgrade_crds(cx, &Release::of(desired)?).await?;
+            self.apply_crds(cx, &Release::of(desired)?, true).await?;
         }
         self.install(cx, desired).await
     }

@@ -507,6 +507,8 @@ pub fn pending(kind: &str, obj: &serde_json::Value) -> Option<String> {
                     // A stale Ready from before this change does not count.
                     if generation.is_some() && observed.is_none() {
                         Some(format!("{kind}: waiting for status"))
+                    } else if kind == "Kafka" {
+                        kafka_versions_pending(obj)
                     } else {
                         None
                     }
@@ -548,6 +550,33 @@ pub fn pending(kind: &str, obj: &serde_json::Value) -> Option<String> {
             .then(|| "Job: waiting for completion".to_owned()),
         _ => None,
     }
+}
+
+/// A Kafka is upgraded once its brokers run the configured version and use the configured
+/// metadata version: Strimzi reports both in `status.kafkaVersion` and
+/// `status.kafkaMetadataVersion` (1.2.0 CRD `040-Crd-kafka.yaml`, `KafkaStatus.java`: "the
+/// version of Kafka currently deployed", "the KRaft metadata.version currently used"). A field
+/// the spec does not set is not waited for.
+fn kafka_versions_pending(obj: &serde_json::Value) -> Option<String> {
+    let (spec, status) = (&obj["spec"]["kafka"], &obj["status"]);
+    for (want, have, what) in [
+        ("version", "kafkaVersion", "brokers rolling to Kafka"),
+        (
+            "metadataVersion",
+            "kafkaMetadataVersion",
+            "waiting for metadata version",
+        ),
+    ] {
+        if let Some(w) = spec[want].as_str()
+            && status[have].as_str() != Some(w)
+        {
+            return Some(format!(
+                "Kafka: {what} {w} (status.{have}: {})",
+                status[have].as_str().unwrap_or("not reported")
+            ));
+        }
+    }
+    None
 }
 
 /// Strimzi kinds whose status carries Strimzi's conditions (`Ready`, `Warning`, …).
@@ -664,7 +693,8 @@ impl Driver for ManifestDriver {
     }
 
     /// Storage changes Strimzi would ignore (with only a Warning condition) are said in the
-    /// plan, before anyone applies them (strimzi_storage.rs).
+    /// plan, before anyone applies them (strimzi_storage.rs); a Kafka's version change shows
+    /// its steps or is refused (kafka_upgrade.rs).
     fn check_update(
         &self,
         live: &Value,
@@ -676,7 +706,24 @@ impl Driver for ManifestDriver {
             .and_then(Value::as_str)
             .unwrap_or_default();
         let refused = strimzi_storage::refused_changes(kind, live, desired);
-        Ok((!refused.is_empty()).then(|| format!("Warning: {}", refused.join("; "))))
+        let mut notes = Vec::new();
+        if kind == "Kafka"
+            && let Some(steps) = super::kafka_upgrade::check(live, desired)?
+        {
+            notes.push(steps);
+        }
+        if !refused.is_empty() {
+            notes.push(format!("Warning: {}", refused.join("; ")));
+        }
+        Ok((!notes.is_empty()).then(|| notes.join("; ")))
+    }
+
+    /// A Kafka is never replaced to move it between ZooKeeper and KRaft (kafka_upgrade.rs).
+    fn check_replace(&self, live: &Value, desired: &Value) -> Result<(), String> {
+        match desired.get("kind").and_then(Value::as_str) {
+            Some("Kafka") => super::kafka_upgrade::check_replace(live, desired),
+            _ => Ok(()),
+        }
     }
 
     async fn read(
@@ -835,6 +882,31 @@ mod tests {
             Some("BackoffLimitExceeded: Job has reached the specified backoff limit")
         );
         assert_eq!(pending("Namespace", &json!({})), None);
+    }
+
+    #[test]
+    fn a_kafka_is_ready_only_once_it_runs_the_configured_versions() {
+        let kafka = |version: &str, metadata: Option<&str>| {
+            let mut status = json!({"observedGeneration": 2,
+                "conditions": [{"type": "Ready", "status": "True"}], "kafkaVersion": version});
+            if let Some(m) = metadata {
+                status["kafkaMetadataVersion"] = m.into();
+            }
+            json!({"metadata": {"generation": 2},
+                "spec": {"kafka": {"version": "4.3.1", "metadataVersion": "4.2-IV1"}},
+                "status": status})
+        };
+        let rolling = pending("Kafka", &kafka("4.2.1", Some("4.2-IV1")));
+        assert_eq!(
+            rolling.as_deref(),
+            Some("Kafka: brokers rolling to Kafka 4.3.1 (status.kafkaVersion: 4.2.1)")
+        );
+        assert!(
+            pending("Kafka", &kafka("4.3.1", None))
+                .unwrap()
+                .contains("metadata version 4.2-IV1")
+        );
+        assert_eq!(pending("Kafka", &kafka("4.3.1", Some("4.2-IV1"))), None);
     }
 
     #[test]

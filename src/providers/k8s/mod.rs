@@ -12,6 +12,7 @@ pub mod admission;
 pub mod crds;
 pub mod finalizers;
 pub mod kafka_listeners;
+pub mod kafka_upgrade;
 pub mod manifest;
 pub mod probe;
 pub mod project;
@@ -58,13 +59,14 @@ pub fn register(drivers: &mut Drivers, opts: manifest::DeleteOptions) {
             "k8s.rolebinding" => manifest::ROLEBINDING_IDENTITY,
             "k8s.storageclass" => manifest::STORAGECLASS_IDENTITY,
             "k8s.service" => manifest::SERVICE_IDENTITY,
-            // Dropping a listener waits until the clients have moved off it.
+            // Dropping a listener waits until the clients have moved off it; a version upgrade
+            // raises the metadata version only after them.
             "strimzi.kafka" => {
                 drivers.register(
                     *k,
                     Arc::new(
                         manifest::ManifestDriver::new(clients.clone(), manifest::IDENTITY)
-                            .with_interim(kafka_listeners::interim)
+                            .with_interim(kafka_upgrade::interim)
                             .with_delete_options(opts),
                     ),
                 );
