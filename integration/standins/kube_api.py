@@ -297,6 +297,13 @@ class Cluster:
         if kind in STRIMZI_READY or (kind == "KafkaUser" and not self.args.kafka_admin):
             st.update({"observedGeneration": gen,
                        "conditions": [{"type": "Ready", "status": "True", "reason": "StandIn"}]})
+            if kind == "Kafka":
+                # A reconciled Kafka reports the version its brokers run and the KRaft metadata
+                # version in use (Strimzi 1.2.0 KafkaStatus: kafkaVersion, kafkaMetadataVersion).
+                k = obj.get("spec", {}).get("kafka", {})
+                for field, key in (("version", "kafkaVersion"), ("metadataVersion", "kafkaMetadataVersion")):
+                    if k.get(field):
+                        st[key] = k[field]
         elif kind == "Deployment":
             n = obj.get("spec", {}).get("replicas", 1)
             st.update({"observedGeneration": gen, "replicas": n, "updatedReplicas": n, "readyReplicas": n, "availableReplicas": n})
