@@ -603,22 +603,7 @@ fn a_chart_version_change_applies_the_new_charts_crds_before_upgrading() {
     );
     assert_done(&rig.run(&g2, &p));
     assert_eq!(widget_properties(&rig.cp), ["color", "size"]);
-    let crd = rig
-        .cp
-        .get(&[
-            "customresourcedefinition",
-            "widgets.example.com",
-            "--show-managed-fields",
-        ])
-        .unwrap();
-    assert!(
-        crd["metadata"]["managedFields"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|m| m["manager"] == "alpaka" && m["operation"] == "Apply"),
-        "{crd}"
-    );
+    assert_applied_by_alpaka(&rig.cp, "widgets.example.com");
     assert_eq!(rig.listed().unwrap()["chart"], "alpaka-crd-chart-0.2.0");
     let p = rig.plan_of(&g2, false);
     assert!(!p.has_changes(), "{}", text(&p));
@@ -1074,18 +1059,7 @@ fn a_create_over_older_crds_applies_the_charts_before_helm_installs() {
             vec!["color".into(), "size".into()]
         )
     );
-    let crd = rig
-        .cp
-        .get(&["customresourcedefinition", GADGETS, "--show-managed-fields"])
-        .unwrap();
-    assert!(
-        crd["metadata"]["managedFields"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|m| m["manager"] == "alpaka" && m["operation"] == "Apply"),
-        "{crd}"
-    );
+    assert_applied_by_alpaka(&rig.cp, GADGETS);
     assert_eq!(rig.listed().unwrap()["chart"], "alpaka-test-chart-0.2.0");
     let p = rig.plan_of(&g, false);
     assert!(!p.has_changes(), "{}", text(&p));
@@ -1271,4 +1245,19 @@ fn destroy_lists_what_helm_leaves_and_delete_crds_deletes_only_what_nothing_uses
     assert_eq!(settle(&rig, true)[0].1, Ok(Outcome::Deleted));
     assert!(rig.cp.get(&["crd", GADGETS]).is_none());
     assert_eq!(settle(&rig, true)[0].1, Ok(Outcome::Gone));
+}
+
+/// The CRD `name` holds a server-side apply by alpaka's field manager.
+fn assert_applied_by_alpaka(cp: &ControlPlane, name: &str) {
+    let crd = cp
+        .get(&["customresourcedefinition", name, "--show-managed-fields"])
+        .unwrap();
+    assert!(
+        crd["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["manager"] == "alpaka" && m["operation"] == "Apply"),
+        "{crd}"
+    );
 }

@@ -39,6 +39,23 @@ pub enum K8sError {
     NotReady { what: String, detail: String },
 }
 
+impl K8sError {
+    /// Maps a kube-rs error of `op` on `what`, through `access`'s context, to [`K8sError::Api`].
+    pub fn api(
+        access: &Access,
+        op: &'static str,
+        what: String,
+    ) -> impl FnOnce(kube::Error) -> K8sError {
+        let context = access.context.clone();
+        move |e| K8sError::Api {
+            op,
+            what,
+            context,
+            source: Box::new(e),
+        }
+    }
+}
+
 impl From<K8sError> for DriverError {
     fn from(e: K8sError) -> DriverError {
         let code = match &e {

@@ -332,20 +332,6 @@ pub struct Checked {
     pub stored_not_in_chart: Vec<String>,
 }
 
-fn read_err(
-    access: &Access,
-    op: &'static str,
-    what: String,
-) -> impl FnOnce(kube::Error) -> K8sError {
-    let context = access.context.clone();
-    move |e| K8sError::Api {
-        op,
-        what,
-        context,
-        source: Box::new(e),
-    }
-}
-
 /// Each of `crds` as the cluster has it.
 pub async fn check(
     access: &Access,
@@ -356,7 +342,7 @@ pub async fn check(
     let mut out = Vec::new();
     for crd in crds {
         let name = crd.metadata.name.clone().unwrap_or_default();
-        let live = api.get_opt(&name).await.map_err(read_err(
+        let live = api.get_opt(&name).await.map_err(K8sError::api(
             access,
             "reading",
             format!("CustomResourceDefinition {name}"),
@@ -422,7 +408,7 @@ pub async fn custom_resources(
     let list = api
         .list(&ListParams::default().limit(limit))
         .await
-        .map_err(read_err(
+        .map_err(K8sError::api(
             access,
             "listing",
             format!("{} ({})", kind.plural, kind.name),

@@ -41,20 +41,6 @@ impl KafkaVolume {
     }
 }
 
-fn api_err(
-    access: &Access,
-    op: &'static str,
-    what: String,
-) -> impl FnOnce(kube::Error) -> K8sError {
-    let context = access.context.clone();
-    move |e| K8sError::Api {
-        op,
-        what,
-        context,
-        source: Box::new(e),
-    }
-}
-
 /// The PVs bound to the claims Strimzi made for Kafka `kafka` in `namespace` (labelled
 /// `strimzi.io/cluster=<kafka>`, `strimzi.io/kind=Kafka`: Strimzi 1.2.0's PVCs of a node pool
 /// carry its cluster's labels, `data-<volume id>-<pool pod>` by name).
@@ -73,7 +59,7 @@ pub async fn kafka_volumes(
         Ok(l) => l,
         Err(kube::Error::Api(s)) if s.is_not_found() => return Ok(Vec::new()),
         Err(e) => {
-            return Err(api_err(
+            return Err(K8sError::api(
                 access,
                 "listing",
                 format!("Kafka {kafka}'s claims in {namespace}"),
@@ -90,7 +76,7 @@ pub async fn kafka_volumes(
         let Some(pv_name) = pvc.spec.as_ref().and_then(|s| s.volume_name.clone()) else {
             continue;
         };
-        let Some(pv) = pvs.get_opt(&pv_name).await.map_err(api_err(
+        let Some(pv) = pvs.get_opt(&pv_name).await.map_err(K8sError::api(
             access,
             "reading",
             format!("PersistentVolume {pv_name}"),
@@ -147,7 +133,7 @@ pub async fn retain_kafka_volumes(
     for v in vols.iter().filter(|v| v.reclaim_policy != "Retain") {
         pvs.patch(&v.pv, &PatchParams::default(), &Patch::Merge(&patch))
             .await
-            .map_err(api_err(
+            .map_err(K8sError::api(
                 access,
                 "setting reclaim policy Retain on",
                 format!("PersistentVolume {}", v.pv),
