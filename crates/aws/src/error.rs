@@ -26,6 +26,56 @@ pub struct AwsError {
     /// AWS's id of the failed request (`x-amzn-requestid`/`x-amz-request-id`, or the error
     /// body's `RequestId`); none when AWS was never reached.
     pub request_id: Option<String>,
+    /// Whether the call may have taken effect (what a create without an idempotency token must
+    /// know before it is sent again).
+    pub answer: Answer,
+}
+
+/// What a failed call says about its own effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Answer {
+    /// AWS refused it: nothing happened (a 4xx other than throttling, a request never built).
+    #[default]
+    Refused,
+    /// Throttled: not carried out, safe to send again after a while.
+    Throttled,
+    /// No answer (timeout, connection dropped, an answer that could not be read) or a server
+    /// error (5xx): the call may or may not have taken effect.
+    Unknown,
+}
+
+/// The codes AWS uses for "too many requests" (what the SDK's standard retry treats as
+/// throttling: aws-smithy-runtime `client/retries/classifiers.rs`, `THROTTLING_ERRORS`).
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+];
+
+/// How a failed SDK call answered (see [`Answer`]). EC2 throttles with HTTP 503 and
+/// `RequestLimitExceeded`: the code decides before the status.
+fn answer_of<E>(e: &SdkError<E, HttpResponse>, code: Option<&str>) -> Answer {
+    if code.is_some_and(|c| THROTTLING.contains(&c)) {
+        return Answer::Throttled;
+    }
+    match e {
+        SdkError::ConstructionFailure(_) => Answer::Refused,
+        SdkError::ServiceError(s) if s.raw().status().as_u16() < 500 => Answer::Refused,
+        // 5xx; no answer in time; the connection failed or dropped (the request may have
+        // been sent); an answer that could not be read.
+        _ => Answer::Unknown,
+    }
 }
 
 impl AwsError {
@@ -40,6 +90,7 @@ impl AwsError {
             code: None,
             message: message.into(),
             request_id: None,
+            answer: Answer::Refused,
         }
     }
 
@@ -68,6 +119,12 @@ impl AwsError {
     pub fn code_is(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }
+
+    /// As if answered `answer` (tests, and errors alpaka makes for a call it could not finish).
+    pub fn with_answer(mut self, answer: Answer) -> Self {
+        self.answer = answer;
+        self
+    }
 }
 
 /// Turn an SDK error into an [`AwsError`] for `op` on `resource`.
@@ -79,6 +136,7 @@ where
     let resource = resource.to_owned();
     move |e| {
         let code = e.code().map(str::to_owned);
+        let answer = answer_of(&e, code.as_deref());
         let request_id = e
             .request_id()
             .or_else(|| e.meta().request_id())
@@ -101,6 +159,7 @@ where
             code,
             message,
             request_id,
+            answer,
         }
     }
 }
@@ -159,6 +218,30 @@ mod tests {
             "ec2:DeleteVpc vpc-1: The vpc 'vpc-1' has dependencies and cannot be deleted. \
              (DependencyViolation) [request id 7a62c49f-347e-4fc4-9331-6e8eEXAMPLE]"
         );
+    }
+
+    #[test]
+    fn a_server_error_or_no_answer_is_unknown_and_throttling_is_not() {
+        let err = |code: &str| {
+            DeleteVpcError::generic(ErrorMetadata::builder().code(code).message("m").build())
+        };
+        let answer = |code: &str, status: u16| {
+            sdk("ec2:CreateVpc", "x")(SdkError::service_error(err(code), response(status, None)))
+                .answer
+        };
+        assert_eq!(answer("InternalError", 500), Answer::Unknown);
+        assert_eq!(answer("Unavailable", 503), Answer::Unknown);
+        // EC2 throttles with 503.
+        assert_eq!(answer("RequestLimitExceeded", 503), Answer::Throttled);
+        assert_eq!(answer("Throttling", 400), Answer::Throttled);
+        assert_eq!(answer("InvalidParameterValue", 400), Answer::Refused);
+        let timeout: SdkError<DeleteVpcError, HttpResponse> =
+            SdkError::timeout_error("no answer in 30 s");
+        assert_eq!(sdk("ec2:CreateVpc", "x")(timeout).answer, Answer::Unknown);
+        let dropped: SdkError<DeleteVpcError, HttpResponse> = SdkError::dispatch_failure(
+            aws_smithy_runtime_api::client::result::ConnectorError::io("reset".into()),
+        );
+        assert_eq!(sdk("ec2:CreateVpc", "x")(dropped).answer, Answer::Unknown);
     }
 
     #[test]

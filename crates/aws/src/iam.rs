@@ -4,8 +4,9 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::types::Tag;
 use serde_json::{Value as Json, json};
 
-use crate::Tags;
 use crate::error::{AwsError, found, gone_ok, missing, sdk};
+use crate::once::{LOOK, create_once, iam_one_try};
+use crate::{TAG_ID, TAG_PROFILE, Tags};
 
 fn to_tags(tags: &Tags) -> Vec<Tag> {
     tags.iter()
@@ -17,6 +18,35 @@ pub(crate) fn from_tags(tags: &[Tag]) -> Tags {
     tags.iter()
         .map(|t| (t.key().to_owned(), t.value().to_owned()))
         .collect()
+}
+
+/// After a lost answer: the thing `found` (by the name the create fixed) if its tags say this
+/// create made it; one someone else made is a refusal, never adopted.
+fn made_by_us<T>(
+    op: &str,
+    name: &str,
+    want: &Tags,
+    found: Option<(T, &Tags)>,
+) -> Result<Option<T>, AwsError> {
+    let Some((x, have)) = found else {
+        return Ok(None);
+    };
+    let ours = [TAG_ID, TAG_PROFILE]
+        .iter()
+        .all(|k| want.get(*k).is_some_and(|v| have.get(*k) == Some(v)));
+    if ours {
+        Ok(Some(x))
+    } else {
+        Err(AwsError::new(
+            op,
+            name,
+            format!(
+                "the answer was lost, and `{name}` exists with tags that do not mark it as this \
+                 create's ({TAG_ID}, {TAG_PROFILE}); it is not taken over"
+            ),
+        )
+        .with_code("EntityAlreadyExists"))
+    }
 }
 
 /// Who may assume a role.
@@ -166,18 +196,37 @@ pub async fn create_role(
     policies: &[String],
     tags: &Tags,
 ) -> Result<String, AwsError> {
-    let out = c
-        .create_role()
-        .role_name(name)
-        .assume_role_policy_document(trust.document().to_string())
-        .set_tags(Some(to_tags(tags)))
-        .send()
-        .await
-        .map_err(sdk("iam:CreateRole", name))?;
-    let arn = out
-        .role()
-        .map(|r| r.arn().to_owned())
-        .ok_or_else(|| missing("iam:CreateRole", name, "role"))?;
+    let op = "iam:CreateRole";
+    // At most once (no idempotency token): after a lost answer the role is looked up by its
+    // name; a repeat whose first try took effect is refused `EntityAlreadyExists` and adopted.
+    let arn = create_once(
+        LOOK,
+        || async {
+            let out = c
+                .create_role()
+                .role_name(name)
+                .assume_role_policy_document(trust.document().to_string())
+                .set_tags(Some(to_tags(tags)))
+                .customize()
+                .config_override(iam_one_try())
+                .send()
+                .await
+                .map_err(sdk(op, name))?;
+            out.role()
+                .map(|r| r.arn().to_owned())
+                .ok_or_else(|| missing(op, name, "role"))
+        },
+        || async {
+            let role = get_role(c, name).await?;
+            made_by_us(
+                op,
+                name,
+                tags,
+                role.as_ref().map(|r| (r.arn.clone(), &r.tags)),
+            )
+        },
+    )
+    .await?;
     for p in policies {
         attach_role_policy(c, name, p).await?;
     }
@@ -357,24 +406,41 @@ pub struct Policy {
     pub tags: Tags,
 }
 
+/// Made at most once (no idempotency token): after a lost answer the policy is looked up at
+/// `arn`, the ARN it gets ([`policy_arn`]), and adopted when its tags say this create made it.
 pub async fn create_policy(
     c: &Client,
     name: &str,
+    arn: &str,
     document: &str,
     tags: &Tags,
 ) -> Result<String, AwsError> {
-    let out = c
-        .create_policy()
-        .policy_name(name)
-        .policy_document(document)
-        .set_tags(Some(to_tags(tags)))
-        .send()
-        .await
-        .map_err(sdk("iam:CreatePolicy", name))?;
-    out.policy()
-        .and_then(|p| p.arn())
-        .map(str::to_owned)
-        .ok_or_else(|| missing("iam:CreatePolicy", name, "policy arn"))
+    let op = "iam:CreatePolicy";
+    create_once(
+        LOOK,
+        || async {
+            let out = c
+                .create_policy()
+                .policy_name(name)
+                .policy_document(document)
+                .set_tags(Some(to_tags(tags)))
+                .customize()
+                .config_override(iam_one_try())
+                .send()
+                .await
+                .map_err(sdk(op, name))?;
+            out.policy()
+                .and_then(|p| p.arn())
+                .map(str::to_owned)
+                .ok_or_else(|| missing(op, name, "policy arn"))
+        },
+        || async {
+            // The document is the one just sent: no need to read it back.
+            let p = get_policy(c, arn, Some("v1")).await?;
+            made_by_us(op, name, tags, p.as_ref().map(|p| (p.arn.clone(), &p.tags)))
+        },
+    )
+    .await
 }
 
 /// The ARN a customer managed policy named `name` has in `account` (path `/`, as
@@ -600,17 +666,35 @@ pub async fn create_oidc_provider(
     client_ids: &[String],
     tags: &Tags,
 ) -> Result<String, AwsError> {
-    let out = c
-        .create_open_id_connect_provider()
-        .url(url)
-        .set_client_id_list(Some(client_ids.to_vec()))
-        .set_tags(Some(to_tags(tags)))
-        .send()
-        .await
-        .map_err(sdk("iam:CreateOpenIDConnectProvider", url))?;
-    out.open_id_connect_provider_arn()
-        .map(str::to_owned)
-        .ok_or_else(|| missing("iam:CreateOpenIDConnectProvider", url, "provider arn"))
+    let op = "iam:CreateOpenIDConnectProvider";
+    // At most once (no idempotency token): after a lost answer the provider is looked up by
+    // its URL (one per URL in an account).
+    create_once(
+        LOOK,
+        || async {
+            let out = c
+                .create_open_id_connect_provider()
+                .url(url)
+                .set_client_id_list(Some(client_ids.to_vec()))
+                .set_tags(Some(to_tags(tags)))
+                .customize()
+                .config_override(iam_one_try())
+                .send()
+                .await
+                .map_err(sdk(op, url))?;
+            out.open_id_connect_provider_arn()
+                .map(str::to_owned)
+                .ok_or_else(|| missing(op, url, "provider arn"))
+        },
+        || async {
+            let Some(arn) = find_oidc_provider(c, url).await? else {
+                return Ok(None);
+            };
+            let p = get_oidc_provider(c, &arn).await?;
+            made_by_us(op, url, tags, p.as_ref().map(|p| (p.arn.clone(), &p.tags)))
+        },
+    )
+    .await
 }
 
 pub async fn get_oidc_provider(c: &Client, arn: &str) -> Result<Option<OidcProvider>, AwsError> {

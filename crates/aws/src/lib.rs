@@ -30,6 +30,7 @@ pub mod ec2;
 pub mod eks;
 pub mod error;
 pub mod iam;
+pub mod once;
 pub mod retry;
 pub mod s3;
 pub mod state_store;
@@ -38,6 +39,12 @@ pub mod token;
 pub mod wait;
 
 pub use error::AwsError;
+
+/// The profile an AWS resource belongs to (alpaka's own tag on everything it creates).
+pub const TAG_PROFILE: &str = "alpaka.io/profile";
+/// The alpaka resource id an AWS resource is (set in its create call): with [`TAG_PROFILE`],
+/// how alpaka finds what it made when no state records it.
+pub const TAG_ID: &str = "alpaka.io/id";
 
 /// Tags (and labels) as alpaka keeps them: sorted, unique keys.
 pub type Tags = BTreeMap<String, String>;

@@ -15,10 +15,8 @@ use crate::{Aws, Tags, ec2};
 pub const LBC_CLUSTER_TAG: &str = "elbv2.k8s.aws/cluster";
 /// alpaka's own tags on everything it creates.
 pub const TAG_MANAGED_BY: &str = "alpaka.io/managed-by";
-pub const TAG_PROFILE: &str = "alpaka.io/profile";
+pub use crate::{TAG_ID, TAG_PROFILE};
 pub const TAG_CLUSTER: &str = "alpaka.io/cluster";
-/// The alpaka resource id an AWS resource is (set in its create call).
-pub const TAG_ID: &str = "alpaka.io/id";
 
 pub fn cluster_tag(cluster: &str) -> String {
     format!("kubernetes.io/cluster/{cluster}")

@@ -224,7 +224,9 @@ impl Driver for PolicyDriver {
         let aws = self.0.aws().await;
         let name = text(d, "name")?;
         let (_, doc) = self.document(d)?;
-        let arn = iam::create_policy(&aws.iam, &name, &doc, &tags(d))
+        let (partition, account) = self.0.partition_and_account().await?;
+        let arn = iam::policy_arn(partition, account, &name);
+        let arn = iam::create_policy(&aws.iam, &name, &arn, &doc, &tags(d))
             .await
             .map_err(err)?;
         // A new policy's document is its version v1 (IAM API Reference, CreatePolicy).

@@ -8,9 +8,10 @@ use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, NatGatewayState, ResourceType, Tag, TagSpecification,
 };
 
-use crate::Tags;
 use crate::error::{AwsError, found, gone_ok, missing, sdk};
+use crate::once::{LOOK, create_once, ec2_one_try};
 use crate::retry::{Backoff, dependency_violation, retry};
+use crate::{TAG_ID, TAG_PROFILE, Tags};
 
 mod launch_template;
 mod routes;
@@ -83,21 +84,55 @@ pub struct Vpc {
     pub tags: Tags,
 }
 
+/// Made at most once (`CreateVpc` takes no idempotency token: see `once.rs`).
 pub async fn create_vpc(c: &Client, cidr: &str, tags: &Tags) -> Result<String, AwsError> {
-    let out = c
-        .create_vpc()
-        .cidr_block(cidr)
-        .tag_specifications(spec(ResourceType::Vpc, tags))
-        .send()
-        .await
-        .map_err(sdk("ec2:CreateVpc", cidr))?;
-    let id = out
-        .vpc()
-        .and_then(|v| v.vpc_id())
-        .ok_or_else(|| missing("ec2:CreateVpc", cidr, "vpc id"))?
-        .to_owned();
+    let id = create_once(
+        LOOK,
+        || async {
+            let out = c
+                .create_vpc()
+                .cidr_block(cidr)
+                .tag_specifications(spec(ResourceType::Vpc, tags))
+                .customize()
+                .config_override(ec2_one_try())
+                .send()
+                .await
+                .map_err(sdk("ec2:CreateVpc", cidr))?;
+            Ok(out
+                .vpc()
+                .and_then(|v| v.vpc_id())
+                .ok_or_else(|| missing("ec2:CreateVpc", cidr, "vpc id"))?
+                .to_owned())
+        },
+        || made_before(c, Kind::Vpc, tags, "ec2:CreateVpc"),
+    )
+    .await?;
     enable_dns(c, &id).await?;
     Ok(id)
+}
+
+/// What a create tagged `tags` made, if anything: the resource of `kind` carrying the same
+/// `alpaka.io/id` and `alpaka.io/profile` (the first by id if a blind repeat made two). Without
+/// those tags nothing could be told apart, and the create is not repeated.
+pub(crate) async fn made_before(
+    c: &Client,
+    kind: Kind,
+    tags: &Tags,
+    op: &str,
+) -> Result<Option<String>, AwsError> {
+    let (Some(id), Some(profile)) = (tags.get(TAG_ID), tags.get(TAG_PROFILE)) else {
+        return Err(AwsError::new(
+            op,
+            "?",
+            format!(
+                "the answer was lost, and without the {TAG_ID} and {TAG_PROFILE} tags what it \
+                 made cannot be found; not sending it again"
+            ),
+        ));
+    };
+    let mut found = find_tagged(c, kind, &[(TAG_ID, id), (TAG_PROFILE, profile)]).await?;
+    found.sort();
+    Ok(found.into_iter().next().map(|(id, _)| id))
 }
 
 /// EKS needs DNS hostnames and support for its private endpoint (one attribute per call).
@@ -238,34 +273,57 @@ pub struct InternetGateway {
     pub tags: Tags,
 }
 
+/// Made at most once (no idempotency token), then attached to `vpc_id`.
 pub async fn create_internet_gateway(
     c: &Client,
     vpc_id: &str,
     tags: &Tags,
 ) -> Result<String, AwsError> {
-    let out = c
-        .create_internet_gateway()
-        .tag_specifications(spec(ResourceType::InternetGateway, tags))
-        .send()
-        .await
-        .map_err(sdk("ec2:CreateInternetGateway", vpc_id))?;
-    let id = out
-        .internet_gateway()
-        .and_then(|g| g.internet_gateway_id())
-        .ok_or_else(|| missing("ec2:CreateInternetGateway", vpc_id, "gateway id"))?
-        .to_owned();
+    let op = "ec2:CreateInternetGateway";
+    let id = create_once(
+        LOOK,
+        || async {
+            let out = c
+                .create_internet_gateway()
+                .tag_specifications(spec(ResourceType::InternetGateway, tags))
+                .customize()
+                .config_override(ec2_one_try())
+                .send()
+                .await
+                .map_err(sdk(op, vpc_id))?;
+            Ok(out
+                .internet_gateway()
+                .and_then(|g| g.internet_gateway_id())
+                .ok_or_else(|| missing(op, vpc_id, "gateway id"))?
+                .to_owned())
+        },
+        || made_before(c, Kind::InternetGateway, tags, op),
+    )
+    .await?;
     attach_internet_gateway(c, &id, vpc_id).await?;
     Ok(id)
 }
 
+/// Attach `id` to `vpc_id`; already attached there (an attach repeated after a lost answer)
+/// is success.
 pub async fn attach_internet_gateway(c: &Client, id: &str, vpc_id: &str) -> Result<(), AwsError> {
-    c.attach_internet_gateway()
+    let r = c
+        .attach_internet_gateway()
         .internet_gateway_id(id)
         .vpc_id(vpc_id)
         .send()
         .await
         .map(|_| ())
-        .map_err(sdk("ec2:AttachInternetGateway", id))
+        .map_err(sdk("ec2:AttachInternetGateway", id));
+    match r {
+        Err(e) if e.code_is("Resource.AlreadyAssociated") => {
+            match describe_internet_gateway(c, id).await? {
+                Some(g) if g.vpc_id.as_deref() == Some(vpc_id) => Ok(()),
+                _ => Err(e),
+            }
+        }
+        other => other,
+    }
 }
 
 pub async fn describe_internet_gateway(
@@ -349,20 +407,32 @@ pub async fn create_subnet(
     public_ip: bool,
     tags: &Tags,
 ) -> Result<String, AwsError> {
-    let out = c
-        .create_subnet()
-        .vpc_id(vpc_id)
-        .cidr_block(cidr)
-        .availability_zone(az)
-        .tag_specifications(spec(ResourceType::Subnet, tags))
-        .send()
-        .await
-        .map_err(sdk("ec2:CreateSubnet", cidr))?;
-    let id = out
-        .subnet()
-        .and_then(|s| s.subnet_id())
-        .ok_or_else(|| missing("ec2:CreateSubnet", cidr, "subnet id"))?
-        .to_owned();
+    let op = "ec2:CreateSubnet";
+    // At most once (no idempotency token); a repeat whose first try took effect is refused
+    // `InvalidSubnet.Conflict` (the CIDR is taken) and adopted.
+    let id = create_once(
+        LOOK,
+        || async {
+            let out = c
+                .create_subnet()
+                .vpc_id(vpc_id)
+                .cidr_block(cidr)
+                .availability_zone(az)
+                .tag_specifications(spec(ResourceType::Subnet, tags))
+                .customize()
+                .config_override(ec2_one_try())
+                .send()
+                .await
+                .map_err(sdk(op, cidr))?;
+            Ok(out
+                .subnet()
+                .and_then(|s| s.subnet_id())
+                .ok_or_else(|| missing(op, cidr, "subnet id"))?
+                .to_owned())
+        },
+        || made_before(c, Kind::Subnet, tags, op),
+    )
+    .await?;
     if public_ip {
         set_map_public_ip(c, &id, true).await?;
     }

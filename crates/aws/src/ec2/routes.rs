@@ -6,9 +6,10 @@ use std::time::Duration;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{DomainType, NatGatewayState, ResourceType};
 
-use super::{from_tags, spec, tag_filter, until_drained};
+use super::{Kind, from_tags, made_before, spec, tag_filter, until_drained};
 use crate::Tags;
 use crate::error::{AwsError, found, gone_ok, missing, sdk};
+use crate::once::{LOOK, create_once, ec2_one_try};
 use crate::wait::{Probe, WaitSpec, wait_for};
 
 // ---- Route table ----
@@ -215,22 +216,38 @@ pub struct Eip {
     pub tags: Tags,
 }
 
+/// Allocated at most once (`AllocateAddress` takes no idempotency token: see `once.rs`).
 pub async fn allocate_eip(c: &Client, tags: &Tags) -> Result<Eip, AwsError> {
-    let out = c
-        .allocate_address()
-        .domain(DomainType::Vpc)
-        .tag_specifications(spec(ResourceType::ElasticIp, tags))
-        .send()
-        .await
-        .map_err(sdk("ec2:AllocateAddress", "eip"))?;
-    Ok(Eip {
-        allocation_id: out
-            .allocation_id()
-            .ok_or_else(|| missing("ec2:AllocateAddress", "eip", "allocation id"))?
-            .to_owned(),
-        public_ip: out.public_ip().unwrap_or_default().to_owned(),
-        tags: tags.clone(),
-    })
+    let op = "ec2:AllocateAddress";
+    create_once(
+        LOOK,
+        || async {
+            let out = c
+                .allocate_address()
+                .domain(DomainType::Vpc)
+                .tag_specifications(spec(ResourceType::ElasticIp, tags))
+                .customize()
+                .config_override(ec2_one_try())
+                .send()
+                .await
+                .map_err(sdk(op, "eip"))?;
+            Ok(Eip {
+                allocation_id: out
+                    .allocation_id()
+                    .ok_or_else(|| missing(op, "eip", "allocation id"))?
+                    .to_owned(),
+                public_ip: out.public_ip().unwrap_or_default().to_owned(),
+                tags: tags.clone(),
+            })
+        },
+        || async {
+            match made_before(c, Kind::Address, tags, op).await? {
+                Some(id) => describe_eip(c, &id).await,
+                None => Ok(None),
+            }
+        },
+    )
+    .await
 }
 
 pub async fn describe_eip(c: &Client, allocation_id: &str) -> Result<Option<Eip>, AwsError> {
