@@ -179,8 +179,10 @@ pub struct DestroyArgs {
     #[arg(long, conflicts_with = "targets")]
     pub delete_crds: bool,
     /// EKS: also delete what is tagged as this profile's in AWS but recorded in no state (made
-    /// by a run killed before it could record it); listed in the destroy plan before you confirm.
-    #[arg(long, conflicts_with = "targets")]
+    /// by a run killed before it could record it, or a second one a create carried out twice
+    /// made); listed in the destroy plan before you confirm. With `--target`, only the orphans
+    /// named (`aws.vpc.prod~vpc-0abc`, as the plan names a duplicate) and what runs on them.
+    #[arg(long)]
     pub orphans: bool,
     /// When another run holds the state lock, wait this long for it (e.g. `5m`), with progress.
     #[arg(long, value_name = "DURATION", value_parser = lock_timeout)]

@@ -970,7 +970,7 @@ fn a_kubernetes_upgrade_goes_one_minor_at_a_time_and_a_downgrade_is_refused() {
     let state = read_state(root);
     assert_eq!(
         state["resources"]["eks.addon.prod.aws-ebs-csi-driver"]["outputs"]["version"],
-        "v0.34.0-standin.1"
+        "v0.34.1-standin.1"
     );
     let plan = plan_json(root, &moto);
     assert_eq!(
@@ -1659,4 +1659,157 @@ fn the_s3_sink_connects_irsa_role_trusts_exactly_its_service_account() {
         );
     }
     assert_nothing_tagged(&moto, "after destroy --orphans");
+}
+
+/// Creates that take no idempotency token, and two that do (`ClientToken`), as issue 24 names
+/// them: the first of each in an apply is answered 500 (or its connection dropped) after it took
+/// effect.
+const LOST_ANSWER_CALLS: [(&str, &str); 13] = [
+    ("ec2", "CreateVpc"),
+    ("ec2", "CreateSubnet"),
+    ("ec2", "AllocateAddress"),
+    ("ec2", "CreateInternetGateway"),
+    ("iam", "CreateRole"),
+    ("iam", "CreatePolicy"),
+    ("iam", "CreateOpenIDConnectProvider"),
+    ("ec2", "CreateRouteTable"),
+    ("ec2", "CreateNatGateway"),
+    ("ec2", "CreateLaunchTemplate"),
+    ("eks", "POST /clusters"),
+    ("eks", "POST /clusters/prod/node-groups"),
+    ("eks", "POST /clusters/prod/access-entries"),
+];
+
+/// How many calls of `service` `action` took effect and then lost their answer.
+fn lost_answers(moto: &Moto, service: &str, action: &str) -> usize {
+    let calls: Json = serde_json::from_str(&moto.http("GET", "/_alpaka/calls").unwrap()).unwrap();
+    calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["service"] == service && c["action"] == action)
+        .filter(|c| c.get("took_effect").is_some())
+        .count()
+}
+
+#[test]
+fn a_create_whose_answer_is_lost_after_it_took_effect_is_made_exactly_once() {
+    let moto = Moto::start();
+    for drop in [false, true] {
+        let how = if drop {
+            "connection dropped"
+        } else {
+            "500 after effect"
+        };
+        moto.reset_calls();
+        let rules: Vec<Json> = LOST_ANSWER_CALLS
+            .iter()
+            .map(|(s, a)| serde_json::json!({"service": s, "action": a, "after": true, "drop": drop, "times": 1}))
+            .collect();
+        moto.faults(Json::Array(rules));
+        let ws = workspace();
+        let root = ws.path();
+        let (code, out, err) =
+            run(alpaka(root, &moto).args([
+                "apply",
+                "--auto-approve",
+                "--target",
+                TARGET,
+                // With its own policy (CreatePolicy).
+                "--target",
+                "iam.role.prod.connect-sinkcon",
+            ]));
+        assert_eq!(code, 0, "{how}: the apply failed:\n{out}\n{err}");
+        for (service, action) in LOST_ANSWER_CALLS {
+            assert_eq!(
+                lost_answers(&moto, service, action),
+                1,
+                "{how}: {service} {action} never lost its answer: {:?}",
+                moto.calls()
+            );
+        }
+        // Exactly one of each resource in AWS: no alpaka.io/id twice.
+        let ids = moto.helper(&["ids", "eks-prod"]);
+        let mut seen = std::collections::BTreeMap::new();
+        for (aws, id) in ids.as_object().unwrap() {
+            seen.entry(id.as_str().unwrap_or("?").to_owned())
+                .or_insert_with(Vec::new)
+                .push(aws.clone());
+        }
+        let twice: Vec<_> = seen.iter().filter(|(_, v)| v.len() > 1).collect();
+        assert!(twice.is_empty(), "{how}: made twice: {twice:?}");
+        let recorded = read_state(root)["resources"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>();
+        for id in seen.keys() {
+            assert!(recorded.contains(id), "{how}: {id} is in AWS, not in state");
+        }
+        moto.faults(serde_json::json!([]));
+        let (code, out, err) =
+            run(alpaka(root, &moto).args([
+                "plan",
+                "--detailed-exitcode",
+                "--target",
+                TARGET,
+                "--target",
+                "iam.role.prod.connect-sinkcon",
+            ]));
+        assert_eq!(code, 0, "{how}: not converged:\n{out}\n{err}");
+        if !drop {
+            two_vpcs_with_one_id_are_named_and_the_extra_removed(root, &moto);
+        }
+        let (code, out, err) = run(alpaka(root, &moto).args(["destroy", "--auto-approve"]));
+        assert_eq!(code, 0, "{how}: destroy failed:\n{out}\n{err}");
+        assert_nothing_tagged(&moto, how);
+    }
+}
+
+/// What a create carried out twice leaves (a second VPC with the first one's `alpaka.io/id`,
+/// as alpaka before issue 24 made): the plan names both, and `destroy --orphans --target` the
+/// extra removes it and nothing else.
+fn two_vpcs_with_one_id_are_named_and_the_extra_removed(root: &Path, moto: &Moto) {
+    let recorded = read_state(root)["resources"]["aws.vpc.prod"]["outputs"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let extra = moto.helper(&["duplicate-vpc", "eks-prod", "aws.vpc.prod"]);
+    let extra = extra.as_str().unwrap();
+    moto.reset_calls();
+    let plan = plan_json(root, moto);
+    let reads = moto.calls().len();
+    assert_eq!(actions(&plan), vec![], "{plan}");
+    assert_eq!(
+        plan["duplicates"],
+        serde_json::json!([{"id": "aws.vpc.prod", "recorded": recorded, "others": [extra]}]),
+        "{plan}"
+    );
+    let (code, out, err) = run(alpaka(root, moto).args(["plan", "--target", TARGET]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains(&format!(
+            "aws.vpc.prod is {recorded} in state; also carrying its id: {extra}"
+        )) && out.contains(&format!("--target 'aws.vpc.prod~{extra}'")),
+        "{out}"
+    );
+    let target = format!("aws.vpc.prod~{extra}");
+    let (code, out, err) = run(alpaka(root, moto).args([
+        "destroy",
+        "--orphans",
+        "--auto-approve",
+        "--target",
+        &target,
+    ]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let ids = moto.helper(&["ids", "eks-prod"]);
+    assert!(!ids.to_string().contains(extra), "{ids}");
+    assert!(ids.to_string().contains(&recorded), "{ids}");
+    moto.reset_calls();
+    let plan = plan_json(root, moto);
+    assert_eq!(actions(&plan), vec![], "{plan}");
+    assert!(plan.get("duplicates").is_none(), "{plan}");
+    // Reading by identity costs what reading by id did.
+    assert_eq!(moto.calls().len(), reads, "{:?}", moto.calls());
 }

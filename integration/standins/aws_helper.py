@@ -196,6 +196,16 @@ elif cmd == "foreign-role":
     r = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust),
                         Tags=[{"Key": "team", "Value": "data"}])
     print(json.dumps({"arn": r["Role"]["Arn"]}))
+elif cmd == "duplicate-vpc":
+    # A second VPC carrying the profile's VPC's tags (its alpaka.io/id too): what a CreateVpc
+    # carried out twice leaves.
+    profile, alpaka_id = args
+    f = tagged_filter(profile) + [{"Name": "tag:alpaka.io/id", "Values": [alpaka_id]}]
+    v = ec2.describe_vpcs(Filters=f)["Vpcs"][0]
+    tags = [t for t in v.get("Tags", []) if not t["Key"].startswith("aws:")]
+    new = ec2.create_vpc(CidrBlock="10.99.0.0/16",
+                         TagSpecifications=[{"ResourceType": "vpc", "Tags": tags}])
+    print(json.dumps(new["Vpc"]["VpcId"]))
 elif cmd == "ids":
     (profile,) = args
     f = tagged_filter(profile)

@@ -11,7 +11,8 @@ What it adds to moto 5.2 (and why; each is named in the tests that rely on it):
     kubernetesVersion=; shapes from botocore's EKS model 2017-11-01: `AddonInfo` {addonName,
     type, addonVersions: [{addonVersion, architecture, compatibilities: [{clusterVersion,
     platformVersions, defaultVersion}]}], publisher, owner}). The version strings are the stand-
-    in's own, visibly so (`v0.<minor>.0-standin.1`: one per Kubernetes minor, the default for
+    in's own, visibly so (`v0.<minor>.<2|1|0>-standin.1`: three per Kubernetes minor, newest
+    first, the middle one the default for
     it); real ones come from EKS. CreateAddon without a version takes the default for the
     cluster's version, and CreateAddon/UpdateAddon refuse a version not compatible with it
     (InvalidParameterException), as EKS does.
@@ -86,6 +87,12 @@ What it adds to moto 5.2 (and why; each is named in the tests that rely on it):
     times} rules): a matching call is refused before moto sees it, in the service's error wire
     shape (see `_fault_response`), so the tests can show what real AWS does and moto does not
     (EKS refusing a role IAM has not propagated yet, DependencyViolation while ENIs drain).
+  * Failing after the effect (a fault rule with "after": true): the matching call is made
+    (moto carries it out, its idempotency token is remembered), then its answer is lost: a 5xx
+    in the service's wire shape (the rule's code/status, else that service's server error
+    from KINDS), or with "drop": true the connection is closed with no answer. AWS does both
+    now and then; a client that sends a create without a token again makes a second one.
+  * Idempotency tokens honoured (see TOKENS): EC2 ClientToken and EKS clientRequestToken.
   * A kill point (a fault rule with "hang_after": true): the matching call is passed to moto and
     takes effect, then its answer is held (the call is logged with "hung": true) until the next
     POST /_alpaka/faults. A test SIGKILLs the client meanwhile: the crash right after an AWS
@@ -97,7 +104,9 @@ What it adds to moto 5.2 (and why; each is named in the tests that rely on it):
     the stand-in asks moto for everything and answers N items a page, the item set of EC2's XML
     (`subnetSet`, `routeTableSet`, …) or the list of EKS's JSON cut to the page, with
     `nextToken` (the offset) while more follow: a client that reads only the first page misses
-    the rest, as it would on AWS.
+    the rest, as it would on AWS. The same for IAM's List* calls (`IsTruncated`/`Marker`),
+    ELBv2's DescribeLoadBalancers/DescribeTargetGroups (`NextMarker`) and EKS
+    DescribeAddonVersions (`addons`, `nextToken`): see QUERY_LISTS and EKS_LISTS.
   * S3 GetBucketVersioning in S3's documented shape, `<VersioningConfiguration>` (moto 5.2's
     root element, `<GetBucketVersioningResponse>`, is one no SDK but boto3 accepts).
 moto does not raise every DependencyViolation real AWS raises, so destroy ordering is asserted
@@ -164,30 +173,39 @@ def _cluster(region, name):
     return backend.clusters.get(name)
 
 
+def _addon_versions(k8s):
+    """The stand-in's add-on versions for a Kubernetes minor, newest first as EKS lists them
+    (see the module doc): three, of which the middle one is the default."""
+    m = _minor(k8s)[1]
+    return [f"v0.{m}.{patch}-standin.1" for patch in (2, 1, 0)]
+
+
 def _addon_version(k8s):
-    """The stand-in's add-on version for a Kubernetes minor (see the module doc)."""
-    return f"v0.{_minor(k8s)[1]}.0-standin.1"
+    """The default add-on version for a Kubernetes minor: not the newest (EKS's default often
+    is not: `defaultVersion` marks it, Amazon EKS API Reference, `Compatibility`)."""
+    return _addon_versions(k8s)[1]
 
 
 def addon_versions_handler(request, full_url, headers):
-    """DescribeAddonVersions: one version per minor from 1.28 to 1.36, each the default for its
-    own minor only."""
+    """DescribeAddonVersions: for every minor from 1.28 to 1.36, three versions newest first,
+    each compatible with its own minor only, the middle one its default."""
     q = urllib.parse.parse_qs(urllib.parse.urlparse(full_url).query)
     name = q.get("addonName", ["aws-ebs-csi-driver"])[0]
     wanted = q.get("kubernetesVersion", [None])[0]
     minors = [f"1.{m}" for m in range(28, 37)]
-    versions = [{"addonVersion": _addon_version(k), "architecture": ["amd64", "arm64"],
+    versions = [{"addonVersion": v, "architecture": ["amd64", "arm64"],
                  "computeTypes": ["ec2"],
                  "compatibilities": [{"clusterVersion": k, "platformVersions": ["*"],
-                                      "defaultVersion": True}],
+                                      "defaultVersion": v == _addon_version(k)}],
                  "requiresConfiguration": False}
-                for k in minors if wanted is None or k == wanted]
+                for k in reversed(minors) if wanted is None or k == wanted
+                for v in _addon_versions(k)]
     return _ok({"addons": [{"addonName": name, "type": "storage", "addonVersions": versions,
                             "publisher": "eks", "owner": "aws"}]})
 
 
 def _compatible(version, cluster_version):
-    return version == _addon_version(cluster_version)
+    return version in _addon_versions(cluster_version)
 
 
 # What EKS installs self-managed on every cluster (Amazon EKS User Guide, "Amazon EKS add-ons":
@@ -844,21 +862,32 @@ EC2_ITEM_SETS = {
     "DescribeLaunchTemplates": "launchTemplates",
     "DescribeNetworkInterfaces": "networkInterfaceSet",
 }
-# EKS List* paths and the member holding their items (botocore's EKS model).
+# EKS List* paths and the member holding their items (botocore's EKS model, each operation's
+# paginator `result_key`; DescribeAddonVersions pages over `addons`).
 EKS_LISTS = [(re.compile(r"^/clusters$"), "clusters"),
              (re.compile(r"^/clusters/[^/]+/node-groups$"), "nodegroups"),
-             (re.compile(r"^/clusters/[^/]+/addons$"), "addons")]
+             (re.compile(r"^/clusters/[^/]+/addons$"), "addons"),
+             (re.compile(r"^/addons/supported-versions$"), "addons")]
+# Paginated IAM and ELBv2 (awsQuery) calls and the element holding their items as `member`s
+# (IAM API Reference, each List* call: request `Marker`/`MaxItems`, response `IsTruncated`,
+# `Marker`; Elastic Load Balancing API Reference, DescribeLoadBalancers/DescribeTargetGroups:
+# request `Marker`/`PageSize`, response `NextMarker`). ListOpenIDConnectProviders has no pages.
+QUERY_LISTS = {
+    ("iam", "ListRoles"): "Roles",
+    ("iam", "ListPolicies"): "Policies",
+    ("iam", "ListAttachedRolePolicies"): "AttachedPolicies",
+    ("iam", "ListRolePolicies"): "PolicyNames",
+    ("iam", "ListRoleTags"): "Tags",
+    ("iam", "ListPolicyTags"): "Tags",
+    ("iam", "ListPolicyVersions"): "Versions",
+    ("iam", "ListEntitiesForPolicy"): "PolicyRoles",
+    ("elasticloadbalancing", "DescribeLoadBalancers"): "LoadBalancers",
+    ("elasticloadbalancing", "DescribeTargetGroups"): "TargetGroups",
+}
 
 
 def _whole(app, environ):
-    got = {}
-
-    def capture(status, headers, exc_info=None):
-        got["status"], got["headers"] = status, headers
-        return lambda _data: None
-
-    body = b"".join(app(environ, capture))
-    return got["status"], got["headers"], body
+    return _capture(lambda sr: app(environ, sr))
 
 
 def _answer(start_response, status, headers, body):
@@ -916,6 +945,47 @@ def _paged_eks(app, environ, start_response, member):
     return _answer(start_response, status, headers, json.dumps(doc).encode())
 
 
+def _paged_query(app, environ, start_response, service, action, form):
+    import xml.etree.ElementTree as ET
+    size = PAGE["size"]
+    offset = int(form.pop("Marker", ["0"])[0] or 0)
+    form.pop("MaxItems", None)
+    form.pop("PageSize", None)
+    raw = urllib.parse.urlencode(form, doseq=True).encode()
+    environ["wsgi.input"] = io.BytesIO(raw)
+    environ["CONTENT_LENGTH"] = str(len(raw))
+    status, headers, body = _whole(app, environ)
+    if not status.startswith("200"):
+        return _answer(start_response, status, headers, body)
+    root = ET.fromstring(body)
+    ns = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
+    q = (lambda t: f"{{{ns}}}{t}") if ns else (lambda t: t)
+    result = root.find(q(f"{action}Result"))
+    items_el = result.find(q(QUERY_LISTS[(service, action)])) if result is not None else None
+    if items_el is None:
+        return _answer(start_response, status, headers, body)
+    items = list(items_el)
+    for it in items:
+        items_el.remove(it)
+    for it in items[offset:offset + size]:
+        items_el.append(it)
+    more = offset + size < len(items)
+    names = ("NextMarker",) if service == "elasticloadbalancing" else ("IsTruncated", "Marker")
+    for name in names:
+        for old in result.findall(q(name)):
+            result.remove(old)
+    if service == "elasticloadbalancing":
+        if more:
+            ET.SubElement(result, q("NextMarker")).text = str(offset + size)
+    else:
+        ET.SubElement(result, q("IsTruncated")).text = "true" if more else "false"
+        if more:
+            ET.SubElement(result, q("Marker")).text = str(offset + size)
+    if ns:
+        ET.register_namespace("", ns)
+    return _answer(start_response, status, headers, ET.tostring(root, encoding="utf-8"))
+
+
 def _paged(app, environ, start_response, service, action, body):
     """Answer a paginated call in short pages when a page size is set (see the module doc), or
     None to let it through whole."""
@@ -924,6 +994,9 @@ def _paged(app, environ, start_response, service, action, body):
     if service == "ec2" and action in EC2_ITEM_SETS:
         form = urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
         return _paged_ec2(app, environ, start_response, action, form)
+    if (service, action) in QUERY_LISTS:
+        form = urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        return _paged_query(app, environ, start_response, service, action, form)
     if service == "eks" and environ.get("REQUEST_METHOD") == "GET":
         path = environ.get("PATH_INFO", "")
         for pattern, member in EKS_LISTS:
@@ -1062,6 +1135,7 @@ class Recording:
                 with LOCK:
                     ADDONS.clear()
                     ACCESS.clear()
+                    TOKENS.clear()
             return self.app(environ, start_response)
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -1079,11 +1153,51 @@ class Recording:
             entry = CALLS[-1]
         if hang:
             return self._hold(environ, start_response, entry)
+        if rule and rule.get("after"):
+            # The call takes effect (moto makes it, the token is remembered), then the answer
+            # is lost: a 5xx in the service's wire shape, or the connection dropped.
+            status, headers, out = _capture(
+                lambda sr: self._serve(environ, sr, service, action, body))
+            with LOCK:
+                entry["took_effect"] = status.split(" ")[0]
+            if rule.get("drop"):
+                return _drop(environ, start_response)
+            code, st = KINDS["5xx"].get(service, ("InternalFailure", 500))
+            code, st = rule.get("code", code), rule.get("status", st)
+            out, headers = _fault_response(service, code, rule.get("message", "injected after effect"))
+            start_response(f"{st} Error", headers + [("Content-Length", str(len(out)))])
+            return [out]
         if rule:
             body, headers = _fault_response(service, rule["code"], rule.get("message", rule["code"]))
             start_response(f"{rule.get('status', 400)} Error",
                            headers + [("Content-Length", str(len(body)))])
             return [body]
+        return self._serve(environ, start_response, service, action, body)
+
+    def _serve(self, environ, start_response, service, action, body):
+        """The call as the stand-in answers it without faults."""
+        token = _token(environ, service, action, body)
+        if token is not None:
+            with LOCK:
+                seen = TOKENS.get(token[0])
+            if seen is not None:
+                if seen[0] != token[1]:
+                    out, headers = _fault_response(
+                        service, "IdempotentParameterMismatch",
+                        "The client token you have provided is associated with a resource "
+                        "that is already deleted or has different parameters.")
+                    start_response("400 Error", headers + [("Content-Length", str(len(out)))])
+                    return [out]
+                return _answer(start_response, *seen[1])
+            status, headers, out = _capture(
+                lambda sr: self._untokened(environ, sr, service, action, body))
+            if status.startswith("2"):
+                with LOCK:
+                    TOKENS.setdefault(token[0], (token[1], (status, headers, out)))
+            return _answer(start_response, status, headers, out)
+        return self._untokened(environ, start_response, service, action, body)
+
+    def _untokened(self, environ, start_response, service, action, body):
         if service == "eks":
             answer = access_entries(environ, body)
             if answer is not None:
@@ -1098,6 +1212,66 @@ class Recording:
         if paged is not None:
             return paged
         return self.app(environ, start_response)
+
+
+# Idempotency tokens seen: (service, action, token) -> (the request's other parameters, the
+# first answer). EC2 ("Ensuring idempotency in Amazon EC2 API requests", EC2 Developer Guide):
+# a request repeated with the same client token and parameters gets the first one's result;
+# the same token with other parameters is refused IdempotentParameterMismatch. EKS's
+# clientRequestToken (Amazon EKS API Reference, CreateCluster/CreateNodegroup/CreateAddon/
+# CreateAccessEntry: "a unique, case-sensitive identifier that you provide to ensure the
+# idempotency of the request") is kept the same way. moto ignores both: a repeated
+# CreateRouteTable makes a second table, a repeated CreateNatGateway fails
+# Resource.AlreadyAssociated, a repeated CreateCluster ResourceInUseException.
+TOKENS = {}
+
+
+def _token(environ, service, action, body):
+    """((service, action, token), other parameters) of a create that carries a token, else
+    None."""
+    if not body:
+        return None
+    if service == "ec2":
+        form = urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        token = form.pop("ClientToken", [None])[0]
+        if token:
+            return (service, action, token), sorted(form.items())
+        return None
+    if service == "eks" and environ.get("REQUEST_METHOD") == "POST":
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            return None
+        token = doc.pop("clientRequestToken", None) if isinstance(doc, dict) else None
+        if token:
+            return (service, environ.get("PATH_INFO", ""), token), json.dumps(doc, sort_keys=True)
+    return None
+
+
+def _capture(call):
+    """Run a WSGI call and keep its whole answer: (status, headers, body)."""
+    got = {}
+
+    def capture(status, headers, exc_info=None):
+        got["status"], got["headers"] = status, headers
+        return lambda _data: None
+
+    body = b"".join(call(capture))
+    return got["status"], got["headers"], body
+
+
+def _drop(environ, start_response):
+    """Close the connection without an answer (what a reset after the request reached AWS
+    looks like to the client)."""
+    import socket
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    start_response("500 Dropped", [("Content-Length", "0")])
+    return [b""]
 
 
 def _hold_answer(app, environ, start_response, entry):

@@ -492,7 +492,9 @@ async fn run(
             cx.status("destroying the old one (replacement)");
             driver.delete(&cx, &need_recorded()?).await?;
             cx.status("creating the replacement");
-            driver.create(&cx, &desired).await?
+            // A new resource: a new idempotency token (the old one's would name what was just
+            // deleted, with other parameters), the same in every retry of this replacement.
+            driver.create(&cx.next_generation(), &desired).await?
         }
     };
     wait_ready(driver.as_ref(), &cx, &outputs).await?;
@@ -539,10 +541,14 @@ fn record(state: &mut State, graph: &Graph, step: &Step, applied: Option<Applied
         (Action::Delete, _) => {
             state.remove(&step.id);
         }
-        (_, Some(Applied { outputs, attrs })) => {
+        (action, Some(Applied { outputs, attrs })) => {
             let Some(node) = graph.get(&step.id) else {
                 return;
             };
+            if action == Action::Replace {
+                // What was replaced counts as destroyed: the next create's token is new.
+                state.bump_generation(&step.id);
+            }
             let attrs = attrs.unwrap_or_else(|| resolve_from_state(&node.desired, state));
             state.record(
                 step.id.clone(),

@@ -79,6 +79,18 @@ impl StepCx {
         digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
     }
 
+    /// This step's context for the resource that replaces the current one: the generation
+    /// after it (the walker counts a replacement as a destroy once it is done).
+    pub fn next_generation(&self) -> StepCx {
+        StepCx {
+            id: self.id.clone(),
+            kind: self.kind.clone(),
+            reporter: self.reporter.clone(),
+            lineage: self.lineage.clone(),
+            generation: self.generation + 1,
+        }
+    }
+
     /// Live status text shown on this node's progress line (e.g. the AWS status `CREATING`).
     pub fn status(&self, text: &str) {
         self.reporter.status(&self.id, text);
@@ -181,6 +193,18 @@ pub trait Driver: Send + Sync {
         id: &ResourceId,
         recorded: &ResourceState,
     ) -> Result<Option<Value>, DriverError>;
+
+    /// Others carrying this resource's identity (its `alpaka.io/id` tag) besides the one state
+    /// records — a create the provider carried out twice —, as the provider names them: the
+    /// recorded one and the others. Asked after a `read` that found the resource, and answered
+    /// from what that read listed.
+    async fn duplicates(
+        &self,
+        _id: &ResourceId,
+        _recorded: &ResourceState,
+    ) -> Result<Option<(String, Vec<String>)>, DriverError> {
+        Ok(None)
+    }
 
     /// Field differences between live and desired; `salt` compares sealed secrets.
     fn diff(&self, live: &Value, desired: &Value, salt: &str) -> Vec<FieldChange> {

@@ -91,6 +91,19 @@ pub struct Plan {
     /// Hash of the inputs (profile + config files) the plan was made from.
     pub inputs_hash: String,
     pub changes: Vec<Change>,
+    /// Resources carrying the identity of one state records (a create carried out twice):
+    /// `destroy --orphans` removes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub duplicates: Vec<Duplicate>,
+}
+
+/// A recorded resource and the others that carry its identity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Duplicate {
+    pub id: ResourceId,
+    /// The one state records, as the provider names it (`vpc-0abc…`).
+    pub recorded: String,
+    pub others: Vec<String>,
 }
 
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -182,6 +195,7 @@ pub async fn plan(
     opts: &PlanOptions,
 ) -> Result<Plan, PlanError> {
     let salt = state.lineage.as_str();
+    let mut duplicates = Vec::new();
     let changes = if opts.destroy {
         destroy_changes(graph, state, &opts.targets)?
     } else {
@@ -198,7 +212,9 @@ pub async fn plan(
             .cloned()
             .collect();
         let live = if opts.refresh {
-            refresh(state, drivers, &to_refresh, opts.parallelism).await?
+            let (live, found) = refresh(state, drivers, &to_refresh, opts.parallelism).await?;
+            duplicates = found;
+            live
         } else {
             to_refresh
                 .iter()
@@ -381,6 +397,7 @@ pub async fn plan(
         targets: opts.targets.clone(),
         inputs_hash: opts.inputs_hash.clone(),
         changes,
+        duplicates,
     })
 }
 
@@ -574,12 +591,14 @@ fn reverse_dependency_order(changes: &mut Vec<Change>) {
     }
 }
 
+type Refreshed = (BTreeMap<ResourceId, Option<Value>>, Vec<Duplicate>);
+
 async fn refresh(
     state: &State,
     drivers: &Drivers,
     ids: &[ResourceId],
     parallelism: usize,
-) -> Result<BTreeMap<ResourceId, Option<Value>>, PlanError> {
+) -> Result<Refreshed, PlanError> {
     let missing: BTreeMap<String, Vec<String>> = ids.iter().fold(BTreeMap::new(), |mut m, id| {
         let kind = &state.resources[id].kind;
         if drivers.get(kind).is_none() {
@@ -606,14 +625,28 @@ async fn refresh(
         let id = id.clone();
         set.spawn(async move {
             let _permit = sem.acquire_owned().await;
-            let r = driver.read(&id, &recorded).await;
+            let r = match driver.read(&id, &recorded).await {
+                Ok(Some(live)) => match driver.duplicates(&id, &recorded).await {
+                    Ok(dups) => Ok((Some(live), dups)),
+                    Err(e) => Err(e),
+                },
+                other => other.map(|live| (live, None)),
+            };
             (id, r)
         });
     }
     let mut out = BTreeMap::new();
+    let mut duplicates = Vec::new();
     while let Some(joined) = set.join_next().await {
         match joined {
-            Ok((id, Ok(live))) => {
+            Ok((id, Ok((live, dups)))) => {
+                if let Some((recorded, others)) = dups.filter(|(_, o)| !o.is_empty()) {
+                    duplicates.push(Duplicate {
+                        id: id.clone(),
+                        recorded,
+                        others,
+                    });
+                }
                 out.insert(id, live);
             }
             Ok((id, Err(source))) => return Err(PlanError::Refresh { id, source }),
@@ -625,5 +658,6 @@ async fn refresh(
             }
         }
     }
-    Ok(out)
+    duplicates.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok((out, duplicates))
 }

@@ -10,9 +10,27 @@ use super::diff::display_path;
 use super::plan::{Action, Change, Plan, Reason};
 use super::value::Value;
 
+/// What AWS holds twice (a create carried out twice): each named, with what removes the extra.
+fn duplicates_text(s: &mut String, plan: &Plan) {
+    for d in &plan.duplicates {
+        let _ = writeln!(
+            s,
+            "{} {} is {} in state; also carrying its id: {} (made twice: a create carried out \
+             twice). `alpaka destroy --orphans --target '{}~{}'` removes the extra.\n",
+            style("! duplicate:").red().bold(),
+            d.id,
+            d.recorded,
+            d.others.join(", "),
+            d.id,
+            d.others.first().map(String::as_str).unwrap_or_default()
+        );
+    }
+}
+
 pub fn plan_text(plan: &Plan) -> String {
     let mut s = String::new();
     if !plan.has_changes() {
+        duplicates_text(&mut s, plan);
         s.push_str(&format!(
             "{} Everything alpaka manages for profile `{}` matches the configuration.\n",
             style("No changes.").bold().green(),
@@ -25,6 +43,7 @@ pub fn plan_text(plan: &Plan) -> String {
         change_text(&mut s, c);
         s.push('\n');
     }
+    duplicates_text(&mut s, plan);
     let sum = plan.summary();
     let adopt = if sum.adopt > 0 {
         format!("{} to adopt, ", sum.adopt)

@@ -329,9 +329,14 @@ pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> Result<u8, OpsError> {
         if found.is_empty() {
             println!("No orphans: everything tagged with this profile is recorded in its state.");
         }
+        // With targets, only the orphans they name join the state (the rest stay unrecorded,
+        // as they were).
+        let targets = &args.run.targets;
         for (id, resource) in found {
-            orphans.insert(id.clone());
-            state.record(id, resource);
+            if targets.is_empty() || targets.iter().any(|t| t == id.as_str()) {
+                orphans.insert(id.clone());
+                state.record(id, resource);
+            }
         }
     }
     let mut p = plan::plan(

@@ -87,10 +87,15 @@ impl State {
     pub fn remove(&mut self, id: &ResourceId) -> Option<ResourceState> {
         let removed = self.resources.remove(id);
         if removed.is_some() {
-            *self.generations.entry(id.clone()).or_default() += 1;
+            self.bump_generation(id);
             self.serial += 1;
         }
         removed
+    }
+
+    /// Count one more destroy of `id` (the old resource of a replacement).
+    pub fn bump_generation(&mut self, id: &ResourceId) {
+        *self.generations.entry(id.clone()).or_default() += 1;
     }
 
     /// How many times `id` has been destroyed (0: never).

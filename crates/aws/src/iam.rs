@@ -517,21 +517,19 @@ pub async fn get_policy(
 
 /// New default version with `document`; the oldest non-default version goes when at the limit.
 pub async fn update_policy_document(c: &Client, arn: &str, document: &str) -> Result<(), AwsError> {
-    // IAM keeps at most five versions of a policy: they always fit in ListPolicyVersions' first
-    // page (MaxItems defaults to 100).
-    let versions = c
-        .list_policy_versions()
-        .policy_arn(arn)
-        .send()
-        .await
-        .map_err(sdk("iam:ListPolicyVersions", arn))?;
+    // IAM keeps at most five versions of a policy, but may answer them in pages all the same
+    // (IAM API Reference, ListPolicyVersions: "check IsTruncated after every call").
+    let versions = all_items!(
+        c.list_policy_versions().policy_arn(arn),
+        "iam:ListPolicyVersions",
+        arn
+    );
     let old: Vec<String> = versions
-        .versions()
         .iter()
         .filter(|v| !v.is_default_version())
         .filter_map(|v| v.version_id().map(str::to_owned))
         .collect();
-    if versions.versions().len() >= 5
+    if versions.len() >= 5
         && let Some(oldest) = old.last()
     {
         c.delete_policy_version()
@@ -616,16 +614,12 @@ pub async fn delete_policy(c: &Client, arn: &str) -> Result<(), AwsError> {
             detach_role_policy(c, role, arn).await?;
         }
     }
-    let versions = c
-        .list_policy_versions()
-        .policy_arn(arn)
-        .send()
-        .await
-        .map_err(sdk("iam:ListPolicyVersions", arn))?;
-    for v in versions
-        .versions()
-        .iter()
-        .filter(|v| !v.is_default_version())
+    let versions = all_items!(
+        c.list_policy_versions().policy_arn(arn),
+        "iam:ListPolicyVersions",
+        arn
+    );
+    for v in versions.iter().filter(|v| !v.is_default_version())
     {
         if let Some(id) = v.version_id() {
             gone_ok(

@@ -38,6 +38,9 @@ pub struct Shared {
     /// tags changed out of band) is described by id.
     subnets: OnceCell<HashMap<String, alpaka_aws::ec2::Subnet>>,
     route_tables: OnceCell<HashMap<String, alpaka_aws::ec2::RouteTable>>,
+    /// What reads saw carrying a recorded resource's identity besides it (a create carried out
+    /// twice), by resource id: the recorded one's AWS id and the others'.
+    duplicates: std::sync::Mutex<HashMap<ResourceId, (String, Vec<String>)>>,
 }
 
 impl Shared {
@@ -56,6 +59,7 @@ impl Shared {
             account: OnceCell::new(),
             subnets: OnceCell::new(),
             route_tables: OnceCell::new(),
+            duplicates: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -100,6 +104,74 @@ impl Shared {
             || alpaka_aws::ec2::route_tables_tagged(ec2, alpaka_aws::sweep::TAG_PROFILE, profile),
         )
         .await
+    }
+
+    /// Note the others among `listed` (AWS id, tags) that carry `id`'s identity besides the
+    /// recorded `aws_id`, for [`Shared::duplicates_of`].
+    fn note_duplicates<'a>(
+        &self,
+        id: &ResourceId,
+        aws_id: &str,
+        listed: impl Iterator<Item = (&'a str, &'a Tags)>,
+    ) {
+        let others: Vec<String> = listed
+            .filter(|(x, tags)| {
+                *x != aws_id
+                    && tags.get(alpaka_aws::TAG_ID).map(String::as_str) == Some(id.as_str())
+            })
+            .map(|(x, _)| x.to_owned())
+            .collect();
+        if let Ok(mut d) = self.duplicates.lock() {
+            if others.is_empty() {
+                d.remove(id);
+            } else {
+                d.insert(id.clone(), (aws_id.to_owned(), others));
+            }
+        }
+    }
+
+    /// Note duplicates of subnet `aws_id` (recorded as `id`) from the profile's one listing.
+    fn note_subnet_duplicates(&self, id: &ResourceId, aws_id: &str) {
+        if let Some(all) = self.subnets.get() {
+            self.note_duplicates(id, aws_id, all.values().map(|s| (s.id.as_str(), &s.tags)));
+        }
+    }
+
+    /// Note duplicates of route table `aws_id` (recorded as `id`) from the one listing.
+    fn note_route_table_duplicates(&self, id: &ResourceId, aws_id: &str) {
+        if let Some(all) = self.route_tables.get() {
+            self.note_duplicates(id, aws_id, all.values().map(|r| (r.id.as_str(), &r.tags)));
+        }
+    }
+
+    /// What the last read of `id` saw carrying its identity besides it.
+    fn duplicates_of(&self, id: &ResourceId) -> Option<(String, Vec<String>)> {
+        self.duplicates.lock().ok()?.get(id).cloned()
+    }
+
+    /// Read the EC2 resource `aws_id` recorded as `id` by its identity tags (`alpaka.io/id`
+    /// and the profile's, from `rec`): one request, which also sees any other carrying them
+    /// (noted as duplicates). `None` when the recorded one is not among them (its tags changed
+    /// out of band, or it is gone): the caller describes it by id.
+    async fn read_by_identity<T, F, Fut>(
+        &self,
+        id: &ResourceId,
+        rec: &ResourceState,
+        aws_id: &str,
+        key: fn(&T) -> (&str, &Tags),
+        list: F,
+    ) -> Result<Option<T>, DriverError>
+    where
+        F: FnOnce(Vec<(String, String)>) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<T>, AwsError>>,
+    {
+        let identity = vec![
+            (alpaka_aws::TAG_ID.to_owned(), id.to_string()),
+            (alpaka_aws::TAG_PROFILE.to_owned(), profile_of(&rec.attrs)),
+        ];
+        let all = list(identity).await.map_err(err)?;
+        self.note_duplicates(id, aws_id, all.iter().map(key));
+        Ok(all.into_iter().find(|x| key(x).0 == aws_id))
     }
 
     fn wait(&self, what: &str, resource: &str) -> alpaka_aws::wait::WaitSpec {

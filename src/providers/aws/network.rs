@@ -48,6 +48,11 @@ async fn found_by_tag(
     })
 }
 
+/// `(k, v)` pairs as the EC2 listing functions take them.
+fn pairs(tags: &[(String, String)]) -> Vec<(&str, &str)> {
+    tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
 fn changed(changes: &[FieldChange], top: &str) -> bool {
     changes
         .iter()
@@ -66,15 +71,35 @@ impl Driver for VpcDriver {
     }
     async fn read(
         &self,
-        _: &ResourceId,
+        id: &ResourceId,
         rec: &ResourceState,
     ) -> Result<Option<Value>, DriverError> {
         let aws = self.0.aws().await;
-        let v = ec2::describe_vpc(&aws.ec2, &output(rec, "id")?)
-            .await
-            .map_err(err)?;
+        let vpc = output(rec, "id")?;
+        let v = match self
+            .0
+            .read_by_identity(
+                id,
+                rec,
+                &vpc,
+                |v: &ec2::Vpc| (&v.id, &v.tags),
+                |t| async move { ec2::vpcs_tagged(&aws.ec2, &pairs(&t)).await },
+            )
+            .await?
+        {
+            Some(v) => Some(v),
+            None => ec2::describe_vpc(&aws.ec2, &vpc).await.map_err(err)?,
+        };
         Ok(v.map(|v| Value::map([("cidr", Value::Str(v.cidr)), ("tags", map_value(&v.tags))])))
     }
+    async fn duplicates(
+        &self,
+        id: &ResourceId,
+        _: &ResourceState,
+    ) -> Result<Option<(String, Vec<String>)>, DriverError> {
+        Ok(self.0.duplicates_of(id))
+    }
+
     async fn create(&self, _: &StepCx, d: &Value) -> Result<Value, DriverError> {
         let aws = self.0.aws().await;
         let id = ec2::create_vpc(&aws.ec2, &text(d, "cidr")?, &tags(d))
@@ -115,19 +140,40 @@ impl Driver for IgwDriver {
     }
     async fn read(
         &self,
-        _: &ResourceId,
+        id: &ResourceId,
         rec: &ResourceState,
     ) -> Result<Option<Value>, DriverError> {
         let aws = self.0.aws().await;
-        let g = ec2::describe_internet_gateway(&aws.ec2, &output(rec, "id")?)
-            .await
-            .map_err(err)?;
+        let igw = output(rec, "id")?;
+        let g = match self
+            .0
+            .read_by_identity(
+                id,
+                rec,
+                &igw,
+                |g: &ec2::InternetGateway| (&g.id, &g.tags),
+                |t| async move { ec2::internet_gateways_tagged(&aws.ec2, &pairs(&t)).await },
+            )
+            .await?
+        {
+            Some(g) => Some(g),
+            None => ec2::describe_internet_gateway(&aws.ec2, &igw)
+                .await
+                .map_err(err)?,
+        };
         Ok(g.map(|g| {
             Value::map([
                 ("vpc_id", g.vpc_id.map(Value::Str).unwrap_or_default()),
                 ("tags", map_value(&g.tags)),
             ])
         }))
+    }
+    async fn duplicates(
+        &self,
+        id: &ResourceId,
+        _: &ResourceState,
+    ) -> Result<Option<(String, Vec<String>)>, DriverError> {
+        Ok(self.0.duplicates_of(id))
     }
     async fn create(&self, _: &StepCx, d: &Value) -> Result<Value, DriverError> {
         let aws = self.0.aws().await;
@@ -177,9 +223,16 @@ impl Driver for SubnetDriver {
     async fn find(&self, id: &ResourceId, d: &Value) -> Result<Found, DriverError> {
         found_by_tag(&self.0, ec2::Kind::Subnet, id, d).await
     }
+    async fn duplicates(
+        &self,
+        id: &ResourceId,
+        _: &ResourceState,
+    ) -> Result<Option<(String, Vec<String>)>, DriverError> {
+        Ok(self.0.duplicates_of(id))
+    }
     async fn read(
         &self,
-        _: &ResourceId,
+        rid: &ResourceId,
         rec: &ResourceState,
     ) -> Result<Option<Value>, DriverError> {
         let id = output(rec, "id")?;
@@ -189,6 +242,7 @@ impl Driver for SubnetDriver {
                 .await
                 .map_err(err)?,
         };
+        self.0.note_subnet_duplicates(rid, &id);
         Ok(s.map(|s| {
             Value::map([
                 ("vpc_id", Value::Str(s.vpc_id)),
@@ -277,9 +331,16 @@ impl Driver for RouteTableDriver {
     async fn find(&self, id: &ResourceId, d: &Value) -> Result<Found, DriverError> {
         found_by_tag(&self.0, ec2::Kind::RouteTable, id, d).await
     }
+    async fn duplicates(
+        &self,
+        id: &ResourceId,
+        _: &ResourceState,
+    ) -> Result<Option<(String, Vec<String>)>, DriverError> {
+        Ok(self.0.duplicates_of(id))
+    }
     async fn read(
         &self,
-        _: &ResourceId,
+        rid: &ResourceId,
         rec: &ResourceState,
     ) -> Result<Option<Value>, DriverError> {
         let id = output(rec, "id")?;
@@ -293,6 +354,7 @@ impl Driver for RouteTableDriver {
                 .await
                 .map_err(err)?,
         };
+        self.0.note_route_table_duplicates(rid, &id);
         Ok(r.map(|r| {
             let live: Vec<String> = r.associations.iter().map(|(s, _)| s.clone()).collect();
             let subnets = in_recorded_order(&live, &texts(&rec.attrs, "subnet_ids"));
@@ -395,15 +457,35 @@ impl Driver for EipDriver {
     }
     async fn read(
         &self,
-        _: &ResourceId,
+        id: &ResourceId,
         rec: &ResourceState,
     ) -> Result<Option<Value>, DriverError> {
         let aws = self.0.aws().await;
-        let e = ec2::describe_eip(&aws.ec2, &output(rec, "allocation_id")?)
-            .await
-            .map_err(err)?;
+        let alloc = output(rec, "allocation_id")?;
+        let e = match self
+            .0
+            .read_by_identity(
+                id,
+                rec,
+                &alloc,
+                |e: &ec2::Eip| (&e.allocation_id, &e.tags),
+                |t| async move { ec2::eips_tagged(&aws.ec2, &pairs(&t)).await },
+            )
+            .await?
+        {
+            Some(e) => Some(e),
+            None => ec2::describe_eip(&aws.ec2, &alloc).await.map_err(err)?,
+        };
         Ok(e.map(|e| Value::map([("tags", map_value(&e.tags))])))
     }
+    async fn duplicates(
+        &self,
+        id: &ResourceId,
+        _: &ResourceState,
+    ) -> Result<Option<(String, Vec<String>)>, DriverError> {
+        Ok(self.0.duplicates_of(id))
+    }
+
     async fn create(&self, _: &StepCx, d: &Value) -> Result<Value, DriverError> {
         let aws = self.0.aws().await;
         let e = ec2::allocate_eip(&aws.ec2, &tags(d)).await.map_err(err)?;
@@ -445,13 +527,27 @@ impl Driver for NatDriver {
     }
     async fn read(
         &self,
-        _: &ResourceId,
+        id: &ResourceId,
         rec: &ResourceState,
     ) -> Result<Option<Value>, DriverError> {
         let aws = self.0.aws().await;
-        let n = ec2::describe_nat_gateway(&aws.ec2, &output(rec, "id")?)
-            .await
-            .map_err(err)?;
+        let nat = output(rec, "id")?;
+        let n = match self
+            .0
+            .read_by_identity(
+                id,
+                rec,
+                &nat,
+                |n: &ec2::NatGateway| (&n.id, &n.tags),
+                |t| async move { ec2::nat_gateways_tagged(&aws.ec2, &pairs(&t)).await },
+            )
+            .await?
+        {
+            Some(n) => Some(n),
+            None => ec2::describe_nat_gateway(&aws.ec2, &nat)
+                .await
+                .map_err(err)?,
+        };
         Ok(n.map(|n| {
             Value::map([
                 ("subnet_id", Value::Str(n.subnet_id)),
@@ -459,6 +555,13 @@ impl Driver for NatDriver {
                 ("tags", map_value(&n.tags)),
             ])
         }))
+    }
+    async fn duplicates(
+        &self,
+        id: &ResourceId,
+        _: &ResourceState,
+    ) -> Result<Option<(String, Vec<String>)>, DriverError> {
+        Ok(self.0.duplicates_of(id))
     }
     async fn create(&self, cx: &StepCx, d: &Value) -> Result<Value, DriverError> {
         let aws = self.0.aws().await;

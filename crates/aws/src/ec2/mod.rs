@@ -161,13 +161,38 @@ pub async fn describe_vpc(c: &Client, id: &str) -> Result<Option<Vpc>, AwsError>
             .await
             .map_err(sdk("ec2:DescribeVpcs", id)),
     )?;
-    Ok(out.and_then(|o| {
-        o.vpcs().first().map(|v| Vpc {
-            id: id.to_owned(),
-            cidr: v.cidr_block().unwrap_or_default().to_owned(),
-            tags: from_tags(v.tags()),
-        })
-    }))
+    Ok(out.and_then(|o| o.vpcs().first().map(vpc_of)))
+}
+
+fn vpc_of(v: &aws_sdk_ec2::types::Vpc) -> Vpc {
+    Vpc {
+        id: v.vpc_id().unwrap_or_default().to_owned(),
+        cidr: v.cidr_block().unwrap_or_default().to_owned(),
+        tags: from_tags(v.tags()),
+    }
+}
+
+/// Every VPC carrying all of `tags`, every page: a read by identity tags also sees a second
+/// one a create carried out twice made.
+pub async fn vpcs_tagged(c: &Client, tags: &[(&str, &str)]) -> Result<Vec<Vpc>, AwsError> {
+    let (filters, what) = tag_filters(tags);
+    Ok(
+        all_items!(c.describe_vpcs().set_filters(Some(filters)), "ec2:DescribeVpcs", &what)
+            .iter()
+            .map(vpc_of)
+            .collect(),
+    )
+}
+
+/// EC2 filters for resources carrying all of `tags`, and how to name them in an error.
+pub(crate) fn tag_filters(tags: &[(&str, &str)]) -> (Vec<Filter>, String) {
+    (
+        tags.iter().map(|(k, v)| tag_filter(k, v)).collect(),
+        tags.iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(","),
+    )
 }
 
 /// Retried while it has dependencies (ENIs draining), up to `within`.
@@ -337,17 +362,35 @@ pub async fn describe_internet_gateway(
             .await
             .map_err(sdk("ec2:DescribeInternetGateways", id)),
     )?;
-    Ok(out.and_then(|o| {
-        o.internet_gateways().first().map(|g| InternetGateway {
-            id: id.to_owned(),
-            vpc_id: g
-                .attachments()
-                .first()
-                .and_then(|a| a.vpc_id())
-                .map(str::to_owned),
-            tags: from_tags(g.tags()),
-        })
-    }))
+    Ok(out.and_then(|o| o.internet_gateways().first().map(internet_gateway_of)))
+}
+
+fn internet_gateway_of(g: &aws_sdk_ec2::types::InternetGateway) -> InternetGateway {
+    InternetGateway {
+        id: g.internet_gateway_id().unwrap_or_default().to_owned(),
+        vpc_id: g
+            .attachments()
+            .first()
+            .and_then(|a| a.vpc_id())
+            .map(str::to_owned),
+        tags: from_tags(g.tags()),
+    }
+}
+
+/// Every internet gateway carrying all of `tags`, every page (see [`vpcs_tagged`]).
+pub async fn internet_gateways_tagged(
+    c: &Client,
+    tags: &[(&str, &str)],
+) -> Result<Vec<InternetGateway>, AwsError> {
+    let (filters, what) = tag_filters(tags);
+    Ok(all_items!(
+        c.describe_internet_gateways().set_filters(Some(filters)),
+        "ec2:DescribeInternetGateways",
+        &what
+    )
+    .iter()
+    .map(internet_gateway_of)
+    .collect())
 }
 
 /// Detach from every VPC, then delete; each retried while the VPC's public addresses drain.

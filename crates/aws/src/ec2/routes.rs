@@ -258,13 +258,30 @@ pub async fn describe_eip(c: &Client, allocation_id: &str) -> Result<Option<Eip>
             .await
             .map_err(sdk("ec2:DescribeAddresses", allocation_id)),
     )?;
-    Ok(out.and_then(|o| {
-        o.addresses().first().map(|a| Eip {
-            allocation_id: allocation_id.to_owned(),
-            public_ip: a.public_ip().unwrap_or_default().to_owned(),
-            tags: from_tags(a.tags()),
-        })
-    }))
+    Ok(out.and_then(|o| o.addresses().first().map(eip_of)))
+}
+
+fn eip_of(a: &aws_sdk_ec2::types::Address) -> Eip {
+    Eip {
+        allocation_id: a.allocation_id().unwrap_or_default().to_owned(),
+        public_ip: a.public_ip().unwrap_or_default().to_owned(),
+        tags: from_tags(a.tags()),
+    }
+}
+
+/// Every Elastic IP carrying all of `tags` (DescribeAddresses has no pages; see
+/// [`super::vpcs_tagged`]).
+pub async fn eips_tagged(c: &Client, tags: &[(&str, &str)]) -> Result<Vec<Eip>, AwsError> {
+    let (filters, what) = super::tag_filters(tags);
+    Ok(c.describe_addresses()
+        .set_filters(Some(filters))
+        .send()
+        .await
+        .map_err(sdk("ec2:DescribeAddresses", &what))?
+        .addresses()
+        .iter()
+        .map(eip_of)
+        .collect())
 }
 
 pub async fn release_eip(c: &Client, allocation_id: &str) -> Result<(), AwsError> {
@@ -328,20 +345,47 @@ pub async fn describe_nat_gateway(c: &Client, id: &str) -> Result<Option<NatGate
         o.nat_gateways()
             .first()
             .filter(|n| n.state() != Some(&NatGatewayState::Deleted))
-            .map(|n| NatGateway {
-                id: id.to_owned(),
-                subnet_id: n.subnet_id().unwrap_or_default().to_owned(),
-                allocation_id: n
-                    .nat_gateway_addresses()
-                    .first()
-                    .and_then(|a| a.allocation_id())
-                    .unwrap_or_default()
-                    .to_owned(),
-                state: n.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-                failure: n.failure_message().unwrap_or_default().to_owned(),
-                tags: from_tags(n.tags()),
-            })
+            .map(nat_gateway_of)
     }))
+}
+
+fn nat_gateway_of(n: &aws_sdk_ec2::types::NatGateway) -> NatGateway {
+    NatGateway {
+        id: n.nat_gateway_id().unwrap_or_default().to_owned(),
+        subnet_id: n.subnet_id().unwrap_or_default().to_owned(),
+        allocation_id: n
+            .nat_gateway_addresses()
+            .first()
+            .and_then(|a| a.allocation_id())
+            .unwrap_or_default()
+            .to_owned(),
+        state: n.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        failure: n.failure_message().unwrap_or_default().to_owned(),
+        tags: from_tags(n.tags()),
+    }
+}
+
+/// Every NAT gateway carrying all of `tags` and not deleted or being deleted, every page (see
+/// [`super::vpcs_tagged`]).
+pub async fn nat_gateways_tagged(
+    c: &Client,
+    tags: &[(&str, &str)],
+) -> Result<Vec<NatGateway>, AwsError> {
+    let (filters, what) = super::tag_filters(tags);
+    Ok(all_items!(
+        c.describe_nat_gateways().set_filter(Some(filters)),
+        "ec2:DescribeNatGateways",
+        &what
+    )
+    .iter()
+    .filter(|n| {
+        !matches!(
+            n.state(),
+            Some(NatGatewayState::Deleted | NatGatewayState::Deleting)
+        )
+    })
+    .map(nat_gateway_of)
+    .collect())
 }
 
 pub fn nat_probe(state: &str, failure: &str) -> Probe {
