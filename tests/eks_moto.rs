@@ -1709,16 +1709,15 @@ fn a_create_whose_answer_is_lost_after_it_took_effect_is_made_exactly_once() {
         moto.faults(Json::Array(rules));
         let ws = workspace();
         let root = ws.path();
-        let (code, out, err) =
-            run(alpaka(root, &moto).args([
-                "apply",
-                "--auto-approve",
-                "--target",
-                TARGET,
-                // With its own policy (CreatePolicy).
-                "--target",
-                "iam.role.prod.connect-sinkcon",
-            ]));
+        let (code, out, err) = run(alpaka(root, &moto).args([
+            "apply",
+            "--auto-approve",
+            "--target",
+            TARGET,
+            // With its own policy (CreatePolicy).
+            "--target",
+            "iam.role.prod.connect-sinkcon",
+        ]));
         assert_eq!(code, 0, "{how}: the apply failed:\n{out}\n{err}");
         for (service, action) in LOST_ANSWER_CALLS {
             assert_eq!(
@@ -1748,15 +1747,14 @@ fn a_create_whose_answer_is_lost_after_it_took_effect_is_made_exactly_once() {
             assert!(recorded.contains(id), "{how}: {id} is in AWS, not in state");
         }
         moto.faults(serde_json::json!([]));
-        let (code, out, err) =
-            run(alpaka(root, &moto).args([
-                "plan",
-                "--detailed-exitcode",
-                "--target",
-                TARGET,
-                "--target",
-                "iam.role.prod.connect-sinkcon",
-            ]));
+        let (code, out, err) = run(alpaka(root, &moto).args([
+            "plan",
+            "--detailed-exitcode",
+            "--target",
+            TARGET,
+            "--target",
+            "iam.role.prod.connect-sinkcon",
+        ]));
         assert_eq!(code, 0, "{how}: not converged:\n{out}\n{err}");
         if !drop {
             two_vpcs_with_one_id_are_named_and_the_extra_removed(root, &moto);

@@ -24,8 +24,9 @@ pub struct AwsError {
     pub code: Option<String>,
     pub message: String,
     /// AWS's id of the failed request (`x-amzn-requestid`/`x-amz-request-id`, or the error
-    /// body's `RequestId`); none when AWS was never reached.
-    pub request_id: Option<String>,
+    /// body's `RequestId`); none when AWS was never reached. (A boxed str: it keeps the error
+    /// small enough to return by value everywhere.)
+    pub request_id: Option<Box<str>>,
     /// Whether the call may have taken effect (what a create without an idempotency token must
     /// know before it is sent again).
     pub answer: Answer,
@@ -140,7 +141,7 @@ where
         let request_id = e
             .request_id()
             .or_else(|| e.meta().request_id())
-            .map(str::to_owned);
+            .map(Box::from);
         let message = match (e.message(), &e) {
             (Some(m), _) => m.to_owned(),
             // A service error without a message (S3's HEAD answers have no body): its HTTP

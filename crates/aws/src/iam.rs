@@ -619,8 +619,7 @@ pub async fn delete_policy(c: &Client, arn: &str) -> Result<(), AwsError> {
         "iam:ListPolicyVersions",
         arn
     );
-    for v in versions.iter().filter(|v| !v.is_default_version())
-    {
+    for v in versions.iter().filter(|v| !v.is_default_version()) {
         if let Some(id) = v.version_id() {
             gone_ok(
                 c.delete_policy_version()

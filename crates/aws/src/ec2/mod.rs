@@ -176,12 +176,14 @@ fn vpc_of(v: &aws_sdk_ec2::types::Vpc) -> Vpc {
 /// one a create carried out twice made.
 pub async fn vpcs_tagged(c: &Client, tags: &[(&str, &str)]) -> Result<Vec<Vpc>, AwsError> {
     let (filters, what) = tag_filters(tags);
-    Ok(
-        all_items!(c.describe_vpcs().set_filters(Some(filters)), "ec2:DescribeVpcs", &what)
-            .iter()
-            .map(vpc_of)
-            .collect(),
+    Ok(all_items!(
+        c.describe_vpcs().set_filters(Some(filters)),
+        "ec2:DescribeVpcs",
+        &what
     )
+    .iter()
+    .map(vpc_of)
+    .collect())
 }
 
 /// EC2 filters for resources carrying all of `tags`, and how to name them in an error.
