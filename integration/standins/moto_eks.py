@@ -896,11 +896,15 @@ def _answer(start_response, status, headers, body):
     return [body]
 
 
-def _paged_ec2(app, environ, start_response, action, form):
+def _paged_xml(app, environ, start_response, form, marker, drop, items_of, mark):
+    """One page of an XML listing: moto's whole answer (the request's own paging keys, `marker`
+    and `drop`, taken out), the items `items_of(root, q)` finds cut to the page that starts at
+    the offset `marker` carried, and `mark(root, q, next offset or None)` writing the token."""
     import xml.etree.ElementTree as ET
     size = PAGE["size"]
-    offset = int(form.pop("NextToken", ["0"])[0] or 0)
-    form.pop("MaxResults", None)
+    offset = int(form.pop(marker, ["0"])[0] or 0)
+    for key in drop:
+        form.pop(key, None)
     raw = urllib.parse.urlencode(form, doseq=True).encode()
     environ["wsgi.input"] = io.BytesIO(raw)
     environ["CONTENT_LENGTH"] = str(len(raw))
@@ -910,7 +914,7 @@ def _paged_ec2(app, environ, start_response, action, form):
     root = ET.fromstring(body)
     ns = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
     q = (lambda t: f"{{{ns}}}{t}") if ns else (lambda t: t)
-    items_el = root.find(q(EC2_ITEM_SETS[action]))
+    items_el = items_of(root, q)
     if items_el is None:
         return _answer(start_response, status, headers, body)
     items = list(items_el)
@@ -918,13 +922,27 @@ def _paged_ec2(app, environ, start_response, action, form):
         items_el.remove(it)
     for it in items[offset:offset + size]:
         items_el.append(it)
-    for old in root.findall(q("nextToken")):
-        root.remove(old)
-    if offset + size < len(items):
-        ET.SubElement(root, q("nextToken")).text = str(offset + size)
+    mark(root, q, offset + size if offset + size < len(items) else None)
     if ns:
         ET.register_namespace("", ns)
     return _answer(start_response, status, headers, ET.tostring(root, encoding="utf-8"))
+
+
+def _set_tokens(parent, q, tokens):
+    """Replace `parent`'s elements named in `tokens` by their given values (None: absent)."""
+    import xml.etree.ElementTree as ET
+    for name, value in tokens:
+        for old in parent.findall(q(name)):
+            parent.remove(old)
+        if value is not None:
+            ET.SubElement(parent, q(name)).text = value
+
+
+def _paged_ec2(app, environ, start_response, action, form):
+    def mark(root, q, nxt):
+        _set_tokens(root, q, [("nextToken", None if nxt is None else str(nxt))])
+    return _paged_xml(app, environ, start_response, form, "NextToken", ["MaxResults"],
+                      lambda root, q: root.find(q(EC2_ITEM_SETS[action])), mark)
 
 
 def _paged_eks(app, environ, start_response, member):
@@ -946,44 +964,22 @@ def _paged_eks(app, environ, start_response, member):
 
 
 def _paged_query(app, environ, start_response, service, action, form):
-    import xml.etree.ElementTree as ET
-    size = PAGE["size"]
-    offset = int(form.pop("Marker", ["0"])[0] or 0)
-    form.pop("MaxItems", None)
-    form.pop("PageSize", None)
-    raw = urllib.parse.urlencode(form, doseq=True).encode()
-    environ["wsgi.input"] = io.BytesIO(raw)
-    environ["CONTENT_LENGTH"] = str(len(raw))
-    status, headers, body = _whole(app, environ)
-    if not status.startswith("200"):
-        return _answer(start_response, status, headers, body)
-    root = ET.fromstring(body)
-    ns = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
-    q = (lambda t: f"{{{ns}}}{t}") if ns else (lambda t: t)
-    result = root.find(q(f"{action}Result"))
-    items_el = result.find(q(QUERY_LISTS[(service, action)])) if result is not None else None
-    if items_el is None:
-        return _answer(start_response, status, headers, body)
-    items = list(items_el)
-    for it in items:
-        items_el.remove(it)
-    for it in items[offset:offset + size]:
-        items_el.append(it)
-    more = offset + size < len(items)
-    names = ("NextMarker",) if service == "elasticloadbalancing" else ("IsTruncated", "Marker")
-    for name in names:
-        for old in result.findall(q(name)):
-            result.remove(old)
-    if service == "elasticloadbalancing":
-        if more:
-            ET.SubElement(result, q("NextMarker")).text = str(offset + size)
-    else:
-        ET.SubElement(result, q("IsTruncated")).text = "true" if more else "false"
-        if more:
-            ET.SubElement(result, q("Marker")).text = str(offset + size)
-    if ns:
-        ET.register_namespace("", ns)
-    return _answer(start_response, status, headers, ET.tostring(root, encoding="utf-8"))
+    def result(root, q):
+        return root.find(q(f"{action}Result"))
+
+    def items_of(root, q):
+        r = result(root, q)
+        return r.find(q(QUERY_LISTS[(service, action)])) if r is not None else None
+
+    def mark(root, q, nxt):
+        token = None if nxt is None else str(nxt)
+        if service == "elasticloadbalancing":
+            _set_tokens(result(root, q), q, [("NextMarker", token)])
+        else:
+            _set_tokens(result(root, q), q, [("IsTruncated", "true" if token else "false"),
+                                             ("Marker", token)])
+    return _paged_xml(app, environ, start_response, form, "Marker", ["MaxItems", "PageSize"],
+                      items_of, mark)
 
 
 def _paged(app, environ, start_response, service, action, body):

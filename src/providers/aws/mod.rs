@@ -151,19 +151,22 @@ impl Shared {
 
     /// Read the EC2 resource `aws_id` recorded as `id` by its identity tags (`alpaka.io/id`
     /// and the profile's, from `rec`): one request, which also sees any other carrying them
-    /// (noted as duplicates). `None` when the recorded one is not among them (its tags changed
-    /// out of band, or it is gone): the caller describes it by id.
-    async fn read_by_identity<T, F, Fut>(
+    /// (noted as duplicates). When the recorded one is not among them (its tags changed out of
+    /// band, or it is gone) it is described by id (`by_id`).
+    async fn read_by_identity<T, L, LF, B, BF>(
         &self,
         id: &ResourceId,
         rec: &ResourceState,
         aws_id: &str,
         key: fn(&T) -> (&str, &Tags),
-        list: F,
+        list: L,
+        by_id: B,
     ) -> Result<Option<T>, DriverError>
     where
-        F: FnOnce(Vec<(String, String)>) -> Fut,
-        Fut: std::future::Future<Output = Result<Vec<T>, AwsError>>,
+        L: FnOnce(Vec<(String, String)>) -> LF,
+        LF: std::future::Future<Output = Result<Vec<T>, AwsError>>,
+        B: FnOnce() -> BF,
+        BF: std::future::Future<Output = Result<Option<T>, AwsError>>,
     {
         let identity = vec![
             (alpaka_aws::TAG_ID.to_owned(), id.to_string()),
@@ -171,7 +174,10 @@ impl Shared {
         ];
         let all = list(identity).await.map_err(err)?;
         self.note_duplicates(id, aws_id, all.iter().map(key));
-        Ok(all.into_iter().find(|x| key(x).0 == aws_id))
+        match all.into_iter().find(|x| key(x).0 == aws_id) {
+            Some(x) => Ok(Some(x)),
+            None => by_id().await.map_err(err),
+        }
     }
 
     fn wait(&self, what: &str, resource: &str) -> alpaka_aws::wait::WaitSpec {

@@ -76,7 +76,7 @@ impl Driver for VpcDriver {
     ) -> Result<Option<Value>, DriverError> {
         let aws = self.0.aws().await;
         let vpc = output(rec, "id")?;
-        let v = match self
+        let v = self
             .0
             .read_by_identity(
                 id,
@@ -84,12 +84,9 @@ impl Driver for VpcDriver {
                 &vpc,
                 |v: &ec2::Vpc| (&v.id, &v.tags),
                 |t| async move { ec2::vpcs_tagged(&aws.ec2, &pairs(&t)).await },
+                || ec2::describe_vpc(&aws.ec2, &vpc),
             )
-            .await?
-        {
-            Some(v) => Some(v),
-            None => ec2::describe_vpc(&aws.ec2, &vpc).await.map_err(err)?,
-        };
+            .await?;
         Ok(v.map(|v| Value::map([("cidr", Value::Str(v.cidr)), ("tags", map_value(&v.tags))])))
     }
     async fn duplicates(
@@ -145,7 +142,7 @@ impl Driver for IgwDriver {
     ) -> Result<Option<Value>, DriverError> {
         let aws = self.0.aws().await;
         let igw = output(rec, "id")?;
-        let g = match self
+        let g = self
             .0
             .read_by_identity(
                 id,
@@ -153,14 +150,9 @@ impl Driver for IgwDriver {
                 &igw,
                 |g: &ec2::InternetGateway| (&g.id, &g.tags),
                 |t| async move { ec2::internet_gateways_tagged(&aws.ec2, &pairs(&t)).await },
+                || ec2::describe_internet_gateway(&aws.ec2, &igw),
             )
-            .await?
-        {
-            Some(g) => Some(g),
-            None => ec2::describe_internet_gateway(&aws.ec2, &igw)
-                .await
-                .map_err(err)?,
-        };
+            .await?;
         Ok(g.map(|g| {
             Value::map([
                 ("vpc_id", g.vpc_id.map(Value::Str).unwrap_or_default()),
@@ -462,7 +454,7 @@ impl Driver for EipDriver {
     ) -> Result<Option<Value>, DriverError> {
         let aws = self.0.aws().await;
         let alloc = output(rec, "allocation_id")?;
-        let e = match self
+        let e = self
             .0
             .read_by_identity(
                 id,
@@ -470,12 +462,9 @@ impl Driver for EipDriver {
                 &alloc,
                 |e: &ec2::Eip| (&e.allocation_id, &e.tags),
                 |t| async move { ec2::eips_tagged(&aws.ec2, &pairs(&t)).await },
+                || ec2::describe_eip(&aws.ec2, &alloc),
             )
-            .await?
-        {
-            Some(e) => Some(e),
-            None => ec2::describe_eip(&aws.ec2, &alloc).await.map_err(err)?,
-        };
+            .await?;
         Ok(e.map(|e| Value::map([("tags", map_value(&e.tags))])))
     }
     async fn duplicates(
@@ -532,7 +521,7 @@ impl Driver for NatDriver {
     ) -> Result<Option<Value>, DriverError> {
         let aws = self.0.aws().await;
         let nat = output(rec, "id")?;
-        let n = match self
+        let n = self
             .0
             .read_by_identity(
                 id,
@@ -540,14 +529,9 @@ impl Driver for NatDriver {
                 &nat,
                 |n: &ec2::NatGateway| (&n.id, &n.tags),
                 |t| async move { ec2::nat_gateways_tagged(&aws.ec2, &pairs(&t)).await },
+                || ec2::describe_nat_gateway(&aws.ec2, &nat),
             )
-            .await?
-        {
-            Some(n) => Some(n),
-            None => ec2::describe_nat_gateway(&aws.ec2, &nat)
-                .await
-                .map_err(err)?,
-        };
+            .await?;
         Ok(n.map(|n| {
             Value::map([
                 ("subnet_id", Value::Str(n.subnet_id)),
