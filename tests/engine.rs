@@ -29,6 +29,10 @@ struct World {
     finished: Mutex<usize>,
     /// Ids taken by something this deployment did not make: `find` says so.
     foreign: Mutex<BTreeSet<String>>,
+    /// (id, idempotency token) of every create, in order.
+    tokens: Mutex<Vec<(String, String)>>,
+    /// Creates that fail (after the token is sent).
+    fail_create: Mutex<BTreeSet<String>>,
 }
 
 struct Fake(Arc<World>);
@@ -136,6 +140,14 @@ impl Driver for Fake {
         Ok(self.0.live.lock().unwrap().get(id.as_str()).cloned())
     }
     async fn create(&self, cx: &StepCx, desired: &Value) -> Result<Value, DriverError> {
+        self.0
+            .tokens
+            .lock()
+            .unwrap()
+            .push((cx.id.to_string(), cx.idempotency_token()));
+        if self.0.fail_create.lock().unwrap().contains(cx.id.as_str()) {
+            return Err(DriverError::new("no answer").with_code("Injected"));
+        }
         self.work(cx.id.as_str()).await?;
         self.0
             .live
@@ -878,4 +890,66 @@ async fn a_client_that_cannot_move_leaves_the_bridge_standing_and_the_next_apply
     );
     let again = plan::plan(&g, &state, &d, &opts(false, &[])).await.unwrap();
     assert!(!again.has_changes(), "{again:?}");
+}
+
+/// A replacement is a new resource: its create sends a new idempotency token (the first's would
+/// name the deleted one, with other parameters: EKS and EC2 refuse or answer with the old one),
+/// the same in every retry of that replacement, and after it a destroy-and-create gets another.
+#[tokio::test]
+async fn a_replacement_creates_with_a_new_idempotency_token() {
+    let w = Arc::new(World::default());
+    let d = drivers(&w);
+    let mut state = new_state();
+    let g = Graph::new(vec![node("lone", &[], 1)]).unwrap();
+    converge(&g, &d, &mut state, 1).await;
+    let moved = Graph::new(vec![Node::new(
+        "lone",
+        "fake",
+        Value::map([("size", Value::Int(1)), ("zone", Value::str("b"))]),
+    )])
+    .unwrap();
+    // The replacement's create fails (after its delete went through); the next apply finds the
+    // old one gone and creates it: the same request as the failed one.
+    w.fail_create.lock().unwrap().insert("lone".into());
+    let p = plan::plan(&moved, &state, &d, &opts(false, &[]))
+        .await
+        .unwrap();
+    assert_eq!(p.actions().next().unwrap().action, Action::Replace);
+    let (r, _) = run(&p, &moved, &d, &mut state, 1, never()).await;
+    assert!(!r.succeeded());
+    w.fail_create.lock().unwrap().clear();
+    let p = plan::plan(&moved, &state, &d, &opts(false, &[]))
+        .await
+        .unwrap();
+    assert_eq!(p.actions().next().unwrap().action, Action::Create);
+    converge(&moved, &d, &mut state, 1).await;
+    let t: Vec<String> = w
+        .tokens
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, t)| t.clone())
+        .collect();
+    assert_eq!(t.len(), 3, "{t:?}");
+    assert_ne!(
+        t[0], t[1],
+        "the replacement reused the first create's token"
+    );
+    assert_eq!(t[1], t[2], "a retried replacement must send the same token");
+    assert_eq!(state.generation(&ResourceId::new("lone")), 1);
+    // Destroyed and made again: yet another token.
+    let p = plan::plan(&moved, &state, &d, &opts(true, &[]))
+        .await
+        .unwrap();
+    run(&p, &moved, &d, &mut state, 1, never()).await;
+    converge(&moved, &d, &mut state, 1).await;
+    let t: Vec<String> = w
+        .tokens
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, t)| t.clone())
+        .collect();
+    assert_eq!(t.len(), 4, "{t:?}");
+    assert!(!t[..3].contains(&t[3]), "{t:?}");
 }

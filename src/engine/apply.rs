@@ -375,12 +375,15 @@ fn launch(step: &Step, cx: &ApplyContext<'_>, state: &State) -> Result<StepFutur
             Some(v)
         }
     };
+    // A create of what state records (deleted out of band, or by a replacement that failed
+    // after its delete) makes a new resource: the next generation's token, as a replacement's.
+    let recreate = step.action == Action::Create && state.resources.contains_key(&step.id);
     let scx = StepCx::new(
         step.id.clone(),
         step.kind.clone(),
         cx.reporter.clone(),
         &state.lineage,
-        state.generation(&step.id),
+        state.generation(&step.id) + u64::from(recreate),
     );
     let action = step.action;
     let fields = step.fields.clone();
@@ -545,8 +548,10 @@ fn record(state: &mut State, graph: &Graph, step: &Step, applied: Option<Applied
             let Some(node) = graph.get(&step.id) else {
                 return;
             };
-            if action == Action::Replace {
-                // What was replaced counts as destroyed: the next create's token is new.
+            let recreated = action == Action::Create && state.resources.contains_key(&step.id);
+            if action == Action::Replace || recreated {
+                // What was replaced (or found gone and made again) counts as destroyed: the
+                // next create's token is new.
                 state.bump_generation(&step.id);
             }
             let attrs = attrs.unwrap_or_else(|| resolve_from_state(&node.desired, state));
