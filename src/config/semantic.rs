@@ -163,6 +163,9 @@ pub fn profile_checks(profile: &Profile, tree: &Node) -> Vec<Diagnostic> {
     if let (Some(st), Some(st_tree)) = (&profile.state, tree.get("state")) {
         state_checks(st, st_tree, &mut out);
     }
+    if let (Some(m), Some(m_tree)) = (&profile.mirror, tree.get("mirror")) {
+        mirror_checks(m, m_tree, &mut out);
+    }
     if let (Some(eks), Some(eks_tree)) = (&profile.eks, tree.get("eks")) {
         super::semantic_eks::checks(eks, eks_tree, &mut out);
         if eks.vpc.cidr.is_some()
@@ -258,6 +261,51 @@ pub fn bucket_name_problem(b: &str) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// `mirror:` (issue 25): a registry `host[:port][/prefix]`, an https:// or oci:// chart
+/// repository without credentials in it, a Secret name.
+fn mirror_checks(m: &crate::model::Mirror, tree: &Node, out: &mut Vec<Diagnostic>) {
+    use crate::stack::mirror::{charts_problem, registry_problem};
+    if let (Some(why), Some(n)) = (registry_problem(&m.registry), tree.get("registry")) {
+        out.push(
+            diag_at(
+                n,
+                "mirror.registry",
+                format!("{:?} is not an image registry", m.registry),
+            )
+            .with_expected(why)
+            .with_hint("e.g. registry.example.com/mirror; images keep their path and tag below it"),
+        );
+    }
+    if let (Some(why), Some(n)) = (charts_problem(&m.charts), tree.get("charts")) {
+        out.push(
+            diag_at(
+                n,
+                "mirror.charts",
+                "not a chart repository alpaka can use".to_owned(),
+            )
+            .with_expected(why),
+        );
+    }
+    if let (Some(s), Some(n)) = (&m.image_pull_secret, tree.get("imagePullSecret"))
+        && !is_dns_subdomain(s)
+    {
+        out.push(
+            diag_at(
+                n,
+                "mirror.imagePullSecret",
+                format!("{s:?} is not a Secret name"),
+            )
+            .with_expected(
+                "a Kubernetes object name: lowercase letters, digits, '-' and '.', at most 253",
+            ),
+        );
+    }
+}
+
+fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(crate::model::types::is_dns_label)
 }
 
 fn state_checks(st: &crate::model::StateSettings, tree: &Node, out: &mut Vec<Diagnostic>) {
