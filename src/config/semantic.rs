@@ -776,6 +776,29 @@ pub fn chart_values(profile: &Profile, config: &StackConfig, tree: &Node) -> Vec
             );
         }
     }
+    // Issue 25: a mirror means no internet; a dashboard Grafana downloads is the user's choice,
+    // kept, but it will not load there.
+    if profile.mirror.is_some() && config.grafana.enabled {
+        for d in &config.grafana.dashboards {
+            if d.remove || (d.gnet_id.is_none() && d.url.is_none()) {
+                continue;
+            }
+            let n = deepest(tree, &["grafana", "dashboards"]);
+            out.push(Diagnostic {
+                severity: crate::diag::Severity::Warning,
+                ..diag_at(
+                    n,
+                    "grafana.dashboards",
+                    format!(
+                        "dashboard `{}` is downloaded by Grafana from {} at start, which the profile's `mirror` suggests it cannot reach",
+                        d.name,
+                        if d.gnet_id.is_some() { "grafana.com" } else { "its URL" }
+                    ),
+                )
+                .with_hint("alpaka's own dashboards are built in; remove this entry or make sure Grafana can reach it")
+            });
+        }
+    }
     for o in overlaps(profile.namespace.as_str(), config) {
         let cp = o.config_path();
         let segs: Vec<&str> = cp.split('.').collect();

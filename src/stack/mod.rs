@@ -9,6 +9,7 @@ pub mod charts;
 pub mod cluster;
 pub mod connect_iam;
 pub mod connectors;
+pub mod dashboards;
 pub mod eks_nodes;
 pub mod hardening;
 pub mod ingress;
