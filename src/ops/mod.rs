@@ -6,6 +6,7 @@ mod cost;
 pub mod doctor;
 mod eks;
 mod eks_access;
+mod images;
 mod import;
 mod init;
 mod inspect;
@@ -15,6 +16,7 @@ mod state_backend;
 
 pub use doctor::doctor;
 pub use eks::{eks_token, kubeconfig};
+pub use images::images;
 pub use import::import;
 pub use init::init;
 pub use inspect::{force_unlock, graph, notes, schema, state_list, state_show, validate};
