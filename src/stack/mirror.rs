@@ -617,6 +617,9 @@ pub struct ChartUse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repo: Option<String>,
     pub version: String,
+    /// Where the mirror serves it: `oci://…/<name>`, or `<repo> <name>` for an https repository.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<String>,
 }
 
 /// Every image and chart in the graph the stack built for the profile *before* [`apply`] (the
@@ -663,6 +666,10 @@ pub fn inventory(
                         .to_owned(),
                     repo: d.get("repo").and_then(Value::as_str).map(str::to_owned),
                     version: pin.version.to_owned(),
+                    mirror: m.map(|m| match chart_source(m, pin) {
+                        (chart, None) => chart,
+                        (chart, Some(repo)) => format!("{repo} {chart}"),
+                    }),
                 });
                 for ci in chart_images(pin) {
                     let src = match ci.tag {
