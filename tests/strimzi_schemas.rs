@@ -368,6 +368,7 @@ fn alpaka_test_resources_validate_too() {
         run: &run,
         ns: "alpaka",
         cfg: &loaded.config,
+        mirror: None,
     };
     let mut all = kit.jdbc_connector("srccon");
     all.push(kit.topic(&kit.roundtrip_topic()));

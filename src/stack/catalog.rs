@@ -137,12 +137,12 @@ pub fn verified_values(release: &str) -> &'static [&'static str] {
             "extraEnvs",
             "nodeSelector.*",
             "tolerations",
-        ],
-        "kube-prometheus-stack" => &[
             // Issue 25 (the mirror): 1.2.0 values.yaml lines 10 and 19; the Deployment template
             // turns a string `image.imagePullSecrets` into STRIMZI_IMAGE_PULL_SECRETS.
             "defaultImageRegistry",
             "image.imagePullSecrets",
+        ],
+        "kube-prometheus-stack" => &[
             "prometheus.enabled",
             "prometheus.prometheusSpec.retention",
             "prometheus.prometheusSpec.podMonitorSelectorNilUsesHelmValues",

@@ -741,3 +741,147 @@ fn collect_images(v: &Value, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(secret: Option<&str>) -> Mirror {
+        Mirror {
+            registry: "reg.example.com:5000/mirror".into(),
+            charts: "https://charts.example.com/alpaka/".into(),
+            image_pull_secret: secret.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn references_are_normalised_as_the_runtime_does() {
+        let r = ImageRef::parse("mysql:8.4");
+        assert_eq!(
+            (r.registry.as_str(), r.path.as_str(), r.tag.as_deref()),
+            ("docker.io", "library/mysql", Some("8.4"))
+        );
+        let r = ImageRef::parse("grafana/grafana");
+        assert_eq!(
+            (r.registry.as_str(), r.path.as_str(), r.tag),
+            ("docker.io", "grafana/grafana", None)
+        );
+        let r = ImageRef::parse("localhost:5000/x/y:1@sha256:ab");
+        assert_eq!(r.registry, "localhost:5000");
+        assert_eq!(r.path, "x/y");
+        assert_eq!(r.tag.as_deref(), Some("1"));
+        assert_eq!(r.reference(), "sha256:ab");
+        assert_eq!(r.name_on("reg.example.com/mirror"), "mirror/x/y");
+        assert_eq!(
+            ImageRef::parse("index.docker.io/library/busybox:1").to_string(),
+            "docker.io/library/busybox:1"
+        );
+    }
+
+    #[test]
+    fn the_mapping_keeps_path_tag_and_digest() {
+        let m = m(None);
+        assert_eq!(
+            rewrite(&m, "quay.io/strimzi/kafka:1.2.0-kafka-4.3.1"),
+            "reg.example.com:5000/mirror/strimzi/kafka:1.2.0-kafka-4.3.1"
+        );
+        assert_eq!(
+            rewrite(&m, "mysql:8.4"),
+            "reg.example.com:5000/mirror/library/mysql:8.4"
+        );
+        assert_eq!(
+            rewrite(&m, "ghcr.io/a/b@sha256:00"),
+            "reg.example.com:5000/mirror/a/b@sha256:00"
+        );
+        // Already on the mirror: unchanged.
+        let on = "reg.example.com:5000/mirror/a/b:1";
+        assert_eq!(rewrite(&m, on), on);
+    }
+
+    #[test]
+    fn bad_registries_and_chart_repositories_are_named() {
+        for ok in [
+            "reg.example.com",
+            "reg.example.com:5000/a/b-c",
+            "localhost:5000",
+        ] {
+            assert_eq!(registry_problem(ok), None, "{ok}");
+        }
+        for bad in ["https://reg", "reg/", "reg//a", "reg:x", "reg/Upper", ""] {
+            assert!(registry_problem(bad).is_some(), "{bad}");
+        }
+        for ok in [
+            "https://charts.example.com/x",
+            "oci://reg.example.com/charts",
+            "http://127.0.0.1:8080",
+        ] {
+            assert_eq!(charts_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "http://charts.example.com",
+            "ftp://x",
+            "charts.example.com",
+            "https://u:p@charts.example.com",
+            "oci://",
+        ] {
+            assert!(charts_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn charts_come_from_the_mirror_by_name() {
+        let (chart, repo) = chart_source(&m(None), &catalog::STRIMZI);
+        assert_eq!(chart, "strimzi-kafka-operator");
+        assert_eq!(repo.as_deref(), Some("https://charts.example.com/alpaka"));
+        let oci = Mirror {
+            charts: "oci://reg.example.com/charts/".into(),
+            ..m(None)
+        };
+        assert_eq!(
+            chart_source(&oci, &catalog::KMINION),
+            ("oci://reg.example.com/charts/kminion".into(), None)
+        );
+    }
+
+    #[test]
+    fn pod_specs_get_the_mirror_and_the_pull_secret() {
+        let mut job = serde_json::json!({"kind": "Job", "spec": {"template": {"spec": {
+            "initContainers": [{"name": "i", "image": "busybox:1"}],
+            "containers": [{"name": "c", "image": "ghcr.io/alpaka/tool:0.1.0"}]}}}});
+        manifest_json(&m(Some("pull")), &mut job);
+        let spec = &job["spec"]["template"]["spec"];
+        assert_eq!(
+            spec["containers"][0]["image"],
+            "reg.example.com:5000/mirror/alpaka/tool:0.1.0"
+        );
+        assert_eq!(
+            spec["initContainers"][0]["image"],
+            "reg.example.com:5000/mirror/library/busybox:1"
+        );
+        assert_eq!(
+            spec["imagePullSecrets"],
+            serde_json::json!([{"name": "pull"}])
+        );
+        let mut connect = crate::engine::value::to_value(&serde_json::json!({"kind": "KafkaConnect", "spec": {"image": "ghcr.io/alpaka/connect-s3:1"}})).unwrap();
+        manifest(&m(Some("pull")), &mut connect);
+        assert_eq!(
+            connect.get("spec.image").and_then(Value::as_str),
+            Some("reg.example.com:5000/mirror/alpaka/connect-s3:1")
+        );
+        assert!(connect.get("spec.template.pod.imagePullSecrets").is_some());
+    }
+
+    #[test]
+    fn every_chart_has_its_images_and_mirror_values() {
+        for pin in catalog::CHARTS {
+            assert!(!chart_images(pin).is_empty(), "{}", pin.release);
+            let v = chart_values(&m(Some("pull")), pin.release);
+            assert!(v.as_map().is_some_and(|m| !m.is_empty()), "{}", pin.release);
+            assert!(
+                format!("{v:?}").contains("pull"),
+                "{}: no pull secret",
+                pin.release
+            );
+        }
+    }
+}
