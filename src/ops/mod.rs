@@ -4,6 +4,7 @@
 
 mod cost;
 pub mod doctor;
+mod doctor_mirror;
 mod eks;
 mod eks_access;
 mod images;
