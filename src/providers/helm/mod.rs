@@ -86,8 +86,9 @@ const PROFILE_LABEL: &str = "alpaka.io/profile";
 /// `mirror_charts`: the profile's `mirror.charts` (issue 25), the one repository helm is given
 /// credentials for.
 pub fn register(drivers: &mut Drivers, run: Run, mirror_charts: Option<String>) {
-    let mut d = HelmDriver::default().with_run(run);
-    d.mirror_charts = mirror_charts;
+    let d = HelmDriver::default()
+        .with_run(run)
+        .with_mirror_charts(mirror_charts);
     drivers.register("helm.release", std::sync::Arc::new(d));
 }
 
@@ -134,6 +135,12 @@ impl HelmDriver {
             major: tokio::sync::OnceCell::new(),
             mirror_charts: None,
         }
+    }
+
+    /// The profile's chart mirror (`mirror.charts`), the one repository it passes credentials to.
+    pub fn with_mirror_charts(mut self, charts: Option<String>) -> Self {
+        self.mirror_charts = charts;
+        self
     }
 
     /// Marking its operations with this run (and recovering what runs that are gone left).
