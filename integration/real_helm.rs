@@ -1350,7 +1350,7 @@ fn installs_a_chart_from_a_local_repository_given_as_the_mirror() {
         "repo": repo,
         "version": "0.1.0",
         "namespace": NS,
-        "values": {"greeting": "from the mirror"},
+        "values": {"data": {"greeting": "from the mirror"}},
     }))
     .unwrap();
     let g = Graph::new(vec![Node::new(ID, "helm.release", desired)]).unwrap();
