@@ -149,7 +149,10 @@ fn set_mirror(root: &Path, port: u16) {
 }
 
 /// What `alpaka images` says the mirror must hold (names below the host, references, charts).
-fn wanted(root: &Path) -> (Vec<(String, String, bool)>, Vec<(String, String)>) {
+/// An image as `(name below the host, reference, tag known)`; a chart as `(name, version)`.
+type Wanted = (Vec<(String, String, bool)>, Vec<(String, String)>);
+
+fn wanted(root: &Path) -> Wanted {
     let out = alpaka(root)
         .args(["images", "--json", "--profile", "k3d"])
         .output()
