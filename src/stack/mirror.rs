@@ -390,7 +390,9 @@ pub fn chart_values(m: &Mirror, release: &str) -> Value {
                 v.push(("imagePullSecrets", secrets()));
             }
         }
-        // `global.image.registry` overrides `image.registry` and `configReloader.image.registry`.
+        // `global.image.registry` overrides `image.registry` and `configReloader.image.registry`;
+        // `global.image.pullSecrets` is copied into the pod spec with toYaml
+        // (templates/controllers/_pod.yaml), so it takes the Kubernetes `[{name}]` shape.
         "alloy" => {
             let mut i = vec![("registry", Value::str(reg))];
             if let Some(s) = secret {
