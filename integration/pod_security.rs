@@ -76,6 +76,7 @@ fn own_manifests() -> Vec<Json> {
             run: &run,
             ns: NS,
             cfg: &cfg,
+            mirror: None,
         };
         for m in kit.mysql("root-pw", "pw") {
             push(m);

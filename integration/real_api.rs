@@ -343,6 +343,7 @@ fn alpaka_tests_own_manifests_pass_a_server_side_dry_run() {
         run: &run,
         ns: "alpaka",
         cfg: &loaded.config,
+        mirror: None,
     };
     let mut objects = kit.mysql("root-pw", "pw");
     objects.extend(kit.jdbc_connector("srccon"));

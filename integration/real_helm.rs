@@ -1261,3 +1261,135 @@ fn assert_applied_by_alpaka(cp: &ControlPlane, name: &str) {
         "{crd}"
     );
 }
+
+/// Issue 25: the chart comes from the profile's mirror, a local chart repository (`helm
+/// package` + `helm repo index`, served on loopback) that wants credentials: alpaka's mirror
+/// mapping names the chart in it, and the driver hands helm the credentials from
+/// `ALPAKA_MIRROR_CHARTS_USERNAME`/`_PASSWORD` for that repository only.
+#[test]
+fn installs_a_chart_from_a_local_repository_given_as_the_mirror() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut rig = Rig::start();
+    let dir = tempfile::tempdir().unwrap();
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/charts");
+    let run = |args: &[&str]| {
+        let out = Command::new(&rig.helm).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "helm {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let d = dir.path().display().to_string();
+    run(&["package", &chart(), "-d", &d]);
+    run(&["repo", "index", &d, "--url", &url]);
+    // A chart repository is files over HTTP (helm `pkg/repo`: index.yaml, then the .tgz it
+    // names); this one answers 401 without the right basic credentials.
+    let want = "Basic bWlycm9yOmNoYXJ0LXB3"; // mirror:chart-pw
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<(String, u16)>::new()));
+    let (root, log) = (dir.path().to_path_buf(), seen.clone());
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut line = String::new();
+            let _ = r.read_line(&mut line);
+            let mut authz = String::new();
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = h
+                    .strip_prefix("Authorization:")
+                    .or_else(|| h.strip_prefix("authorization:"))
+                {
+                    authz = v.trim().to_owned();
+                }
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+            let file = path.strip_prefix("/charts/").map(|f| root.join(f));
+            let (status, body) = match file {
+                _ if authz != want => (401, Vec::new()),
+                Some(f) if f.is_file() => (200, std::fs::read(f).unwrap()),
+                _ => (404, Vec::new()),
+            };
+            log.lock().unwrap().push((path, status));
+            let head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n{}\r\n",
+                body.len(),
+                if status == 401 {
+                    "WWW-Authenticate: Basic realm=\"charts\"\r\n"
+                } else {
+                    ""
+                }
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&body);
+        }
+    });
+    let mirror = alpaka::model::Mirror {
+        registry: "registry.example.com/mirror".into(),
+        charts: url.clone(),
+        image_pull_secret: None,
+    };
+    const PIN: alpaka::stack::catalog::ChartPin = alpaka::stack::catalog::ChartPin {
+        release: RELEASE,
+        chart: "alpaka-test-chart",
+        repo: "https://charts.example.com",
+        version: "0.1.0",
+    };
+    let (name, repo) = alpaka::stack::mirror::chart_source(&mirror, &PIN);
+    assert_eq!(repo.as_deref(), Some(url.as_str()));
+    let desired: Value = serde_json::from_value(serde_json::json!({
+        "cluster": {"context": CONTEXT, "kubeconfig": rig.cp.kubeconfig.display().to_string()},
+        "release": RELEASE,
+        "chart": name,
+        "repo": repo,
+        "version": "0.1.0",
+        "namespace": NS,
+        "values": {"data": {"greeting": "from the mirror"}},
+    }))
+    .unwrap();
+    let g = Graph::new(vec![Node::new(ID, "helm.release", desired)]).unwrap();
+    // Credentials for this repository only: the driver knows it as the mirror.
+    // SAFETY: set before any helm runs; no other test of this binary reads these variables.
+    unsafe {
+        std::env::set_var("ALPAKA_MIRROR_CHARTS_USERNAME", "mirror");
+        std::env::set_var("ALPAKA_MIRROR_CHARTS_PASSWORD", "chart-pw");
+    }
+    let info: Run = Arc::new(std::sync::RwLock::new(RunInfo {
+        profile: PROFILE.into(),
+        id: Some("0000000000000000000000000000bbbb".into()),
+        lock_holder: Some("0000000000000000000000000000bbbb".into()),
+    }));
+    let mut drivers = Drivers::new();
+    drivers.register(
+        "helm.release",
+        Arc::new(
+            HelmDriver::with_bin(rig.helm.display().to_string())
+                .with_run(info)
+                .with_mirror_charts(Some(url.clone())),
+        ),
+    );
+    rig.drivers = drivers;
+    let p = rig.plan_of(&g, false);
+    let r = rig.run(&g, &p);
+    assert_done(&r);
+    assert_eq!(rig.status(), "deployed");
+    assert_eq!(rig.greeting(), "from the mirror");
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen.contains(&("/charts/index.yaml".to_owned(), 200)),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&("/charts/alpaka-test-chart-0.1.0.tgz".to_owned(), 200)),
+        "{seen:?}"
+    );
+    // The next plan reads the release back as unchanged.
+    let p = rig.plan_of(&g, false);
+    assert!(!p.has_changes(), "{}", text(&p));
+}

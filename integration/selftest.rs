@@ -786,6 +786,7 @@ fn manifests_validate_against_the_kubernetes_openapi_models() {
         run: &run,
         ns: "alpaka",
         cfg: &loaded.config,
+        mirror: None,
     };
     let mut core: Vec<serde_json::Value> = kit.mysql("root-pw", "pw");
     core.extend(kit.jdbc_connector("srccon"));

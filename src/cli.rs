@@ -48,6 +48,17 @@ pub enum Command {
     /// Check what the profile needs on this machine (tools and versions, docker, memory,
     /// cluster or AWS access), one line per check with the fix.
     Doctor,
+    /// List every image (digest where pinned) and chart the profile deploys, and where each is
+    /// pulled from with the profile's `mirror:`; `--copy-to REGISTRY` prints a crane/helm script
+    /// that fills a mirror (printed only, never run).
+    Images {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+        /// Print a script copying everything to this registry (host[/prefix]).
+        #[arg(long, value_name = "REGISTRY")]
+        copy_to: Option<String>,
+    },
     /// Inspect the state.
     #[command(subcommand)]
     State(StateCommand),

@@ -50,6 +50,7 @@ fn main() -> ExitCode {
             Command::Graph => ops::graph(&ctx),
             Command::Notes => ops::notes(&ctx),
             Command::Doctor => ops::doctor(&ctx).await,
+            Command::Images { json, copy_to } => ops::images(&ctx, *json, copy_to.as_deref()),
             Command::Test(a) => ops::selftest(&ctx, a).await,
             Command::State(StateCommand::List { json }) => ops::state_list(&ctx, *json),
             Command::State(StateCommand::Show { id, json }) => ops::state_show(&ctx, id, *json),

@@ -40,8 +40,19 @@ fn every_values_path_is_a_documented_chart_key() {
         let mut config = loaded.config.clone();
         config.loki.enabled = true;
         config.k8dashboard.admin_access = true;
-        for cfg in [&loaded.config, &config] {
-            let nodes = alpaka::stack::build(&loaded.profile_name, &loaded.profile, cfg).unwrap();
+        // And with a mirror (issue 25), whose image values go to every chart.
+        let mut mirrored = loaded.profile.clone();
+        mirrored.mirror = Some(alpaka::model::Mirror {
+            registry: "registry.example.com/mirror".into(),
+            charts: "oci://registry.example.com/charts".into(),
+            image_pull_secret: Some("mirror-pull".into()),
+        });
+        for (p, cfg) in [
+            (&loaded.profile, &loaded.config),
+            (&loaded.profile, &config),
+            (&mirrored, &config),
+        ] {
+            let nodes = alpaka::stack::build(&loaded.profile_name, p, cfg).unwrap();
             for n in nodes.iter().filter(|n| n.kind == "helm.release") {
                 let release = n.desired.get("release").and_then(Value::as_str).unwrap();
                 let allowed = verified_values(release);

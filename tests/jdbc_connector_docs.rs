@@ -879,6 +879,7 @@ fn alpaka_tests_jdbc_connector_matches_the_documented_config() {
         run: &run,
         ns: "alpaka",
         cfg: &l.config,
+        mirror: None,
     };
     let connector = kit
         .jdbc_connector("srccon")

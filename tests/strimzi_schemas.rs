@@ -157,8 +157,15 @@ fn resolve_unknowns(v: &mut Json) {
 }
 
 fn generated(profile: &str) -> Vec<(String, Json)> {
+    generated_with(profile, None)
+}
+
+fn generated_with(profile: &str, mirror: Option<alpaka::model::Mirror>) -> Vec<(String, Json)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let loaded = alpaka::config::load(root, profile).unwrap();
+    let mut loaded = alpaka::config::load(root, profile).unwrap();
+    if mirror.is_some() {
+        loaded.profile.mirror = mirror;
+    }
     let nodes =
         alpaka::stack::build(&loaded.profile_name, &loaded.profile, &loaded.config).unwrap();
     nodes
@@ -211,6 +218,41 @@ fn generated_strimzi_resources_validate_against_the_crds() {
             "no {kind} generated: {checked:?}"
         );
     }
+}
+
+/// Issue 25: what the mirror writes into Strimzi resources (a KafkaConnect's image and its pod
+/// template's `imagePullSecrets`) is what the 1.2.0 CRDs accept.
+#[test]
+fn mirrored_strimzi_resources_validate_too() {
+    let schemas = schemas();
+    let mirror = alpaka::model::Mirror {
+        registry: "registry.example.com/mirror".into(),
+        charts: "oci://registry.example.com/charts".into(),
+        image_pull_secret: Some("mirror-pull".into()),
+    };
+    let mut connects = 0;
+    for profile in ["k3d", "eks-prod"] {
+        for (id, manifest) in generated_with(profile, Some(mirror.clone())) {
+            let kind = manifest["kind"].as_str().unwrap().to_owned();
+            let mut errors = Vec::new();
+            validate(&schemas[&kind], &manifest, "$", &mut errors);
+            assert!(errors.is_empty(), "{profile} {id}:\n{}", errors.join("\n"));
+            if kind == "KafkaConnect" {
+                connects += 1;
+                assert!(
+                    manifest["spec"]["image"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("registry.example.com/mirror/")
+                );
+                assert_eq!(
+                    manifest["spec"]["template"]["pod"]["imagePullSecrets"][0]["name"],
+                    "mirror-pull"
+                );
+            }
+        }
+    }
+    assert!(connects > 0);
 }
 
 #[test]
@@ -368,6 +410,7 @@ fn alpaka_test_resources_validate_too() {
         run: &run,
         ns: "alpaka",
         cfg: &loaded.config,
+        mirror: None,
     };
     let mut all = kit.jdbc_connector("srccon");
     all.push(kit.topic(&kit.roundtrip_topic()));

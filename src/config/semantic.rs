@@ -163,6 +163,9 @@ pub fn profile_checks(profile: &Profile, tree: &Node) -> Vec<Diagnostic> {
     if let (Some(st), Some(st_tree)) = (&profile.state, tree.get("state")) {
         state_checks(st, st_tree, &mut out);
     }
+    if let (Some(m), Some(m_tree)) = (&profile.mirror, tree.get("mirror")) {
+        mirror_checks(m, m_tree, &mut out);
+    }
     if let (Some(eks), Some(eks_tree)) = (&profile.eks, tree.get("eks")) {
         super::semantic_eks::checks(eks, eks_tree, &mut out);
         if eks.vpc.cidr.is_some()
@@ -258,6 +261,51 @@ pub fn bucket_name_problem(b: &str) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// `mirror:` (issue 25): a registry `host[:port][/prefix]`, an https:// or oci:// chart
+/// repository without credentials in it, a Secret name.
+fn mirror_checks(m: &crate::model::Mirror, tree: &Node, out: &mut Vec<Diagnostic>) {
+    use crate::stack::mirror::{charts_problem, registry_problem};
+    if let (Some(why), Some(n)) = (registry_problem(&m.registry), tree.get("registry")) {
+        out.push(
+            diag_at(
+                n,
+                "mirror.registry",
+                format!("{:?} is not an image registry", m.registry),
+            )
+            .with_expected(why)
+            .with_hint("e.g. registry.example.com/mirror; images keep their path and tag below it"),
+        );
+    }
+    if let (Some(why), Some(n)) = (charts_problem(&m.charts), tree.get("charts")) {
+        out.push(
+            diag_at(
+                n,
+                "mirror.charts",
+                "not a chart repository alpaka can use".to_owned(),
+            )
+            .with_expected(why),
+        );
+    }
+    if let (Some(s), Some(n)) = (&m.image_pull_secret, tree.get("imagePullSecret"))
+        && !is_dns_subdomain(s)
+    {
+        out.push(
+            diag_at(
+                n,
+                "mirror.imagePullSecret",
+                format!("{s:?} is not a Secret name"),
+            )
+            .with_expected(
+                "a Kubernetes object name: lowercase letters, digits, '-' and '.', at most 253",
+            ),
+        );
+    }
+}
+
+fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(crate::model::types::is_dns_label)
 }
 
 fn state_checks(st: &crate::model::StateSettings, tree: &Node, out: &mut Vec<Diagnostic>) {
@@ -726,6 +774,29 @@ pub fn chart_values(profile: &Profile, config: &StackConfig, tree: &Node) -> Vec
                     "create a Kubernetes Secret and point the chart at it (most charts take an `existingSecret` or `secretName` key); the value is not shown here",
                 ),
             );
+        }
+    }
+    // Issue 25: a mirror means no internet; a dashboard Grafana downloads is the user's choice,
+    // kept, but it will not load there.
+    if profile.mirror.is_some() && config.grafana.enabled {
+        for d in &config.grafana.dashboards {
+            if d.remove || (d.gnet_id.is_none() && d.url.is_none()) {
+                continue;
+            }
+            let n = deepest(tree, &["grafana", "dashboards"]);
+            out.push(Diagnostic {
+                severity: crate::diag::Severity::Warning,
+                ..diag_at(
+                    n,
+                    "grafana.dashboards",
+                    format!(
+                        "dashboard `{}` is downloaded by Grafana from {} at start, which the profile's `mirror` suggests it cannot reach",
+                        d.name,
+                        if d.gnet_id.is_some() { "grafana.com" } else { "its URL" }
+                    ),
+                )
+                .with_hint("alpaka's own dashboards are built in; remove this entry or make sure Grafana can reach it")
+            });
         }
     }
     for o in overlaps(profile.namespace.as_str(), config) {

@@ -71,6 +71,28 @@ pub struct Profile {
     /// Where alpaka keeps what it made: `.alpaka/` (default), or an S3 bucket a team shares.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<StateSettings>,
+    /// Installs without the internet: every image and chart from the team's own mirror.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<Mirror>,
+}
+
+/// The profile's `mirror:` block (issue 25). Every image alpaka deploys is pulled from
+/// `registry` with its path and tag kept (`quay.io/strimzi/kafka:X` → `<registry>/strimzi/kafka:X`;
+/// a Docker Hub library image `mysql:8.4` → `<registry>/library/mysql:8.4`), every chart from
+/// `charts`. Helm's credentials for `charts` come from `ALPAKA_MIRROR_CHARTS_USERNAME` and
+/// `ALPAKA_MIRROR_CHARTS_PASSWORD` (an https repository) or a prior `helm registry login` (OCI).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Mirror {
+    /// The image registry, `host[:port][/prefix]` (no scheme): `registry.example.com/mirror`.
+    pub registry: String,
+    /// The chart repository: `https://charts.example.com/alpaka` (a helm repository with an
+    /// `index.yaml`) or `oci://registry.example.com/charts`.
+    pub charts: String,
+    /// An existing Secret (type `kubernetes.io/dockerconfigjson`) in the profile's namespace
+    /// that every pod alpaka deploys names in `imagePullSecrets`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_pull_secret: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -514,28 +514,6 @@ pub struct Dashboard {
     pub remove: bool,
 }
 
-impl Dashboard {
-    fn gnet(name: &str, id: u32) -> Self {
-        Dashboard {
-            name: name.into(),
-            gnet_id: Some(id),
-            revision: None,
-            url: None,
-            remove: false,
-        }
-    }
-
-    fn url(name: &str, url: &str) -> Self {
-        Dashboard {
-            name: name.into(),
-            gnet_id: None,
-            revision: None,
-            url: Some(url.into()),
-            remove: false,
-        }
-    }
-}
-
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default, rename_all = "camelCase")]
 pub struct Grafana {
@@ -556,10 +534,6 @@ pub struct Grafana {
     pub chart_values: FreeMap,
 }
 
-/// Strimzi's dashboards for the Strimzi Metrics Reporter (what alpaka's Kafka and Connect
-/// expose; the JMX-exporter dashboards use other metric names), pinned to the operator release.
-const STRIMZI_DASHBOARDS: &str = "https://raw.githubusercontent.com/strimzi/strimzi-kafka-operator/1.2.0/packaging/examples/metrics/strimzi-metrics-reporter/grafana-dashboards";
-
 impl Default for Grafana {
     fn default() -> Self {
         Grafana {
@@ -567,23 +541,9 @@ impl Default for Grafana {
             host: "grafana.alpaka.wai".into(),
             port: 3000,
             admin_user: "admin".into(),
-            dashboards: vec![
-                Dashboard::gnet("kminion-cluster", 14012),
-                Dashboard::gnet("kminion-topic", 14013),
-                Dashboard::gnet("kminion-groups", 14014),
-                Dashboard::url(
-                    "strimzi-kafka",
-                    &format!("{STRIMZI_DASHBOARDS}/strimzi-kafka.json"),
-                ),
-                Dashboard::url(
-                    "strimzi-kraft",
-                    &format!("{STRIMZI_DASHBOARDS}/strimzi-kraft.json"),
-                ),
-                Dashboard::url(
-                    "strimzi-connect",
-                    &format!("{STRIMZI_DASHBOARDS}/strimzi-kafka-connect.json"),
-                ),
-            ],
+            // alpaka's own dashboards are built in (stack/dashboards.rs); this list is only
+            // what the user adds (downloaded by Grafana from grafana.com or a URL).
+            dashboards: Vec::new(),
             node_selector: Labels::new(),
             tolerations: Vec::new(),
             chart_values: FreeMap::new(),

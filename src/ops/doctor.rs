@@ -398,7 +398,16 @@ pub async fn doctor(ctx: &Ctx) -> Result<u8, OpsError> {
         "Checking what profile `{}` ({}) needs:",
         loaded.profile_name, loaded.profile.distribution
     );
-    let checks = checks(&loaded.profile).await;
+    let mut checks = checks(&loaded.profile).await;
+    // Issue 25: the mirror serves every image and chart (the same list as `alpaka images`).
+    if let Some(m) = &loaded.profile.mirror {
+        let mut plain = loaded.profile.clone();
+        plain.mirror = None;
+        let nodes = crate::stack::build(&loaded.profile_name, &plain, &loaded.config)
+            .map_err(OpsError::Stack)?;
+        let (images, charts) = crate::stack::mirror::inventory(Some(m), &loaded.config, &nodes);
+        checks.extend(super::doctor_mirror::checks(m, &images, &charts).await);
+    }
     for c in &checks {
         println!("{c}");
     }

@@ -4,8 +4,10 @@
 
 mod cost;
 pub mod doctor;
+mod doctor_mirror;
 mod eks;
 mod eks_access;
+mod images;
 mod import;
 mod init;
 mod inspect;
@@ -15,6 +17,7 @@ mod state_backend;
 
 pub use doctor::doctor;
 pub use eks::{eks_token, kubeconfig};
+pub use images::images;
 pub use import::import;
 pub use init::init;
 pub use inspect::{force_unlock, graph, notes, schema, state_list, state_show, validate};

@@ -122,6 +122,7 @@ pub async fn plan(ctx: &Ctx, args: &PlanArgs) -> Result<u8, OpsError> {
         }
         warn_missing_drivers(&ws, &p);
         warn_missing_tools(&ws, &p).await;
+        note_mirror(&ws);
     }
     if let Some(out) = &args.out {
         save_plan(out, &p)?;
@@ -138,6 +139,21 @@ pub async fn plan(ctx: &Ctx, args: &PlanArgs) -> Result<u8, OpsError> {
     } else {
         EXIT_OK
     })
+}
+
+/// Issue 25: one line saying where images and charts come from, only with a `mirror:`.
+fn note_mirror(ws: &Workspace) {
+    if let Some(m) = &ws.loaded.profile.mirror {
+        println!(
+            "\nMirror: every image from {} (path and tag kept){}, every chart from {}; `alpaka images` lists them.",
+            m.registry,
+            m.image_pull_secret
+                .as_deref()
+                .map(|s| format!(", pulled with Secret `{s}`"))
+                .unwrap_or_default(),
+            m.charts
+        );
+    }
 }
 
 /// Say plainly, at plan time, what this build cannot apply.

@@ -132,7 +132,12 @@ pub async fn selftest(ctx: &Ctx, args: &TestArgs) -> Result<u8, OpsError> {
             );
         }
     }
-    let kit = TestKit { run: &run, ns, cfg };
+    let kit = TestKit {
+        run: &run,
+        ns,
+        cfg,
+        mirror: profile.mirror.as_ref(),
+    };
     let runner = Runner::new(
         &cluster,
         store.as_ref().map(|s| s as &dyn ObjectStore),

@@ -79,7 +79,11 @@ pub fn drivers_with(profile: &Profile, opts: DriverOptions) -> Drivers {
     let mut d = Drivers::new();
     local::register(&mut d);
     k8s::register(&mut d, opts.delete);
-    helm::register(&mut d, opts.run.clone());
+    helm::register(
+        &mut d,
+        opts.run.clone(),
+        profile.mirror.as_ref().map(|m| m.charts.clone()),
+    );
     if let Some(shared) = aws_shared(profile, &opts) {
         aws::register(&mut d, &shared, policy_documents());
     }

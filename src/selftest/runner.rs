@@ -798,6 +798,7 @@ mod tests {
                 run,
                 ns: "alpaka",
                 cfg,
+                mirror: None,
             },
             Options {
                 timeout: Some(Duration::from_millis(300)),

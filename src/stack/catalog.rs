@@ -137,6 +137,10 @@ pub fn verified_values(release: &str) -> &'static [&'static str] {
             "extraEnvs",
             "nodeSelector.*",
             "tolerations",
+            // Issue 25 (the mirror): 1.2.0 values.yaml lines 10 and 19; the Deployment template
+            // turns a string `image.imagePullSecrets` into STRIMZI_IMAGE_PULL_SECRETS.
+            "defaultImageRegistry",
+            "image.imagePullSecrets",
         ],
         "kube-prometheus-stack" => &[
             "prometheus.enabled",
@@ -164,6 +168,11 @@ pub fn verified_values(release: &str) -> &'static [&'static str] {
             "kube-state-metrics.tolerations",
             "nodeExporter.enabled",
             "prometheus-node-exporter.namespaceOverride",
+            // Issue 25: kps values.yaml `global.imageRegistry`/`global.imagePullSecrets` (tag
+            // kube-prometheus-stack-88.5.3; read by kps's own templates and, as helm globals,
+            // by the grafana 12.11.1, kube-state-metrics 8.4.0, node-exporter 4.56.1 subcharts).
+            "global.imageRegistry",
+            "global.imagePullSecrets",
         ],
         "kminion" => &[
             "kminion.config.*",
@@ -172,6 +181,10 @@ pub fn verified_values(release: &str) -> &'static [&'static str] {
             "serviceMonitor.scrapeTimeout",
             "deployment.env.secretKeyRefs",
             "deployment.volumes.secrets",
+            // Issue 25: charts/kminion/values.yaml at tag kminion-0.15.2 (`image.repository`,
+            // `imagePullSecrets`, copied into the pod spec by templates/deployment.yaml).
+            "image.repository",
+            "imagePullSecrets",
             "nodeSelector.*",
             "tolerations",
         ],
@@ -194,6 +207,9 @@ pub fn verified_values(release: &str) -> &'static [&'static str] {
             "gateway.enabled",
             "lokiCanary.enabled",
             "test.enabled",
+            // Issue 25: charts/loki/values.yaml at tag loki-18.11.0 (lines 13 and 59).
+            "global.imageRegistry",
+            "imagePullSecrets",
         ],
         "alloy" => &[
             "alloy.configMap.content",
@@ -201,6 +217,10 @@ pub fn verified_values(release: &str) -> &'static [&'static str] {
             "controller.replicas",
             "controller.nodeSelector.*",
             "controller.tolerations",
+            // Issue 25: the alloy chart's `global.image.registry`/`global.image.pullSecrets`
+            // (operations/helm/charts/alloy/values.yaml; read at chart 0.12.5, not at 1.11.1).
+            "global.image.registry",
+            "global.image.pullSecrets",
         ],
         // envs.secretMappings: kafbat/helm-charts charts/kafka-ui/values.yaml since 1.4.2
         // (c61305f), rendered as env `valueFrom.secretKeyRef` by templates/deployment.yaml.
@@ -210,12 +230,19 @@ pub fn verified_values(release: &str) -> &'static [&'static str] {
             // volumes, volumeMounts: the same chart's templates/deployment.yaml writes them as given.
             "volumes",
             "volumeMounts",
+            // Issue 25: `image.registry`, `imagePullSecrets` (kafbat/helm-charts
+            // charts/kafka-ui/values.yaml, read at chart 1.5.2, the newest in the snapshot).
+            "image.registry",
+            "imagePullSecrets",
             "nodeSelector.*",
             "tolerations",
         ],
         "headlamp" => &[
             "clusterRoleBinding.create",
             "config.inCluster",
+            // Issue 25: headlamp charts/headlamp/values.yaml `image.registry`, `imagePullSecrets`.
+            "image.registry",
+            "imagePullSecrets",
             "nodeSelector.*",
             "tolerations",
         ],
@@ -225,6 +252,9 @@ pub fn verified_values(release: &str) -> &'static [&'static str] {
             "vpcId",
             "serviceAccount.create",
             "serviceAccount.name",
+            // Issue 25: 3.5.0 values.yaml `image.repository`, `imagePullSecrets`.
+            "image.repository",
+            "imagePullSecrets",
         ],
         _ => &[],
     }

@@ -9,6 +9,7 @@ pub mod charts;
 pub mod cluster;
 pub mod connect_iam;
 pub mod connectors;
+pub mod dashboards;
 pub mod eks_nodes;
 pub mod hardening;
 pub mod ingress;
@@ -17,6 +18,7 @@ pub mod kafka_clients;
 pub mod kafka_ui;
 pub mod kafka_users;
 pub mod kafka_versions;
+pub mod mirror;
 pub mod netpol;
 pub mod notes;
 pub mod platform;
@@ -86,6 +88,10 @@ pub fn build_with(
         &cluster.ingress_ready,
         &access,
     )?);
+    // Issue 25: one pass over everything built, so the plan, apply and `alpaka images` agree.
+    if let Some(m) = &profile.mirror {
+        mirror::apply(m, &mut nodes);
+    }
     Ok(nodes)
 }
 

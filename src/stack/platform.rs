@@ -692,6 +692,21 @@ pub fn build(
         nodes.push(tool);
     }
 
+    // alpaka's own dashboards, loaded by Grafana's sidecar (issue 25: nothing downloaded).
+    if cfg.grafana.enabled {
+        for cm in super::dashboards::config_maps(&ns) {
+            let name = cm.metadata.name.clone().unwrap_or_default();
+            nodes.push(
+                Node::new(
+                    format!("k8s.configmap.{name}"),
+                    "k8s.configmap",
+                    manifest(&cm, cl)?,
+                )
+                .after(&namespace),
+            );
+        }
+    }
+
     if cfg.init.enabled {
         let i = &cfg.init;
         let (files, job) = k8s::init_job(&k8s::InitInput {

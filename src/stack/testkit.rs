@@ -74,6 +74,8 @@ pub struct TestKit<'a> {
     pub run: &'a RunId,
     pub ns: &'a str,
     pub cfg: &'a StackConfig,
+    /// The profile's `mirror:` (issue 25): the test pods pull from it too.
+    pub mirror: Option<&'a crate::model::profile::Mirror>,
 }
 
 impl TestKit<'_> {
@@ -252,7 +254,15 @@ impl TestKit<'_> {
             }),
             ..Default::default()
         };
-        to_json(&job)
+        self.pulled(to_json(&job))
+    }
+
+    /// A pod-bearing object with its images (and pull Secret) taken from the mirror, if any.
+    fn pulled(&self, mut v: Json) -> Json {
+        if let Some(m) = self.mirror {
+            super::mirror::manifest_json(m, &mut v);
+        }
+        v
     }
 
     fn mysql_name(&self) -> String {
@@ -430,7 +440,7 @@ impl TestKit<'_> {
         vec![
             to_json(&secret),
             to_json(&config),
-            to_json(&deployment),
+            self.pulled(to_json(&deployment)),
             to_json(&service),
         ]
     }
@@ -662,6 +672,7 @@ mod tests {
             run: &run,
             ns: "alpaka",
             cfg: &cfg,
+            mirror: None,
         };
         let mut all = kit.mysql("r", "p");
         all.extend(kit.jdbc_connector("srccon"));
@@ -685,6 +696,7 @@ mod tests {
             run: &run,
             ns: "alpaka",
             cfg: &cfg,
+            mirror: None,
         };
         let job = kit.roundtrip_job(60);
         let c = &job["spec"]["template"]["spec"]["containers"][0];

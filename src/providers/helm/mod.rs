@@ -83,11 +83,13 @@ const DEPLOYED: &str = "deployed";
 const RUN_LABEL: &str = "alpaka.io/run";
 const PROFILE_LABEL: &str = "alpaka.io/profile";
 
-pub fn register(drivers: &mut Drivers, run: Run) {
-    drivers.register(
-        "helm.release",
-        std::sync::Arc::new(HelmDriver::default().with_run(run)),
-    );
+/// `mirror_charts`: the profile's `mirror.charts` (issue 25), the one repository helm is given
+/// credentials for.
+pub fn register(drivers: &mut Drivers, run: Run, mirror_charts: Option<String>) {
+    let d = HelmDriver::default()
+        .with_run(run)
+        .with_mirror_charts(mirror_charts);
+    drivers.register("helm.release", std::sync::Arc::new(d));
 }
 
 #[derive(Debug, Error)]
@@ -113,6 +115,9 @@ pub struct HelmDriver {
     bin: String,
     run: Run,
     major: tokio::sync::OnceCell<u32>,
+    /// The profile's https chart mirror: helm gets `--username`/`--password` from
+    /// `ALPAKA_MIRROR_CHARTS_USERNAME`/`_PASSWORD` for it, and for no other repository.
+    mirror_charts: Option<String>,
 }
 
 impl Default for HelmDriver {
@@ -128,7 +133,14 @@ impl HelmDriver {
             bin: bin.into(),
             run: Run::default(),
             major: tokio::sync::OnceCell::new(),
+            mirror_charts: None,
         }
+    }
+
+    /// The profile's chart mirror (`mirror.charts`), the one repository it passes credentials to.
+    pub fn with_mirror_charts(mut self, charts: Option<String>) -> Self {
+        self.mirror_charts = charts;
+        self
     }
 
     /// Marking its operations with this run (and recovering what runs that are gone left).
@@ -338,6 +350,28 @@ impl Drop for ValuesFile {
 }
 
 impl HelmDriver {
+    /// helm's chart-download `--username`/`--password` for the profile's https chart mirror,
+    /// from the environment (issue 25); the password never shows where the command is printed.
+    /// An OCI mirror uses what `helm registry login` stored instead.
+    fn with_repo_credentials(&self, c: Cmd, repo: Option<&str>) -> Cmd {
+        let (Some(repo), Some(mirror)) = (repo, self.mirror_charts.as_deref()) else {
+            return c;
+        };
+        if repo.trim_end_matches('/') != mirror.trim_end_matches('/') {
+            return c;
+        }
+        use crate::stack::mirror::{CHARTS_PASSWORD_ENV, CHARTS_USERNAME_ENV};
+        match (
+            std::env::var(CHARTS_USERNAME_ENV),
+            std::env::var(CHARTS_PASSWORD_ENV),
+        ) {
+            (Ok(u), Ok(p)) if !u.is_empty() => {
+                c.args(["--username", &u]).arg("--password").secret_arg(p)
+            }
+            _ => c,
+        }
+    }
+
     /// `helm <args> -n <ns> --kube-context <ctx> --kubeconfig <path>`.
     fn cmd(&self, r: &Release, args: &[&str]) -> Cmd {
         Cmd::new(&self.bin)
@@ -558,7 +592,7 @@ impl HelmDriver {
             r.release, r.version
         ));
         let c = self
-            .cmd(&r, &args)
+            .with_repo_credentials(self.cmd(&r, &args), r.repo.as_deref())
             .own_group()
             .timeout(HELM_TIMEOUT + Duration::from_secs(60));
         // A chart's object refused by an admission webhook that is not up yet (on EKS the LB
@@ -612,6 +646,7 @@ impl HelmDriver {
         if let Some(repo) = repo {
             c = c.args(["--repo", repo]);
         }
+        let c = self.with_repo_credentials(c, repo);
         let out = c.run_ok().await?;
         Ok(crds::parse(&out.stdout)?)
     }

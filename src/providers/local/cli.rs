@@ -38,6 +38,8 @@ pub struct Cmd {
     timeout: Duration,
     /// Run in its own process group and stop with SIGTERM, never SIGKILL ([`Cmd::own_group`]).
     own_group: bool,
+    /// Indexes of `args` holding a secret (a chart repository password): never displayed.
+    secret_args: Vec<usize>,
 }
 
 /// How long a command in its own group gets to finish after SIGTERM (its timeout, or a second
@@ -105,7 +107,16 @@ impl Cmd {
             envs: Vec::new(),
             timeout: Duration::from_secs(60),
             own_group: false,
+            secret_args: Vec::new(),
         }
+    }
+
+    /// An argument that is a secret: passed to the program, shown as `(sensitive)` wherever the
+    /// command is displayed (errors, logs).
+    pub fn secret_arg(mut self, a: impl Into<String>) -> Cmd {
+        self.secret_args.push(self.args.len());
+        self.args.push(a.into());
+        self
     }
 
     /// For tools that must finish what they started (helm): the command runs in its own
@@ -147,8 +158,10 @@ impl Cmd {
     pub fn display(&self) -> String {
         let mut parts: Vec<String> = self.envs.iter().map(|(k, v)| format!("{k}={v}")).collect();
         parts.push(self.program.clone());
-        parts.extend(self.args.iter().map(|a| {
-            if a.is_empty() || a.contains(char::is_whitespace) {
+        parts.extend(self.args.iter().enumerate().map(|(i, a)| {
+            if self.secret_args.contains(&i) {
+                crate::engine::value::REDACTED.to_owned()
+            } else if a.is_empty() || a.contains(char::is_whitespace) {
                 format!("{a:?}")
             } else {
                 a.clone()
