@@ -2,6 +2,7 @@
 
 use serde_json::{Value as Json, json};
 
+use super::effective::bitnami_number;
 use super::{Out, entries};
 use crate::config::yaml::Node;
 use crate::model::Distribution;
@@ -19,13 +20,11 @@ pub(super) fn is_seed_image(n: &Node) -> bool {
 /// Returns false for any other key.
 fn common(block: &str, k: &str, n: &Node, out: &mut Out) -> bool {
     match k {
-        "enabled" | "tolerations" => {
-            out.set(&[block, k], n.to_json());
-            true
-        }
         // Only Kafka and ksqlDB have an alpaka replica count; the charts' own go by chartValues.
-        "replicaCount" if matches!(block, "kafka" | "ksqldb") => {
-            out.set(&[block, k], n.to_json());
+        "enabled" | "tolerations" | "replicaCount"
+            if k != "replicaCount" || matches!(block, "kafka" | "ksqldb") =>
+        {
+            keep(out, n, &format!("{block}.{k}"), &[block, k], n.to_json());
             true
         }
         "nodeSelector" => {
@@ -33,6 +32,15 @@ fn common(block: &str, k: &str, n: &Node, out: &mut Out) -> bool {
             true
         }
         _ => false,
+    }
+}
+
+/// Set `to` to `v`, the value of `n` at `key` kept as it was. A value the chart's defaults gave
+/// is reported (and written only where alpaka's own default differs).
+fn keep(out: &mut Out, n: &Node, key: &str, to: &[&str], v: Json) {
+    out.set(to, v);
+    if Out::is_default(n) {
+        out.moved(n, key, &to.join("."), "");
     }
 }
 
@@ -105,23 +113,30 @@ pub(super) fn kafka(n: &Node, out: &mut Out) {
         ("logSegmentBytes", "log.segment.bytes"),
         ("deleteTopicEnable", "delete.topic.enable"),
         ("autoCreateTopicsEnable", "auto.create.topics.enable"),
+        ("maxMessageBytes", "message.max.bytes"),
     ];
     for (key, v) in entries(n) {
         let k = key.name.as_str();
         let path = format!("kafka.{k}");
         if matches!(k, "defaultReplicationFactor" | "numPartitions") {
-            out.set(&["kafka", k], v.to_json());
+            keep(out, v, &path, &["kafka", k], bitnami_number(&v.to_json()));
             continue;
         }
         if common("kafka", k, v, out) {
             continue;
         }
         if let Some((_, setting)) = BROKER.iter().find(|(b, _)| *b == k) {
-            out.set(&["kafka", "config", setting], v.to_json());
+            out.set(&["kafka", "config", setting], bitnami_number(&v.to_json()));
             out.moved(v, &path, &format!("kafka.config.{setting}"), "");
             continue;
         }
         match k {
+            "offsetsTopicReplicationFactor" | "transactionStateLogReplicationFactor" => out
+                .dropped(
+                    v,
+                    &path,
+                    "alpaka derives it from kafka.defaultReplicationFactor",
+                ),
             "persistence" => {
                 for (pk, pv) in entries(v) {
                     let ppath = format!("{path}.{}", pk.name);
@@ -139,17 +154,54 @@ pub(super) fn kafka(n: &Node, out: &mut Out) {
                             out.moved(pv, &ppath, "kafka.storage.type: ephemeral", "");
                         }
                         "enabled" => {}
-                        _ => out.dropped(pv, &ppath, "bitnami/kafka persistence key; alpaka's is kafka.storage"),
+                        _ => out.dropped(
+                            pv,
+                            &ppath,
+                            "bitnami/kafka persistence key; alpaka's is kafka.storage",
+                        ),
                     }
                 }
             }
-            "zookeeper" => out.dropped(v, &path, "ZooKeeper sub-block: alpaka runs Kafka in KRaft mode"),
-            "metrics" => out.dropped(
+            "zookeeper" => out.dropped(
                 v,
                 &path,
-                "alpaka exports Strimzi's Kafka metrics (kafka.metrics) and scrapes them with a PodMonitor",
+                "ZooKeeper sub-block: alpaka runs Kafka in KRaft mode",
             ),
-            _ => out.dropped(v, &path, "bitnami/kafka chart key; alpaka runs Kafka with Strimzi"),
+            "metrics" => kafka_metrics(v, &path, out),
+            _ => out.dropped(
+                v,
+                &path,
+                "bitnami/kafka chart key; alpaka runs Kafka with Strimzi",
+            ),
+        }
+    }
+}
+
+/// bitnami/kafka's `metrics`: the ServiceMonitor's interval and timeout carry over to the
+/// PodMonitor alpaka scrapes Strimzi's metrics with; the exporters themselves are Strimzi's.
+fn kafka_metrics(n: &Node, path: &str, out: &mut Out) {
+    const PODMONITOR: &str =
+        "alpaka exports Strimzi's Kafka metrics (kafka.metrics) and scrapes them with a PodMonitor";
+    for (k, v) in entries(n) {
+        let mpath = format!("{path}.{}", k.name);
+        if k.name != "serviceMonitor" {
+            out.dropped(v, &mpath, PODMONITOR);
+            continue;
+        }
+        for (sk, sv) in entries(v) {
+            let spath = format!("{mpath}.{}", sk.name);
+            match sk.name.as_str() {
+                "interval" => {
+                    out.set(&["kafka", "scrapeInterval"], sv.to_json());
+                    out.moved(sv, &spath, "kafka.scrapeInterval", "");
+                }
+                "scrapeTimeout" => {
+                    out.set(&["kafka", "scrapeTimeout"], sv.to_json());
+                    out.moved(sv, &spath, "kafka.scrapeTimeout", "");
+                }
+                "enabled" => {}
+                _ => out.dropped(sv, &spath, PODMONITOR),
+            }
         }
     }
 }
@@ -609,6 +661,45 @@ pub(super) fn tool(n: &Node, out: &mut Out) {
                 "the original tool image was built FROM bitnami/kafka:latest, which no longer resolves; alpaka's tool image is the default",
             ),
             "container" => out.set(&["tool", "container"], v.to_json()),
+            // The original's tool Deployment took these as they are; so does alpaka's.
+            "dnsConfig" | "affinity" | "podLabels" | "podAnnotations" => {
+                let j = v.to_json();
+                if j.as_object().is_some_and(|m| !m.is_empty()) {
+                    out.set(&["tool", k], j);
+                    out.moved(v, &path, &path, "");
+                }
+            }
+            "resources" => {
+                // Quantities as Kubernetes writes them: `cpu: 1` is the string "1".
+                let j = match v.to_json() {
+                    Json::Object(m) => Json::Object(
+                        m.into_iter()
+                            .map(|(k, q)| {
+                                let q = match q {
+                                    Json::Object(r) => Json::Object(
+                                        r.into_iter()
+                                            .map(|(n, x)| {
+                                                let x = match x {
+                                                    Json::String(s) => Json::String(s),
+                                                    other => Json::String(other.to_string()),
+                                                };
+                                                (n, x)
+                                            })
+                                            .collect(),
+                                    ),
+                                    other => other,
+                                };
+                                (k, q)
+                            })
+                            .collect(),
+                    ),
+                    other => other,
+                };
+                if j.as_object().is_some_and(|m| !m.is_empty()) {
+                    out.set(&["tool", "resources"], j);
+                    out.moved(v, &path, "tool.resources", "");
+                }
+            }
             _ => out.dropped(v, &path, "not a key of the original tool block"),
         }
     }

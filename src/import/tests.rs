@@ -55,7 +55,13 @@ fn unknown_blocks_and_keys_are_reported_not_lost() {
         "x",
     )
     .unwrap();
-    let lines: Vec<String> = i.report.iter().map(ToString::to_string).collect();
+    // The user's lines (the chart's defaults report on line 0).
+    let lines: Vec<String> = i
+        .report
+        .iter()
+        .filter(|l| l.line != 0)
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(
         lines,
         [
@@ -86,4 +92,78 @@ fn replica_counts_go_where_the_new_stack_has_them() {
             .any(|l| l.contains("k8dashboard.replicaCount: dropped")),
         "{lines:?}"
     );
+}
+
+#[test]
+fn the_recorded_chart_defaults_parse() {
+    let d = effective::defaults();
+    assert_eq!(
+        d.get("ksqldb")
+            .and_then(|k| k.get("enabled"))
+            .map(Node::to_json),
+        Some(serde_json::json!(false))
+    );
+    assert_eq!(
+        d.get("kafka")
+            .and_then(|k| k.get("logRetentionBytes"))
+            .map(Node::to_json),
+        Some(serde_json::json!(1_073_741_824))
+    );
+}
+
+#[test]
+fn values_merge_as_helm_merges_them() {
+    let base = tree("a: {b: 1, c: [1, 2], d: {e: 1}}\nf: 1\n");
+    let over = tree("a: {c: [3], d: {g: 2}}\nf: null\nh: 4\n");
+    let m = effective::helm_merge(&base, &over).to_json();
+    assert_eq!(
+        m,
+        serde_json::json!({"a": {"b": 1, "c": [3], "d": {"e": 1, "g": 2}}, "h": 4})
+    );
+}
+
+fn cfg_of(i: &Imported) -> serde_json::Value {
+    serde_json::Value::Object(i.config.0.iter().cloned().collect())
+}
+
+#[test]
+fn a_silent_file_gets_what_the_original_deployed_and_a_report_of_it() {
+    let i = convert(&tree("k8s_dist: minikube\n"), "x").unwrap();
+    let cfg = cfg_of(&i);
+    assert_eq!(cfg["ksqldb"]["enabled"], false);
+    assert_eq!(cfg["kafka"]["config"]["log.retention.bytes"], 1_073_741_824);
+    assert_eq!(cfg["kafka"]["storage"]["size"], "8Gi");
+    assert_eq!(cfg["kafka"]["scrapeInterval"], "10s");
+    assert_eq!(
+        cfg["tool"]["dnsConfig"]["options"][0],
+        serde_json::json!({"name": "ndots", "value": "2"})
+    );
+    assert_eq!(cfg["ui4kafka"]["tolerations"][0]["value"], "ctrl");
+    // What equals alpaka's (and Kafka's) own defaults is not written.
+    assert!(cfg["kafka"].get("numPartitions").is_none(), "{cfg}");
+    assert!(cfg["kafka"]["config"].get("log.retention.hours").is_none());
+    assert!(
+        cfg.get("prometheus")
+            .is_none_or(|p| p.get("retention").is_none())
+    );
+    let lines: Vec<String> = i.report.iter().map(ToString::to_string).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("chart default: kafka.logRetentionBytes")
+                && l.contains("1073741824")
+                && l.contains("-1")),
+        "{lines:#?}"
+    );
+    // The user's own value wins over the chart's default, and is written even when it equals
+    // alpaka's.
+    let i = convert(
+        &tree("k8s_dist: minikube\nksqldb: {enabled: true}\nkafka: {numPartitions: 8, persistence: {size: null}}\n"),
+        "x",
+    )
+    .unwrap();
+    let cfg = cfg_of(&i);
+    assert_eq!(cfg["ksqldb"]["enabled"], true);
+    assert_eq!(cfg["kafka"]["numPartitions"], 8);
+    assert!(cfg["kafka"].get("storage").is_none(), "{cfg}");
 }
