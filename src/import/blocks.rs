@@ -734,7 +734,7 @@ pub(super) fn init(n: &Node, out: &mut Out) {
                 let mut kept = Vec::new();
                 for c in v.as_seq() {
                     let text = c.as_str().unwrap_or("");
-                    if registers_connectors(text) {
+                    if registers_connectors(text, &out.registration_scripts) {
                         out.dropped(
                             c,
                             &format!("{path}[{text}]"),
@@ -751,15 +751,50 @@ pub(super) fn init(n: &Node, out: &mut Out) {
     }
 }
 
-/// The original's generated registration scripts: `<release>-alpaka-<type>-all.sh` and
-/// `<type>-<group>-<name>.sh`.
-pub(super) fn registers_connectors(command: &str) -> bool {
+/// Whether `command` runs one of the registration scripts the chart generated for the file's
+/// connectors: exactly one of `scripts` (see [`registration_scripts`]). Anything else, however
+/// it is named (`create-test-db.sh`), is the user's own and is kept.
+pub(super) fn registers_connectors(command: &str, scripts: &[String]) -> bool {
     let c = command.trim();
-    (c.contains("-alpaka-") && c.ends_with("-all.sh"))
-        || (c.ends_with(".sh")
-            && c.matches('-').count() >= 2
-            && !c.contains(' ')
-            && !c.contains('/'))
+    let c = c.strip_prefix("./").unwrap_or(c);
+    scripts.iter().any(|s| s == c)
+        || scripts
+            .iter()
+            .filter_map(|s| s.strip_prefix("all:"))
+            .any(|suffix| c.ends_with(suffix) && c.len() > suffix.len())
+}
+
+/// The chart's generated registration scripts for the connectors in `tree`: one per connector,
+/// `<type>-<group>-<name>.sh`, and per Connect type the "all" script `<release>-alpaka-<type>-all.sh`
+/// (kept as `all:-alpaka-<type>-all.sh`: the release name is not in the file).
+pub(super) fn registration_scripts(tree: &Node) -> Vec<String> {
+    let mut out = Vec::new();
+    let connects = tree
+        .get("kafka_connect")
+        .and_then(|k| k.get("connects"))
+        .map(Node::as_seq)
+        .unwrap_or_default();
+    for c in connects {
+        let Some(t) = c.get("type").and_then(Node::as_str) else {
+            continue;
+        };
+        out.push(format!("all:-alpaka-{t}-all.sh"));
+        for g in c
+            .get("connector_groups")
+            .map(Node::as_seq)
+            .unwrap_or_default()
+        {
+            let Some(group) = g.get("name").and_then(Node::as_str) else {
+                continue;
+            };
+            for n in g.get("connectors").map(Node::as_seq).unwrap_or_default() {
+                if let Some(name) = n.get("name").and_then(Node::as_str) {
+                    out.push(format!("{t}-{group}-{name}.sh"));
+                }
+            }
+        }
+    }
+    out
 }
 
 pub(super) fn test(n: &Node, out: &mut Out) {

@@ -142,6 +142,8 @@ pub(crate) struct Out {
     /// default differs.
     last_set: Vec<String>,
     default_writes: Vec<(usize, Vec<String>)>,
+    /// The registration scripts the chart generated for this file's connectors.
+    pub(crate) registration_scripts: Vec<String>,
 }
 
 impl Out {
@@ -418,6 +420,7 @@ fn convert_effective(tree: &Node, merged: &Node, name: &str) -> Result<Imported,
         key_lines: std::collections::HashMap::new(),
         last_set: Vec::new(),
         default_writes: Vec::new(),
+        registration_scripts: blocks::registration_scripts(merged),
     };
     index_key_lines(merged, &mut out.key_lines);
     for (key, n) in entries(merged) {

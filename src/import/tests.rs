@@ -1,4 +1,4 @@
-use super::blocks::{component_of_host, listen_port, registers_connectors};
+use super::blocks::{self, component_of_host, listen_port, registers_connectors};
 use super::connect::env_name;
 use super::*;
 
@@ -15,10 +15,18 @@ fn small_rules() {
     assert_eq!(listen_port(r#"[{"HTTP": 3000}]"#), Some(3000));
     assert_eq!(listen_port(r#"[{"HTTPS": 443}, {"HTTP": 80}]"#), Some(443));
     assert_eq!(listen_port("nonsense"), None);
-    assert!(registers_connectors("my-alpaka-srccon-all.sh"));
-    assert!(registers_connectors("srccon-mydb_log-log1.sh"));
-    assert!(!registers_connectors("init_database.sh"));
-    assert!(!registers_connectors("mysql -u x -e 'a-b-c'"));
+    let scripts = blocks::registration_scripts(&tree(
+        "kafka_connect:\n  connects:\n  - type: srccon\n    connector_groups:\n    - name: mydb_log\n      connectors:\n      - name: log1\n",
+    ));
+    assert!(registers_connectors("my-alpaka-srccon-all.sh", &scripts));
+    assert!(registers_connectors("srccon-mydb_log-log1.sh", &scripts));
+    assert!(registers_connectors("./srccon-mydb_log-log1.sh", &scripts));
+    // Not a connector of the file: the user's own, however many hyphens it has.
+    assert!(!registers_connectors("srccon-mydb_log-log2.sh", &scripts));
+    assert!(!registers_connectors("create-test-db.sh", &scripts));
+    assert!(!registers_connectors("my-alpaka-sinkcon-all.sh", &scripts));
+    assert!(!registers_connectors("init_database.sh", &scripts));
+    assert!(!registers_connectors("mysql -u x -e 'a-b-c'", &scripts));
     assert_eq!(component_of_host("grafana.alpaka.wai"), Some("grafana"));
     assert_eq!(component_of_host("kafka-ui.example.com"), Some("ui4kafka"));
     assert_eq!(
