@@ -100,7 +100,10 @@ fn values_without_secrets(v: &Node, path: &str, env_prefix: &[&str], out: &mut O
         }
         let json = n.to_json();
         let dotted = var.join(".");
-        if is_sensitive_var(&dotted) && literal_secret(&json) {
+        let url_secret = json
+            .as_str()
+            .is_some_and(crate::stack::charts::url_with_password);
+        if (is_sensitive_var(&dotted) && literal_secret(&json)) || url_secret {
             let parts: Vec<&str> = env_prefix
                 .iter()
                 .copied()
@@ -197,6 +200,22 @@ fn connect(c: &Node, i: usize, out: &mut Out) -> Json {
                 m.insert(k.to_owned(), new);
             }
             "container" => {
+                let image = v.get("image").and_then(Node::as_str).unwrap_or("");
+                if !image.is_empty()
+                    && !image.contains("strimzi")
+                    && !image.starts_with("ghcr.io/alpaka/")
+                {
+                    let line = out.line(v);
+                    out.note(
+                        line,
+                        &kpath,
+                        if image.contains("bitnami") {
+                            format!("warning: {image} is bitnami's Kafka image, which Strimzi cannot run as a Connect worker; build the plugins onto Strimzi's Kafka image instead (images/Dockerfile.connect-jdbc, built by images/build.sh, shows how)")
+                        } else {
+                            format!("warning: kept {image}; if it was built FROM bitnami/kafka (as the original README taught), Strimzi cannot run it: rebuild its plugins onto Strimzi's Kafka image (images/Dockerfile.connect-jdbc, built by images/build.sh, shows how)")
+                        },
+                    );
+                }
                 m.insert(k.to_owned(), v.to_json());
             }
             "values" => {

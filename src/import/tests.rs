@@ -175,3 +175,45 @@ fn a_silent_file_gets_what_the_original_deployed_and_a_report_of_it() {
     assert_eq!(cfg["kafka"]["numPartitions"], 8);
     assert!(cfg["kafka"].get("storage").is_none(), "{cfg}");
 }
+
+#[test]
+fn passwords_in_jdbc_urls_become_environment_references() {
+    let i = convert(
+        &tree(concat!(
+            "k8s_dist: k3s\n",
+            "kafka_connect:\n  connects:\n  - type: srccon\n",
+            "    container: {image: myrepo/bitnami-kafka-connect, tag: '1'}\n",
+            "    values:\n      mssql_url: 'jdbc:sqlserver://db:1433;databaseName=x;password=fake-url-pass-1'\n",
+            "    connector_groups:\n    - name: g\n      common:\n",
+            "        connection.url: 'jdbc:sqlserver://db:1433;databaseName=x;user=sa;password=fake-url-pass-2'\n",
+            "      connectors:\n      - name: c\n        config:\n",
+            "          connection.url: 'jdbc:mysql://db/x?user=u&password=fake-url-pass-3'\n",
+        )),
+        "x",
+    )
+    .unwrap();
+    let text = serde_json::to_string(&i.config.0).unwrap();
+    let report: Vec<String> = i.report.iter().map(ToString::to_string).collect();
+    assert!(!text.contains("fake-url-pass"), "{text}");
+    assert!(
+        !format!("{report:?}").contains("fake-url-pass"),
+        "{report:#?}"
+    );
+    let cfg = cfg_of(&i);
+    let c = &cfg["kafka_connect"]["connects"][0];
+    assert_eq!(c["values"]["mssql_url"]["fromEnv"], "SRCCON_MSSQL_URL");
+    assert_eq!(
+        c["connector_groups"][0]["common"]["connection.url"]["fromEnv"],
+        "SRCCON_G_CONNECTION_URL"
+    );
+    assert_eq!(
+        c["connector_groups"][0]["connectors"][0]["config"]["connection.url"]["fromEnv"],
+        "SRCCON_G_C_CONNECTION_URL"
+    );
+    assert!(
+        report
+            .iter()
+            .any(|l| l.contains("bitnami") && l.contains("images/")),
+        "{report:#?}"
+    );
+}

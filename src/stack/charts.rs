@@ -672,8 +672,14 @@ fn names_reference(key: &str) -> bool {
         || matches!(k.as_str(), "name" | "key" | "optional")
 }
 
-/// `scheme://user:password@host`: a credential embedded in a URL.
+/// `scheme://user:password@host`, or a `password=` parameter (JDBC's `?password=`,
+/// SQL Server's `;password=`, `&trustStorePassword=`): a credential embedded in a URL. A
+/// parameter whose value is a template (`{{ .Values.db_pass }}`) or a config-provider
+/// reference (`${secrets:…}`) holds no credential itself.
 pub(crate) fn url_with_password(s: &str) -> bool {
+    if password_param(s) {
+        return true;
+    }
     let Some((_, rest)) = s.split_once("://") else {
         return false;
     };
@@ -684,9 +690,49 @@ pub(crate) fn url_with_password(s: &str) -> bool {
     }
 }
 
+/// A literal `…password=VALUE` (or `pwd=`) parameter after `?`, `;` or `&`.
+fn password_param(s: &str) -> bool {
+    if !s.contains("://") && !s.starts_with("jdbc:") {
+        return false;
+    }
+    s.split(['?', ';', '&']).skip(1).any(|param| {
+        let Some((name, value)) = param.split_once('=') else {
+            return false;
+        };
+        let name = name.trim().to_ascii_lowercase();
+        let value = value.trim();
+        (name.ends_with("password") || name == "pwd")
+            && !value.is_empty()
+            && !value.starts_with("{{")
+            && !value.starts_with("${")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_in_url_parameters_are_credentials() {
+        for s in [
+            "jdbc:sqlserver://db:1433;databaseName=x;password=fake-pw",
+            "jdbc:mysql://db:3306/x?user=u&password=fake-pw",
+            "jdbc:mysql://db:3306/x?password=fake-pw",
+            "jdbc:sqlserver://db;trustStorePassword=fake-pw",
+            "jdbc:postgresql://u:fake-pw@db/x",
+        ] {
+            assert!(url_with_password(s), "{s}");
+        }
+        for s in [
+            "jdbc:sqlserver://db;databaseName=x;password={{ .Values.db_pass }}",
+            "jdbc:mysql://db/x?password=${secrets:ns/s:k}",
+            "jdbc:mysql://db/x?password=",
+            "jdbc:mysql://db/x?user=u",
+            "password=plain but not a url",
+        ] {
+            assert!(!url_with_password(s), "{s}");
+        }
+    }
 
     fn addr() -> Addresses {
         Addresses {
