@@ -195,6 +195,10 @@ pub fn parse(file: &Arc<Path>, text: &str) -> Result<Node, Box<Diagnostic>> {
     // YAML 1.2 booleans only: `y`, `on`, `no` are strings (a key `y:` must stay `y`).
     options.strict_booleans = true;
     options.null_as_string = true;
+    if LENIENT.with(|l| l.borrow().is_some()) {
+        // Hand repeated keys to our visitor, which keeps the last and records both lines.
+        options.duplicate_keys = serde_saphyr::options::DuplicateKeyPolicy::PassThrough;
+    }
     let mut budget = serde_saphyr::Budget::default();
     // Our files are small: tight limits make hostile input fail fast instead of slow.
     budget.max_depth = 32;

@@ -366,6 +366,45 @@ pub fn convert(tree: &Node, name: &str) -> Result<Imported, Box<Diagnostic>> {
     )
 }
 
+/// [`convert`] for a file read with helm's YAML semantics ([`crate::config::yaml::parse_lenient`]):
+/// each key written twice is reported, with both lines, as taking its last value.
+pub fn convert_read(
+    tree: &Node,
+    duplicates: &[crate::config::yaml::Duplicate],
+    name: &str,
+) -> Result<Imported, Box<Diagnostic>> {
+    let mut imported = convert(tree, name)?;
+    for d in duplicates {
+        let key = key_path_at(tree, &d.key, d.kept_line).unwrap_or_else(|| d.key.clone());
+        imported.report.push(Line {
+            line: d.kept_line,
+            key,
+            action: Action::Note {
+                note: format!(
+                    "warning: duplicate key, also at line {}: helm keeps the last value (line {}), so what line {} set never took effect; imported as helm read it",
+                    d.first_line, d.kept_line, d.first_line
+                ),
+            },
+        });
+    }
+    imported.report.sort_by_key(|l| (l.line == 0, l.line));
+    Ok(imported)
+}
+
+/// The dotted path of the key `name` written at `line`.
+fn key_path_at(n: &Node, name: &str, line: u32) -> Option<String> {
+    match &n.kind {
+        Kind::Map(entries) => entries.iter().find_map(|(k, v)| {
+            if k.name == name && k.origin.line == line {
+                return Some(k.name.clone());
+            }
+            key_path_at(v, name, line).map(|rest| format!("{}.{rest}", k.name))
+        }),
+        Kind::Seq(items) => items.iter().find_map(|i| key_path_at(i, name, line)),
+        _ => None,
+    }
+}
+
 fn convert_effective(tree: &Node, merged: &Node, name: &str) -> Result<Imported, Box<Diagnostic>> {
     let file = tree.origin.file.to_path_buf();
     if !matches!(tree.kind, Kind::Map(_)) {

@@ -217,3 +217,27 @@ fn passwords_in_jdbc_urls_become_environment_references() {
         "{report:#?}"
     );
 }
+
+#[test]
+fn a_duplicate_key_takes_its_last_value_with_a_warning_naming_both_lines() {
+    let file: std::sync::Arc<std::path::Path> =
+        std::sync::Arc::from(std::path::Path::new("v.yaml"));
+    let text = "k8s_dist: k3s\nloki:\n  enabled: true\n  retention_period: 24h\ngrafana: {}\nloki:\n  enabled: false\n";
+    // alpaka's own files stay strict.
+    assert!(crate::config::yaml::parse(&file, text).is_err());
+    let (t, dups) = crate::config::yaml::parse_lenient(&file, text).unwrap();
+    assert_eq!(dups.len(), 1);
+    let i = convert_read(&t, &dups, "x").unwrap();
+    let cfg = cfg_of(&i);
+    assert_eq!(cfg["loki"]["enabled"], false);
+    assert!(cfg["loki"].get("retention_period").is_none(), "{cfg}");
+    let lines: Vec<String> = i.report.iter().map(ToString::to_string).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("line 6: loki: warning: duplicate key, also at line 2")),
+        "{lines:#?}"
+    );
+    // The strict parser is left strict after a lenient parse on the same thread.
+    assert!(crate::config::yaml::parse(&file, text).is_err());
+}
