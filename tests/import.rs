@@ -318,13 +318,14 @@ fn the_minikube_k3s_and_eks_samples_import() {
         "grafana.ingress.annotations.alb.ingress.kubernetes.io/scheme",
         "alpaka's is internal",
     );
-    has_line(
-        &eks,
-        "prometheus.prometheus.ingress.enabled",
-        "prometheus.expose",
-    );
+    // The charts' own ingress blocks were on: all four UIs keep an Ingress, the shared switch
+    // notwithstanding, internal and said so.
+    has_line(&eks, "prometheus.prometheus.ingress", "prometheus.expose");
+    has_line(&eks, "ingress.enabled", "false → true");
+    has_line(&eks, "grafana.ingress", "internet-facing ALB over HTTP");
+    assert_eq!(cfg["ingress"]["enabled"], true, "{}", eks.config);
     assert!(cfg["ingress"].get("public").is_none(), "{}", eks.config);
-    assert!(cfg["prometheus"].get("expose").is_none(), "{}", eks.config);
+    assert_eq!(cfg["prometheus"]["expose"], true, "{}", eks.config);
 }
 
 #[test]

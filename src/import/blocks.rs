@@ -44,18 +44,28 @@ fn keep(out: &mut Out, n: &Node, key: &str, to: &[&str], v: Json) {
     }
 }
 
-/// A per-service Ingress of the original (the EKS samples): its host and ALB listen port become
-/// the component's `host` and `port`; alpaka makes the Ingress itself.
-fn service_ingress(component: &str, key: &str, n: &Node, out: &mut Out) {
+/// A per-service Ingress of the original (the EKS samples): when on, the UI gets alpaka's
+/// Ingress whatever the shared switch says; its host and ALB listen port become the
+/// component's `host` and `port`; alpaka makes the Ingress itself (see [`finish_ingress`]).
+fn service_ingress(component: &'static str, key: &str, n: &Node, out: &mut Out) {
+    let on = n.get("enabled").map(Node::to_json) == Some(json!(true));
+    let mut seen = super::UiIngress {
+        component,
+        key: key.to_owned(),
+        line: out.line(n),
+        on,
+        port: None,
+        internet_facing: false,
+    };
     for (k, v) in entries(n) {
         let path = format!("{key}.{}", k.name);
         match k.name.as_str() {
-            "enabled" if component == "prometheus" && v.to_json() == json!(true) => out.dropped(
+            "enabled" => {}
+            "hostname" | "host" if v.as_str() == Some("*") => out.dropped(
                 v,
                 &path,
-                "Prometheus gets no Ingress unless `prometheus.expose: true` (it has no sign-in); `alpaka notes` prints its port-forward",
+                "any host: alpaka's Ingress without a certificate answers every host on its listen port",
             ),
-            "enabled" => {}
             "hostname" | "host" if v.as_str().is_some() => {
                 out.set(&[component, "host"], v.to_json());
                 out.moved(v, &path, &format!("{component}.host"), "");
@@ -63,20 +73,128 @@ fn service_ingress(component: &str, key: &str, n: &Node, out: &mut Out) {
             "annotations" => {
                 for (ak, av) in entries(v) {
                     let apath = format!("{path}.{}", ak.name);
-                    let port = (ak.name == "alb.ingress.kubernetes.io/listen-ports")
+                    let port = (ak.name == crate::stack::ingress::LISTEN_PORTS)
                         .then(|| av.as_str().and_then(listen_port))
                         .flatten();
                     match port {
                         Some(p) => {
+                            seen.port = Some(p);
                             out.set(&[component, "port"], json!(p));
                             out.moved(av, &apath, &format!("{component}.port"), "the ALB listen port");
                         }
-                        None => out.dropped(av, &apath, alb_reason(&ak.name, av)),
+                        None => alb_annotation(&ak.name, av, &apath, out, &mut seen.internet_facing),
                     }
                 }
             }
             _ => out.dropped(v, &path, "alpaka makes one Ingress per UI itself"),
         }
+    }
+    out.ui_ingresses.push(seen);
+}
+
+/// An ALB annotation of the original (shared or per-chart block): what public exposure needs
+/// (certificate, source CIDRs) is kept for [`finish_ingress`]; the group is a change of meaning.
+fn alb_annotation(name: &str, v: &Node, path: &str, out: &mut Out, internet_facing: &mut bool) {
+    let text = v.as_str().unwrap_or_default();
+    match name {
+        crate::stack::ingress::SCHEME if text == "internet-facing" => {
+            *internet_facing = true;
+            out.dropped(v, path, alb_reason(name, v));
+        }
+        crate::stack::ingress::CERTIFICATE_ARN if !text.is_empty() => {
+            out.set(&["ingress", "certificateArn"], json!(text));
+            out.moved(v, path, "ingress.certificateArn", "");
+        }
+        crate::stack::ingress::INBOUND_CIDRS if !text.is_empty() => {
+            let cidrs: Vec<Json> = text.split(',').map(|c| json!(c.trim())).collect();
+            out.set(&["ingress", "inboundCidrs"], Json::Array(cidrs));
+            out.moved(v, path, "ingress.inboundCidrs", "");
+        }
+        "alb.ingress.kubernetes.io/group.name" => {
+            if out.alb_group.is_none() {
+                out.alb_group = Some((out.line(v), path.to_owned(), text.to_owned()));
+            }
+            out.dropped(v, path, alb_reason(name, v));
+        }
+        _ => out.dropped(v, path, alb_reason(name, v)),
+    }
+}
+
+/// Settled once every block is read: per-chart ingresses that were on give their UIs alpaka's
+/// Ingresses even where the shared switch was off (Prometheus's through `prometheus.expose`);
+/// exposure stays internal unless the file gave what `ingress.public` needs; each UI gets a
+/// line saying what the original exposed and how to expose it.
+pub(super) fn finish_ingress(out: &mut Out) {
+    let on: Vec<super::UiIngress> = out.ui_ingresses.iter().filter(|u| u.on).cloned().collect();
+    if on.is_empty() {
+        return;
+    }
+    if out.get(&["ingress", "enabled"]) == Some(&json!(false)) {
+        let mut nums: Vec<u32> = on.iter().map(|u| u.line).collect();
+        nums.sort_unstable();
+        let lines: Vec<String> = nums.iter().map(u32::to_string).collect();
+        let line = out.shared_ingress_line.unwrap_or(on[0].line);
+        out.note(
+            line,
+            "ingress.enabled",
+            format!(
+                "false → true: the charts' own ingress blocks (lines {}) were on, so the original served those UIs; alpaka's switch for its Ingresses is `ingress.enabled`",
+                lines.join(", ")
+            ),
+        );
+    }
+    out.set(&["ingress", "enabled"], json!(true));
+    let public_ready = out.get(&["ingress", "certificateArn"]).is_some()
+        && out
+            .get(&["ingress", "inboundCidrs"])
+            .and_then(Json::as_array)
+            .is_some_and(|c| {
+                !c.is_empty()
+                    && c.iter()
+                        .all(|x| !matches!(x.as_str(), Some("0.0.0.0/0" | "::/0")))
+            });
+    let internet = on.iter().any(|u| u.internet_facing);
+    if internet && public_ready {
+        out.set(&["ingress", "public"], json!(true));
+    }
+    for u in &on {
+        if u.component == "prometheus" {
+            out.set(&["prometheus", "expose"], json!(true));
+        }
+        let port = u.port.map_or_else(String::new, |p| format!(" on port {p}"));
+        // One ALB group shares one scheme: any of them internet-facing made all of them so.
+        let was = if u.internet_facing || (internet && out.alb_group.is_some()) {
+            "an internet-facing ALB over HTTP, without sign-in"
+        } else {
+            "its own Ingress"
+        };
+        let now = if out.distribution != Distribution::Eks {
+            "alpaka's Ingress on the distribution's ingress controller".to_owned()
+        } else if internet && public_ready {
+            "alpaka's internet-facing ALB over HTTPS, limited to ingress.inboundCidrs".to_owned()
+        } else {
+            "alpaka's internal ALB (reachable from the VPC)".to_owned()
+        };
+        let how = if out.distribution == Distribution::Eks && !(internet && public_ready) {
+            "; to expose it publicly set `ingress.public: true` with `ingress.certificateArn` and `ingress.auth` or narrowed `ingress.inboundCidrs`"
+        } else {
+            ""
+        };
+        let extra = if u.component == "prometheus" {
+            " (`prometheus.expose: true`: Prometheus has no sign-in)"
+        } else {
+            ""
+        };
+        let line = u.line;
+        let key = u.key.clone();
+        out.note(
+            line,
+            &key,
+            format!(
+                "the original served {} on {was}{port}; imported as {now}{extra}{how}",
+                u.component
+            ),
+        );
     }
 }
 
@@ -580,7 +698,10 @@ pub(super) fn ingress(n: &Node, out: &mut Out) {
         let k = key.name.as_str();
         let path = format!("ingress.{k}");
         match k {
-            "enabled" => out.set(&["ingress", "enabled"], v.to_json()),
+            "enabled" => {
+                out.shared_ingress_line = Some(out.line(v));
+                out.set(&["ingress", "enabled"], v.to_json());
+            }
             "annotations" => {
                 for (ak, av) in entries(v) {
                     let apath = format!("{path}.{}", ak.name);
@@ -599,7 +720,8 @@ pub(super) fn ingress(n: &Node, out: &mut Out) {
                             None => out.dropped(av, &apath, "not a class name"),
                         }
                     } else if name.starts_with("alb.ingress.kubernetes.io/") {
-                        out.dropped(av, &apath, alb_reason(name, av));
+                        let mut internet = false;
+                        alb_annotation(name, av, &apath, out, &mut internet);
                     } else {
                         out.set(&["ingress", "annotations", name], av.to_json());
                     }

@@ -107,6 +107,17 @@ pub struct Imported {
     pub env: Vec<EnvNeed>,
 }
 
+/// A chart's own ingress block of the original (`grafana.ingress`, …).
+#[derive(Clone, Debug)]
+pub(crate) struct UiIngress {
+    pub(crate) component: &'static str,
+    pub(crate) key: String,
+    pub(crate) line: u32,
+    pub(crate) on: bool,
+    pub(crate) port: Option<u16>,
+    pub(crate) internet_facing: bool,
+}
+
 /// The config's blocks in the order alpaka's own files use.
 const BLOCK_ORDER: &[&str] = &[
     "kafka",
@@ -144,6 +155,10 @@ pub(crate) struct Out {
     default_writes: Vec<(usize, Vec<String>)>,
     /// The registration scripts the chart generated for this file's connectors.
     pub(crate) registration_scripts: Vec<String>,
+    pub(crate) ui_ingresses: Vec<UiIngress>,
+    pub(crate) shared_ingress_line: Option<u32>,
+    /// The first ALB group annotation: (line, key, group).
+    pub(crate) alb_group: Option<(u32, String, String)>,
 }
 
 impl Out {
@@ -460,6 +475,9 @@ fn convert_effective(tree: &Node, merged: &Node, name: &str) -> Result<Imported,
         last_set: Vec::new(),
         default_writes: Vec::new(),
         registration_scripts: blocks::registration_scripts(merged),
+        ui_ingresses: Vec::new(),
+        shared_ingress_line: None,
+        alb_group: None,
     };
     index_key_lines(merged, &mut out.key_lines);
     for (key, n) in entries(merged) {
@@ -483,6 +501,7 @@ fn convert_effective(tree: &Node, merged: &Node, name: &str) -> Result<Imported,
         }
     }
     out.settle_defaults();
+    blocks::finish_ingress(&mut out);
     profile::finish(&mut out);
     // The user's lines in file order, then what the chart's defaults contributed.
     out.report.sort_by_key(|l| (l.line == 0, l.line));
