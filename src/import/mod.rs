@@ -18,6 +18,7 @@
 mod blocks;
 mod connect;
 pub mod effective;
+mod meaning;
 mod profile;
 #[cfg(test)]
 mod tests;
@@ -502,6 +503,7 @@ fn convert_effective(tree: &Node, merged: &Node, name: &str) -> Result<Imported,
     }
     out.settle_defaults();
     blocks::finish_ingress(&mut out);
+    meaning::report(merged, &mut out);
     profile::finish(&mut out);
     // The user's lines in file order, then what the chart's defaults contributed.
     out.report.sort_by_key(|l| (l.line == 0, l.line));
