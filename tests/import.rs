@@ -273,7 +273,12 @@ fn the_k3d_sample_places_every_component_on_labelled_agents() {
         "prometheus.operator.nodeSelector",
         "places the operator too",
     );
-    has_line(&run, "prometheus.alertmanager", "no Alertmanager");
+    has_line(
+        &run,
+        "prometheus.alertmanager.nodeSelector",
+        "places Alertmanager with Prometheus",
+    );
+    assert_eq!(cfg["prometheus"]["alertmanager"]["enabled"], true);
     has_line(&run, "kafka.metrics", "PodMonitor");
 }
 

@@ -466,7 +466,7 @@ pub(super) fn prometheus(n: &Node, out: &mut Out) {
                     }
                 }
             }
-            "alertmanager" => out.dropped(v, &path, "alpaka runs no Alertmanager"),
+            "alertmanager" => alertmanager(v, &path, out),
             "blackboxExporter" => out.dropped(v, &path, "alpaka runs no blackbox exporter"),
             "ingress" => service_ingress("prometheus", &path, v, out),
             _ => out.dropped(v, &path, OTHER),
@@ -496,6 +496,40 @@ pub(super) fn prometheus(n: &Node, out: &mut Out) {
                 "prometheus.chartValues.prometheusOperator.nodeSelector",
                 "",
             );
+        }
+    }
+}
+
+/// The original ran an Alertmanager (with the chart's default rules, receivers in its values):
+/// alpaka's runs with its own rules for this platform; receivers come from a Secret.
+fn alertmanager(n: &Node, path: &str, out: &mut Out) {
+    for (k, v) in entries(n) {
+        let apath = format!("{path}.{}", k.name);
+        match k.name.as_str() {
+            "enabled" => {
+                let on = v.to_json() == json!(true);
+                out.set(&["prometheus", "alertmanager", "enabled"], json!(on));
+                if on {
+                    let line = out.line(v);
+                    out.note(
+                        line,
+                        &apath,
+                        "→ prometheus.alertmanager.enabled: true (the original ran an Alertmanager): alpaka's alerts are its own rules for this platform (offline/under-replicated partitions, broker down, consumer lag, failed connectors/tasks, volumes filling); receivers come from a Secret (`prometheus.alertmanager.configSecret`, key alertmanager.yaml), until then alerts show in Alertmanager's UI and Grafana only",
+                    );
+                }
+            }
+            "retention" => keep(out, v, &apath, &["prometheus", "alertmanager", "retention"], v.to_json()),
+            "nodeSelector" | "tolerations" => out.dropped(
+                v,
+                &apath,
+                "alpaka places Alertmanager with Prometheus (prometheus.nodeSelector/tolerations)",
+            ),
+            "config" => out.dropped(
+                v,
+                &apath,
+                "Alertmanager's configuration (receivers and their credentials) belongs in a Secret: create one with key alertmanager.yaml and name it in prometheus.alertmanager.configSecret",
+            ),
+            _ => out.dropped(v, &apath, "bitnami kube-prometheus Alertmanager key; alpaka's is prometheus.alertmanager"),
         }
     }
 }
@@ -590,6 +624,22 @@ pub(super) fn grafana(n: &Node, out: &mut Out) {
                 }
             }
             "adminSecretName" => out.dropped(v, &path, format!("{DERIVED}: alpaka's Secret is grafana-admin")),
+            "persistence" => {
+                for (pk, pv) in entries(v) {
+                    let ppath = format!("{path}.{}", pk.name);
+                    let to = match pk.name.as_str() {
+                        "enabled" => "enabled",
+                        "size" => "size",
+                        "storageClass" | "storageClassName" => "storageClass",
+                        _ => {
+                            out.dropped(pv, &ppath, "not a key of alpaka's grafana.persistence");
+                            continue;
+                        }
+                    };
+                    out.set(&["grafana", "persistence", to], pv.to_json());
+                    out.moved(pv, &ppath, &format!("grafana.persistence.{to}"), "");
+                }
+            }
             "datasources" => out.dropped(v, &path, "alpaka provisions the Prometheus (and Loki) datasources"),
             "dashboardsProvider" | "dashboardsConfigMaps" => out.dropped(
                 v,

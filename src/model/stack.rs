@@ -484,6 +484,10 @@ pub struct Prometheus {
     /// Give Prometheus an Ingress (at `host`/`port`). Off by default: Prometheus has no sign-in
     /// and the operator enables its lifecycle API, so anyone reaching it can `POST /-/quit`.
     pub expose: bool,
+    /// Alertmanager with alpaka's alerting rules for this platform (offline and
+    /// under-replicated partitions, a broker down, consumer lag, failed connectors and tasks,
+    /// volumes filling up). Placed with Prometheus.
+    pub alertmanager: Alertmanager,
     pub node_selector: Labels,
     pub tolerations: Vec<Toleration>,
     /// Free-form values for the `kube-prometheus-stack` 93.9.0 chart, deep-merged over what alpaka generates (yours
@@ -502,9 +506,56 @@ impl Default for Prometheus {
             port: 9090,
             retention: Duration::known("10d"),
             expose: false,
+            alertmanager: Alertmanager::default(),
             node_selector: Labels::new(),
             tolerations: Vec::new(),
             chart_values: FreeMap::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct Alertmanager {
+    pub enabled: bool,
+    /// How long Alertmanager keeps alerts and silences.
+    pub retention: Duration,
+    /// A Secret in the platform's namespace whose key `alertmanager.yaml` is Alertmanager's
+    /// configuration: the receivers (Slack, e-mail, PagerDuty …) and their credentials, which
+    /// never pass through alpaka. Unset: alerts are kept and shown in Alertmanager's UI and
+    /// Grafana, sent nowhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_secret: Option<String>,
+}
+
+impl Default for Alertmanager {
+    fn default() -> Self {
+        Alertmanager {
+            enabled: false,
+            retention: Duration::known("120h"),
+            config_secret: None,
+        }
+    }
+}
+
+/// Grafana's own volume (dashboards and users made in the UI, its SQLite database).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct GrafanaPersistence {
+    /// Off: what is made in Grafana's UI is lost when its pod is replaced (alpaka's provisioned
+    /// dashboards and datasources come back).
+    pub enabled: bool,
+    pub size: Size,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+}
+
+impl Default for GrafanaPersistence {
+    fn default() -> Self {
+        GrafanaPersistence {
+            enabled: false,
+            size: Size::known("10Gi"),
+            storage_class: None,
         }
     }
 }
@@ -556,6 +607,7 @@ pub struct Grafana {
     pub admin_user: String,
     /// Merged across files by `name`.
     pub dashboards: Vec<Dashboard>,
+    pub persistence: GrafanaPersistence,
     pub node_selector: Labels,
     pub tolerations: Vec<Toleration>,
     /// Free-form values for the Grafana subchart of `kube-prometheus-stack` 93.9.0 chart, deep-merged over what alpaka generates (yours
@@ -577,6 +629,7 @@ impl Default for Grafana {
             host: "grafana.alpaka.wai".into(),
             port: 3000,
             admin_user: "admin".into(),
+            persistence: GrafanaPersistence::default(),
             dashboards: vec![
                 Dashboard::gnet("kminion-cluster", 14012),
                 Dashboard::gnet("kminion-topic", 14013),
