@@ -510,11 +510,11 @@ fn alertmanager(n: &Node, path: &str, out: &mut Out) {
                 let on = v.to_json() == json!(true);
                 out.set(&["prometheus", "alertmanager", "enabled"], json!(on));
                 if on {
-                    let line = out.line(v);
-                    out.note(
-                        line,
+                    out.moved(
+                        v,
                         &apath,
-                        "→ prometheus.alertmanager.enabled: true (the original ran an Alertmanager): alpaka's alerts are its own rules for this platform (offline/under-replicated partitions, broker down, consumer lag, failed connectors/tasks, volumes filling); receivers come from a Secret (`prometheus.alertmanager.configSecret`, key alertmanager.yaml), until then alerts show in Alertmanager's UI and Grafana only",
+                        "prometheus.alertmanager.enabled",
+                        "the original ran an Alertmanager; alpaka's alerts are its own rules for this platform (offline/under-replicated partitions, broker down, consumer lag, failed connectors/tasks, volumes filling); receivers come from a Secret (`prometheus.alertmanager.configSecret`, key alertmanager.yaml), until then alerts show in Alertmanager's UI and Grafana only",
                     );
                 }
             }

@@ -31,17 +31,21 @@ pub fn defaults() -> Node {
 pub fn helm_merge(base: &Node, over: &Node) -> Node {
     match (&base.kind, &over.kind) {
         (Kind::Map(b), Kind::Map(o)) => {
+            // The user's keys in the user's order (report lines follow the file), then what
+            // only the defaults set.
             let mut entries: Vec<_> = Vec::new();
-            for (k, bv) in b {
-                match o.iter().find(|(ok, _)| ok.name == k.name) {
-                    Some((_, ov)) if matches!(ov.kind, Kind::Null) => {}
-                    Some((ok, ov)) => entries.push((ok.clone(), helm_merge(bv, ov))),
-                    None => entries.push((k.clone(), bv.clone())),
+            for (ok, ov) in o {
+                if matches!(ov.kind, Kind::Null) {
+                    continue;
+                }
+                match b.iter().find(|(k, _)| k.name == ok.name) {
+                    Some((_, bv)) => entries.push((ok.clone(), helm_merge(bv, ov))),
+                    None => entries.push((ok.clone(), ov.clone())),
                 }
             }
-            for (ok, ov) in o {
-                if !b.iter().any(|(k, _)| k.name == ok.name) && !matches!(ov.kind, Kind::Null) {
-                    entries.push((ok.clone(), ov.clone()));
+            for (k, bv) in b {
+                if !o.iter().any(|(ok, _)| ok.name == k.name) {
+                    entries.push((k.clone(), bv.clone()));
                 }
             }
             Node {
