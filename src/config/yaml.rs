@@ -128,6 +128,35 @@ impl Node {
     }
 }
 
+/// A key written twice in one mapping, which [`parse_lenient`] resolved as helm does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Duplicate {
+    pub key: String,
+    /// The line of the earlier (discarded) key.
+    pub first_line: u32,
+    /// The line of the key whose value is kept.
+    pub kept_line: u32,
+}
+
+thread_local! {
+    /// Set only while [`parse_lenient`] runs on this thread: duplicates found so far. The
+    /// visitor cannot take arguments, and strict parsing (every other caller) must stay strict.
+    static LENIENT: std::cell::RefCell<Option<Vec<Duplicate>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Parse as helm reads a values file (`sigs.k8s.io/yaml` over go-yaml, whose maps keep the
+/// last value of a repeated key): a duplicate key takes its last value and is returned, for
+/// `alpaka import` to warn about. alpaka's own files go through the strict [`parse`].
+pub fn parse_lenient(
+    file: &Arc<Path>,
+    text: &str,
+) -> Result<(Node, Vec<Duplicate>), Box<Diagnostic>> {
+    LENIENT.with(|l| *l.borrow_mut() = Some(Vec::new()));
+    let parsed = parse(file, text);
+    let dups = LENIENT.with(|l| l.borrow_mut().take()).unwrap_or_default();
+    parsed.map(|n| (n, dups))
+}
+
 /// Parse `text` into a located tree; `file` is the path shown to users.
 ///
 /// An empty document is an empty mapping. Syntax errors, duplicate keys, non-scalar keys and
@@ -166,6 +195,10 @@ pub fn parse(file: &Arc<Path>, text: &str) -> Result<Node, Box<Diagnostic>> {
     // YAML 1.2 booleans only: `y`, `on`, `no` are strings (a key `y:` must stay `y`).
     options.strict_booleans = true;
     options.null_as_string = true;
+    if LENIENT.with(|l| l.borrow().is_some()) {
+        // Hand repeated keys to our visitor, which keeps the last and records both lines.
+        options.duplicate_keys = serde_saphyr::options::DuplicateKeyPolicy::PassThrough;
+    }
     let mut budget = serde_saphyr::Budget::default();
     // Our files are small: tight limits make hostile input fail fast instead of slow.
     budget.max_depth = 32;
@@ -360,7 +393,21 @@ impl<'de> Visitor<'de> for RawVisitor {
         let mut entries: Vec<(Spanned<RawKey>, Spanned<Raw>)> = Vec::new();
         while let Some(key) = map.next_key::<Spanned<RawKey>>()? {
             let value = map.next_value::<Spanned<Raw>>()?;
-            if let Some((first, _)) = entries.iter().find(|(k, _)| k.value.0 == key.value.0) {
+            if let Some(i) = entries.iter().position(|(k, _)| k.value.0 == key.value.0) {
+                let lenient = LENIENT.with(|l| {
+                    l.borrow_mut().as_mut().map(|d| {
+                        d.push(Duplicate {
+                            key: key.value.0.clone(),
+                            first_line: clamp(entries[i].0.referenced.line()),
+                            kept_line: clamp(key.referenced.line()),
+                        });
+                    })
+                });
+                if lenient.is_some() {
+                    entries[i] = (key, value);
+                    continue;
+                }
+                let first = &entries[i].0;
                 // The parser's own duplicate check does not see keys through our visitor.
                 return Err(de::Error::custom(format!(
                     "duplicate key `{}` (first defined at line {})",

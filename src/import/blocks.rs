@@ -2,6 +2,7 @@
 
 use serde_json::{Value as Json, json};
 
+use super::effective::bitnami_number;
 use super::{Out, entries};
 use crate::config::yaml::Node;
 use crate::model::Distribution;
@@ -19,13 +20,11 @@ pub(super) fn is_seed_image(n: &Node) -> bool {
 /// Returns false for any other key.
 fn common(block: &str, k: &str, n: &Node, out: &mut Out) -> bool {
     match k {
-        "enabled" | "tolerations" => {
-            out.set(&[block, k], n.to_json());
-            true
-        }
         // Only Kafka and ksqlDB have an alpaka replica count; the charts' own go by chartValues.
-        "replicaCount" if matches!(block, "kafka" | "ksqldb") => {
-            out.set(&[block, k], n.to_json());
+        "enabled" | "tolerations" | "replicaCount"
+            if k != "replicaCount" || matches!(block, "kafka" | "ksqldb") =>
+        {
+            keep(out, n, &format!("{block}.{k}"), &[block, k], n.to_json());
             true
         }
         "nodeSelector" => {
@@ -36,18 +35,37 @@ fn common(block: &str, k: &str, n: &Node, out: &mut Out) -> bool {
     }
 }
 
-/// A per-service Ingress of the original (the EKS samples): its host and ALB listen port become
-/// the component's `host` and `port`; alpaka makes the Ingress itself.
-fn service_ingress(component: &str, key: &str, n: &Node, out: &mut Out) {
+/// Set `to` to `v`, the value of `n` at `key` kept as it was. A value the chart's defaults gave
+/// is reported (and written only where alpaka's own default differs).
+fn keep(out: &mut Out, n: &Node, key: &str, to: &[&str], v: Json) {
+    out.set(to, v);
+    if Out::is_default(n) {
+        out.moved(n, key, &to.join("."), "");
+    }
+}
+
+/// A per-service Ingress of the original (the EKS samples): when on, the UI gets alpaka's
+/// Ingress whatever the shared switch says; its host and ALB listen port become the
+/// component's `host` and `port`; alpaka makes the Ingress itself (see [`finish_ingress`]).
+fn service_ingress(component: &'static str, key: &str, n: &Node, out: &mut Out) {
+    let on = n.get("enabled").map(Node::to_json) == Some(json!(true));
+    let mut seen = super::UiIngress {
+        component,
+        key: key.to_owned(),
+        line: out.line(n),
+        on,
+        port: None,
+        internet_facing: false,
+    };
     for (k, v) in entries(n) {
         let path = format!("{key}.{}", k.name);
         match k.name.as_str() {
-            "enabled" if component == "prometheus" && v.to_json() == json!(true) => out.dropped(
+            "enabled" => {}
+            "hostname" | "host" if v.as_str() == Some("*") => out.dropped(
                 v,
                 &path,
-                "Prometheus gets no Ingress unless `prometheus.expose: true` (it has no sign-in); `alpaka notes` prints its port-forward",
+                "any host: alpaka's Ingress without a certificate answers every host on its listen port",
             ),
-            "enabled" => {}
             "hostname" | "host" if v.as_str().is_some() => {
                 out.set(&[component, "host"], v.to_json());
                 out.moved(v, &path, &format!("{component}.host"), "");
@@ -55,20 +73,128 @@ fn service_ingress(component: &str, key: &str, n: &Node, out: &mut Out) {
             "annotations" => {
                 for (ak, av) in entries(v) {
                     let apath = format!("{path}.{}", ak.name);
-                    let port = (ak.name == "alb.ingress.kubernetes.io/listen-ports")
+                    let port = (ak.name == crate::stack::ingress::LISTEN_PORTS)
                         .then(|| av.as_str().and_then(listen_port))
                         .flatten();
                     match port {
                         Some(p) => {
+                            seen.port = Some(p);
                             out.set(&[component, "port"], json!(p));
                             out.moved(av, &apath, &format!("{component}.port"), "the ALB listen port");
                         }
-                        None => out.dropped(av, &apath, alb_reason(&ak.name, av)),
+                        None => alb_annotation(&ak.name, av, &apath, out, &mut seen.internet_facing),
                     }
                 }
             }
             _ => out.dropped(v, &path, "alpaka makes one Ingress per UI itself"),
         }
+    }
+    out.ui_ingresses.push(seen);
+}
+
+/// An ALB annotation of the original (shared or per-chart block): what public exposure needs
+/// (certificate, source CIDRs) is kept for [`finish_ingress`]; the group is a change of meaning.
+fn alb_annotation(name: &str, v: &Node, path: &str, out: &mut Out, internet_facing: &mut bool) {
+    let text = v.as_str().unwrap_or_default();
+    match name {
+        crate::stack::ingress::SCHEME if text == "internet-facing" => {
+            *internet_facing = true;
+            out.dropped(v, path, alb_reason(name, v));
+        }
+        crate::stack::ingress::CERTIFICATE_ARN if !text.is_empty() => {
+            out.set(&["ingress", "certificateArn"], json!(text));
+            out.moved(v, path, "ingress.certificateArn", "");
+        }
+        crate::stack::ingress::INBOUND_CIDRS if !text.is_empty() => {
+            let cidrs: Vec<Json> = text.split(',').map(|c| json!(c.trim())).collect();
+            out.set(&["ingress", "inboundCidrs"], Json::Array(cidrs));
+            out.moved(v, path, "ingress.inboundCidrs", "");
+        }
+        "alb.ingress.kubernetes.io/group.name" => {
+            if out.alb_group.is_none() {
+                out.alb_group = Some((out.line(v), path.to_owned(), text.to_owned()));
+            }
+            out.dropped(v, path, alb_reason(name, v));
+        }
+        _ => out.dropped(v, path, alb_reason(name, v)),
+    }
+}
+
+/// Settled once every block is read: per-chart ingresses that were on give their UIs alpaka's
+/// Ingresses even where the shared switch was off (Prometheus's through `prometheus.expose`);
+/// exposure stays internal unless the file gave what `ingress.public` needs; each UI gets a
+/// line saying what the original exposed and how to expose it.
+pub(super) fn finish_ingress(out: &mut Out) {
+    let on: Vec<super::UiIngress> = out.ui_ingresses.iter().filter(|u| u.on).cloned().collect();
+    if on.is_empty() {
+        return;
+    }
+    if out.get(&["ingress", "enabled"]) == Some(&json!(false)) {
+        let mut nums: Vec<u32> = on.iter().map(|u| u.line).collect();
+        nums.sort_unstable();
+        let lines: Vec<String> = nums.iter().map(u32::to_string).collect();
+        let line = out.shared_ingress_line.unwrap_or(on[0].line);
+        out.note(
+            line,
+            "ingress.enabled",
+            format!(
+                "false → true: the charts' own ingress blocks (lines {}) were on, so the original served those UIs; alpaka's switch for its Ingresses is `ingress.enabled`",
+                lines.join(", ")
+            ),
+        );
+    }
+    out.set(&["ingress", "enabled"], json!(true));
+    let public_ready = out.get(&["ingress", "certificateArn"]).is_some()
+        && out
+            .get(&["ingress", "inboundCidrs"])
+            .and_then(Json::as_array)
+            .is_some_and(|c| {
+                !c.is_empty()
+                    && c.iter()
+                        .all(|x| !matches!(x.as_str(), Some("0.0.0.0/0" | "::/0")))
+            });
+    let internet = on.iter().any(|u| u.internet_facing);
+    if internet && public_ready {
+        out.set(&["ingress", "public"], json!(true));
+    }
+    for u in &on {
+        if u.component == "prometheus" {
+            out.set(&["prometheus", "expose"], json!(true));
+        }
+        let port = u.port.map_or_else(String::new, |p| format!(" on port {p}"));
+        // One ALB group shares one scheme: any of them internet-facing made all of them so.
+        let was = if u.internet_facing || (internet && out.alb_group.is_some()) {
+            "an internet-facing ALB over HTTP, without sign-in"
+        } else {
+            "its own Ingress"
+        };
+        let now = if out.distribution != Distribution::Eks {
+            "alpaka's Ingress on the distribution's ingress controller".to_owned()
+        } else if internet && public_ready {
+            "alpaka's internet-facing ALB over HTTPS, limited to ingress.inboundCidrs".to_owned()
+        } else {
+            "alpaka's internal ALB (reachable from the VPC)".to_owned()
+        };
+        let how = if out.distribution == Distribution::Eks && !(internet && public_ready) {
+            "; to expose it publicly set `ingress.public: true` with `ingress.certificateArn` and `ingress.auth` or narrowed `ingress.inboundCidrs`"
+        } else {
+            ""
+        };
+        let extra = if u.component == "prometheus" {
+            " (`prometheus.expose: true`: Prometheus has no sign-in)"
+        } else {
+            ""
+        };
+        let line = u.line;
+        let key = u.key.clone();
+        out.note(
+            line,
+            &key,
+            format!(
+                "the original served {} on {was}{port}; imported as {now}{extra}{how}",
+                u.component
+            ),
+        );
     }
 }
 
@@ -105,23 +231,30 @@ pub(super) fn kafka(n: &Node, out: &mut Out) {
         ("logSegmentBytes", "log.segment.bytes"),
         ("deleteTopicEnable", "delete.topic.enable"),
         ("autoCreateTopicsEnable", "auto.create.topics.enable"),
+        ("maxMessageBytes", "message.max.bytes"),
     ];
     for (key, v) in entries(n) {
         let k = key.name.as_str();
         let path = format!("kafka.{k}");
         if matches!(k, "defaultReplicationFactor" | "numPartitions") {
-            out.set(&["kafka", k], v.to_json());
+            keep(out, v, &path, &["kafka", k], bitnami_number(&v.to_json()));
             continue;
         }
         if common("kafka", k, v, out) {
             continue;
         }
         if let Some((_, setting)) = BROKER.iter().find(|(b, _)| *b == k) {
-            out.set(&["kafka", "config", setting], v.to_json());
+            out.set(&["kafka", "config", setting], bitnami_number(&v.to_json()));
             out.moved(v, &path, &format!("kafka.config.{setting}"), "");
             continue;
         }
         match k {
+            "offsetsTopicReplicationFactor" | "transactionStateLogReplicationFactor" => out
+                .dropped(
+                    v,
+                    &path,
+                    "alpaka derives it from kafka.defaultReplicationFactor",
+                ),
             "persistence" => {
                 for (pk, pv) in entries(v) {
                     let ppath = format!("{path}.{}", pk.name);
@@ -139,17 +272,54 @@ pub(super) fn kafka(n: &Node, out: &mut Out) {
                             out.moved(pv, &ppath, "kafka.storage.type: ephemeral", "");
                         }
                         "enabled" => {}
-                        _ => out.dropped(pv, &ppath, "bitnami/kafka persistence key; alpaka's is kafka.storage"),
+                        _ => out.dropped(
+                            pv,
+                            &ppath,
+                            "bitnami/kafka persistence key; alpaka's is kafka.storage",
+                        ),
                     }
                 }
             }
-            "zookeeper" => out.dropped(v, &path, "ZooKeeper sub-block: alpaka runs Kafka in KRaft mode"),
-            "metrics" => out.dropped(
+            "zookeeper" => out.dropped(
                 v,
                 &path,
-                "alpaka exports Strimzi's Kafka metrics (kafka.metrics) and scrapes them with a PodMonitor",
+                "ZooKeeper sub-block: alpaka runs Kafka in KRaft mode",
             ),
-            _ => out.dropped(v, &path, "bitnami/kafka chart key; alpaka runs Kafka with Strimzi"),
+            "metrics" => kafka_metrics(v, &path, out),
+            _ => out.dropped(
+                v,
+                &path,
+                "bitnami/kafka chart key; alpaka runs Kafka with Strimzi",
+            ),
+        }
+    }
+}
+
+/// bitnami/kafka's `metrics`: the ServiceMonitor's interval and timeout carry over to the
+/// PodMonitor alpaka scrapes Strimzi's metrics with; the exporters themselves are Strimzi's.
+fn kafka_metrics(n: &Node, path: &str, out: &mut Out) {
+    const PODMONITOR: &str =
+        "alpaka exports Strimzi's Kafka metrics (kafka.metrics) and scrapes them with a PodMonitor";
+    for (k, v) in entries(n) {
+        let mpath = format!("{path}.{}", k.name);
+        if k.name != "serviceMonitor" {
+            out.dropped(v, &mpath, PODMONITOR);
+            continue;
+        }
+        for (sk, sv) in entries(v) {
+            let spath = format!("{mpath}.{}", sk.name);
+            match sk.name.as_str() {
+                "interval" => {
+                    out.set(&["kafka", "scrapeInterval"], sv.to_json());
+                    out.moved(sv, &spath, "kafka.scrapeInterval", "");
+                }
+                "scrapeTimeout" => {
+                    out.set(&["kafka", "scrapeTimeout"], sv.to_json());
+                    out.moved(sv, &spath, "kafka.scrapeTimeout", "");
+                }
+                "enabled" => {}
+                _ => out.dropped(sv, &spath, PODMONITOR),
+            }
         }
     }
 }
@@ -296,7 +466,7 @@ pub(super) fn prometheus(n: &Node, out: &mut Out) {
                     }
                 }
             }
-            "alertmanager" => out.dropped(v, &path, "alpaka runs no Alertmanager"),
+            "alertmanager" => alertmanager(v, &path, out),
             "blackboxExporter" => out.dropped(v, &path, "alpaka runs no blackbox exporter"),
             "ingress" => service_ingress("prometheus", &path, v, out),
             _ => out.dropped(v, &path, OTHER),
@@ -326,6 +496,40 @@ pub(super) fn prometheus(n: &Node, out: &mut Out) {
                 "prometheus.chartValues.prometheusOperator.nodeSelector",
                 "",
             );
+        }
+    }
+}
+
+/// The original ran an Alertmanager (with the chart's default rules, receivers in its values):
+/// alpaka's runs with its own rules for this platform; receivers come from a Secret.
+fn alertmanager(n: &Node, path: &str, out: &mut Out) {
+    for (k, v) in entries(n) {
+        let apath = format!("{path}.{}", k.name);
+        match k.name.as_str() {
+            "enabled" => {
+                let on = v.to_json() == json!(true);
+                out.set(&["prometheus", "alertmanager", "enabled"], json!(on));
+                if on {
+                    out.moved(
+                        v,
+                        &apath,
+                        "prometheus.alertmanager.enabled",
+                        "the original ran an Alertmanager; alpaka's alerts are its own rules for this platform (offline/under-replicated partitions, broker down, consumer lag, failed connectors/tasks, volumes filling); receivers come from a Secret (`prometheus.alertmanager.configSecret`, key alertmanager.yaml), until then alerts show in Alertmanager's UI and Grafana only",
+                    );
+                }
+            }
+            "retention" => keep(out, v, &apath, &["prometheus", "alertmanager", "retention"], v.to_json()),
+            "nodeSelector" | "tolerations" => out.dropped(
+                v,
+                &apath,
+                "alpaka places Alertmanager with Prometheus (prometheus.nodeSelector/tolerations)",
+            ),
+            "config" => out.dropped(
+                v,
+                &apath,
+                "Alertmanager's configuration (receivers and their credentials) belongs in a Secret: create one with key alertmanager.yaml and name it in prometheus.alertmanager.configSecret",
+            ),
+            _ => out.dropped(v, &apath, "bitnami kube-prometheus Alertmanager key; alpaka's is prometheus.alertmanager"),
         }
     }
 }
@@ -420,6 +624,22 @@ pub(super) fn grafana(n: &Node, out: &mut Out) {
                 }
             }
             "adminSecretName" => out.dropped(v, &path, format!("{DERIVED}: alpaka's Secret is grafana-admin")),
+            "persistence" => {
+                for (pk, pv) in entries(v) {
+                    let ppath = format!("{path}.{}", pk.name);
+                    let to = match pk.name.as_str() {
+                        "enabled" => "enabled",
+                        "size" => "size",
+                        "storageClass" | "storageClassName" => "storageClass",
+                        _ => {
+                            out.dropped(pv, &ppath, "not a key of alpaka's grafana.persistence");
+                            continue;
+                        }
+                    };
+                    out.set(&["grafana", "persistence", to], pv.to_json());
+                    out.moved(pv, &ppath, &format!("grafana.persistence.{to}"), "");
+                }
+            }
             "datasources" => out.dropped(v, &path, "alpaka provisions the Prometheus (and Loki) datasources"),
             "dashboardsProvider" | "dashboardsConfigMaps" => out.dropped(
                 v,
@@ -528,7 +748,10 @@ pub(super) fn ingress(n: &Node, out: &mut Out) {
         let k = key.name.as_str();
         let path = format!("ingress.{k}");
         match k {
-            "enabled" => out.set(&["ingress", "enabled"], v.to_json()),
+            "enabled" => {
+                out.shared_ingress_line = Some(out.line(v));
+                out.set(&["ingress", "enabled"], v.to_json());
+            }
             "annotations" => {
                 for (ak, av) in entries(v) {
                     let apath = format!("{path}.{}", ak.name);
@@ -547,7 +770,8 @@ pub(super) fn ingress(n: &Node, out: &mut Out) {
                             None => out.dropped(av, &apath, "not a class name"),
                         }
                     } else if name.starts_with("alb.ingress.kubernetes.io/") {
-                        out.dropped(av, &apath, alb_reason(name, av));
+                        let mut internet = false;
+                        alb_annotation(name, av, &apath, out, &mut internet);
                     } else {
                         out.set(&["ingress", "annotations", name], av.to_json());
                     }
@@ -609,6 +833,45 @@ pub(super) fn tool(n: &Node, out: &mut Out) {
                 "the original tool image was built FROM bitnami/kafka:latest, which no longer resolves; alpaka's tool image is the default",
             ),
             "container" => out.set(&["tool", "container"], v.to_json()),
+            // The original's tool Deployment took these as they are; so does alpaka's.
+            "dnsConfig" | "affinity" | "podLabels" | "podAnnotations" => {
+                let j = v.to_json();
+                if j.as_object().is_some_and(|m| !m.is_empty()) {
+                    out.set(&["tool", k], j);
+                    out.moved(v, &path, &path, "");
+                }
+            }
+            "resources" => {
+                // Quantities as Kubernetes writes them: `cpu: 1` is the string "1".
+                let j = match v.to_json() {
+                    Json::Object(m) => Json::Object(
+                        m.into_iter()
+                            .map(|(k, q)| {
+                                let q = match q {
+                                    Json::Object(r) => Json::Object(
+                                        r.into_iter()
+                                            .map(|(n, x)| {
+                                                let x = match x {
+                                                    Json::String(s) => Json::String(s),
+                                                    other => Json::String(other.to_string()),
+                                                };
+                                                (n, x)
+                                            })
+                                            .collect(),
+                                    ),
+                                    other => other,
+                                };
+                                (k, q)
+                            })
+                            .collect(),
+                    ),
+                    other => other,
+                };
+                if j.as_object().is_some_and(|m| !m.is_empty()) {
+                    out.set(&["tool", "resources"], j);
+                    out.moved(v, &path, "tool.resources", "");
+                }
+            }
             _ => out.dropped(v, &path, "not a key of the original tool block"),
         }
     }
@@ -643,7 +906,7 @@ pub(super) fn init(n: &Node, out: &mut Out) {
                 let mut kept = Vec::new();
                 for c in v.as_seq() {
                     let text = c.as_str().unwrap_or("");
-                    if registers_connectors(text) {
+                    if registers_connectors(text, &out.registration_scripts) {
                         out.dropped(
                             c,
                             &format!("{path}[{text}]"),
@@ -660,15 +923,50 @@ pub(super) fn init(n: &Node, out: &mut Out) {
     }
 }
 
-/// The original's generated registration scripts: `<release>-alpaka-<type>-all.sh` and
-/// `<type>-<group>-<name>.sh`.
-pub(super) fn registers_connectors(command: &str) -> bool {
+/// Whether `command` runs one of the registration scripts the chart generated for the file's
+/// connectors: exactly one of `scripts` (see [`registration_scripts`]). Anything else, however
+/// it is named (`create-test-db.sh`), is the user's own and is kept.
+pub(super) fn registers_connectors(command: &str, scripts: &[String]) -> bool {
     let c = command.trim();
-    (c.contains("-alpaka-") && c.ends_with("-all.sh"))
-        || (c.ends_with(".sh")
-            && c.matches('-').count() >= 2
-            && !c.contains(' ')
-            && !c.contains('/'))
+    let c = c.strip_prefix("./").unwrap_or(c);
+    scripts.iter().any(|s| s == c)
+        || scripts
+            .iter()
+            .filter_map(|s| s.strip_prefix("all:"))
+            .any(|suffix| c.ends_with(suffix) && c.len() > suffix.len())
+}
+
+/// The chart's generated registration scripts for the connectors in `tree`: one per connector,
+/// `<type>-<group>-<name>.sh`, and per Connect type the "all" script `<release>-alpaka-<type>-all.sh`
+/// (kept as `all:-alpaka-<type>-all.sh`: the release name is not in the file).
+pub(super) fn registration_scripts(tree: &Node) -> Vec<String> {
+    let mut out = Vec::new();
+    let connects = tree
+        .get("kafka_connect")
+        .and_then(|k| k.get("connects"))
+        .map(Node::as_seq)
+        .unwrap_or_default();
+    for c in connects {
+        let Some(t) = c.get("type").and_then(Node::as_str) else {
+            continue;
+        };
+        out.push(format!("all:-alpaka-{t}-all.sh"));
+        for g in c
+            .get("connector_groups")
+            .map(Node::as_seq)
+            .unwrap_or_default()
+        {
+            let Some(group) = g.get("name").and_then(Node::as_str) else {
+                continue;
+            };
+            for n in g.get("connectors").map(Node::as_seq).unwrap_or_default() {
+                if let Some(name) = n.get("name").and_then(Node::as_str) {
+                    out.push(format!("{t}-{group}-{name}.sh"));
+                }
+            }
+        }
+    }
+    out
 }
 
 pub(super) fn test(n: &Node, out: &mut Out) {

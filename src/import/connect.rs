@@ -100,7 +100,10 @@ fn values_without_secrets(v: &Node, path: &str, env_prefix: &[&str], out: &mut O
         }
         let json = n.to_json();
         let dotted = var.join(".");
-        if is_sensitive_var(&dotted) && literal_secret(&json) {
+        let url_secret = json
+            .as_str()
+            .is_some_and(crate::stack::charts::url_with_password);
+        if (is_sensitive_var(&dotted) && literal_secret(&json)) || url_secret {
             let parts: Vec<&str> = env_prefix
                 .iter()
                 .copied()
@@ -197,6 +200,22 @@ fn connect(c: &Node, i: usize, out: &mut Out) -> Json {
                 m.insert(k.to_owned(), new);
             }
             "container" => {
+                let image = v.get("image").and_then(Node::as_str).unwrap_or("");
+                if !image.is_empty()
+                    && !image.contains("strimzi")
+                    && !image.starts_with("ghcr.io/alpaka/")
+                {
+                    let line = out.line(v);
+                    out.note(
+                        line,
+                        &kpath,
+                        if image.contains("bitnami") {
+                            format!("warning: {image} is bitnami's Kafka image, which Strimzi cannot run as a Connect worker; build the plugins onto Strimzi's Kafka image instead (images/Dockerfile.connect-jdbc, built by images/build.sh, shows how)")
+                        } else {
+                            format!("warning: kept {image}; if it was built FROM bitnami/kafka (as the original README taught), Strimzi cannot run it: rebuild its plugins onto Strimzi's Kafka image (images/Dockerfile.connect-jdbc, built by images/build.sh, shows how)")
+                        },
+                    );
+                }
                 m.insert(k.to_owned(), v.to_json());
             }
             "values" => {
@@ -211,29 +230,7 @@ fn connect(c: &Node, i: usize, out: &mut Out) -> Json {
                 m.insert(k.to_owned(), Json::Array(groups));
             }
             "envs" => {
-                // The chart's `{name, value}` list: plain values carry over; one named like a
-                // secret never reaches the written config (the S3 sink's AWS keys went here).
-                let mut kept = Vec::new();
-                for e in v.as_seq() {
-                    let name = e.get("name").and_then(Node::as_str).unwrap_or("?");
-                    let epath = format!("{kpath}[{name}]");
-                    match e.get("value") {
-                        _ if crate::config::connect_workers::looks_secret(name) => out.dropped(
-                            e,
-                            &epath,
-                            if name.starts_with("AWS_") {
-                                "AWS keys are never written: on EKS give the connect `awsIdentity` (an IAM role, no keys); elsewhere a Secret and `secretKeyRef`"
-                            } else {
-                                "a secret is never written: put it in a Secret and reference it with `secretKeyRef: {name, key}`"
-                            },
-                        ),
-                        Some(val) if name != "?" => kept.push(serde_json::json!({
-                            "name": name,
-                            "value": val.as_str().map(str::to_owned).unwrap_or_else(|| val.to_json().to_string()),
-                        })),
-                        _ => out.dropped(e, &epath, "an entry without a name and a value"),
-                    }
-                }
+                let kept = envs(v, &kpath, &t, out);
                 if !kept.is_empty() {
                     m.insert(k.to_owned(), Json::Array(kept));
                 }
@@ -242,6 +239,55 @@ fn connect(c: &Node, i: usize, out: &mut Out) -> Json {
         }
     }
     Json::Object(m)
+}
+
+/// The Secret a Connect type's secret-looking `envs` are read from: the user creates it (the
+/// report says how); its values never pass through alpaka.
+pub(super) fn env_secret(connect_type: &str) -> String {
+    format!("{connect_type}-envs")
+}
+
+/// The chart's `envs` (`{name, value}`, the Connect container's environment): plain values
+/// carry over; a secret-looking one becomes a `secretKeyRef` to [`env_secret`], never a value.
+fn envs(v: &Node, kpath: &str, t: &str, out: &mut Out) -> Vec<Json> {
+    let mut kept = Vec::new();
+    let secret = env_secret(t);
+    for e in v.as_seq() {
+        let name = e.get("name").and_then(Node::as_str).unwrap_or("?");
+        let epath = format!("{kpath}[{name}]");
+        match e.get("value") {
+            _ if name == "?" => out.dropped(e, &epath, "an entry without a name"),
+            Some(val) if crate::config::connect_workers::looks_secret(name) => {
+                let empty = val.to_json().as_str().is_some_and(str::is_empty);
+                kept.push(json!({"name": name, "secretKeyRef": {"name": secret, "key": name}}));
+                let aws = if name.starts_with("AWS_") && out.distribution == crate::model::Distribution::Eks {
+                    "; on EKS, `awsIdentity` (an IAM role for the workers) needs no keys at all"
+                } else {
+                    ""
+                };
+                out.moved(
+                    e,
+                    &epath,
+                    &format!("secretKeyRef {{name: {secret}, key: {name}}}"),
+                    format!(
+                        "{}: create it before apply with `kubectl -n <namespace> create secret generic {secret} --from-literal={name}=...` (the value is never written){aws}",
+                        if empty { "an empty secret-looking value" } else { "a plaintext secret" }
+                    ),
+                );
+            }
+            Some(val) => kept.push(json!({
+                "name": name,
+                "value": val.as_str().map(str::to_owned).unwrap_or_else(|| val.to_json().to_string()),
+            })),
+            // `valueFrom` in the chart's list: the same Kubernetes reference alpaka takes.
+            None => match e.get("valueFrom").map(|f| (f.get("secretKeyRef"), f.get("configMapKeyRef"))) {
+                Some((Some(r), None)) => kept.push(json!({"name": name, "secretKeyRef": r.to_json()})),
+                Some((None, Some(r))) => kept.push(json!({"name": name, "configMapKeyRef": r.to_json()})),
+                _ => out.dropped(e, &epath, "neither a value nor a Secret/ConfigMap key reference"),
+            },
+        }
+    }
+    kept
 }
 
 fn group(g: &Node, connect_path: &str, t: &str, out: &mut Out) -> Json {

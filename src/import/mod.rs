@@ -17,6 +17,8 @@
 
 mod blocks;
 mod connect;
+pub mod effective;
+mod meaning;
 mod profile;
 #[cfg(test)]
 mod tests;
@@ -34,11 +36,21 @@ use crate::model::stack::Labels;
 /// What one key of the original became.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    Dropped { reason: String },
-    Moved { to: String, reason: String },
+    Dropped {
+        reason: String,
+    },
+    Moved {
+        to: String,
+        reason: String,
+    },
+    /// Kept, but what it does changed (or the input needed a reading helm gives it).
+    Note {
+        note: String,
+    },
 }
 
 /// One report line: the key in the original file (dotted), its line there, what happened.
+/// Line 0: a value the user's file did not set, the original chart's default.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Line {
     pub line: u32,
@@ -48,16 +60,18 @@ pub struct Line {
 
 impl std::fmt::Display for Line {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            write!(f, "chart default: ")?;
+        } else {
+            write!(f, "line {}: ", self.line)?;
+        }
         match &self.action {
-            Action::Dropped { reason } => {
-                write!(f, "line {}: {}: dropped: {reason}", self.line, self.key)
-            }
+            Action::Dropped { reason } => write!(f, "{}: dropped: {reason}", self.key),
             Action::Moved { to, reason } if reason.is_empty() => {
-                write!(f, "line {}: {} → {to}", self.line, self.key)
+                write!(f, "{} → {to}", self.key)
             }
-            Action::Moved { to, reason } => {
-                write!(f, "line {}: {} → {to}: {reason}", self.line, self.key)
-            }
+            Action::Moved { to, reason } => write!(f, "{} → {to}: {reason}", self.key),
+            Action::Note { note } => write!(f, "{}: {note}", self.key),
         }
     }
 }
@@ -94,6 +108,17 @@ pub struct Imported {
     pub env: Vec<EnvNeed>,
 }
 
+/// A chart's own ingress block of the original (`grafana.ingress`, …).
+#[derive(Clone, Debug)]
+pub(crate) struct UiIngress {
+    pub(crate) component: &'static str,
+    pub(crate) key: String,
+    pub(crate) line: u32,
+    pub(crate) on: bool,
+    pub(crate) port: Option<u16>,
+    pub(crate) internet_facing: bool,
+}
+
 /// The config's blocks in the order alpaka's own files use.
 const BLOCK_ORDER: &[&str] = &[
     "kafka",
@@ -124,6 +149,17 @@ pub(crate) struct Out {
     /// The line of the key each value node of the input sits under (by node address: the tree
     /// outlives the conversion), so report lines point at keys, not at what follows them.
     key_lines: std::collections::HashMap<*const Node, u32>,
+    /// The config path of the last `set`, and the report lines of values the original chart's
+    /// defaults gave (with the path they were written to): written only where alpaka's own
+    /// default differs.
+    last_set: Vec<String>,
+    default_writes: Vec<(usize, Vec<String>)>,
+    /// The registration scripts the chart generated for this file's connectors.
+    pub(crate) registration_scripts: Vec<String>,
+    pub(crate) ui_ingresses: Vec<UiIngress>,
+    pub(crate) shared_ingress_line: Option<u32>,
+    /// The first ALB group annotation: (line, key, group).
+    pub(crate) alb_group: Option<(u32, String, String)>,
 }
 
 impl Out {
@@ -132,6 +168,7 @@ impl Out {
         let Some((first, rest)) = path.split_first() else {
             return;
         };
+        self.last_set = path.iter().map(|p| (*p).to_owned()).collect();
         let mut at = self
             .blocks
             .entry((*first).to_owned())
@@ -164,7 +201,15 @@ impl Out {
         self.set(path, Json::Array(list));
     }
 
+    /// Whether `n` comes from the original chart's defaults, not the user's file.
+    pub(crate) fn is_default(n: &Node) -> bool {
+        n.origin.file.as_os_str() == effective::DEFAULTS_FILE
+    }
+
     pub(crate) fn line(&self, n: &Node) -> u32 {
+        if Self::is_default(n) {
+            return 0;
+        }
         self.key_lines
             .get(&std::ptr::from_ref(n))
             .copied()
@@ -172,6 +217,10 @@ impl Out {
     }
 
     pub(crate) fn dropped(&mut self, n: &Node, key: &str, reason: impl Into<String>) {
+        // A default the user never wrote, of something alpaka does not run: nothing to say.
+        if Self::is_default(n) {
+            return;
+        }
         self.report.push(Line {
             line: self.line(n),
             key: key.to_owned(),
@@ -182,6 +231,10 @@ impl Out {
     }
 
     pub(crate) fn moved(&mut self, n: &Node, key: &str, to: &str, reason: impl Into<String>) {
+        if Self::is_default(n) {
+            self.default_writes
+                .push((self.report.len(), self.last_set.clone()));
+        }
         self.report.push(Line {
             line: self.line(n),
             key: key.to_owned(),
@@ -226,6 +279,52 @@ impl Out {
         if let Some(j) = self.selector(n) {
             self.set(to, j);
         }
+    }
+
+    /// A note about `key` (line `line`; 0 for the chart's defaults).
+    pub(crate) fn note(&mut self, line: u32, key: &str, note: impl Into<String>) {
+        self.report.push(Line {
+            line,
+            key: key.to_owned(),
+            action: Action::Note { note: note.into() },
+        });
+    }
+
+    /// The values the chart's defaults gave: those alpaka deploys anyway are not written; the
+    /// others are reported with alpaka's own default beside them.
+    fn settle_defaults(&mut self) {
+        let mut drop_lines = Vec::new();
+        for (i, path) in std::mem::take(&mut self.default_writes) {
+            let p: Vec<&str> = path.iter().map(String::as_str).collect();
+            let written = self.get(&p).map(effective::bitnami_number);
+            let alpaka = effective::alpaka_default(&path);
+            if written.is_some() && written == alpaka {
+                self.remove(&p);
+                drop_lines.push(i);
+                continue;
+            }
+            let was = alpaka.map_or_else(|| "unset".to_owned(), |a| a.to_string());
+            let now = written.map_or_else(String::new, |w| w.to_string());
+            if let Some(Line {
+                action: Action::Moved { reason, .. },
+                ..
+            }) = self.report.get_mut(i)
+            {
+                *reason = format!(
+                    "{now}, what the original deployed when the file is silent (alpaka's own default: {was}){}",
+                    if reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {reason}")
+                    }
+                );
+            }
+        }
+        let mut i = 0;
+        self.report.retain(|_| {
+            i += 1;
+            !drop_lines.contains(&(i - 1))
+        });
     }
 
     pub(crate) fn remove(&mut self, path: &[&str]) {
@@ -274,8 +373,55 @@ pub(crate) fn entries(n: &Node) -> &[(crate::config::yaml::Key, Node)] {
 }
 
 /// Convert the original chart's values (`tree`, parsed from `file`) for a profile and config
-/// both called `name`.
+/// both called `name`: the chart's defaults under the file, as helm merges them, translated.
 pub fn convert(tree: &Node, name: &str) -> Result<Imported, Box<Diagnostic>> {
+    convert_effective(
+        tree,
+        &effective::helm_merge(&effective::defaults(), tree),
+        name,
+    )
+}
+
+/// [`convert`] for a file read with helm's YAML semantics ([`crate::config::yaml::parse_lenient`]):
+/// each key written twice is reported, with both lines, as taking its last value.
+pub fn convert_read(
+    tree: &Node,
+    duplicates: &[crate::config::yaml::Duplicate],
+    name: &str,
+) -> Result<Imported, Box<Diagnostic>> {
+    let mut imported = convert(tree, name)?;
+    for d in duplicates {
+        let key = key_path_at(tree, &d.key, d.kept_line).unwrap_or_else(|| d.key.clone());
+        imported.report.push(Line {
+            line: d.kept_line,
+            key,
+            action: Action::Note {
+                note: format!(
+                    "warning: duplicate key, also at line {}: helm keeps the last value (line {}), so what line {} set never took effect; imported as helm read it",
+                    d.first_line, d.kept_line, d.first_line
+                ),
+            },
+        });
+    }
+    imported.report.sort_by_key(|l| (l.line == 0, l.line));
+    Ok(imported)
+}
+
+/// The dotted path of the key `name` written at `line`.
+fn key_path_at(n: &Node, name: &str, line: u32) -> Option<String> {
+    match &n.kind {
+        Kind::Map(entries) => entries.iter().find_map(|(k, v)| {
+            if k.name == name && k.origin.line == line {
+                return Some(k.name.clone());
+            }
+            key_path_at(v, name, line).map(|rest| format!("{}.{rest}", k.name))
+        }),
+        Kind::Seq(items) => items.iter().find_map(|i| key_path_at(i, name, line)),
+        _ => None,
+    }
+}
+
+fn convert_effective(tree: &Node, merged: &Node, name: &str) -> Result<Imported, Box<Diagnostic>> {
     let file = tree.origin.file.to_path_buf();
     if !matches!(tree.kind, Kind::Map(_)) {
         return Err(Box::new(
@@ -327,9 +473,15 @@ pub fn convert(tree: &Node, name: &str) -> Result<Imported, Box<Diagnostic>> {
         distribution,
         connect_refs: Vec::new(),
         key_lines: std::collections::HashMap::new(),
+        last_set: Vec::new(),
+        default_writes: Vec::new(),
+        registration_scripts: blocks::registration_scripts(merged),
+        ui_ingresses: Vec::new(),
+        shared_ingress_line: None,
+        alb_group: None,
     };
-    index_key_lines(tree, &mut out.key_lines);
-    for (key, n) in entries(tree) {
+    index_key_lines(merged, &mut out.key_lines);
+    for (key, n) in entries(merged) {
         let k = key.name.as_str();
         match k {
             "k8s_dist" => {}
@@ -349,8 +501,12 @@ pub fn convert(tree: &Node, name: &str) -> Result<Imported, Box<Diagnostic>> {
             _ => out.dropped(n, k, "not a block of the original alpaka chart"),
         }
     }
+    out.settle_defaults();
+    blocks::finish_ingress(&mut out);
+    meaning::report(merged, &mut out);
     profile::finish(&mut out);
-    out.report.sort_by_key(|l| l.line);
+    // The user's lines in file order, then what the chart's defaults contributed.
+    out.report.sort_by_key(|l| (l.line == 0, l.line));
     let profile = profile::profile(&mut out, name);
     let mut config = Doc::default();
     for b in BLOCK_ORDER {

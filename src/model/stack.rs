@@ -111,6 +111,14 @@ pub struct Kafka {
     pub min_insync_replicas: u32,
     pub storage: Storage,
     pub metrics: bool,
+    /// How often Prometheus scrapes the brokers' and Connect workers' metrics (the PodMonitor's
+    /// `interval`); unset: Prometheus's global interval (kube-prometheus-stack: 30s). The
+    /// original chart scraped Kafka every 10s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scrape_interval: Option<Duration>,
+    /// The scrape's timeout (`scrapeTimeout`); unset: Prometheus's global (10s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scrape_timeout: Option<Duration>,
     pub mode: KafkaMode,
     /// Who may connect, and how. Secure by default: one TLS listener (9093) with SCRAM-SHA-512,
     /// Kafka's authorizer, and one KafkaUser per client with the least ACLs it needs.
@@ -141,6 +149,8 @@ impl Default for Kafka {
             min_insync_replicas: 1,
             storage: Storage::default(),
             metrics: true,
+            scrape_interval: None,
+            scrape_timeout: None,
             mode: KafkaMode::Kraft,
             security: KafkaSecurity::default(),
             config: FreeMap::new(),
@@ -474,6 +484,10 @@ pub struct Prometheus {
     /// Give Prometheus an Ingress (at `host`/`port`). Off by default: Prometheus has no sign-in
     /// and the operator enables its lifecycle API, so anyone reaching it can `POST /-/quit`.
     pub expose: bool,
+    /// Alertmanager with alpaka's alerting rules for this platform (offline and
+    /// under-replicated partitions, a broker down, consumer lag, failed connectors and tasks,
+    /// volumes filling up). Placed with Prometheus.
+    pub alertmanager: Alertmanager,
     pub node_selector: Labels,
     pub tolerations: Vec<Toleration>,
     /// Free-form values for the `kube-prometheus-stack` 93.9.0 chart, deep-merged over what alpaka generates (yours
@@ -492,9 +506,56 @@ impl Default for Prometheus {
             port: 9090,
             retention: Duration::known("10d"),
             expose: false,
+            alertmanager: Alertmanager::default(),
             node_selector: Labels::new(),
             tolerations: Vec::new(),
             chart_values: FreeMap::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct Alertmanager {
+    pub enabled: bool,
+    /// How long Alertmanager keeps alerts and silences.
+    pub retention: Duration,
+    /// A Secret in the platform's namespace whose key `alertmanager.yaml` is Alertmanager's
+    /// configuration: the receivers (Slack, e-mail, PagerDuty …) and their credentials, which
+    /// never pass through alpaka. Unset: alerts are kept and shown in Alertmanager's UI and
+    /// Grafana, sent nowhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_secret: Option<String>,
+}
+
+impl Default for Alertmanager {
+    fn default() -> Self {
+        Alertmanager {
+            enabled: false,
+            retention: Duration::known("120h"),
+            config_secret: None,
+        }
+    }
+}
+
+/// Grafana's own volume (dashboards and users made in the UI, its SQLite database).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+pub struct GrafanaPersistence {
+    /// Off: what is made in Grafana's UI is lost when its pod is replaced (alpaka's provisioned
+    /// dashboards and datasources come back).
+    pub enabled: bool,
+    pub size: Size,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+}
+
+impl Default for GrafanaPersistence {
+    fn default() -> Self {
+        GrafanaPersistence {
+            enabled: false,
+            size: Size::known("10Gi"),
+            storage_class: None,
         }
     }
 }
@@ -524,6 +585,7 @@ pub struct Grafana {
     pub admin_user: String,
     /// Merged across files by `name`.
     pub dashboards: Vec<Dashboard>,
+    pub persistence: GrafanaPersistence,
     pub node_selector: Labels,
     pub tolerations: Vec<Toleration>,
     /// Free-form values for the Grafana subchart of `kube-prometheus-stack` 93.9.0 chart, deep-merged over what alpaka generates (yours
@@ -541,6 +603,7 @@ impl Default for Grafana {
             host: "grafana.alpaka.wai".into(),
             port: 3000,
             admin_user: "admin".into(),
+            persistence: GrafanaPersistence::default(),
             // alpaka's own dashboards are built in (stack/dashboards.rs); this list is only
             // what the user adds (downloaded by Grafana from grafana.com or a URL).
             dashboards: Vec::new(),
@@ -699,7 +762,8 @@ pub struct CognitoIdp {
     pub user_pool_domain: String,
 }
 
-/// The tool pod (kcat, kafka CLI, curl, …) users exec into.
+/// The tool pod (kcat, kafka CLI, curl, …) users exec into. The original chart's tool block
+/// reached its Deployment with all of these keys.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default, rename_all = "camelCase")]
 pub struct Tool {
@@ -707,6 +771,22 @@ pub struct Tool {
     pub container: Container,
     pub node_selector: Labels,
     pub tolerations: Vec<Toleration>,
+    /// The pod's DNS settings (Kubernetes `dnsConfig`), e.g. `options: [{name: ndots, value:
+    /// "2"}]` (the original chart's default: fewer search-domain lookups for external names).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns_config: Option<DnsConfig>,
+    /// The container's requests and limits; unset: alpaka's (50m/256Mi, limits 1 CPU/1Gi).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+    /// Kubernetes `affinity` for the pod (nodeAffinity, podAffinity, podAntiAffinity), as
+    /// Kubernetes spells it; checked against the Kubernetes type when the stack is built.
+    #[serde(skip_serializing_if = "FreeMap::is_empty")]
+    pub affinity: FreeMap,
+    /// Labels added to the pod (alpaka's own `app.kubernetes.io/*` labels win).
+    #[serde(skip_serializing_if = "Labels::is_empty")]
+    pub pod_labels: Labels,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub pod_annotations: BTreeMap<String, String>,
 }
 
 impl Default for Tool {
@@ -716,8 +796,45 @@ impl Default for Tool {
             container: Container::new("ghcr.io/alpaka/tool", "0.1.0"),
             node_selector: Labels::new(),
             tolerations: Vec::new(),
+            dns_config: None,
+            resources: None,
+            affinity: FreeMap::new(),
+            pod_labels: Labels::new(),
+            pod_annotations: BTreeMap::new(),
         }
     }
+}
+
+/// A pod's DNS settings (Kubernetes `PodDNSConfig`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DnsConfig {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nameservers: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub searches: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<DnsOption>,
+}
+
+/// One resolver option (`ndots`, `timeout`, …); `value` as a string, as Kubernetes takes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnsOption {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// A container's resource requests and limits: resource name (`cpu`, `memory`) → quantity
+/// (`"500m"`, `"1Gi"`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Resources {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub requests: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub limits: BTreeMap<String, String>,
 }
 
 /// A job run after each apply: `files` are mounted executable, `commands` run in order.

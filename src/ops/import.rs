@@ -27,10 +27,12 @@ pub fn import(ctx: &Ctx, values: &Path, name: &str) -> Result<u8, OpsError> {
     })?;
     let text = String::from_utf8(bytes)
         .map_err(|_| OpsError::Refused(format!("{}: not UTF-8 text", values.display())))?;
-    let tree =
-        config::yaml::parse(&shown, &text).map_err(|d| OpsError::Invalid(Diagnostics::from(*d)))?;
-    let imported =
-        import::convert(&tree, name).map_err(|d| OpsError::Invalid(Diagnostics::from(*d)))?;
+    // As helm reads values (a repeated key keeps its last value, reported); alpaka's own files
+    // stay strict.
+    let (tree, duplicates) = config::yaml::parse_lenient(&shown, &text)
+        .map_err(|d| OpsError::Invalid(Diagnostics::from(*d)))?;
+    let imported = import::convert_read(&tree, &duplicates, name)
+        .map_err(|d| OpsError::Invalid(Diagnostics::from(*d)))?;
 
     let config_path = ctx.root.join(CONFIGS_DIR).join(format!("{name}.yaml"));
     let profile_path = ctx.root.join(PROFILES_DIR).join(format!("{name}.yaml"));

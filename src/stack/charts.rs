@@ -80,6 +80,7 @@ pub fn kube_prometheus_stack(cfg: &StackConfig, addr: &Addresses) -> Value {
     );
     let [psel, ptol] = placement(&p.node_selector, &p.tolerations);
     let [gsel, gtol] = placement(&g.node_selector, &g.tolerations);
+    let alertmanager_on = p.enabled && p.alertmanager.enabled;
     let mut grafana = vec![
         ("enabled", Value::Bool(g.enabled)),
         (
@@ -115,21 +116,32 @@ pub fn kube_prometheus_stack(cfg: &StackConfig, addr: &Addresses) -> Value {
             )]),
         ),
         ("dashboards", Value::map([("alpaka", dashboards)])),
-        // The chart provisions an "Alertmanager" datasource by default; alpaka runs no
-        // Alertmanager, so it would point at a Service that does not exist.
+        // The chart provisions an "Alertmanager" datasource by default: only when alpaka runs
+        // one, else it would point at a Service that does not exist.
         (
             "sidecar",
             Value::map([(
                 "datasources",
                 Value::map([(
                     "alertmanager",
-                    Value::map([("enabled", Value::Bool(false))]),
+                    Value::map([("enabled", Value::Bool(alertmanager_on))]),
                 )]),
             )]),
         ),
         gsel,
         gtol,
     ];
+    if g.persistence.enabled {
+        // grafana chart 12.11.1 (kube-prometheus-stack 88.5.3's) `persistence`.
+        let mut pv = vec![
+            ("enabled", Value::Bool(true)),
+            ("size", Value::str(g.persistence.size.as_str())),
+        ];
+        if let Some(class) = &g.persistence.storage_class {
+            pv.push(("storageClassName", Value::str(class)));
+        }
+        grafana.push(("persistence", Value::map(pv)));
+    }
     if cfg.loki.enabled {
         grafana.push((
             "additionalDataSources",
@@ -144,61 +156,71 @@ pub fn kube_prometheus_stack(cfg: &StackConfig, addr: &Addresses) -> Value {
     // The operator, its admission-webhook patch Jobs and kube-state-metrics go where Prometheus
     // goes: left to the chart, they land on whatever node has room (on k3d, Kafka's).
     let prometheus_placement = || Value::map(placement(&p.node_selector, &p.tolerations));
-    Value::map([
-        (
-            "prometheus",
-            Value::map([
-                ("enabled", Value::Bool(p.enabled)),
-                (
-                    "prometheusSpec",
-                    Value::map([
-                        ("retention", Value::str(p.retention.as_str())),
-                        // Select PodMonitors/ServiceMonitors without the release label too
-                        // (Strimzi's, KMinion's).
-                        ("podMonitorSelectorNilUsesHelmValues", Value::Bool(false)),
-                        (
-                            "serviceMonitorSelectorNilUsesHelmValues",
-                            Value::Bool(false),
-                        ),
-                        psel,
-                        ptol,
-                    ]),
+    Value::map(
+        [
+            (
+                "prometheus",
+                Value::map([
+                    ("enabled", Value::Bool(p.enabled)),
+                    (
+                        "prometheusSpec",
+                        Value::map([
+                            ("retention", Value::str(p.retention.as_str())),
+                            // Select PodMonitors/ServiceMonitors without the release label too
+                            // (Strimzi's, KMinion's).
+                            ("podMonitorSelectorNilUsesHelmValues", Value::Bool(false)),
+                            (
+                                "serviceMonitorSelectorNilUsesHelmValues",
+                                Value::Bool(false),
+                            ),
+                            psel,
+                            ptol,
+                        ]),
+                    ),
+                ]),
+            ),
+            ("prometheusOperator", {
+                let mut operator = prometheus_placement();
+                if let Value::Map(m) = &mut operator {
+                    m.insert(
+                        "admissionWebhooks".into(),
+                        Value::map([("patch", prometheus_placement())]),
+                    );
+                }
+                operator
+            }),
+            ("kube-state-metrics", prometheus_placement()),
+            // The node exporter needs the host (hostNetwork, hostPID, the root filesystem), which
+            // the `baseline` Pod Security level of alpaka's namespace refuses: it runs in a
+            // namespace of its own (chart 88.5.3 `values.yaml`: `prometheus-node-exporter.
+            // namespaceOverride`, read by the subchart's `prometheus-node-exporter.namespace`
+            // helper), and only when Prometheus is there to scrape it.
+            (
+                "nodeExporter",
+                Value::map([("enabled", Value::Bool(p.enabled))]),
+            ),
+            (
+                "prometheus-node-exporter",
+                Value::map([(
+                    "namespaceOverride",
+                    Value::str(addr.node_exporter_namespace()),
+                )]),
+            ),
+            ("grafana", Value::map(grafana)),
+            (
+                "alertmanager",
+                super::alerting::alertmanager_values(
+                    cfg,
+                    placement(&p.node_selector, &p.tolerations),
                 ),
-            ]),
+            ),
+        ]
+        .into_iter()
+        .chain(
+            super::alerting::rules_values(cfg, &addr.ns)
+                .map(|r| ("additionalPrometheusRulesMap", r)),
         ),
-        ("prometheusOperator", {
-            let mut operator = prometheus_placement();
-            if let Value::Map(m) = &mut operator {
-                m.insert(
-                    "admissionWebhooks".into(),
-                    Value::map([("patch", prometheus_placement())]),
-                );
-            }
-            operator
-        }),
-        ("kube-state-metrics", prometheus_placement()),
-        // The node exporter needs the host (hostNetwork, hostPID, the root filesystem), which
-        // the `baseline` Pod Security level of alpaka's namespace refuses: it runs in a
-        // namespace of its own (chart 88.5.3 `values.yaml`: `prometheus-node-exporter.
-        // namespaceOverride`, read by the subchart's `prometheus-node-exporter.namespace`
-        // helper), and only when Prometheus is there to scrape it.
-        (
-            "nodeExporter",
-            Value::map([("enabled", Value::Bool(p.enabled))]),
-        ),
-        (
-            "prometheus-node-exporter",
-            Value::map([(
-                "namespaceOverride",
-                Value::str(addr.node_exporter_namespace()),
-            )]),
-        ),
-        ("grafana", Value::map(grafana)),
-        (
-            "alertmanager",
-            Value::map([("enabled", Value::Bool(false))]),
-        ),
-    ])
+    )
 }
 
 pub fn kminion(cfg: &StackConfig, addr: &Addresses) -> Value {
@@ -672,8 +694,14 @@ fn names_reference(key: &str) -> bool {
         || matches!(k.as_str(), "name" | "key" | "optional")
 }
 
-/// `scheme://user:password@host`: a credential embedded in a URL.
+/// `scheme://user:password@host`, or a `password=` parameter (JDBC's `?password=`,
+/// SQL Server's `;password=`, `&trustStorePassword=`): a credential embedded in a URL. A
+/// parameter whose value is a template (`{{ .Values.db_pass }}`) or a config-provider
+/// reference (`${secrets:…}`) holds no credential itself.
 pub(crate) fn url_with_password(s: &str) -> bool {
+    if password_param(s) {
+        return true;
+    }
     let Some((_, rest)) = s.split_once("://") else {
         return false;
     };
@@ -684,9 +712,49 @@ pub(crate) fn url_with_password(s: &str) -> bool {
     }
 }
 
+/// A literal `…password=VALUE` (or `pwd=`) parameter after `?`, `;` or `&`.
+fn password_param(s: &str) -> bool {
+    if !s.contains("://") && !s.starts_with("jdbc:") {
+        return false;
+    }
+    s.split(['?', ';', '&']).skip(1).any(|param| {
+        let Some((name, value)) = param.split_once('=') else {
+            return false;
+        };
+        let name = name.trim().to_ascii_lowercase();
+        let value = value.trim();
+        (name.ends_with("password") || name == "pwd")
+            && !value.is_empty()
+            && !value.starts_with("{{")
+            && !value.starts_with("${")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_in_url_parameters_are_credentials() {
+        for s in [
+            "jdbc:sqlserver://db:1433;databaseName=x;password=fake-pw",
+            "jdbc:mysql://db:3306/x?user=u&password=fake-pw",
+            "jdbc:mysql://db:3306/x?password=fake-pw",
+            "jdbc:sqlserver://db;trustStorePassword=fake-pw",
+            "jdbc:postgresql://u:fake-pw@db/x",
+        ] {
+            assert!(url_with_password(s), "{s}");
+        }
+        for s in [
+            "jdbc:sqlserver://db;databaseName=x;password={{ .Values.db_pass }}",
+            "jdbc:mysql://db/x?password=${secrets:ns/s:k}",
+            "jdbc:mysql://db/x?password=",
+            "jdbc:mysql://db/x?user=u",
+            "password=plain but not a url",
+        ] {
+            assert!(!url_with_password(s), "{s}");
+        }
+    }
 
     fn addr() -> Addresses {
         Addresses {

@@ -222,6 +222,69 @@ pub fn deployment(w: &Workload<'_>) -> Deployment {
     }
 }
 
+/// The tool block's pod settings (the original chart passed each to the tool Deployment):
+/// DNS options, resources (replacing alpaka's), affinity, extra pod labels and annotations.
+/// alpaka's own labels win: the Deployment's selector depends on them.
+pub fn tool_pod_settings(d: &mut Deployment, t: &crate::model::stack::Tool) -> Result<(), String> {
+    use k8s_openapi::api::core::v1::{Affinity, PodDNSConfig, PodDNSConfigOption};
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    let affinity: Option<Affinity> = if t.affinity.is_empty() {
+        None
+    } else {
+        let json = serde_json::Value::Object(t.affinity.clone().into_iter().collect());
+        Some(
+            serde_json::from_value(json)
+                .map_err(|e| format!("tool.affinity is not a Kubernetes affinity: {e}"))?,
+        )
+    };
+    let Some(template) = d.spec.as_mut().map(|s| &mut s.template) else {
+        return Ok(());
+    };
+    let meta = template.metadata.get_or_insert_with(Default::default);
+    let labels = meta.labels.get_or_insert_with(Default::default);
+    for (k, v) in &t.pod_labels {
+        labels.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    if !t.pod_annotations.is_empty() {
+        meta.annotations = Some(t.pod_annotations.clone());
+    }
+    let Some(pod) = template.spec.as_mut() else {
+        return Ok(());
+    };
+    pod.affinity = affinity;
+    if let Some(dns) = &t.dns_config {
+        let list = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+        pod.dns_config = Some(PodDNSConfig {
+            nameservers: list(&dns.nameservers),
+            searches: list(&dns.searches),
+            options: (!dns.options.is_empty()).then(|| {
+                dns.options
+                    .iter()
+                    .map(|o| PodDNSConfigOption {
+                        name: Some(o.name.clone()),
+                        value: o.value.clone(),
+                    })
+                    .collect()
+            }),
+        });
+    }
+    if let (Some(r), Some(c)) = (&t.resources, pod.containers.first_mut()) {
+        let q = |m: &BTreeMap<String, String>| {
+            (!m.is_empty()).then(|| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), Quantity(v.clone())))
+                    .collect()
+            })
+        };
+        c.resources = Some(ResourceRequirements {
+            requests: q(&r.requests),
+            limits: q(&r.limits),
+            ..Default::default()
+        });
+    }
+    Ok(())
+}
+
 /// A ClusterIP Service in front of a [`deployment`] of the same name.
 pub fn service(name: &str, ns: &str, port: i32) -> Service {
     Service {
@@ -320,7 +383,16 @@ pub fn ingress(i: &IngressInput<'_>) -> k8s_openapi::api::networking::v1::Ingres
 }
 
 /// Prometheus scrapes Strimzi's Kafka and Connect pods.
-pub fn strimzi_pod_monitor(ns: &str) -> serde_json::Value {
+/// `kafka.scrapeInterval`/`scrapeTimeout` set the endpoint's `interval`/`scrapeTimeout`
+/// (prometheus-operator `PodMetricsEndpoint`).
+pub fn strimzi_pod_monitor(ns: &str, kafka: &crate::model::stack::Kafka) -> serde_json::Value {
+    let mut endpoint = serde_json::json!({"path": "/metrics", "port": "tcp-prometheus"});
+    if let Some(i) = &kafka.scrape_interval {
+        endpoint["interval"] = serde_json::json!(i.as_str());
+    }
+    if let Some(t) = &kafka.scrape_timeout {
+        endpoint["scrapeTimeout"] = serde_json::json!(t.as_str());
+    }
     serde_json::json!({
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PodMonitor",
@@ -330,7 +402,7 @@ pub fn strimzi_pod_monitor(ns: &str) -> serde_json::Value {
             "selector": {"matchExpressions": [
                 {"key": "strimzi.io/kind", "operator": "In", "values": ["Kafka", "KafkaConnect"]}
             ]},
-            "podMetricsEndpoints": [{"path": "/metrics", "port": "tcp-prometheus"}]
+            "podMetricsEndpoints": [endpoint]
         }
     })
 }

@@ -4,6 +4,7 @@
 //! Architecture invariant: modules here are pure. They compute desired resources and values
 //! from plain inputs; they never talk to a cluster, read files or print.
 
+pub mod alerting;
 pub mod catalog;
 pub mod charts;
 pub mod cluster;

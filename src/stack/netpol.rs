@@ -326,6 +326,22 @@ pub fn policies(profile: &Profile, cfg: &StackConfig, ns: &str) -> Vec<NetworkPo
             )]),
             vec![rule(operator_from, &[10250])],
         ));
+        if cfg.prometheus.alertmanager.enabled {
+            // Alertmanager's web port 9093: Prometheus sends alerts (and scrapes it), Grafana's
+            // Alertmanager datasource queries it. Its pods carry `alertmanager: <CR name>`
+            // (prometheus-operator's StatefulSet pod labels); kube-prometheus-stack 88.5.3 names
+            // the CR `<fullname>-alertmanager` (`_helpers.tpl`, alertmanager.crname).
+            let mut from = vec![pods(PROMETHEUS)];
+            if cfg.grafana.enabled {
+                from.push(pods(GRAFANA));
+            }
+            out.push(policy(
+                "alpaka-alertmanager",
+                ns,
+                selector(&[("alertmanager", "kube-prometheus-stack-alertmanager")]),
+                vec![rule(from, &[9093])],
+            ));
+        }
         if kafka && cfg.kminion.enabled {
             out.push(policy(
                 "alpaka-kminion",
@@ -383,6 +399,26 @@ mod tests {
         let names: Vec<_> = p.iter().filter_map(|n| n.metadata.name.clone()).collect();
         let unique: std::collections::BTreeSet<_> = names.iter().collect();
         assert_eq!(names.len(), unique.len(), "{names:?}");
+    }
+
+    #[test]
+    fn alertmanager_is_reached_by_prometheus_and_grafana_only_when_it_runs() {
+        let mut cfg = StackConfig::default();
+        let named = |cfg: &StackConfig| {
+            policies(&profile(Distribution::K3d), cfg, "alpaka")
+                .into_iter()
+                .find(|p| p.metadata.name.as_deref() == Some("alpaka-alertmanager"))
+        };
+        assert!(named(&cfg).is_none());
+        cfg.prometheus.alertmanager.enabled = true;
+        let p = named(&cfg).unwrap();
+        let spec = p.spec.unwrap();
+        let rule = &spec.ingress.unwrap()[0];
+        assert_eq!(
+            rule.from.as_ref().unwrap(),
+            &vec![pods(PROMETHEUS), pods(GRAFANA)]
+        );
+        assert_eq!(rule.ports.as_ref().unwrap(), &tcp(&[9093]));
     }
 
     #[test]

@@ -248,7 +248,7 @@ pub fn build(
                 Node::new(
                     "k8s.podmonitor.strimzi",
                     "k8s.podmonitor",
-                    manifest(&k8s::strimzi_pod_monitor(&ns), cl)?,
+                    manifest(&k8s::strimzi_pod_monitor(&ns, &cfg.kafka), cl)?,
                 )
                 .after(&prom_release)
                 .after(&kafka_id),
@@ -672,6 +672,7 @@ pub fn build(
                 ..Default::default()
             },
         });
+        k8s::tool_pod_settings(&mut deployment, t).map_err(StackError::Unsupported)?;
         // The operator's shell: alpaka's admin identity.
         let admin = cfg.kafka.enabled.then(|| {
             kafka_clients::add_credentials(
