@@ -1,11 +1,12 @@
-//! alpaka's alerting rules (`stack::alerting`) load in Prometheus's own rule checker:
-//! `promtool check rules` from the real Prometheus (built from the Go module proxy by
-//! `integration/promtool/build.sh`, pinned by its go.mod). Fails, never skips, without it.
+//! alpaka's alerting rules (`stack::alerting`) load in Prometheus's own rule loader: what
+//! `promtool check rules` runs (rulefmt.ParseFile with promtool's parser options), from the real
+//! Prometheus module (built from the Go module proxy by `integration/promtool/build.sh`, pinned
+//! by its go.mod; `integration/promtool/main.go`). Fails, never skips, without it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The directory holding `promtool`: `ALPAKA_PROMTOOL` (integration/test.sh sets it), else
+/// The `check-rules` program, from the directory `ALPAKA_PROMTOOL` (integration/test.sh sets it), else
 /// the cached build.
 fn promtool() -> PathBuf {
     let dir = match std::env::var("ALPAKA_PROMTOOL") {
@@ -23,7 +24,7 @@ fn promtool() -> PathBuf {
             PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
         }
     };
-    dir.join("promtool")
+    dir.join("check-rules")
 }
 
 fn check(name: &str, config: &alpaka::model::stack::StackConfig) -> String {
@@ -33,10 +34,9 @@ fn check(name: &str, config: &alpaka::model::stack::StackConfig) -> String {
     let path = dir.path().join(format!("{name}.yaml"));
     std::fs::write(&path, serde_saphyr::to_string(&file).unwrap()).unwrap();
     let out = Command::new(promtool())
-        .args(["check", "rules"])
         .arg(&path)
         .output()
-        .expect("running promtool");
+        .expect("running check-rules");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -99,10 +99,6 @@ fn promtool_refuses_a_broken_rule() {
         "groups:\n- name: x\n  rules:\n  - alert: Broken\n    expr: sum(up{namespace=\"a\"\n",
     )
     .unwrap();
-    let out = Command::new(promtool())
-        .args(["check", "rules"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = Command::new(promtool()).arg(&path).output().unwrap();
     assert!(!out.status.success());
 }

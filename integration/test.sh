@@ -19,7 +19,8 @@ done
 cp_log="$(mktemp)"
 ( integration/controlplane/build.sh --time >"$cp_log" 2>&1 ) &
 cp_build=$!
-# promtool (Prometheus's rule checker, Go module proxy; integration/promtool/) for
+# check-rules (Prometheus's own rule loader, as `promtool check rules` runs it; Go module proxy;
+# integration/promtool/) for
 # integration/alert_rules.rs, which fails, never skips, without it. Built in the background too.
 pt_dir="$(mktemp)"
 pt_log="$(mktemp)"
