@@ -3,45 +3,12 @@
 //! encrypted root volume, the VPC CNI add-on enforcing NetworkPolicies; `ebsKmsKeyArn` reaches
 //! both volumes; a malformed key ARN is refused with its line.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value as Json;
-use tempfile::TempDir;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn workspace() -> TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for sub in ["profiles", "configs", "policies"] {
-        let from = repo().join(sub);
-        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-        for e in std::fs::read_dir(&from).unwrap() {
-            let e = e.unwrap();
-            std::fs::copy(e.path(), dir.path().join(sub).join(e.file_name())).unwrap();
-        }
-    }
-    dir
-}
-
-fn alpaka(root: &Path) -> Command {
-    let mut c = Command::cargo_bin("alpaka").unwrap();
-    // Nothing here may reach AWS.
-    c.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "ap-northeast-2")
-        .env_remove("AWS_PROFILE")
-        .env("ALPAKA_ROOT", root)
-        .env_remove("ALPAKA_PROFILE")
-        .env("PATH", root.join("no-tools"))
-        .env("NO_COLOR", "1")
-        .current_dir(root);
-    c
-}
+mod common;
+use common::{alpaka, workspace};
 
 fn plan(root: &Path) -> Json {
     let out = alpaka(root)

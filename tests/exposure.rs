@@ -4,44 +4,13 @@
 //! and gives Prometheus no Ingress; `validate` refuses the weak public set-ups and warns once
 //! per weakening.
 
-use std::path::{Path, PathBuf};
-
-use assert_cmd::Command;
 use tempfile::TempDir;
+
+mod common;
+use common::{alpaka, workspace};
 
 const SCHEME: &str = "alb.ingress.kubernetes.io/scheme";
 const ARN: &str = "arn:aws:acm:ap-northeast-2:111122223333:certificate/abc";
-
-/// A fresh copy of the shipped profiles/ and configs/.
-fn workspace() -> TempDir {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    for sub in ["profiles", "configs", "policies"] {
-        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-        for e in std::fs::read_dir(repo.join(sub)).unwrap() {
-            let e = e.unwrap();
-            std::fs::copy(e.path(), dir.path().join(sub).join(e.file_name())).unwrap();
-        }
-    }
-    dir
-}
-
-fn alpaka(root: &Path) -> Command {
-    let mut c = Command::cargo_bin("alpaka").unwrap();
-    // Nothing here may reach AWS: a closed loopback endpoint, no metadata service.
-    c.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "ap-northeast-2")
-        .env_remove("AWS_PROFILE")
-        .env("ALPAKA_ROOT", root)
-        .env_remove("ALPAKA_PROFILE")
-        .env("PATH", root.join("no-tools"))
-        .env("NO_COLOR", "1")
-        .current_dir(root);
-    c
-}
 
 /// eks-prod with `extra` appended to its `overrides:` block (indented by the caller).
 fn eks_prod_with(ws: &TempDir, extra: &str) {

@@ -4,28 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+mod common;
+use common::alpaka;
 
 fn seed(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/seed-values")
         .join(name)
-}
-
-fn alpaka(root: &Path) -> Command {
-    let mut c = Command::cargo_bin("alpaka").unwrap();
-    c.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "ap-northeast-2")
-        .env_remove("AWS_PROFILE")
-        .env("ALPAKA_ROOT", root)
-        .env_remove("ALPAKA_PROFILE")
-        .env("PATH", root.join("no-tools"))
-        .env("NO_COLOR", "1")
-        .current_dir(root);
-    c
 }
 
 struct Run {
