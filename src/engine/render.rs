@@ -134,7 +134,8 @@ fn change_text(s: &mut String, c: &Change) {
                 .unwrap_or(0);
             for f in &c.fields {
                 let path = f.path_string();
-                let (mark, text) = match (&f.before, &f.after) {
+                let (mark, text) = match (f.before.as_ref().map(shown), f.after.as_ref().map(shown))
+                {
                     (None, Some(a)) => (style("+").green(), format!("{path:width$} = {a}")),
                     (Some(b), None) => (style("-").red(), format!("{path:width$} = {b} -> null")),
                     (Some(b), Some(a)) => {
@@ -160,6 +161,29 @@ fn change_text(s: &mut String, c: &Change) {
     }
 }
 
+/// Strings longer than this show abbreviated in text plans (a dashboard's JSON; IAM policy
+/// documents and scripts are shorter and show whole): their start, size and a digest, so a
+/// change still shows as one. `plan --json` keeps them whole.
+const LONG: usize = 2000;
+
+/// A value as a text plan shows it.
+fn shown(v: &Value) -> String {
+    match v {
+        Value::Str(text) if text.len() > LONG => {
+            use sha2::{Digest, Sha256};
+            let start: String = text.chars().take(60).collect();
+            let digest = Sha256::digest(text.as_bytes());
+            let short: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+            format!(
+                "{:?}… ({} bytes, sha256 {short}…; whole in plan --json)",
+                start,
+                text.len()
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
 /// Leaves of a map as `a.b = value` rows; lists and scalars are leaves.
 fn flatten(path: &mut Vec<String>, v: &Value, out: &mut Vec<(String, String)>) {
     match v {
@@ -172,7 +196,7 @@ fn flatten(path: &mut Vec<String>, v: &Value, out: &mut Vec<(String, String)>) {
         }
         // Unset optional fields say nothing on a create.
         Value::Null => {}
-        other => out.push((display_path(path), other.to_string())),
+        other => out.push((display_path(path), shown(other))),
     }
 }
 
@@ -274,4 +298,26 @@ pub fn report_text(report: &ApplyReport, destroy: bool) -> String {
         colour.apply_to(word).bold()
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_strings_show_their_start_size_and_digest() {
+        let dashboard = format!("{{\"panels\": [{}]}}", "1,".repeat(1500));
+        let text = shown(&Value::Str(dashboard.clone()));
+        assert!(text.starts_with(r#""{\"panels\": [1,1,"#), "{text}");
+        assert!(
+            text.contains(&format!("({} bytes, sha256 ", dashboard.len())),
+            "{text}"
+        );
+        assert!(text.len() < 160, "{text}");
+        // Two that differ only past the start still show differently.
+        let mut other = dashboard.clone();
+        other.push(' ');
+        assert_ne!(text, shown(&Value::Str(other)));
+        assert_eq!(shown(&Value::str("short")), "\"short\"");
+    }
 }
