@@ -372,11 +372,30 @@ async fn settle_one(
         return Ok(Outcome::Left);
     }
     match api.delete(&l.name, &DeleteParams::default()).await {
-        Ok(_) => Ok(Outcome::Deleted),
-        Err(kube::Error::Api(s)) if s.is_not_found() => Ok(Outcome::Gone),
-        Err(e) => Err(format!("deleting it: {e}")),
+        Ok(_) => {}
+        Err(kube::Error::Api(s)) if s.is_not_found() => return Ok(Outcome::Gone),
+        Err(e) => return Err(format!("deleting it: {e}")),
+    }
+    // "Deleted" means gone: a CRD is removed only after the API server's finalizer
+    // (`customresourcecleanup.apiextensions.k8s.io`) has run.
+    let deadline = tokio::time::Instant::now() + GONE_WITHIN;
+    loop {
+        let Some(left) = api.get_opt(&l.name).await.map_err(err)? else {
+            return Ok(Outcome::Deleted);
+        };
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!(
+                "deleted, but still there after {}s (finalizers: {})",
+                GONE_WITHIN.as_secs(),
+                left.metadata.finalizers.unwrap_or_default().join(", ")
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
 }
+
+/// How long a deleted leftover may take to go.
+const GONE_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The cluster-scoped API of a leftover's kind.
 async fn dynamic(access: &Access, l: &Leftover) -> Result<Api<DynamicObject>, String> {
