@@ -24,6 +24,8 @@ use alpaka::state::State;
 
 #[path = "controlplane.rs"]
 mod controlplane;
+#[path = "support.rs"]
+mod support;
 
 use controlplane::{CONTEXT, ControlPlane, Strimzi};
 
@@ -1268,68 +1270,12 @@ fn assert_applied_by_alpaka(cp: &ControlPlane, name: &str) {
 /// `ALPAKA_MIRROR_CHARTS_USERNAME`/`_PASSWORD` for that repository only.
 #[test]
 fn installs_a_chart_from_a_local_repository_given_as_the_mirror() {
-    use std::io::{BufRead, BufReader, Write};
     let mut rig = Rig::start();
-    let dir = tempfile::tempdir().unwrap();
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let url = format!("http://127.0.0.1:{port}/charts");
-    let run = |args: &[&str]| {
-        let out = Command::new(&rig.helm).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "helm {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let d = dir.path().display().to_string();
-    run(&["package", &chart(), "-d", &d]);
-    run(&["repo", "index", &d, "--url", &url]);
-    // A chart repository is files over HTTP (helm `pkg/repo`: index.yaml, then the .tgz it
-    // names); this one answers 401 without the right basic credentials.
-    let want = "Basic bWlycm9yOmNoYXJ0LXB3"; // mirror:chart-pw
-    let seen = Arc::new(std::sync::Mutex::new(Vec::<(String, u16)>::new()));
-    let (root, log) = (dir.path().to_path_buf(), seen.clone());
-    std::thread::spawn(move || {
-        for s in l.incoming() {
-            let Ok(mut s) = s else { continue };
-            let mut r = BufReader::new(s.try_clone().unwrap());
-            let mut line = String::new();
-            let _ = r.read_line(&mut line);
-            let mut authz = String::new();
-            loop {
-                let mut h = String::new();
-                if r.read_line(&mut h).is_err() || h.trim().is_empty() {
-                    break;
-                }
-                if let Some(v) = h
-                    .strip_prefix("Authorization:")
-                    .or_else(|| h.strip_prefix("authorization:"))
-                {
-                    authz = v.trim().to_owned();
-                }
-            }
-            let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
-            let file = path.strip_prefix("/charts/").map(|f| root.join(f));
-            let (status, body) = match file {
-                _ if authz != want => (401, Vec::new()),
-                Some(f) if f.is_file() => (200, std::fs::read(f).unwrap()),
-                _ => (404, Vec::new()),
-            };
-            log.lock().unwrap().push((path, status));
-            let head = format!(
-                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n{}\r\n",
-                body.len(),
-                if status == 401 {
-                    "WWW-Authenticate: Basic realm=\"charts\"\r\n"
-                } else {
-                    ""
-                }
-            );
-            let _ = s.write_all(head.as_bytes());
-            let _ = s.write_all(&body);
-        }
-    });
+    let dir = chart_repository(&rig.helm, &[chart()], &url);
+    let seen = serve_charts(l, dir.path().to_path_buf());
     let mirror = alpaka::model::Mirror {
         registry: "registry.example.com/mirror".into(),
         charts: url.clone(),
@@ -1392,4 +1338,241 @@ fn installs_a_chart_from_a_local_repository_given_as_the_mirror() {
     // The next plan reads the release back as unchanged.
     let p = rig.plan_of(&g, false);
     assert!(!p.has_changes(), "{}", text(&p));
+}
+
+/// `helm package` each chart in `charts` into a fresh directory indexed for `url` (helm's own
+/// `repo index`), with the real helm.
+fn chart_repository(helm: &std::path::Path, charts: &[String], url: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let run = |args: &[&str]| {
+        let out = Command::new(helm).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "helm {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    for c in charts {
+        run(&["package", c, "-d", &d]);
+    }
+    run(&["repo", "index", &d, "--url", url]);
+    dir
+}
+
+/// The basic credentials [`serve_charts`] wants: `mirror:chart-pw`.
+const CHARTS_AUTH: &str = "Basic bWlycm9yOmNoYXJ0LXB3";
+
+/// Serves `root` under `/charts/` on `l` as a chart repository does: files over HTTP (helm
+/// `pkg/repo`: index.yaml, then the .tgz it names), 401 with a Basic challenge without
+/// [`CHARTS_AUTH`], 404 for what it does not have. Returns the log of (path, status).
+fn serve_charts(
+    l: std::net::TcpListener,
+    root: PathBuf,
+) -> Arc<std::sync::Mutex<Vec<(String, u16)>>> {
+    use std::io::{BufRead, BufReader, Write};
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<(String, u16)>::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut line = String::new();
+            let _ = r.read_line(&mut line);
+            let mut authz = String::new();
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = h
+                    .strip_prefix("Authorization:")
+                    .or_else(|| h.strip_prefix("authorization:"))
+                {
+                    authz = v.trim().to_owned();
+                }
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+            let file = path.strip_prefix("/charts/").map(|f| root.join(f));
+            let (status, body) = match file {
+                _ if authz != CHARTS_AUTH => (401, Vec::new()),
+                Some(f) if f.is_file() => (200, std::fs::read(f).unwrap()),
+                _ => (404, Vec::new()),
+            };
+            log.lock().unwrap().push((path, status));
+            let head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n{}\r\n",
+                body.len(),
+                if status == 401 {
+                    "WWW-Authenticate: Basic realm=\"charts\"\r\n"
+                } else {
+                    ""
+                }
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&body);
+        }
+    });
+    seen
+}
+
+/// Issue 25: `alpaka images` reads a chart's images from what the pinned chart renders with
+/// alpaka's values (`helm template`, the real helm), so a tag the recorded list does not know is
+/// exact: the profile's mirror serves a stand-in kube-prometheus-stack 93.9.0
+/// (`integration/charts/kube-prometheus-stack-standin`, in the real chart's shape) and nothing
+/// else. Every image it runs is listed with its tag; what it names but does not run (the
+/// operator's default base images, Thanos, a disabled Alertmanager) is not; a hook's image says
+/// so. The charts the mirror does not have, and whose repositories cannot be reached (a closed
+/// proxy), fall back to the recorded list, and the output says why, chart by chart.
+#[test]
+fn images_reads_each_charts_images_from_what_the_pinned_chart_renders() {
+    let helm = controlplane::tools().join("helm");
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/charts");
+    let standin = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("integration/charts/kube-prometheus-stack-standin")
+        .display()
+        .to_string();
+    let dir = chart_repository(&helm, &[standin], &url);
+    let seen = serve_charts(l, dir.path().to_path_buf());
+    let ws = tempfile::tempdir().unwrap();
+    let root = ws.path();
+    support::copy_workspace(root);
+    let profile = root.join("profiles/k3d.yaml");
+    let mut text = std::fs::read_to_string(&profile).unwrap();
+    text.push_str(&format!(
+        "mirror:\n  registry: registry.example.com/mirror\n  charts: {url}\n"
+    ));
+    std::fs::write(&profile, text).unwrap();
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    std::os::unix::fs::symlink(&helm, root.join("bin/helm")).unwrap();
+    let alpaka = |args: &[&str]| {
+        let mut c = support::alpaka(root);
+        c.args(args)
+            .env("ALPAKA_MIRROR_CHARTS_USERNAME", "mirror")
+            .env("ALPAKA_MIRROR_CHARTS_PASSWORD", "chart-pw")
+            // The charts' own repositories are out of reach, at once (helm honours these).
+            .env("HTTPS_PROXY", "http://127.0.0.1:9")
+            .env("HTTP_PROXY", "http://127.0.0.1:9")
+            .env("NO_PROXY", "127.0.0.1");
+        support::output(c)
+    };
+    let (code, out, err) = alpaka(&["images", "--json", "--profile", "k3d"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // What alpaka gives the chart decides what it runs: read from the plan, not assumed.
+    let (code, plan, err) = alpaka(&["plan", "--json", "--refresh=false", "--profile", "k3d"]);
+    assert_eq!(code, 0, "{err}");
+    let plan: serde_json::Value = serde_json::from_str(&plan).unwrap();
+    let values = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "helm.kube-prometheus-stack")
+        .map(|c| c["after"]["values"].clone())
+        .unwrap();
+    let on = |p: &str| values.pointer(p) == Some(&serde_json::Value::Bool(true));
+
+    let kps: Vec<(String, String, String)> = v["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["by"] == "helm.kube-prometheus-stack")
+        .map(|i| {
+            assert_eq!(i["tag_known"], true, "{i}");
+            (
+                i["source"].as_str().unwrap().to_owned(),
+                i["mirror"].as_str().unwrap().to_owned(),
+                i["when"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    let mut want = vec![
+        (
+            "quay.io/prometheus-operator/prometheus-operator:v0.0.1-standin",
+            "",
+        ),
+        (
+            "quay.io/prometheus-operator/prometheus-config-reloader:v0.0.1-standin",
+            "in every Prometheus and Alertmanager pod (the operator's --prometheus-config-reloader)",
+        ),
+        (
+            "ghcr.io/jkroepke/kube-webhook-certgen:v0.0.4-standin",
+            "helm hook (pre-install,pre-upgrade)",
+        ),
+        (
+            "registry.k8s.io/kube-state-metrics/kube-state-metrics:v0.0.5-standin",
+            "",
+        ),
+    ];
+    if on("/prometheus/enabled") {
+        want.push(("quay.io/prometheus/prometheus:v0.0.2-standin", ""));
+    }
+    if on("/alertmanager/enabled") {
+        want.push(("quay.io/prometheus/alertmanager:v0.0.3-standin", ""));
+    }
+    if on("/nodeExporter/enabled") {
+        want.push(("quay.io/prometheus/node-exporter:v0.0.6-standin", ""));
+    }
+    if on("/grafana/enabled") {
+        want.push(("quay.io/kiwigrid/k8s-sidecar:0.0.8-standin", ""));
+        want.push(("docker.io/grafana/grafana:0.0.9-standin", ""));
+        if on("/grafana/persistence/enabled") {
+            want.push(("docker.io/library/busybox:0.0.7-standin", ""));
+        }
+    }
+    let mut got: Vec<(&str, &str)> = kps
+        .iter()
+        .map(|(s, _, w)| (s.as_str(), w.as_str()))
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    // Mapped onto the mirror as the plan maps them.
+    for (source, mirror, _) in &kps {
+        let path = source.split_once('/').unwrap().1;
+        assert_eq!(mirror, &format!("registry.example.com/mirror/{path}"));
+    }
+    // Named but not run with these values: never listed.
+    assert!(!out.contains("thanos"), "{out}");
+    assert!(!out.contains("quay.io/prometheus/prometheus\""), "{out}");
+
+    let charts = v["charts"].as_array().unwrap();
+    for c in charts {
+        if c["release"] == "kube-prometheus-stack" {
+            assert_eq!(c["images_from"], "helm template", "{c}");
+        } else {
+            let from = c["images_from"].as_str().unwrap();
+            assert!(
+                from.starts_with("alpaka's recorded list (helm template: from the mirror: Error:")
+                    && from.contains("; from its repository: Error:"),
+                "{c}"
+            );
+        }
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen.contains(&("/charts/kube-prometheus-stack-93.9.0.tgz".to_owned(), 200)),
+        "{seen:?}"
+    );
+
+    // The text output says where each chart's images came from; --no-render reads none.
+    let (code, out, err) = alpaka(&["images", "--profile", "k3d"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("kube-prometheus-stack 93.9.0 (")
+            && out.contains("); images from helm template"),
+        "{out}"
+    );
+    let (code, out, err) = alpaka(&["images", "--json", "--no-render", "--profile", "k3d"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["charts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["images_from"] == "alpaka's recorded list")
+    );
 }

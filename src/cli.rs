@@ -50,11 +50,17 @@ pub enum Command {
     Doctor,
     /// List every image (digest where pinned) and chart the profile deploys, and where each is
     /// pulled from with the profile's `mirror:`; `--copy-to REGISTRY` prints a crane/helm script
-    /// that fills a mirror (printed only, never run).
+    /// that fills a mirror (printed only, never run). A chart's images are read from the pinned
+    /// chart itself (`helm template` with alpaka's values: needs helm and the chart's
+    /// repository, or the mirror's).
     Images {
         /// JSON output.
         #[arg(long)]
         json: bool,
+        /// Do not render the charts: list their images from alpaka's recorded list (offline;
+        /// a tag the list does not record is shown as unknown).
+        #[arg(long)]
+        no_render: bool,
         /// Print a script copying everything to this registry (host[/prefix]).
         #[arg(long, value_name = "REGISTRY")]
         copy_to: Option<String>,

@@ -50,7 +50,11 @@ fn main() -> ExitCode {
             Command::Graph => ops::graph(&ctx),
             Command::Notes => ops::notes(&ctx),
             Command::Doctor => ops::doctor(&ctx).await,
-            Command::Images { json, copy_to } => ops::images(&ctx, *json, copy_to.as_deref()),
+            Command::Images {
+                json,
+                copy_to,
+                no_render,
+            } => ops::images(&ctx, *json, copy_to.as_deref(), !*no_render).await,
             Command::Test(a) => ops::selftest(&ctx, a).await,
             Command::State(StateCommand::List { json }) => ops::state_list(&ctx, *json),
             Command::State(StateCommand::Show { id, json }) => ops::state_show(&ctx, id, *json),

@@ -405,7 +405,11 @@ pub async fn doctor(ctx: &Ctx) -> Result<u8, OpsError> {
         plain.mirror = None;
         let nodes = crate::stack::build(&loaded.profile_name, &plain, &loaded.config)
             .map_err(OpsError::Stack)?;
-        let (images, charts) = crate::stack::mirror::inventory(Some(m), &loaded.config, &nodes);
+        // The charts as the mirror serves them, rendered with alpaka's values: the exact images.
+        let rendered =
+            super::images::render(&nodes, Some(m), &[super::images::ChartsFrom::Mirror]).await;
+        let (images, charts) =
+            crate::stack::images::inventory(Some(m), &loaded.config, &nodes, &rendered);
         checks.extend(super::doctor_mirror::checks(m, &images, &charts).await);
     }
     for c in &checks {

@@ -22,7 +22,8 @@ use hyper_util::rt::TokioExecutor;
 
 use super::doctor::{Check, Status};
 use crate::model::profile::Mirror;
-use crate::stack::mirror::{self, ImageRef, ImageUse};
+use crate::stack::images::{ChartUse, ImageUse};
+use crate::stack::mirror::ImageRef;
 
 pub const REGISTRY_USERNAME_ENV: &str = "ALPAKA_MIRROR_REGISTRY_USERNAME";
 pub const REGISTRY_PASSWORD_ENV: &str = "ALPAKA_MIRROR_REGISTRY_PASSWORD";
@@ -277,7 +278,7 @@ async fn image_check(http: &Http, m: &Mirror, i: &ImageUse) -> Check {
 async fn chart_check(
     http: &Http,
     m: &Mirror,
-    c: &mirror::ChartUse,
+    c: &ChartUse,
     index: &Option<Result<Reply, String>>,
 ) -> Check {
     let name = c.chart.rsplit('/').next().unwrap_or(&c.chart).to_owned();
@@ -359,7 +360,7 @@ async fn chart_check(
 }
 
 /// One check per image and chart the profile deploys.
-pub async fn checks(m: &Mirror, images: &[ImageUse], charts: &[mirror::ChartUse]) -> Vec<Check> {
+pub async fn checks(m: &Mirror, images: &[ImageUse], charts: &[ChartUse]) -> Vec<Check> {
     let http = match Http::new() {
         Ok(h) => h,
         Err(e) => {

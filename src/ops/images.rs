@@ -1,15 +1,39 @@
 //! `alpaka images` (issue 25): every image and chart the profile deploys, from the graph the
-//! plan is built from (`stack::build`, then `stack::mirror::inventory`), and, with
+//! plan is built from (`stack::build`, then `stack::images::inventory`), and, with
 //! `--copy-to`, a crane/helm script that fills a mirror (printed, never run).
+//!
+//! A chart's images are what the pinned chart renders with alpaka's values (`helm template`,
+//! [`render`]), so the list is exact at the pin; where a chart cannot be rendered (no helm, no
+//! way to the repository, `--no-render`) they come from alpaka's recorded list, and the output
+//! says so for that chart.
+
+use std::sync::Arc;
 
 use serde_json::json;
 
 use super::{Ctx, EXIT_OK, OpsError};
 use crate::config;
+use crate::engine::{Node, Value};
 use crate::model::profile::Mirror;
+use crate::providers::helm::HelmDriver;
+use crate::stack::images::{self as inventory, Rendered};
 use crate::stack::{self, mirror};
 
-pub fn images(ctx: &Ctx, json_out: bool, copy_to: Option<&str>) -> Result<u8, OpsError> {
+/// Where `helm template` fetches each chart from, in the order tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartsFrom {
+    /// The chart's own repository (the pin).
+    Upstream,
+    /// The profile's `mirror.charts`.
+    Mirror,
+}
+
+pub async fn images(
+    ctx: &Ctx,
+    json_out: bool,
+    copy_to: Option<&str>,
+    render_charts: bool,
+) -> Result<u8, OpsError> {
     let loaded = config::load(&ctx.root, &ctx.profile).map_err(OpsError::Invalid)?;
     // The sources: the graph without the mirror pass; the mirror column is the same mapping
     // that pass applies.
@@ -32,10 +56,25 @@ pub fn images(ctx: &Ctx, json_out: bool, copy_to: Option<&str>) -> Result<u8, Op
         }
         None => plain.mirror.clone(),
     };
-    plain.mirror = None;
+    let profile_mirror = plain.mirror.take();
     let nodes =
         stack::build(&loaded.profile_name, &plain, &loaded.config).map_err(OpsError::Stack)?;
-    let (images, charts) = mirror::inventory(target.as_ref(), &loaded.config, &nodes);
+    // Filling a mirror reads the charts where they are published; listing for a profile with a
+    // mirror reads them where its apply will (an offline machine reaches only the mirror).
+    let order: &[ChartsFrom] = match (copy_to, &profile_mirror) {
+        (None, Some(_)) => &[ChartsFrom::Mirror, ChartsFrom::Upstream],
+        (Some(_), Some(_)) => &[ChartsFrom::Upstream, ChartsFrom::Mirror],
+        (_, None) => &[ChartsFrom::Upstream],
+    };
+    let rendered = if render_charts {
+        eprintln!(
+            "Reading each chart's images from `helm template` of its pin (--no-render skips this)…"
+        );
+        render(&nodes, profile_mirror.as_ref(), order).await
+    } else {
+        Rendered::new()
+    };
+    let (images, charts) = inventory::inventory(target.as_ref(), &loaded.config, &nodes, &rendered);
     if copy_to.is_some() {
         print!("{}", copy_script(target.as_ref(), &images, &charts));
         return Ok(EXIT_OK);
@@ -52,7 +91,7 @@ pub fn images(ctx: &Ctx, json_out: bool, copy_to: Option<&str>) -> Result<u8, Op
         let tag = if i.tag_known {
             ""
         } else {
-            " (tag: the chart's default at its pin, not recorded by alpaka)"
+            " (tag: the chart's default at its pin, unknown: its chart was not rendered)"
         };
         let to = i
             .mirror
@@ -73,16 +112,77 @@ pub fn images(ctx: &Ctx, json_out: bool, copy_to: Option<&str>) -> Result<u8, Op
             .as_deref()
             .map(|r| format!(" from {r}"))
             .unwrap_or_default();
-        println!("  {} {} ({}{from})", c.release, c.version, c.chart);
+        println!(
+            "  {} {} ({}{from}); images from {}",
+            c.release, c.version, c.chart, c.images_from
+        );
     }
     Ok(EXIT_OK)
+}
+
+/// `helm template` of every chart in `nodes` (the graph without the mirror pass: its values
+/// name the images as published), fetched from the first source in `order` that works; a
+/// chart none renders carries why (each source's first error line). Charts render
+/// concurrently.
+pub async fn render(nodes: &[Node], m: Option<&Mirror>, order: &[ChartsFrom]) -> Rendered {
+    let helm = Arc::new(HelmDriver::default().with_mirror_charts(m.map(|m| m.charts.clone())));
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in nodes.iter().filter(|n| n.kind == "helm.release") {
+        let Some(release) = n.desired.get("release").and_then(Value::as_str) else {
+            continue;
+        };
+        let version = n.desired.get("version").and_then(Value::as_str);
+        let Some(pin) = mirror::pin_of(release, version) else {
+            continue;
+        };
+        let tries: Vec<(ChartsFrom, Value)> = order
+            .iter()
+            .filter_map(|from| match from {
+                ChartsFrom::Upstream => Some((*from, n.desired.clone())),
+                ChartsFrom::Mirror => m.map(|m| {
+                    let mut d = n.desired.clone();
+                    let (chart, repo) = mirror::chart_source(m, pin);
+                    if let Value::Map(map) = &mut d {
+                        map.insert("chart".into(), Value::str(chart));
+                        map.insert("repo".into(), repo.map_or(Value::Null, Value::str));
+                    }
+                    (*from, d)
+                }),
+            })
+            .collect();
+        let (helm, release) = (helm.clone(), release.to_owned());
+        tasks.spawn(async move {
+            let mut why = Vec::new();
+            for (from, desired) in tries {
+                match helm.template(&desired).await {
+                    Ok(docs) => return (release, Ok(inventory::found_in_all(&docs))),
+                    Err(e) => why.push(format!(
+                        "{} {}",
+                        match from {
+                            ChartsFrom::Upstream => "from its repository:",
+                            ChartsFrom::Mirror => "from the mirror:",
+                        },
+                        e.message
+                    )),
+                }
+            }
+            (release, Err(why.join("; ")))
+        });
+    }
+    let mut rendered = Rendered::new();
+    while let Some(done) = tasks.join_next().await {
+        if let Ok((release, r)) = done {
+            rendered.insert(release, r);
+        }
+    }
+    rendered
 }
 
 /// A shell script that copies every image (crane) and chart (helm pull/push) to the mirror.
 fn copy_script(
     m: Option<&Mirror>,
-    images: &[mirror::ImageUse],
-    charts: &[mirror::ChartUse],
+    images: &[inventory::ImageUse],
+    charts: &[inventory::ChartUse],
 ) -> String {
     let mut s = String::from(
         "#!/bin/sh\n# Fill a mirror for alpaka (printed by `alpaka images --copy-to`; review, then run).\n# Needs crane (go-containerregistry) logged in to both registries, and helm.\nset -eu\n",
@@ -91,7 +191,7 @@ fn copy_script(
         match &i.mirror {
             Some(dst) if i.tag_known => s.push_str(&format!("crane copy '{}' '{dst}'\n", i.source)),
             Some(dst) => s.push_str(&format!(
-                "# {} -> {dst}: the chart's default tag at its pin is not recorded; find it with `helm template` and copy that tag\n",
+                "# {} -> {dst}: its chart could not be rendered, so the tag is unknown; run `alpaka images --copy-to` where helm reaches the chart repository\n",
                 i.source
             )),
             None => {}

@@ -13,6 +13,7 @@ pub mod connectors;
 pub mod dashboards;
 pub mod eks_nodes;
 pub mod hardening;
+pub mod images;
 pub mod ingress;
 pub mod k8s;
 pub mod kafka_clients;

@@ -43,6 +43,7 @@
 
 mod drift;
 pub mod leftovers;
+mod template;
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;

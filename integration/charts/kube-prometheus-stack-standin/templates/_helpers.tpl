@@ -1,0 +1,3 @@
+{{- define "standin.registry" -}}
+{{- .root.Values.global.imageRegistry | default .registry -}}
+{{- end -}}
