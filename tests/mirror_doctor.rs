@@ -28,6 +28,8 @@ struct Registry {
     index: String,
     /// `Basic …` the registry requires, if any.
     auth: Option<String>,
+    /// Files of the chart repository besides index.yaml (packaged charts).
+    files: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
 fn serve(reg: Registry) -> u16 {
@@ -65,6 +67,15 @@ fn serve(reg: Registry) -> u16 {
                         vec![("Content-Type", "application/x-yaml".into())],
                         reg.index.clone(),
                     )
+                } else if let Some(f) = reg.files.get(&path["/charts/".len()..]) {
+                    let mut out = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        f.len()
+                    )
+                    .into_bytes();
+                    out.extend_from_slice(f);
+                    let _ = s.write_all(&out);
+                    continue;
                 } else {
                     (404, vec![], String::new())
                 }
@@ -247,6 +258,7 @@ fn doctor_finds_what_the_mirror_lacks() {
         repos,
         index: index(&listed),
         auth: None,
+        files: Default::default(),
     });
     let ws = workspace();
     set_mirror(ws.path(), port);
@@ -294,6 +306,7 @@ fn doctor_says_when_the_mirror_wants_credentials() {
         repos,
         index: index(&charts),
         auth: Some("Basic cHVsbGVyOnMzY3JldA==".into()),
+        files: Default::default(),
     });
     let ws = workspace();
     set_mirror(ws.path(), port);
@@ -316,4 +329,82 @@ fn doctor_says_when_the_mirror_wants_credentials() {
     );
     assert!(line(&out, "library/mysql:8.4").contains("served"), "{out}");
     assert!(!out.contains("s3cret"));
+}
+
+/// With helm on PATH, doctor renders each chart the mirror serves (`helm template`) and asks
+/// for the exact tags it runs: here a stand-in kube-prometheus-stack 93.9.0
+/// (`integration/charts/kube-prometheus-stack-standin`, packaged by the real helm) whose Grafana
+/// image the mirror lacks. Needs the real helm (`ALPAKA_REAL_TOOLS`, set by
+/// `integration/test.sh`): fails, never skips, without it.
+#[test]
+fn doctor_asks_for_the_exact_tags_the_rendered_chart_runs() {
+    let tools = std::env::var("ALPAKA_REAL_TOOLS")
+        .expect("ALPAKA_REAL_TOOLS: the directory with the real helm (integration/tools.sh)");
+    let helm = Path::new(&tools).join("helm");
+    let ws = workspace();
+    let bin = ws.path().join("no-tools");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(&helm, bin.join("helm")).unwrap();
+    // The chart, packaged and indexed by helm itself (relative URLs: helm resolves them
+    // against the repository's).
+    let charts = tempfile::tempdir().unwrap();
+    let d = charts.path().display().to_string();
+    let standin = common::repo()
+        .join("integration/charts/kube-prometheus-stack-standin")
+        .display()
+        .to_string();
+    for args in [
+        vec!["package", standin.as_str(), "-d", &d],
+        vec!["repo", "index", &d],
+    ] {
+        let out = std::process::Command::new(&helm)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "helm {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let index = std::fs::read_to_string(charts.path().join("index.yaml")).unwrap();
+    let tgz = "kube-prometheus-stack-93.9.0.tgz";
+    let files = [(
+        tgz.to_owned(),
+        std::fs::read(charts.path().join(tgz)).unwrap(),
+    )]
+    .into();
+    // What the stand-in runs with alpaka's k3d values, on the mirror, but Grafana.
+    let served = [
+        "mirror/prometheus-operator/prometheus-operator:v0.0.1-standin",
+        "mirror/prometheus-operator/prometheus-config-reloader:v0.0.1-standin",
+        "mirror/jkroepke/kube-webhook-certgen:v0.0.4-standin",
+        "mirror/kube-state-metrics/kube-state-metrics:v0.0.5-standin",
+        "mirror/prometheus/prometheus:v0.0.2-standin",
+        "mirror/prometheus/node-exporter:v0.0.6-standin",
+        "mirror/kiwigrid/k8s-sidecar:0.0.8-standin",
+    ];
+    let port = serve(Registry {
+        manifests: served.iter().map(|s| s.to_string()).collect(),
+        repos: BTreeSet::new(),
+        index,
+        auth: None,
+        files,
+    });
+    set_mirror(ws.path(), port);
+    let out = doctor(ws.path(), &[]);
+    for s in served {
+        let image = s.strip_prefix("mirror/").unwrap();
+        assert!(line(&out, image).contains("served"), "{image}:\n{out}");
+    }
+    assert!(
+        line(&out, "grafana/grafana:0.0.9-standin").contains("not on the mirror (404)"),
+        "{out}"
+    );
+    // Nothing of kube-prometheus-stack is checked by repository only: every tag is known.
+    assert!(
+        !out.lines()
+            .any(|l| l.contains("prometheus") && l.contains("tag(s)")),
+        "{out}"
+    );
 }
