@@ -201,6 +201,17 @@ fn images_lists_what_the_plan_deploys_mapped_onto_the_mirror() {
             .iter()
             .any(|i| i.starts_with("registry.example.com/mirror/strimzi/kafka:1.2.0-kafka-"))
     );
+    // The cluster layer's images are listed apart, with who pulls them.
+    let outside = v["outside_the_mirror"].as_array().unwrap();
+    assert!(
+        outside
+            .iter()
+            .any(|o| o["image"] == "rancher/k3s:v1.34.1-k3s1"
+                && o["by"] == "k3d.cluster.k3d"
+                && o["pulled_by"].as_str().unwrap().contains("`k3d.image`")),
+        "{outside:?}"
+    );
+    assert!(!listed.iter().any(|i| i.contains("rancher/k3s")));
     let charts = v["charts"].as_array().unwrap();
     assert!(charts.len() >= 4);
     for c in charts {

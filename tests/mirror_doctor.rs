@@ -67,7 +67,8 @@ fn serve(reg: Registry) -> u16 {
                         vec![("Content-Type", "application/x-yaml".into())],
                         reg.index.clone(),
                     )
-                } else if let Some(f) = reg.files.get(&path["/charts/".len()..]) {
+                } else if let Some(f) = path.strip_prefix("/charts/").and_then(|f| reg.files.get(f))
+                {
                     let mut out = format!(
                         "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                         f.len()

@@ -408,9 +408,8 @@ pub async fn doctor(ctx: &Ctx) -> Result<u8, OpsError> {
         // The charts as the mirror serves them, rendered with alpaka's values: the exact images.
         let rendered =
             super::images::render(&nodes, Some(m), &[super::images::ChartsFrom::Mirror]).await;
-        let (images, charts) =
-            crate::stack::images::inventory(Some(m), &loaded.config, &nodes, &rendered);
-        checks.extend(super::doctor_mirror::checks(m, &images, &charts).await);
+        let inv = crate::stack::images::inventory(Some(m), &loaded.config, &nodes, &rendered);
+        checks.extend(super::doctor_mirror::checks(m, &inv.images, &inv.charts).await);
     }
     for c in &checks {
         println!("{c}");

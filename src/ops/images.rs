@@ -74,18 +74,24 @@ pub async fn images(
     } else {
         Rendered::new()
     };
-    let (images, charts) = inventory::inventory(target.as_ref(), &loaded.config, &nodes, &rendered);
+    let inv = inventory::inventory(target.as_ref(), &loaded.config, &nodes, &rendered);
     if copy_to.is_some() {
-        print!("{}", copy_script(target.as_ref(), &images, &charts));
+        print!("{}", copy_script(target.as_ref(), &inv));
         return Ok(EXIT_OK);
     }
     if json_out {
         println!(
             "{}",
-            json!({"profile": loaded.profile_name, "mirror": target, "images": images, "charts": charts})
+            json!({"profile": loaded.profile_name, "mirror": target, "images": inv.images,
+                   "charts": inv.charts, "outside_the_mirror": inv.outside})
         );
         return Ok(EXIT_OK);
     }
+    let inventory::Inventory {
+        images,
+        charts,
+        outside,
+    } = inv;
     println!("Images the profile `{}` deploys:", loaded.profile_name);
     for i in &images {
         let tag = if i.tag_known {
@@ -116,6 +122,12 @@ pub async fn images(
             "  {} {} ({}{from}); images from {}",
             c.release, c.version, c.chart, c.images_from
         );
+    }
+    if !outside.is_empty() {
+        println!("Pulled outside the mirror (the cluster layer):");
+        for o in &outside {
+            println!("  {}    [{}: {}]", o.image, o.by, o.pulled_by);
+        }
     }
     Ok(EXIT_OK)
 }
@@ -179,14 +191,17 @@ pub async fn render(nodes: &[Node], m: Option<&Mirror>, order: &[ChartsFrom]) ->
 }
 
 /// A shell script that copies every image (crane) and chart (helm pull/push) to the mirror.
-fn copy_script(
-    m: Option<&Mirror>,
-    images: &[inventory::ImageUse],
-    charts: &[inventory::ChartUse],
-) -> String {
+fn copy_script(m: Option<&Mirror>, inv: &inventory::Inventory) -> String {
+    let (images, charts) = (&inv.images, &inv.charts);
     let mut s = String::from(
         "#!/bin/sh\n# Fill a mirror for alpaka (printed by `alpaka images --copy-to`; review, then run).\n# Needs crane (go-containerregistry) logged in to both registries, and helm.\nset -eu\n",
     );
+    for o in &inv.outside {
+        s.push_str(&format!(
+            "# not through the mirror: {} ({}: {})\n",
+            o.image, o.by, o.pulled_by
+        ));
+    }
     for i in images {
         match &i.mirror {
             Some(dst) if i.tag_known => s.push_str(&format!("crane copy '{}' '{dst}'\n", i.source)),

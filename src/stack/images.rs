@@ -49,6 +49,24 @@ pub struct ChartUse {
     pub images_from: String,
 }
 
+/// An image the profile needs that the cluster does not pull, so the mirror does not serve it
+/// through alpaka's values: who pulls it, and how to take it from the mirror where one can.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Outside {
+    pub image: String,
+    /// The node it comes with (`k3d.cluster.k3d`, `eks.addon.prod.vpc-cni`).
+    pub by: String,
+    pub pulled_by: String,
+}
+
+/// What a profile deploys.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Inventory {
+    pub images: Vec<ImageUse>,
+    pub charts: Vec<ChartUse>,
+    pub outside: Vec<Outside>,
+}
+
 /// An image found in a manifest, and when it runs ("" = whenever the object exists).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
@@ -73,9 +91,10 @@ pub fn inventory(
     cfg: &StackConfig,
     nodes: &[Node],
     rendered: &Rendered,
-) -> (Vec<ImageUse>, Vec<ChartUse>) {
+) -> Inventory {
     let mut images: Vec<ImageUse> = Vec::new();
     let mut charts = Vec::new();
+    let mut outside = Vec::new();
     let mut push = |source: String, by: &str, when: &str, known: bool| {
         let mirror = m.map(|m| rewrite(m, &source));
         if !images
@@ -157,7 +176,7 @@ pub fn inventory(
                     push(f.image, &id, &f.when, true);
                 }
             }
-            _ => {}
+            _ => outside.extend(cluster_layer(n, &id)),
         }
     }
     if cfg.kafka.enabled {
@@ -174,7 +193,59 @@ pub fn inventory(
             true,
         );
     }
-    (images, charts)
+    Inventory {
+        images,
+        charts,
+        outside,
+    }
+}
+
+/// The cluster layer's images: pulled by a tool on this machine or by EKS, never through a
+/// chart's or manifest's values.
+fn cluster_layer(n: &Node, id: &str) -> Vec<Outside> {
+    let d = &n.desired;
+    let s = |k: &str| d.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let one = |image: String, pulled_by: &str| Outside {
+        image,
+        by: id.to_owned(),
+        pulled_by: pulled_by.to_owned(),
+    };
+    match n.kind.as_str() {
+        // k3d-io/k3d v5.9 pkg/types/images.go: the load balancer and tools images are
+        // `ghcr.io/k3d-io/k3d-proxy` / `k3d-tools` at k3d's own version, unless
+        // K3D_IMAGE_LOADBALANCER / K3D_IMAGE_TOOLS (pkg/types/env.go) name others.
+        "k3d.cluster" => vec![
+            one(
+                s("image"),
+                "this machine's docker, when k3d creates the cluster: to take it from the mirror, set the profile's `k3d.image` to its copy there",
+            ),
+            one(
+                "ghcr.io/k3d-io/k3d-proxy:<k3d's version>".into(),
+                "this machine's docker, for k3d's load balancer: K3D_IMAGE_LOADBALANCER names a mirror copy",
+            ),
+            one(
+                "ghcr.io/k3d-io/k3d-tools:<k3d's version>".into(),
+                "this machine's docker, for k3d's tools container: K3D_IMAGE_TOOLS names a mirror copy",
+            ),
+        ],
+        "minikube.cluster" => vec![one(
+            format!(
+                "gcr.io/k8s-minikube/kicbase:<minikube's version>, Kubernetes {}'s images",
+                s("kubernetes_version")
+            ),
+            "minikube on this machine, from its own registries and cache",
+        )],
+        // EKS managed add-ons come from Amazon ECR in the cluster's region.
+        "eks.addon" => vec![one(
+            format!(
+                "the {} add-on's images (EKS's version for Kubernetes {})",
+                s("name"),
+                s("kubernetes_version")
+            ),
+            "the nodes, from Amazon ECR in the cluster's region: private subnets need the ecr.api, ecr.dkr and s3 VPC endpoints",
+        )],
+        _ => Vec::new(),
+    }
 }
 
 /// The images a chart's rendered manifests run, each once (an image that runs whenever its
@@ -356,7 +427,7 @@ mod tests {
             }]),
         );
         rendered.insert("kube-prometheus-stack".into(), Err("Error: no".into()));
-        let (images, charts) = inventory(None, &cfg, &nodes, &rendered);
+        let Inventory { images, charts, .. } = inventory(None, &cfg, &nodes, &rendered);
         assert_eq!(
             charts[0].images_from,
             "alpaka's recorded list (helm template: Error: no)"
