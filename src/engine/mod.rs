@@ -17,4 +17,4 @@ pub use driver::{Driver, DriverError, Drivers, Found, Readiness, StepCx};
 pub use graph::{Graph, GraphError};
 pub use node::{Node, ResourceId};
 pub use plan::{Action, Change, Plan, PlanOptions};
-pub use value::{OutputRef, Secret, Value};
+pub use value::{Lists, OutputRef, Secret, Value};

@@ -109,9 +109,37 @@ impl PartialEq for Secret {
     }
 }
 
+/// What [`Value::merge`] does where both sides hold a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lists {
+    /// The upper list replaces the base one (helm's values merge).
+    Replace,
+    /// The upper list's items follow the base one's (two parts of alpaka adding to one list).
+    Extend,
+}
+
 impl Value {
     pub fn str(s: impl Into<String>) -> Value {
         Value::Str(s.into())
+    }
+
+    /// Deep-merges `upper` into `self`: maps key by key, lists as `lists` says, anything
+    /// else replaced by `upper`.
+    pub fn merge(&mut self, upper: Value, lists: Lists) {
+        match (self, upper) {
+            (Value::Map(b), Value::Map(u)) => {
+                for (k, v) in u {
+                    match b.get_mut(&k) {
+                        Some(old) => old.merge(v, lists),
+                        None => {
+                            b.insert(k, v);
+                        }
+                    }
+                }
+            }
+            (Value::List(b), Value::List(u)) if lists == Lists::Extend => b.extend(u),
+            (b, u) => *b = u,
+        }
     }
 
     pub fn secret(s: impl Into<String>) -> Value {
@@ -384,6 +412,39 @@ pub fn to_value<T: Serialize>(t: &T) -> Result<Value, serde_json::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merge_goes_deep_and_treats_lists_as_told() {
+        let base = || {
+            Value::map([(
+                "a",
+                Value::map([
+                    ("l", Value::List(vec![Value::Int(1)])),
+                    ("keep", Value::Bool(true)),
+                ]),
+            )])
+        };
+        let upper = || {
+            Value::map([(
+                "a",
+                Value::map([
+                    ("l", Value::List(vec![Value::Int(2)])),
+                    ("new", Value::Int(3)),
+                ]),
+            )])
+        };
+        let mut r = base();
+        r.merge(upper(), Lists::Replace);
+        assert_eq!(r.get("a.l"), Some(&Value::List(vec![Value::Int(2)])));
+        assert_eq!(r.get("a.keep"), Some(&Value::Bool(true)));
+        assert_eq!(r.get("a.new"), Some(&Value::Int(3)));
+        let mut e = base();
+        e.merge(upper(), Lists::Extend);
+        assert_eq!(
+            e.get("a.l"),
+            Some(&Value::List(vec![Value::Int(1), Value::Int(2)]))
+        );
+    }
 
     #[test]
     fn secrets_never_serialize_in_plaintext() {

@@ -199,23 +199,10 @@ pub fn secure_schema_history(
 
 use crate::engine::Value;
 
-/// Merges `upper` into `base`: maps deeply, lists extended (so values another part of alpaka
-/// generated for the same chart stay), anything else replaced.
+/// Merges `upper` into `base`: lists extended, so values another part of alpaka generated for
+/// the same chart stay.
 fn merge(base: &mut Value, upper: Value) {
-    match (base, upper) {
-        (Value::Map(b), Value::Map(u)) => {
-            for (k, v) in u {
-                match b.get_mut(&k) {
-                    Some(old) => merge(old, v),
-                    None => {
-                        b.insert(k, v);
-                    }
-                }
-            }
-        }
-        (Value::List(b), Value::List(u)) => b.extend(u),
-        (b, u) => *b = u,
-    }
+    base.merge(upper, crate::engine::Lists::Extend);
 }
 
 fn ca_volume_value(cluster: &str) -> (Value, Value) {

@@ -428,23 +428,6 @@ pub fn chart_values(m: &Mirror, release: &str) -> Value {
     Value::map(v)
 }
 
-/// Deep-merges `upper` into `base`; `upper` wins.
-fn merge(base: &mut Value, upper: Value) {
-    match (base, upper) {
-        (Value::Map(b), Value::Map(u)) => {
-            for (k, v) in u {
-                match b.get_mut(&k) {
-                    Some(old) => merge(old, v),
-                    None => {
-                        b.insert(k, v);
-                    }
-                }
-            }
-        }
-        (b, u) => *b = u,
-    }
-}
-
 /// The mirror applied to every node the stack built.
 pub fn apply(m: &Mirror, nodes: &mut [Node]) {
     for n in nodes {
@@ -472,7 +455,7 @@ fn release(m: &Mirror, desired: &mut Value) {
     let values = d
         .entry("values".to_owned())
         .or_insert_with(|| Value::Map(BTreeMap::new()));
-    merge(values, chart_values(m, &release));
+    values.merge(chart_values(m, &release), crate::engine::Lists::Replace);
 }
 
 /// The pin a release node was built from (the legacy Strimzi pin shares its release name).
