@@ -451,58 +451,22 @@ fn a_client_without_an_acl_for_a_topic_is_refused() {
     assert!(log.contains("Topic authorization failed"), "{log}");
 
     // The Java client, as the same user, consuming in a group its ACLs allow.
-    let props = k.dir.path().join("alpaka-test.properties");
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&props)
-            .unwrap();
-        std::io::Write::write_all(
-            &mut f,
-            format!(
-                "security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\nsasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"{user}\" password=\"{}\";\nssl.truststore.type=PEM\nssl.truststore.location={}\n",
-                k.user_password(user),
-                k.ca.display()
-            )
-            .as_bytes(),
-        )
-        .unwrap();
-    }
-    let lib = format!(
-        "{}/lib/*",
-        String::from_utf8(
-            Command::new(repo().join("integration/kafka/fetch.sh"))
-                .output()
-                .unwrap()
-                .stdout
-        )
-        .unwrap()
-        .trim()
-    );
-    let cluster = k.k8s_secrets.parent().unwrap();
-    let out = Command::new("java")
-        .args(["-Xshare:auto", "-Xmx128m", "-XX:TieredStopAtLevel=1"])
-        .arg(format!(
-            "-Dlog4j2.configurationFile={}",
-            cluster.join("log4j2-tools.properties").display()
-        ))
-        .arg("-cp")
-        .arg(lib)
-        .arg("org.apache.kafka.tools.consumer.ConsoleConsumer")
-        .args(["--bootstrap-server", &k.bootstrap, "--topic", topic])
-        .args([
+    let out = java_tool(
+        user,
+        "org.apache.kafka.tools.consumer.ConsoleConsumer",
+        &[
+            "--bootstrap-server",
+            &k.bootstrap,
+            "--topic",
+            topic,
             "--group",
             "alpaka-test-it000001-refused",
             "--from-beginning",
-        ])
-        .args(["--timeout-ms", "20000", "--consumer.config"])
-        .arg(&props)
-        .output()
-        .unwrap();
+            "--timeout-ms",
+            "20000",
+        ],
+        "--consumer.config",
+    );
     // (The console consumer ends with status 0 after an error: the exception is the evidence.)
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -835,4 +799,156 @@ fn user_operator_stand_ins_reconciling_one_new_user_at_once_agree_on_its_passwor
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(ok, "{name} logs in with its Secret's password: {log}");
+}
+
+/// One of Kafka's own command-line tools (Maven Central's jars, `integration/kafka/fetch.sh`)
+/// logged in as `user` over SASL_SSL: its client properties (mode 0600) are passed with
+/// `config_flag` (`--consumer.config`, `--command-config`).
+fn java_tool(user: &str, main: &str, args: &[&str], config_flag: &str) -> std::process::Output {
+    let k = kafka();
+    let props = k.dir.path().join(format!("{user}.properties"));
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&props)
+            .unwrap();
+        std::io::Write::write_all(
+            &mut f,
+            format!(
+                "security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\nsasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"{user}\" password=\"{}\";\nssl.truststore.type=PEM\nssl.truststore.location={}\n",
+                k.user_password(user),
+                k.ca.display()
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    }
+    let lib = format!(
+        "{}/lib/*",
+        String::from_utf8(
+            Command::new(repo().join("integration/kafka/fetch.sh"))
+                .output()
+                .unwrap()
+                .stdout
+        )
+        .unwrap()
+        .trim()
+    );
+    let cluster = k.k8s_secrets.parent().unwrap();
+    Command::new("java")
+        .args(["-Xshare:auto", "-Xmx128m", "-XX:TieredStopAtLevel=1"])
+        .arg(format!(
+            "-Dlog4j2.configurationFile={}",
+            cluster.join("log4j2-tools.properties").display()
+        ))
+        .arg("-cp")
+        .arg(lib)
+        .arg(main)
+        .args(args)
+        .arg(config_flag)
+        .arg(&props)
+        .output()
+        .unwrap()
+}
+
+/// KMinion's end-to-end probe, as its user: the topic made as alpaka's KafkaTopic says (by the
+/// admin, as the Topic Operator would), then what the probe does (redpanda-data/kminion v2.3.0
+/// `e2e/producer.go`, `consumer.go`): produce to it, consume it in a group named by its prefix
+/// and commit. The user may do exactly that: another topic, or a group outside the prefix, is
+/// refused by the real broker.
+#[test]
+fn kminions_end_to_end_probe_runs_on_its_own_acls() {
+    let k = kafka();
+    let nodes = render(k.mysql_port, &k.password);
+    let topic = nodes
+        .iter()
+        .find(|n| n.kind == "strimzi.kafkatopic")
+        .map(resource)
+        .expect("alpaka renders the probe's KafkaTopic");
+    let name = topic["metadata"]["name"].as_str().unwrap().to_owned();
+    let spec = &topic["spec"];
+    let mut args: Vec<String> = [
+        "--bootstrap-server",
+        &k.bootstrap,
+        "--create",
+        "--if-not-exists",
+        "--topic",
+        &name,
+        "--partitions",
+        &spec["partitions"].to_string(),
+        "--replication-factor",
+        &spec["replicas"].to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for (key, v) in spec["config"].as_object().unwrap() {
+        let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+        args.extend(["--config".to_owned(), format!("{key}={v}")]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = java_tool(
+        alpaka::stack::kafka_users::ADMIN_USER,
+        "org.apache.kafka.tools.TopicCommand",
+        &args,
+        "--command-config",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let user = alpaka::stack::kafka_users::KMINION_USER;
+    let probe = |topic: &str, group: &str, wait: u32| {
+        job_script(
+            user,
+            r#"set -u
+printf 'probe-1\nprobe-2\nprobe-3\n' | timeout 60 kcat -P -b "$BOOTSTRAP" -t "$TOPIC" -X message.timeout.ms=20000 || exit 10
+got=$(timeout "$WAIT" kcat -b "$BOOTSTRAP" -G "$GROUP" -X auto.offset.reset=earliest -X enable.auto.commit=true -e -q "$TOPIC" | wc -l | tr -d ' ')
+echo "received $got"
+[ "$got" -ge 3 ] || exit 11
+"#,
+            &[
+                ("BOOTSTRAP", k.bootstrap.clone()),
+                ("TOPIC", topic.to_owned()),
+                ("GROUP", group.to_owned()),
+                ("WAIT", wait.to_string()),
+            ],
+        )
+    };
+    let (ok, log) = probe(&name, "kminion-end-to-end-it01", 60);
+    assert!(ok, "{log}");
+    // The group's committed offsets are there (the probe commits them).
+    let out = java_tool(
+        alpaka::stack::kafka_users::ADMIN_USER,
+        "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+        &[
+            "--bootstrap-server",
+            &k.bootstrap,
+            "--describe",
+            "--group",
+            "kminion-end-to-end-it01",
+        ],
+        "--command-config",
+    );
+    let described = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        described.contains(&name),
+        "{described}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Nothing else.
+    let (ok, log) = probe(
+        "alpaka-test-kminion-elsewhere",
+        "kminion-end-to-end-it02",
+        20,
+    );
+    assert!(!ok && log.contains("Topic authorization failed"), "{log}");
+    let (ok, log) = probe(&name, "someone-elses-group", 20);
+    assert!(!ok && log.contains("Group authorization failed"), "{log}");
 }

@@ -378,7 +378,7 @@ fn apply_and_destroy_without_a_terminal_need_auto_approve() {
         .write_stdin("yes\n")
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("Plan: 51 to add"))
+        .stdout(predicate::str::contains("Plan: 52 to add"))
         .stderr(predicate::str::contains("no terminal to ask on"))
         .stderr(predicate::str::contains("--auto-approve"));
     // nothing recorded, so destroy has nothing to do and asks nothing

@@ -212,6 +212,7 @@ fn generated_strimzi_resources_validate_against_the_crds() {
         "KafkaConnect",
         "KafkaConnector",
         "KafkaUser",
+        "KafkaTopic",
     ] {
         assert!(
             checked.get(kind).copied().unwrap_or(0) > 0,

@@ -650,6 +650,11 @@ impl Default for Loki {
 #[serde(deny_unknown_fields, default, rename_all = "camelCase")]
 pub struct Kminion {
     pub enabled: bool,
+    /// KMinion's end-to-end probe: it produces to and consumes from its own topic
+    /// (`kminion-end-to-end`, made by alpaka as a KafkaTopic: one partition per broker) and
+    /// exports the produce/roundtrip latencies and lost messages the built-in dashboard shows.
+    /// `false` leaves the topic out and those panels empty.
+    pub end_to_end: bool,
     pub scrape_interval: Duration,
     pub scrape_timeout: Duration,
     pub node_selector: Labels,
@@ -665,6 +670,7 @@ impl Default for Kminion {
     fn default() -> Self {
         Kminion {
             enabled: true,
+            end_to_end: true,
             scrape_interval: Duration::known("10s"),
             scrape_timeout: Duration::known("5s"),
             node_selector: Labels::new(),

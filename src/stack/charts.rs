@@ -11,6 +11,7 @@ use crate::model::stack::{FreeMap, Labels, StackConfig};
 use crate::model::types::Toleration;
 
 use super::catalog::{self, ChartPin};
+use super::kafka_users;
 use super::platform::Addresses;
 use super::{labels_value, strs};
 
@@ -226,17 +227,43 @@ pub fn kube_prometheus_stack(cfg: &StackConfig, addr: &Addresses) -> Value {
 pub fn kminion(cfg: &StackConfig, addr: &Addresses) -> Value {
     let m = &cfg.kminion;
     let [sel, tol] = placement(&m.node_selector, &m.tolerations);
-    Value::map([
-        (
-            "kminion",
+    let mut config = vec![(
+        "kafka",
+        Value::map([("brokers", strs(&[addr.bootstrap()]))]),
+    )];
+    // The end-to-end probe (KMinion v2.3.0 `e2e/config.go`: `minion.endToEnd`, off by
+    // default there) on alpaka's KafkaTopic: `topicManagement.enabled: false` makes KMinion
+    // use the topic as it is (`e2e/topic.go` validateManagementTopic) rather than create it and
+    // move its partitions, which would need Alter on the cluster.
+    if kafka_users::kminion_end_to_end(cfg).is_some() {
+        config.push((
+            "minion",
             Value::map([(
-                "config",
-                Value::map([(
-                    "kafka",
-                    Value::map([("brokers", strs(&[addr.bootstrap()]))]),
-                )]),
+                "endToEnd",
+                Value::map([
+                    ("enabled", Value::Bool(true)),
+                    (
+                        "topicManagement",
+                        Value::map([
+                            ("enabled", Value::Bool(false)),
+                            ("name", Value::str(kafka_users::KMINION_E2E)),
+                            (
+                                "replicationFactor",
+                                Value::Int(i64::from(cfg.kafka.default_replication_factor)),
+                            ),
+                            ("partitionsPerBroker", Value::Int(1)),
+                        ]),
+                    ),
+                    (
+                        "consumer",
+                        Value::map([("groupIdPrefix", Value::str(kafka_users::KMINION_E2E))]),
+                    ),
+                ]),
             )]),
-        ),
+        ));
+    }
+    Value::map([
+        ("kminion", Value::map([("config", Value::map(config))])),
         (
             "serviceMonitor",
             Value::map([

@@ -1,7 +1,7 @@
 //! One Strimzi `KafkaUser` per Kafka client, with the least ACLs its work needs, derived from
 //! the config (nobody types an ACL): each Connect type from its internal topics and the
 //! topics its connectors read or write, ksqlDB from its service id and `ksqldb.topics`, kafbat
-//! UI read-only, KMinion describe-only, `alpaka test` its `alpaka-test-` prefix; the tool pod is
+//! UI read-only, KMinion describe-only but for its end-to-end probe's topic, `alpaka test` its `alpaka-test-` prefix; the tool pod is
 //! alpaka's admin identity (a super user). Pure.
 //!
 //! Every user authenticates with SCRAM-SHA-512: the User Operator generates the password into a
@@ -370,39 +370,84 @@ pub fn kafka_ui_acls() -> Acls {
     acls
 }
 
-/// KMinion: describe the cluster, its configs and log dirs, every topic and consumer group
-/// (lag is computed from group offsets). Its end-to-end probe (off by default: kminion
-/// `minion.endToEnd.enabled` defaults to false, and alpaka does not set it) gets its topic and
-/// group prefix only when the chart values turn it on (defaults `kminion-end-to-end`,
-/// redpanda-data/kminion `e2e/config_topic.go`, `config_consumer.go`).
-pub fn kminion_acls(cfg: &StackConfig) -> Acls {
-    let mut acls = Acls::default();
-    acls.allow(Resource::cluster(), &[Op::Describe, Op::DescribeConfigs]);
-    acls.allow(Resource::topic("*"), &[Op::Describe, Op::DescribeConfigs]);
-    acls.allow(Resource::group("*"), &[Op::Describe]);
+/// KMinion's end-to-end probe as configured: its topic and consumer group prefix, and whether
+/// KMinion manages the topic itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KminionEndToEnd {
+    pub topic: String,
+    pub group_prefix: String,
+    /// `topicManagement.enabled`: KMinion creates the topic and adds partitions itself;
+    /// alpaka's default is off, with the topic a KafkaTopic alpaka makes.
+    pub kminion_manages_topic: bool,
+}
+
+/// KMinion's default name for its end-to-end topic and group prefix (v2.3.0
+/// `e2e/config_topic.go`, `config_consumer.go`).
+pub const KMINION_E2E: &str = "kminion-end-to-end";
+
+/// The probe (`kminion.endToEnd`, default on) with what the chart values change of it
+/// (`kminion.config.minion.endToEnd`: KMinion v2.3.0 `e2e/config.go`). None when off.
+pub fn kminion_end_to_end(cfg: &StackConfig) -> Option<KminionEndToEnd> {
     let e2e = cfg
         .kminion
         .chart_values
         .get("kminion")
         .and_then(|v| v.pointer("/config/minion/endToEnd"));
-    if e2e
-        .and_then(|e| e.get("enabled"))
+    let at = |p: &str| e2e.and_then(|e| e.pointer(p));
+    let enabled = at("/enabled")
         .and_then(serde_json::Value::as_bool)
-        == Some(true)
-    {
-        let text = |p: &str, d: &str| {
-            e2e.and_then(|e| e.pointer(p))
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or(d)
-                .to_owned()
+        .unwrap_or(cfg.kminion.end_to_end);
+    if !enabled || !cfg.kminion.enabled || !cfg.kafka.enabled {
+        return None;
+    }
+    let text = |p: &str| {
+        at(p)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or(KMINION_E2E)
+            .to_owned()
+    };
+    Some(KminionEndToEnd {
+        topic: text("/topicManagement/name"),
+        group_prefix: text("/consumer/groupIdPrefix"),
+        kminion_manages_topic: at("/topicManagement/enabled")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false),
+    })
+}
+
+/// KMinion: describe the cluster, its configs and log dirs, every topic and consumer group
+/// (lag is computed from group offsets). Its end-to-end probe ([`kminion_end_to_end`])
+/// produces to and consumes from its topic in groups named by its prefix (redpanda-data/kminion
+/// v2.3.0 `e2e/producer.go`, `consumer.go`); only where the values hand the topic to KMinion does
+/// it also create it (Create). Moving partitions would need Alter on the cluster, which alpaka
+/// never grants.
+pub fn kminion_acls(cfg: &StackConfig) -> Acls {
+    let mut acls = Acls::default();
+    acls.allow(Resource::cluster(), &[Op::Describe, Op::DescribeConfigs]);
+    acls.allow(Resource::topic("*"), &[Op::Describe, Op::DescribeConfigs]);
+    acls.allow(Resource::group("*"), &[Op::Describe]);
+    if let Some(e) = kminion_end_to_end(cfg) {
+        let ops: &[Op] = if e.kminion_manages_topic {
+            OWN
+        } else {
+            &[Op::Read, Op::Write, Op::Describe]
         };
-        let topic = text("/topicManagement/name", "kminion-end-to-end");
-        let group = text("/consumer/groupIdPrefix", "kminion-end-to-end");
-        acls.allow(Resource::topic(&topic), OWN);
-        acls.allow(
-            Resource::groups(&group),
-            &[Op::Read, Op::Describe, Op::Delete],
-        );
+        acls.allow(Resource::topic(&e.topic), ops);
+        // Delete only if the values turn on `consumer.deleteStaleConsumerGroups` (off by
+        // default, v2.3.0 `e2e/config_consumer.go`).
+        let stale = cfg
+            .kminion
+            .chart_values
+            .get("kminion")
+            .and_then(|v| v.pointer("/config/minion/endToEnd/consumer/deleteStaleConsumerGroups"))
+            .and_then(serde_json::Value::as_bool)
+            == Some(true);
+        let group_ops: &[Op] = if stale {
+            &[Op::Read, Op::Describe, Op::Delete]
+        } else {
+            &[Op::Read, Op::Describe]
+        };
+        acls.allow(Resource::groups(&e.group_prefix), group_ops);
     }
     acls
 }
@@ -741,20 +786,35 @@ mod tests {
     }
 
     #[test]
-    fn the_ui_and_kminion_never_write() {
-        let cfg = StackConfig::default();
-        for acls in [kafka_ui_acls(), kminion_acls(&cfg)] {
-            assert!(
-                acls.0
-                    .values()
-                    .flatten()
-                    .all(|op| matches!(op, Op::Read | Op::Describe | Op::DescribeConfigs))
-            );
-        }
-        assert!(
-            kminion_acls(&cfg)
-                .on(&Resource::topic("kminion-end-to-end"))
-                .is_none()
+    fn the_ui_never_writes_and_kminion_writes_only_its_probe_topic() {
+        let mut cfg = StackConfig::default();
+        let read_only = |acls: &Acls| {
+            acls.0
+                .values()
+                .flatten()
+                .all(|op| matches!(op, Op::Read | Op::Describe | Op::DescribeConfigs))
+        };
+        assert!(read_only(&kafka_ui_acls()));
+        // The probe: produce and consume its own topic (made by alpaka: no Create), commit in
+        // its own groups; nothing else written.
+        let acls = kminion_acls(&cfg);
+        let probe = Resource::topic(KMINION_E2E);
+        assert_eq!(
+            acls.on(&probe).unwrap(),
+            &BTreeSet::from([Op::Read, Op::Write, Op::Describe])
         );
+        assert!(
+            acls.on(&Resource::groups(KMINION_E2E))
+                .unwrap()
+                .contains(&Op::Read)
+        );
+        let mut others = acls.clone();
+        others.0.remove(&probe);
+        others.0.remove(&Resource::groups(KMINION_E2E));
+        assert!(read_only(&others));
+        // Off: describe-only.
+        cfg.kminion.end_to_end = false;
+        assert!(read_only(&kminion_acls(&cfg)));
+        assert!(kminion_acls(&cfg).on(&probe).is_none());
     }
 }

@@ -574,6 +574,44 @@ pub fn build(
         kafka_clients::kminion_values(&mut values, KAFKA_NAME, kafka_users::KMINION_USER);
         let kminion_user = user_id(kafka_users::KMINION_USER);
         deps.push(&kminion_user);
+        // The end-to-end probe's topic, one partition per broker as KMinion's
+        // `partitionsPerBroker: 1` expects; its retention and segment settings are the ones
+        // KMinion gives the topic when it makes it itself (v2.3.0 `e2e/topic.go`
+        // createTopicConfig: 24 h, 12 h segments), min.insync.replicas the brokers'.
+        let probe_topic = kafka_users::kminion_end_to_end(cfg)
+            .filter(|e| !e.kminion_manages_topic)
+            .map(|e| -> Result<String, StackError> {
+                let legacy = cfg.kafka.mode == KafkaMode::Zookeeper;
+                let api = if legacy {
+                    strimzi::API_VERSION_LEGACY
+                } else {
+                    strimzi::API_VERSION
+                };
+                let mut t = strimzi::topic(
+                    api,
+                    &e.topic,
+                    &ns,
+                    KAFKA_NAME,
+                    cfg.kafka.replica_count,
+                    cfg.kafka.default_replication_factor,
+                );
+                t.spec.config = [
+                    ("cleanup.policy", serde_json::json!("delete")),
+                    ("retention.ms", serde_json::json!(86_400_000)),
+                    ("segment.ms", serde_json::json!(43_200_000)),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect();
+                let id = format!("kafka.topic.{}", e.topic);
+                nodes
+                    .push(Node::new(&id, "strimzi.kafkatopic", manifest(&t, cl)?).after(&kafka_id));
+                Ok(id)
+            })
+            .transpose()?;
+        if let Some(t) = &probe_topic {
+            deps.push(t);
+        }
         nodes.push(release(cfg, &catalog::KMINION, &ns, values, &deps, cl));
     }
 

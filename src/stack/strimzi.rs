@@ -632,6 +632,9 @@ pub fn connector(
 pub struct TopicSpec {
     pub partitions: u32,
     pub replicas: u32,
+    /// Topic configs (`retention.ms`, …); the brokers' defaults where empty.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, serde_json::Value>,
 }
 
 /// A topic of Kafka cluster `kafka`; its name is the resource's name.
@@ -650,6 +653,7 @@ pub fn topic(
         spec: TopicSpec {
             partitions,
             replicas,
+            config: BTreeMap::new(),
         },
     }
 }

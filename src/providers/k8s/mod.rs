@@ -45,6 +45,7 @@ pub const MANIFEST_KINDS: &[&str] = &[
     "strimzi.kafkaconnect",
     "strimzi.kafkaconnector",
     "strimzi.kafkauser",
+    "strimzi.kafkatopic",
 ];
 
 pub fn register(drivers: &mut Drivers, opts: manifest::DeleteOptions) {
