@@ -493,6 +493,40 @@ fn eks_control_plane_weakenings_are_one_warning_line_each() {
     }
 }
 
+/// A created VPC without a NAT gateway is one warning at its line, naming the VPC endpoints the
+/// nodes then need (alpaka does not create them); an existing VPC is the user's to have set up.
+#[test]
+fn a_vpc_without_a_nat_gateway_warns_which_endpoints_the_nodes_need() {
+    let ws = workspace();
+    std::fs::write(
+        ws.path().join("profiles/nonat.yaml"),
+        "distribution: eks\neks:\n  clusterName: nonat\n  vpc:\n    cidr: 10.1.0.0/16\n    natGateway: none\n",
+    )
+    .unwrap();
+    let out = alpaka(ws.path())
+        .args(["validate", "--profile", "nonat"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let w: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("warning:") && l.contains("eks.vpc.natGateway"))
+        .collect();
+    assert_eq!(w.len(), 1, "{err}");
+    assert!(w[0].contains("nonat.yaml:6:"), "{err}");
+    for e in [
+        "ec2",
+        "ecr.api",
+        "ecr.dkr",
+        "s3 (gateway)",
+        "sts",
+        "elasticloadbalancing",
+    ] {
+        assert!(w[0].contains(e), "{e}: {err}");
+    }
+}
+
 /// Issue 22 item 7: a Kafka version the pinned Strimzi (1.2.0) does not support is refused at
 /// its line, listing the supported ones; Connect images built for another Kafka are refused
 /// saying what to build and set.

@@ -5,7 +5,7 @@
 use super::schema::DocPath;
 use super::yaml::Node;
 use crate::diag::Diagnostic;
-use crate::model::profile::{Eks, EksLogType};
+use crate::model::profile::{Eks, EksLogType, NatGateway};
 
 fn at<'a>(node: &'a Node, keys: &[&str]) -> Option<&'a Node> {
     keys.iter().try_fold(node, |n, k| n.get(k))
@@ -25,9 +25,33 @@ pub fn is_open_to_all(cidr: &str) -> bool {
     cidr.split_once('/').is_some_and(|(_, p)| p == "0")
 }
 
+/// The VPC endpoints nodes in private subnets without a route to the internet need (EKS user
+/// guide, "Deploy private clusters with limited internet access"): images (ECR and its S3
+/// layers), the VPC CNI's and EBS CSI driver's EC2 calls, IRSA's STS, the LB controller's ELB.
+pub const PRIVATE_CLUSTER_ENDPOINTS: &str =
+    "ec2, ecr.api, ecr.dkr, s3 (gateway), sts, elasticloadbalancing";
+
 /// `eks` checks on the profile's own tree (`eks_tree` is its `eks:` block).
 pub fn checks(e: &Eks, eks_tree: &Node, out: &mut Vec<Diagnostic>) {
     let node = |keys: &[&str]| at(eks_tree, keys).unwrap_or(eks_tree);
+    // A created VPC without its NAT gateway: nothing in the private subnets reaches AWS's APIs
+    // or a registry but through VPC endpoints, which alpaka does not create. Without them the
+    // nodes never join (the nodegroup fails after EKS's ~20 min wait).
+    if e.vpc.existing.is_none() && e.vpc.nat_gateway == NatGateway::None {
+        out.push(
+            located(
+                node(&["vpc", "natGateway"]),
+                "eks.vpc.natGateway",
+                format!(
+                    "no NAT gateway: the nodes in the private subnets reach AWS and any registry                      only through VPC endpoints ({PRIVATE_CLUSTER_ENDPOINTS}), which alpaka does                      not create; without them the nodes cannot join the cluster or pull images"
+                ),
+                true,
+            )
+            .with_hint(
+                "create those endpoints in the VPC (private DNS on, HTTPS from the VPC CIDR) and                  a `mirror:` the VPC can reach, use an `existing` VPC that has them, or keep                  natGateway: single",
+            ),
+        );
+    }
     let cidrs = &e.endpoint.public_access_cidrs;
     if !e.endpoint.private_access && cidrs.is_empty() {
         out.push(
