@@ -203,7 +203,7 @@ fn k3d_profile_apply_edit_one_connector_remove_one_destroy() {
     // 1. Apply the whole profile: cluster, namespace, operator, Kafka, Connect, connectors, ...
     printed += &ok(w.run(&["apply", "--auto-approve"]));
     assert!(
-        printed.contains("Apply complete! Resources: 53 added"),
+        printed.contains("Apply complete! Resources: 54 added"),
         "{printed}"
     );
     let helm_calls: Vec<String> = w
