@@ -493,14 +493,49 @@ fn eks_control_plane_weakenings_are_one_warning_line_each() {
     }
 }
 
-/// A created VPC without a NAT gateway is one warning at its line, naming the VPC endpoints the
-/// nodes then need (alpaka does not create them); an existing VPC is the user's to have set up.
+/// A created VPC without a NAT gateway gets alpaka's VPC endpoints; refusing them too is one
+/// warning at its line naming the endpoints the nodes then need; an existing VPC brings its own.
 #[test]
-fn a_vpc_without_a_nat_gateway_warns_which_endpoints_the_nodes_need() {
+fn a_vpc_without_a_nat_gateway_gets_endpoints_or_a_warning() {
     let ws = workspace();
+    let profile = |extra: &str| {
+        format!(
+            "distribution: eks\neks:\n  clusterName: nonat\n  vpc:\n    cidr: 10.1.0.0/16\n    natGateway: none\n{extra}"
+        )
+    };
+    std::fs::write(ws.path().join("profiles/nonat.yaml"), profile("")).unwrap();
+    let out = alpaka(ws.path())
+        .args(["plan", "--json", "--refresh=false", "--profile", "nonat"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("eks.vpc"));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .filter(|i| i.starts_with("aws.vpc-endpoint.") || i.starts_with("aws.security-group."))
+        .collect();
+    for want in [
+        "aws.security-group.nonat.endpoints",
+        "aws.vpc-endpoint.nonat.ec2",
+        "aws.vpc-endpoint.nonat.ecr.api",
+        "aws.vpc-endpoint.nonat.ecr.dkr",
+        "aws.vpc-endpoint.nonat.sts",
+        "aws.vpc-endpoint.nonat.elasticloadbalancing",
+        "aws.vpc-endpoint.nonat.s3",
+    ] {
+        assert!(ids.contains(&want), "{want}: {ids:?}");
+    }
     std::fs::write(
         ws.path().join("profiles/nonat.yaml"),
-        "distribution: eks\neks:\n  clusterName: nonat\n  vpc:\n    cidr: 10.1.0.0/16\n    natGateway: none\n",
+        profile("    endpoints: false\n"),
     )
     .unwrap();
     let out = alpaka(ws.path())
@@ -511,10 +546,10 @@ fn a_vpc_without_a_nat_gateway_warns_which_endpoints_the_nodes_need() {
     assert!(out.status.success(), "{err}");
     let w: Vec<&str> = err
         .lines()
-        .filter(|l| l.starts_with("warning:") && l.contains("eks.vpc.natGateway"))
+        .filter(|l| l.starts_with("warning:") && l.contains("eks.vpc.endpoints"))
         .collect();
     assert_eq!(w.len(), 1, "{err}");
-    assert!(w[0].contains("nonat.yaml:6:"), "{err}");
+    assert!(w[0].contains("nonat.yaml:7:"), "{err}");
     for e in [
         "ec2",
         "ecr.api",

@@ -750,6 +750,74 @@ fn post_destroy_listing_fails_when_something_tagged_remains() {
     assert!(err.contains("volume vol-"), "{err}");
 }
 
+/// `natGateway: none`: the nodes' subnets have no way out, so alpaka makes the VPC endpoints the
+/// EKS user guide lists for private clusters — interface endpoints for ec2, ecr.api, ecr.dkr,
+/// sts and elasticloadbalancing in every private subnet with private DNS, behind one security
+/// group open on 443 to the VPC's CIDR only, and the s3 gateway endpoint on the private route
+/// table — before the nodegroups; the next plan is empty; destroy leaves nothing tagged.
+#[test]
+fn a_vpc_without_a_nat_gateway_gets_the_endpoints_private_nodes_need() {
+    let moto = Moto::start();
+    let ws = workspace();
+    let root = ws.path();
+    edit_profile(root, &[("natGateway: single", "natGateway: none")]);
+    moto.reset_calls();
+    apply_aws_layer(root, &moto);
+    let calls = moto.calls();
+    assert_eq!(calls_to(&calls, "ec2", "CreateNatGateway"), 0);
+    assert_eq!(calls_to(&calls, "ec2", "CreateVpcEndpoint"), 6);
+    // Every endpoint exists before any node is asked for.
+    let last_endpoint = position(&calls, |s, a| s == "ec2" && a == "CreateVpcEndpoint")
+        .into_iter()
+        .max()
+        .unwrap();
+    let first_nodegroup = position(&calls, |s, a| {
+        s == "eks" && a == "POST /clusters/prod/node-groups"
+    })
+    .into_iter()
+    .min()
+    .unwrap();
+    assert!(last_endpoint < first_nodegroup);
+
+    let state = read_state(root);
+    let res = state["resources"].as_object().unwrap();
+    let out = |id: &str| res[id]["outputs"]["id"].as_str().unwrap().to_owned();
+    let mut private: Vec<String> = res
+        .iter()
+        .filter(|(id, _)| id.starts_with("aws.subnet.prod.private"))
+        .map(|(_, r)| r["outputs"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    private.sort();
+    assert!(!private.is_empty());
+    let sg = out("aws.security-group.prod.endpoints");
+    let got = moto.helper(&["endpoints", "eks-prod"]);
+    let eps = got["endpoints"].as_object().unwrap();
+    let region = "ap-northeast-2";
+    for svc in ["ec2", "ecr.api", "ecr.dkr", "sts", "elasticloadbalancing"] {
+        let e = &eps[&format!("com.amazonaws.{region}.{svc}")];
+        assert_eq!(e["type"], "Interface", "{svc}: {e}");
+        assert_eq!(e["subnets"], serde_json::json!(private), "{svc}");
+        assert_eq!(e["groups"], serde_json::json!([sg]), "{svc}");
+        assert_eq!(e["privateDns"], true, "{svc}");
+        assert_eq!(e["state"], "available", "{svc}");
+    }
+    let s3 = &eps[&format!("com.amazonaws.{region}.s3")];
+    assert_eq!(s3["type"], "Gateway");
+    assert_eq!(
+        s3["routeTables"],
+        serde_json::json!([out("aws.route-table.prod.private")])
+    );
+    assert_eq!(eps.len(), 6, "{got}");
+    assert_eq!(got["https_from"][&sg], serde_json::json!(["10.0.0.0/16"]));
+
+    let plan = plan_json(root, &moto);
+    assert!(actions(&plan).is_empty(), "{plan}");
+
+    let (code, out, err) = run(alpaka(root, &moto).args(["destroy", "--auto-approve"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_nothing_tagged(&moto, "after destroy");
+}
+
 /// A role EKS refuses for a while after it was created (IAM propagation), as real AWS answers:
 /// the same call, retried with backoff, succeeds. Injected before moto sees the call, in EKS's
 /// error shape (moto itself never refuses a fresh role).
@@ -1664,7 +1732,7 @@ fn the_s3_sink_connects_irsa_role_trusts_exactly_its_service_account() {
 /// Creates that take no idempotency token, and two that do (`ClientToken`), as issue 24 names
 /// them: the first of each in an apply is answered 500 (or its connection dropped) after it took
 /// effect.
-const LOST_ANSWER_CALLS: [(&str, &str); 13] = [
+const LOST_ANSWER_CALLS: [(&str, &str); 15] = [
     ("ec2", "CreateVpc"),
     ("ec2", "CreateSubnet"),
     ("ec2", "AllocateAddress"),
@@ -1675,6 +1743,8 @@ const LOST_ANSWER_CALLS: [(&str, &str); 13] = [
     ("ec2", "CreateRouteTable"),
     ("ec2", "CreateNatGateway"),
     ("ec2", "CreateLaunchTemplate"),
+    ("ec2", "CreateSecurityGroup"),
+    ("ec2", "CreateVpcEndpoint"),
     ("eks", "POST /clusters"),
     ("eks", "POST /clusters/prod/node-groups"),
     ("eks", "POST /clusters/prod/access-entries"),
@@ -1709,6 +1779,14 @@ fn a_create_whose_answer_is_lost_after_it_took_effect_is_made_exactly_once() {
         moto.faults(Json::Array(rules));
         let ws = workspace();
         let root = ws.path();
+        // With the VPC endpoints too (CreateSecurityGroup, CreateVpcEndpoint).
+        edit_profile(
+            root,
+            &[(
+                "natGateway: single",
+                "natGateway: single\n    endpoints: true",
+            )],
+        );
         let (code, out, err) = run(alpaka(root, &moto).args([
             "apply",
             "--auto-approve",

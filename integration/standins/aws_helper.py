@@ -11,6 +11,9 @@ Usage: aws_helper.py ENDPOINT REGION COMMAND [ARGS...]
   volume CLUSTER PROFILE   a volume tagged with the profile only (not found by the sweep's
                            cluster tag when no sweep runs)
   list-tagged PROFILE      every resource tagged alpaka.io/profile=PROFILE (JSON list)
+  endpoints PROFILE        the VPC endpoints tagged with the profile, by service name:
+                           {"com.amazonaws.R.ec2": {"type", "subnets", "groups", "routeTables",
+                           "privateDns", "state"}}, and "https_from" of their security groups
   policy-document ARN      the default version's document of a customer managed policy
   ids PROFILE              the alpaka.io/id tag of every resource tagged with the profile:
                            {"vpc vpc-…": "aws.vpc.prod", …} (null where it is missing)
@@ -167,6 +170,8 @@ elif cmd == "list-tagged":
             if n["State"] not in ("deleted",)]
     out += ["eip " + a["AllocationId"] for a in ec2.describe_addresses(Filters=f)["Addresses"]]
     out += ["sg " + g["GroupId"] for g in ec2.describe_security_groups(Filters=f)["SecurityGroups"]]
+    out += ["vpce " + e["VpcEndpointId"] for e in ec2.describe_vpc_endpoints(Filters=f)["VpcEndpoints"]
+            if e["State"].lower() != "deleted"]
     out += ["volume " + v["VolumeId"] for v in ec2.describe_volumes(Filters=f)["Volumes"]]
     for r in iam.list_roles()["Roles"]:
         tags = iam.list_role_tags(RoleName=r["RoleName"])["Tags"]
@@ -206,6 +211,31 @@ elif cmd == "duplicate-vpc":
     new = ec2.create_vpc(CidrBlock="10.99.0.0/16",
                          TagSpecifications=[{"ResourceType": "vpc", "Tags": tags}])
     print(json.dumps(new["Vpc"]["VpcId"]))
+elif cmd == "endpoints":
+    (profile,) = args
+    f = tagged_filter(profile)
+    out = {}
+    groups = set()
+    for e in ec2.describe_vpc_endpoints(Filters=f)["VpcEndpoints"]:
+        if e["State"].lower() == "deleted":
+            continue
+        gs = sorted(g["GroupId"] for g in e.get("Groups", []))
+        groups.update(gs)
+        out[e["ServiceName"]] = {
+            "type": e["VpcEndpointType"],
+            "subnets": sorted(e.get("SubnetIds", [])),
+            "groups": gs,
+            "routeTables": sorted(e.get("RouteTableIds", [])),
+            "privateDns": e.get("PrivateDnsEnabled", False),
+            "state": e["State"].lower(),
+        }
+    https = {}
+    for g in ec2.describe_security_groups(GroupIds=sorted(groups))["SecurityGroups"] if groups else []:
+        https[g["GroupId"]] = sorted(
+            r["CidrIp"] for p in g["IpPermissions"]
+            if p.get("IpProtocol") == "tcp" and p.get("FromPort") == 443 and p.get("ToPort") == 443
+            for r in p.get("IpRanges", []))
+    print(json.dumps({"endpoints": out, "https_from": https}))
 elif cmd == "ids":
     (profile,) = args
     f = tagged_filter(profile)
@@ -232,6 +262,11 @@ elif cmd == "ids":
         out["eip " + a["AllocationId"]] = tag(a.get("Tags"))
     for t in ec2.describe_launch_templates(Filters=f)["LaunchTemplates"]:
         out["lt " + t["LaunchTemplateId"]] = tag(t.get("Tags"))
+    for g in ec2.describe_security_groups(Filters=f)["SecurityGroups"]:
+        out["sg " + g["GroupId"]] = tag(g.get("Tags"))
+    for e in ec2.describe_vpc_endpoints(Filters=f)["VpcEndpoints"]:
+        if e["State"].lower() != "deleted":
+            out["vpce " + e["VpcEndpointId"]] = tag(e.get("Tags"))
     for r in iam.list_roles()["Roles"]:
         tags = iam.list_role_tags(RoleName=r["RoleName"])["Tags"]
         if any(t["Key"] == TAG and t["Value"] == profile for t in tags):

@@ -34,22 +34,37 @@ pub const PRIVATE_CLUSTER_ENDPOINTS: &str =
 /// `eks` checks on the profile's own tree (`eks_tree` is its `eks:` block).
 pub fn checks(e: &Eks, eks_tree: &Node, out: &mut Vec<Diagnostic>) {
     let node = |keys: &[&str]| at(eks_tree, keys).unwrap_or(eks_tree);
-    // A created VPC without its NAT gateway: nothing in the private subnets reaches AWS's APIs
-    // or a registry but through VPC endpoints, which alpaka does not create. Without them the
-    // nodes never join (the nodegroup fails after EKS's ~20 min wait).
-    if e.vpc.existing.is_none() && e.vpc.nat_gateway == NatGateway::None {
+    // A created VPC without its NAT gateway and without the endpoints alpaka would make:
+    // nothing in the private subnets reaches AWS's APIs or a registry. Without them the nodes
+    // never join (the nodegroup fails after EKS's ~20 min wait).
+    if e.vpc.existing.is_none()
+        && e.vpc.nat_gateway == NatGateway::None
+        && e.vpc.endpoints == Some(false)
+    {
         out.push(
             located(
-                node(&["vpc", "natGateway"]),
-                "eks.vpc.natGateway",
+                node(&["vpc", "endpoints"]),
+                "eks.vpc.endpoints",
                 format!(
-                    "no NAT gateway: the nodes in the private subnets reach AWS and any registry                      only through VPC endpoints ({PRIVATE_CLUSTER_ENDPOINTS}), which alpaka does                      not create; without them the nodes cannot join the cluster or pull images"
+                    "no NAT gateway and no VPC endpoints: the nodes in the private subnets reach                      AWS and any registry only through endpoints ({PRIVATE_CLUSTER_ENDPOINTS})                      made outside alpaka; without them the nodes cannot join the cluster or pull                      images"
                 ),
                 true,
             )
             .with_hint(
-                "create those endpoints in the VPC (private DNS on, HTTPS from the VPC CIDR) and                  a `mirror:` the VPC can reach, use an `existing` VPC that has them, or keep                  natGateway: single",
+                "remove `endpoints: false` (alpaka then makes them), or keep natGateway: single",
             ),
+        );
+    }
+    if e.vpc.existing.is_some() && e.vpc.endpoints == Some(true) {
+        out.push(
+            located(
+                node(&["vpc", "endpoints"]),
+                "eks.vpc.endpoints",
+                "alpaka makes VPC endpoints only in a VPC it creates; an `existing` VPC brings its own"
+                    .into(),
+                false,
+            )
+            .with_hint("remove `endpoints`, and give the existing VPC the endpoints its private subnets need"),
         );
     }
     let cidrs = &e.endpoint.public_access_cidrs;

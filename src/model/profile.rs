@@ -372,11 +372,24 @@ pub struct Vpc {
     #[schemars(range(min = 1, max = 6))]
     pub az_count: u32,
     pub nat_gateway: NatGateway,
+    /// VPC endpoints for the private subnets (ec2, ecr.api, ecr.dkr, sts, elasticloadbalancing,
+    /// and s3 as a gateway), so nodes reach AWS and ECR without the internet. Unset: on exactly
+    /// when `natGateway: none` (the nodes cannot work without them then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub existing: Option<ExistingVpc>,
 }
 
 impl Vpc {
+    /// Whether alpaka makes the VPC endpoints (a created VPC only).
+    pub fn endpoints_on(&self) -> bool {
+        self.existing.is_none()
+            && self
+                .endpoints
+                .unwrap_or(self.nat_gateway == NatGateway::None)
+    }
+
     pub fn effective_cidr(&self) -> Cidr {
         self.cidr
             .clone()
@@ -390,6 +403,7 @@ impl Default for Vpc {
             cidr: None,
             az_count: 2,
             nat_gateway: NatGateway::Single,
+            endpoints: None,
             existing: None,
         }
     }

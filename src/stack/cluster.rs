@@ -397,23 +397,37 @@ fn eks(profile: &str, e: &Eks, appliers: &[String]) -> Result<ClusterLayer, Stac
             if let Value::Map(m) = &mut private_route {
                 m.insert("tags".into(), tags.clone());
             }
+            let rt_private = format!("aws.route-table.{c}.private");
             nodes.push(
-                private_deps.iter().fold(
-                    Node::new(
-                        format!("aws.route-table.{c}.private"),
-                        "aws.route-table",
-                        private_route,
+                private_deps
+                    .iter()
+                    .fold(
+                        Node::new(&rt_private, "aws.route-table", private_route),
+                        |n, d| n.after(d),
                     )
                     .after(&vpc),
-                    |n, d| n.after(d),
-                ),
             );
+            if e.vpc.endpoints_on() {
+                nodes.extend(vpc_endpoints(
+                    c,
+                    e,
+                    &vpc,
+                    &cidr,
+                    (&private_ids, &private),
+                    &rt_private,
+                    &tags,
+                ));
+            }
             (Value::unknown(&vpc, "id"), public, private)
         };
     let network_deps: Vec<String> = nodes
         .iter()
         .map(|n| n.id.to_string())
-        .filter(|id| id.starts_with("aws.subnet.") || id.starts_with("aws.route-table."))
+        .filter(|id| {
+            id.starts_with("aws.subnet.")
+                || id.starts_with("aws.route-table.")
+                || id.starts_with("aws.vpc-endpoint.")
+        })
         .collect();
 
     // IAM for the control plane and the nodes.
@@ -694,6 +708,96 @@ fn eks(profile: &str, e: &Eks, appliers: &[String]) -> Result<ClusterLayer, Stac
         ready: ready_deps,
         ingress_ready: vec![release],
     })
+}
+
+/// The interface endpoints a private cluster's nodes need (EKS user guide, "Deploy private
+/// clusters with limited internet access"): EC2 (the VPC CNI, the EBS CSI driver, the LB
+/// controller), ECR's API and registry (images), STS (IRSA), Elastic Load Balancing (the LB
+/// controller). S3, where ECR keeps image layers, is a gateway endpoint on the private route
+/// table.
+pub const INTERFACE_ENDPOINTS: &[&str] =
+    &["ec2", "ecr.api", "ecr.dkr", "sts", "elasticloadbalancing"];
+
+/// The VPC endpoints (`eks.vpc.endpoints`) and the security group their interfaces share
+/// (HTTPS from the VPC's CIDR only), in the private subnets.
+fn vpc_endpoints(
+    c: &str,
+    e: &Eks,
+    vpc: &str,
+    cidr: &str,
+    (private_ids, private): (&[String], &[Value]),
+    rt_private: &str,
+    tags: &Value,
+) -> Vec<Node> {
+    let sg = format!("aws.security-group.{c}.endpoints");
+    let mut nodes = vec![
+        Node::new(
+            &sg,
+            "aws.security-group",
+            Value::map([
+                ("vpc_id", Value::unknown(vpc, "id")),
+                ("name", Value::str(format!("alpaka-{c}-endpoints"))),
+                (
+                    "description",
+                    Value::str("alpaka: HTTPS to the VPC endpoints from inside the VPC"),
+                ),
+                ("https_from", strs(&[cidr.to_owned()])),
+                ("tags", tags.clone()),
+            ]),
+        )
+        .after(vpc),
+    ];
+    for svc in INTERFACE_ENDPOINTS {
+        let id = format!("aws.vpc-endpoint.{c}.{svc}");
+        nodes.push(
+            private_ids.iter().fold(
+                Node::new(
+                    &id,
+                    "aws.vpc-endpoint",
+                    Value::map([
+                        ("vpc_id", Value::unknown(vpc, "id")),
+                        (
+                            "service_name",
+                            Value::str(format!("com.amazonaws.{}.{svc}", e.region)),
+                        ),
+                        ("type", Value::str("Interface")),
+                        ("subnet_ids", Value::List(private.to_vec())),
+                        (
+                            "security_group_ids",
+                            Value::List(vec![Value::unknown(&sg, "id")]),
+                        ),
+                        ("private_dns", Value::Bool(true)),
+                        ("tags", tags.clone()),
+                    ]),
+                )
+                .after(vpc)
+                .after(&sg),
+                |n, s| n.after(s),
+            ),
+        );
+    }
+    nodes.push(
+        Node::new(
+            format!("aws.vpc-endpoint.{c}.s3"),
+            "aws.vpc-endpoint",
+            Value::map([
+                ("vpc_id", Value::unknown(vpc, "id")),
+                (
+                    "service_name",
+                    Value::str(format!("com.amazonaws.{}.s3", e.region)),
+                ),
+                ("type", Value::str("Gateway")),
+                (
+                    "route_table_ids",
+                    Value::List(vec![Value::unknown(rt_private, "id")]),
+                ),
+                ("tags", tags.clone()),
+            ]),
+        )
+        .after(vpc)
+        .after(rt_private),
+    );
+    nodes
 }
 
 #[cfg(test)]

@@ -242,7 +242,7 @@ fn cluster_layer(n: &Node, id: &str) -> Vec<Outside> {
                 s("name"),
                 s("kubernetes_version")
             ),
-            "the nodes, from Amazon ECR in the cluster's region: private subnets need the ecr.api, ecr.dkr and s3 VPC endpoints",
+            "the nodes, from Amazon ECR in the cluster's region: without a NAT gateway through the ecr.api, ecr.dkr and s3 VPC endpoints (`eks.vpc.endpoints`)",
         )],
         _ => Vec::new(),
     }

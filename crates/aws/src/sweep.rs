@@ -296,7 +296,8 @@ pub async fn sweep(
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tagged {
     /// What it is: `vpc`, `subnet`, `internet-gateway`, `route-table`, `eip`, `launch-template`,
-    /// `nat-gateway`, `iam-role`, `iam-policy`, `iam-oidc-provider`, `eks-cluster`,
+    /// `security-group`, `vpc-endpoint`, `nat-gateway`, `iam-role`, `iam-policy`,
+    /// `iam-oidc-provider`, `eks-cluster`,
     /// `eks-nodegroup`, `eks-addon`, `eks-access-entry`.
     pub label: &'static str,
     /// How AWS names it: the EC2 id (an Elastic IP's allocation id), the role's name, the
@@ -335,6 +336,8 @@ pub async fn tagged(aws: &Aws, profile: &str) -> Result<Vec<Tagged>, AwsError> {
         (ec2::Kind::RouteTable, "route-table"),
         (ec2::Kind::Address, "eip"),
         (ec2::Kind::LaunchTemplate, "launch-template"),
+        (ec2::Kind::SecurityGroup, "security-group"),
+        (ec2::Kind::VpcEndpoint, "vpc-endpoint"),
     ] {
         for (id, tags) in ec2::find_tagged(c, kind, &mine).await? {
             out.push(item(label, id, tags, None));

@@ -4,6 +4,7 @@
 
 mod access;
 mod compute;
+mod endpoints;
 mod iam;
 pub mod kubeconfig;
 mod launch_template;
@@ -193,6 +194,7 @@ pub fn register(
     documents: HashMap<&'static str, &'static str>,
 ) {
     network::register(drivers, shared);
+    endpoints::register(drivers, shared);
     iam::register(drivers, shared, documents);
     compute::register(drivers, shared);
     access::register(drivers, shared);

@@ -19,8 +19,8 @@ fn rank(kind: &str) -> Option<u8> {
         "eks.addon" | "eks.access-entry" => 0,
         "eks.nodegroup" => 1,
         "eks.cluster" | "aws.launch-template" => 2,
-        "iam.oidc-provider" | "iam.role" | "aws.nat-gateway" => 3,
-        "iam.policy" | "aws.eip" | "aws.route-table" => 4,
+        "iam.oidc-provider" | "iam.role" | "aws.nat-gateway" | "aws.vpc-endpoint" => 3,
+        "iam.policy" | "aws.eip" | "aws.route-table" | "aws.security-group" => 4,
         "aws.subnet" | "aws.internet-gateway" => 5,
         "aws.vpc" => 6,
         _ => return None,
@@ -42,6 +42,8 @@ fn as_recorded(t: &Tagged) -> Option<(&'static str, Value, Value)> {
         "route-table" => ("aws.route-table", map(&[("id", id)]), Value::Null),
         "eip" => ("aws.eip", map(&[("allocation_id", id)]), Value::Null),
         "launch-template" => ("aws.launch-template", map(&[("id", id)]), Value::Null),
+        "security-group" => ("aws.security-group", map(&[("id", id)]), Value::Null),
+        "vpc-endpoint" => ("aws.vpc-endpoint", map(&[("id", id)]), Value::Null),
         // Deleting or failed: AWS removes it by itself.
         "nat-gateway" if matches!(t.state.as_deref(), Some("deleting" | "failed")) => return None,
         "nat-gateway" => ("aws.nat-gateway", map(&[("id", id)]), Value::Null),
@@ -87,7 +89,9 @@ fn aws_name(kind: &str, r: &ResourceState) -> Option<String> {
         | "aws.internet-gateway"
         | "aws.route-table"
         | "aws.nat-gateway"
-        | "aws.launch-template" => out("id"),
+        | "aws.launch-template"
+        | "aws.security-group"
+        | "aws.vpc-endpoint" => out("id"),
         "aws.eip" => out("allocation_id"),
         "iam.role" | "eks.cluster" => out("name"),
         "iam.policy" | "iam.oidc-provider" => out("arn"),

@@ -1,5 +1,6 @@
 //! EC2 network: VPC, subnets, internet gateway, tags, finding by tag; the ways out of the VPC
-//! (route tables, Elastic IP, NAT gateway) are in `routes.rs`.
+//! (route tables, Elastic IP, NAT gateway) are in `routes.rs`, VPC endpoints and their
+//! security group in `endpoints.rs`.
 
 use std::time::Duration;
 
@@ -13,9 +14,11 @@ use crate::once::{LOOK, create_once, ec2_one_try};
 use crate::retry::{Backoff, dependency_violation, retry};
 use crate::{TAG_ID, TAG_PROFILE, Tags};
 
+mod endpoints;
 mod launch_template;
 mod routes;
 
+pub use endpoints::*;
 pub use launch_template::*;
 pub use routes::*;
 
@@ -564,6 +567,8 @@ pub enum Kind {
     Address,
     NatGateway,
     LaunchTemplate,
+    SecurityGroup,
+    VpcEndpoint,
 }
 
 /// Every `kind` resource carrying all of `tags`, with its id and its own tags. How alpaka finds
@@ -646,6 +651,32 @@ pub async fn find_tagged(
         )
         .iter()
         .filter_map(|t| pair(t.launch_template_id(), t.tags()))
+        .collect(),
+        Kind::SecurityGroup => all_items!(
+            c.describe_security_groups().set_filters(fs),
+            "ec2:DescribeSecurityGroups",
+            &what
+        )
+        .iter()
+        .filter_map(|g| pair(g.group_id(), g.tags()))
+        .collect(),
+        // Deleted endpoints stay listed for a while: they do not count. EC2 spells the state
+        // in lowercase (`deleted`), which the SDK's enum (`Deleted`) does not match.
+        Kind::VpcEndpoint => all_items!(
+            c.describe_vpc_endpoints().set_filters(fs),
+            "ec2:DescribeVpcEndpoints",
+            &what
+        )
+        .iter()
+        .filter(|e| {
+            !e.state().is_some_and(|s| {
+                matches!(
+                    s.as_str().to_ascii_lowercase().as_str(),
+                    "deleted" | "deleting"
+                )
+            })
+        })
+        .filter_map(|e| pair(e.vpc_endpoint_id(), e.tags()))
         .collect(),
     })
 }
