@@ -533,6 +533,16 @@ fn a_vpc_without_a_nat_gateway_gets_endpoints_or_a_warning() {
     ] {
         assert!(ids.contains(&want), "{want}: {ids:?}");
     }
+    // The LB controller calls no service the VPC has no endpoint for (Shield, WAF).
+    let lbc = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "helm.aws-load-balancer-controller")
+        .unwrap();
+    for k in ["enableShield", "enableWaf", "enableWafv2"] {
+        assert_eq!(lbc["after"]["values"][k], false, "{k}: {lbc}");
+    }
     std::fs::write(
         ws.path().join("profiles/nonat.yaml"),
         profile("    endpoints: false\n"),

@@ -264,6 +264,10 @@ pub fn verified_values(release: &str) -> &'static [&'static str] {
             // Issue 25: 3.5.0 values.yaml `image.repository`, `imagePullSecrets`.
             "image.repository",
             "imagePullSecrets",
+            // values-3.5.0.yaml `enableShield`, `enableWaf`, `enableWafv2` (each "default true").
+            "enableShield",
+            "enableWaf",
+            "enableWafv2",
         ],
         _ => &[],
     }

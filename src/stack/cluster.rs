@@ -674,22 +674,7 @@ fn eks(profile: &str, e: &Eks, appliers: &[String]) -> Result<ClusterLayer, Stac
             &release,
             "helm.release",
             platform::with_cluster(
-                super::release_desired(
-                    &lbc,
-                    "kube-system",
-                    Value::map([
-                        ("clusterName", Value::str(c)),
-                        ("region", Value::str(&e.region)),
-                        ("vpcId", vpc_id),
-                        (
-                            "serviceAccount",
-                            Value::map([
-                                ("create", Value::Bool(false)),
-                                ("name", Value::str("aws-load-balancer-controller")),
-                            ]),
-                        ),
-                    ]),
-                ),
+                super::release_desired(&lbc, "kube-system", lbc_values(c, e, vpc_id)),
                 &cl,
             ),
         )
@@ -708,6 +693,34 @@ fn eks(profile: &str, e: &Eks, appliers: &[String]) -> Result<ClusterLayer, Stac
         ready: ready_deps,
         ingress_ready: vec![release],
     })
+}
+
+/// The LB controller's values. Without a NAT gateway it reaches AWS only through the VPC
+/// endpoints, and Shield, WAF Classic and WAFv2 have none alpaka makes: their calls on every
+/// Ingress reconcile time out and fail it (kubernetes-sigs/aws-load-balancer-controller #1734,
+/// #2797; the maintainers' answer in #1855 and #1779: turn them off with `enable-shield`,
+/// `enable-waf`, `enable-wafv2`, values-3.5.0.yaml `enableShield`/`enableWaf`/`enableWafv2`).
+fn lbc_values(c: &str, e: &Eks, vpc_id: Value) -> Value {
+    let mut v = vec![
+        ("clusterName", Value::str(c)),
+        ("region", Value::str(&e.region)),
+        ("vpcId", vpc_id),
+        (
+            "serviceAccount",
+            Value::map([
+                ("create", Value::Bool(false)),
+                ("name", Value::str("aws-load-balancer-controller")),
+            ]),
+        ),
+    ];
+    if e.vpc.existing.is_none() && e.vpc.nat_gateway == NatGateway::None {
+        v.extend([
+            ("enableShield", Value::Bool(false)),
+            ("enableWaf", Value::Bool(false)),
+            ("enableWafv2", Value::Bool(false)),
+        ]);
+    }
+    Value::map(v)
 }
 
 /// The interface endpoints a private cluster's nodes need (EKS user guide, "Deploy private
