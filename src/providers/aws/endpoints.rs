@@ -5,9 +5,10 @@ use std::sync::Arc;
 use alpaka_aws::ec2::{self, EndpointSpec};
 use async_trait::async_trait;
 
+use super::network::found_by_tag;
 use super::{
-    Shared, err, find_ec2, in_recorded_order, list_value, map_value, output, outputs, status, tags,
-    text, texts,
+    Shared, err, in_recorded_order, list_value, map_value, output, outputs, status, tags, text,
+    texts,
 };
 use crate::engine::diff::FieldChange;
 use crate::engine::{Driver, DriverError, Drivers, Found, ResourceId, StepCx, Value};
@@ -19,18 +20,6 @@ pub fn register(d: &mut Drivers, s: &Arc<Shared>) {
         Arc::new(SecurityGroupDriver(s.clone())),
     );
     d.register("aws.vpc-endpoint", Arc::new(VpcEndpointDriver(s.clone())));
-}
-
-async fn found_by_tag(
-    s: &Shared,
-    kind: ec2::Kind,
-    id: &ResourceId,
-    d: &Value,
-) -> Result<Found, DriverError> {
-    Ok(match find_ec2(s.aws().await, kind, id, d).await? {
-        Some(x) => Found::Ours(outputs([("id", x)])),
-        None => Found::Nothing,
-    })
 }
 
 pub struct SecurityGroupDriver(Arc<Shared>);

@@ -36,7 +36,7 @@ async fn retag(
 }
 
 /// An EC2 resource found by its tags, as `Found` with the `id` output its create returns.
-async fn found_by_tag(
+pub(super) async fn found_by_tag(
     s: &Shared,
     kind: ec2::Kind,
     id: &ResourceId,

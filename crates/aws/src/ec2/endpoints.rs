@@ -61,19 +61,22 @@ pub async fn create_security_group(
     .await
 }
 
+/// TCP 443 from `cidr`.
+fn https(cidr: &str) -> IpPermission {
+    IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(443)
+        .to_port(443)
+        .ip_ranges(IpRange::builder().cidr_ip(cidr).build())
+        .build()
+}
+
 /// Lets `cidr` in on TCP 443; already allowed is done.
 pub async fn allow_https_from(c: &Client, id: &str, cidr: &str) -> Result<(), AwsError> {
     let r = c
         .authorize_security_group_ingress()
         .group_id(id)
-        .ip_permissions(
-            IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(443)
-                .to_port(443)
-                .ip_ranges(IpRange::builder().cidr_ip(cidr).build())
-                .build(),
-        )
+        .ip_permissions(https(cidr))
         .send()
         .await
         .map(|_| ())
@@ -89,14 +92,7 @@ pub async fn revoke_https_from(c: &Client, id: &str, cidr: &str) -> Result<(), A
     gone_ok(
         c.revoke_security_group_ingress()
             .group_id(id)
-            .ip_permissions(
-                IpPermission::builder()
-                    .ip_protocol("tcp")
-                    .from_port(443)
-                    .to_port(443)
-                    .ip_ranges(IpRange::builder().cidr_ip(cidr).build())
-                    .build(),
-            )
+            .ip_permissions(https(cidr))
             .send()
             .await
             .map(|_| ())
