@@ -570,6 +570,24 @@ fn a_vpc_without_a_nat_gateway_gets_endpoints_or_a_warning() {
     ] {
         assert!(w[0].contains(e), "{e}: {err}");
     }
+    // An existing VPC brings its own endpoints: asking alpaka for them is refused at the line.
+    std::fs::write(
+        ws.path().join("profiles/nonat.yaml"),
+        "distribution: eks\neks:\n  clusterName: nonat\n  vpc:\n    existing:\n      vpcId: vpc-0123456789abcdef0\n      privateSubnetIds: [subnet-0123456789abcdef0, subnet-0123456789abcdef1]\n    endpoints: true\n",
+    )
+    .unwrap();
+    let out = alpaka(ws.path())
+        .args(["validate", "--profile", "nonat"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.lines().any(|l| l.starts_with("error:")
+            && l.contains("nonat.yaml:8:")
+            && l.contains("eks.vpc.endpoints")),
+        "{err}"
+    );
 }
 
 /// Issue 22 item 7: a Kafka version the pinned Strimzi (1.2.0) does not support is refused at
