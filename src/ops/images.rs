@@ -153,10 +153,8 @@ pub async fn render(nodes: &[Node], m: Option<&Mirror>, order: &[ChartsFrom]) ->
                 ChartsFrom::Upstream => Some((*from, n.desired.clone())),
                 ChartsFrom::Mirror => m.map(|m| {
                     let mut d = n.desired.clone();
-                    let (chart, repo) = mirror::chart_source(m, pin);
                     if let Value::Map(map) = &mut d {
-                        map.insert("chart".into(), Value::str(chart));
-                        map.insert("repo".into(), repo.map_or(Value::Null, Value::str));
+                        mirror::from_mirror(m, pin, map);
                     }
                     (*from, d)
                 }),

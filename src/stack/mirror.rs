@@ -449,13 +449,18 @@ fn release(m: &Mirror, desired: &mut Value) {
     let Some(pin) = pin_of(&release, d.get("version").and_then(Value::as_str)) else {
         return;
     };
-    let (chart, repo) = chart_source(m, pin);
-    d.insert("chart".into(), Value::str(chart));
-    d.insert("repo".into(), repo.map_or(Value::Null, Value::str));
+    from_mirror(m, pin, d);
     let values = d
         .entry("values".to_owned())
         .or_insert_with(|| Value::Map(BTreeMap::new()));
     values.merge(chart_values(m, &release), crate::engine::Lists::Replace);
+}
+
+/// A release's `chart` and `repo` pointed at where the mirror serves `pin` ([`chart_source`]).
+pub fn from_mirror(m: &Mirror, pin: &ChartPin, d: &mut BTreeMap<String, Value>) {
+    let (chart, repo) = chart_source(m, pin);
+    d.insert("chart".into(), Value::str(chart));
+    d.insert("repo".into(), repo.map_or(Value::Null, Value::str));
 }
 
 /// The pin a release node was built from (the legacy Strimzi pin shares its release name).

@@ -47,11 +47,7 @@ impl Driver for SecurityGroupDriver {
             Value::map([
                 ("vpc_id", Value::Str(g.vpc_id)),
                 ("name", Value::Str(g.name)),
-                // Not returned in the form given; the name is what identifies it.
-                (
-                    "description",
-                    rec.attrs.get("description").cloned().unwrap_or_default(),
-                ),
+                ("description", Value::Str(g.description)),
                 (
                     "https_from",
                     list_value(&in_recorded_order(&g.https_from, &recorded)),

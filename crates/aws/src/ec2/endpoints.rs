@@ -22,6 +22,7 @@ pub struct SecurityGroup {
     pub id: String,
     pub vpc_id: String,
     pub name: String,
+    pub description: String,
     /// CIDRs allowed in on TCP 443.
     pub https_from: Vec<String>,
     pub tags: Tags,
@@ -116,6 +117,7 @@ pub async fn describe_security_group(
             id: g.group_id().unwrap_or_default().to_owned(),
             vpc_id: g.vpc_id().unwrap_or_default().to_owned(),
             name: g.group_name().unwrap_or_default().to_owned(),
+            description: g.description().unwrap_or_default().to_owned(),
             https_from: g
                 .ip_permissions()
                 .iter()
